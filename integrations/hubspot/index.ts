@@ -1,0 +1,268 @@
+/**
+ * HubSpot CRM (inbound): reads deals and contacts, and imports changed deals for review.
+ *
+ * Classification `inbound`: nothing is ever written to HubSpot. `hubspot.deals.import.v1`
+ * pulls the deals changed since a checkpoint (the polling-sync mode) and hands them over
+ * as records that stay untrusted until a person reviews them; re-running an import from the
+ * same checkpoint yields the same records, keyed by HubSpot's deal id.
+ * Config: `base_url` (default https://api.hubapi.com). Credential: an OAuth access token.
+ */
+import {
+  BaseIntegration,
+  IntegrationFailure,
+  defineMethod,
+  type CallContext,
+  type MethodHandler,
+  type MethodSpec,
+} from 'botc/integration';
+
+const DEFAULT_BASE_URL = 'https://api.hubapi.com';
+const DEAL_PROPERTIES = ['dealname', 'dealstage', 'pipeline', 'amount', 'closedate', 'hs_lastmodifieddate'];
+const CONTACT_PROPERTIES = ['firstname', 'lastname', 'email', 'company', 'jobtitle', 'lifecyclestage'];
+
+const NULLABLE_STRING = (description: string) => ({ anyOf: [{ type: 'string' }, { type: 'null' }], description });
+
+const DEAL = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'stage', 'pipeline', 'amount', 'close_date', 'updated_at'],
+  properties: {
+    id: { type: 'string', description: 'HubSpot deal id.' },
+    name: { type: 'string', description: 'Deal name.' },
+    stage: { type: 'string', description: 'Internal id of the deal stage, e.g. "contractsent".' },
+    pipeline: { type: 'string', description: 'Internal id of the pipeline.' },
+    amount: { anyOf: [{ type: 'number' }, { type: 'null' }], description: 'Deal amount in the portal currency; null when unset.' },
+    close_date: NULLABLE_STRING('Expected or actual close date (ISO 8601); null when unset.'),
+    updated_at: { type: 'string', description: 'ISO 8601 time of the last change in HubSpot.' },
+  },
+} as const;
+
+export const DEALS_LIST = defineMethod({
+  method_id:
+    'hubspot.deals.list.v1',
+  description: 'List deals with their stage, amount and close date.',
+  input_schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      limit: { type: 'integer', minimum: 1, maximum: 100, default: 50, description: 'Page size (HubSpot caps it at 100).' },
+      archived: { type: 'boolean', default: false, description: 'List archived deals instead of live ones.' },
+    },
+  },
+  output_schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['deals'],
+    properties: {
+      deals: { type: 'array', items: DEAL, description: 'Deals on this page.' },
+    },
+  },
+  capabilities: ['read'],
+  idempotency: 'safe_read',
+  auth_scopes: ['crm.objects.deals.read'],
+  rate_limit_hint: { max_calls: 100, per_seconds: 10 },
+});
+
+export const CONTACTS_GET = defineMethod({
+  method_id:
+    'hubspot.contacts.get.v1',
+  description: 'Fetch one contact by id: name, email, company, job title and lifecycle stage.',
+  input_schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['contact_id'],
+    properties: {
+      contact_id: { type: 'string', pattern: '^[0-9]{1,20}$', description: 'HubSpot contact id.', examples: ['51'] },
+    },
+  },
+  output_schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['contact'],
+    properties: {
+      contact: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'first_name', 'last_name', 'email', 'company', 'job_title', 'lifecycle_stage', 'updated_at'],
+        description: 'The contact.',
+        properties: {
+          id: { type: 'string', description: 'HubSpot contact id.' },
+          first_name: NULLABLE_STRING('First name.'),
+          last_name: NULLABLE_STRING('Last name.'),
+          email: NULLABLE_STRING('Primary email address.'),
+          company: NULLABLE_STRING('Company name as typed on the contact.'),
+          job_title: NULLABLE_STRING('Job title.'),
+          lifecycle_stage: NULLABLE_STRING('Lifecycle stage, e.g. "lead" or "customer".'),
+          updated_at: { type: 'string', description: 'ISO 8601 time of the last change.' },
+        },
+      },
+    },
+  },
+  capabilities: ['read'],
+  idempotency: 'safe_read',
+  auth_scopes: ['crm.objects.contacts.read'],
+  rate_limit_hint: { max_calls: 100, per_seconds: 10 },
+});
+
+export const DEALS_IMPORT = defineMethod({
+  method_id:
+    'hubspot.deals.import.v1',
+  description: 'Import the deals changed since a checkpoint as records pending human review; returns the next checkpoint.',
+  input_schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['since'],
+    properties: {
+      since: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}', description: 'Checkpoint: import deals modified at or after this ISO 8601 time.', examples: ['2024-05-20T00:00:00Z'] },
+      limit: { type: 'integer', minimum: 1, maximum: 100, default: 100, description: 'Records per page (HubSpot search caps it at 100).' },
+    },
+  },
+  output_schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['records', 'checkpoint', 'review_required'],
+    properties: {
+      records: { type: 'array', items: DEAL, description: 'Changed deals, oldest change first; untrusted until reviewed.' },
+      checkpoint: { type: 'string', description: 'Pass as `since` on the next import to continue where this one stopped.' },
+      review_required: { type: 'boolean', const: true, description: 'Always true: imported records need a person to review them.' },
+    },
+  },
+  capabilities: ['import'],
+  idempotency: 'idempotent_write',
+  auth_scopes: ['crm.objects.deals.read'],
+  rate_limit_hint: { max_calls: 4, per_seconds: 1 },
+  cost_hint: { units: 1, unit: 'search_request' },
+});
+
+const METHODS: MethodSpec[] = [DEALS_LIST, CONTACTS_GET, DEALS_IMPORT];
+
+interface RawObject { id: string; properties: Record<string, string | null | undefined>; updatedAt: string }
+interface RawPage { results: RawObject[]; paging?: { next?: { after?: string } } }
+
+export class HubSpotIntegration extends BaseIntegration {
+  describeMethods(): MethodSpec[] {
+    return METHODS;
+  }
+
+  protected handlers(): Record<string, MethodHandler> {
+    return {
+      'hubspot.deals.list.v1': async ({ args, cursor, ctx }) => {
+        const a = args as { limit?: number; archived?: boolean };
+        const query = new URLSearchParams({
+          limit: String(a.limit ?? 50), archived: String(a.archived ?? false), properties: DEAL_PROPERTIES.join(','),
+        });
+        if (cursor) query.set('after', cursor);
+        const reply = await this.request<RawPage>('GET', `/crm/v3/objects/deals?${query}`, undefined, ctx);
+        return {
+          data: { deals: reply.body.results.map(deal) },
+          next_cursor: reply.body.paging?.next?.after ?? null,
+          provider_request_id: reply.requestId,
+          rate_limit_remaining: reply.remaining,
+        };
+      },
+      'hubspot.contacts.get.v1': async ({ args, ctx }) => {
+        const a = args as { contact_id: string };
+        const query = new URLSearchParams({ properties: CONTACT_PROPERTIES.join(',') });
+        const reply = await this.request<RawObject>('GET', `/crm/v3/objects/contacts/${a.contact_id}?${query}`, undefined, ctx);
+        const p = reply.body.properties;
+        const contact = {
+          id: reply.body.id, first_name: p['firstname'] ?? null, last_name: p['lastname'] ?? null,
+          email: p['email'] ?? null, company: p['company'] ?? null, job_title: p['jobtitle'] ?? null,
+          lifecycle_stage: p['lifecyclestage'] ?? null, updated_at: reply.body.updatedAt,
+        };
+        return { data: { contact }, provider_request_id: reply.requestId, source_ref: `contact/${reply.body.id}` };
+      },
+      'hubspot.deals.import.v1': async ({ args, cursor, ctx }) => {
+        const a = args as { since: string; limit?: number };
+        const sinceMs = Date.parse(a.since);
+        if (Number.isNaN(sinceMs)) throw new IntegrationFailure('VALIDATION_FAILED', '`since` is not a valid ISO 8601 time');
+        const search = {
+          filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GTE', value: String(sinceMs) }] }],
+          sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' }],
+          properties: DEAL_PROPERTIES,
+          limit: a.limit ?? 100,
+          ...(cursor ? { after: cursor } : {}),
+        };
+        const reply = await this.request<RawPage>('POST', '/crm/v3/objects/deals/search', search, ctx);
+        const records = reply.body.results.map(deal);
+        const checkpoint = records.reduce((latest, r) => (r.updated_at > latest ? r.updated_at : latest), a.since);
+        return {
+          data: { records, checkpoint, review_required: true },
+          next_cursor: reply.body.paging?.next?.after ?? null,
+          provider_request_id: reply.requestId,
+          rate_limit_remaining: reply.remaining,
+          cost_units: 1,
+          source_ref: `deals/since/${a.since}`,
+        };
+      },
+    };
+  }
+
+  private get baseUrl(): string {
+    const configured = this.context.config['base_url'];
+    return (typeof configured === 'string' && configured !== '' ? configured : DEFAULT_BASE_URL).replace(/\/+$/, '');
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: CallContext) {
+    if (!ctx.credential) throw new IntegrationFailure('AUTH_REQUIRED', 'HubSpot is not connected for this tenant');
+    let response: Response;
+    try {
+      response = await fetch(this.baseUrl + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${ctx.credential.secret}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: ctx.signal,
+      });
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      throw new IntegrationFailure('PROVIDER_UNAVAILABLE', 'HubSpot could not be reached', { retriable: true });
+    }
+    if (!response.ok) throw await failureFor(response);
+    const remaining = response.headers.get('x-hubspot-ratelimit-remaining');
+    return {
+      body: (await response.json()) as T,
+      requestId: response.headers.get('x-hubspot-correlation-id'),
+      remaining: remaining === null ? null : Number(remaining),
+    };
+  }
+}
+
+function deal(raw: RawObject) {
+  const p = raw.properties;
+  const amount = p['amount'] ? Number(p['amount']) : null;
+  return {
+    id: raw.id,
+    name: p['dealname'] ?? '',
+    stage: p['dealstage'] ?? '',
+    pipeline: p['pipeline'] ?? '',
+    amount: amount !== null && Number.isFinite(amount) ? amount : null,
+    close_date: p['closedate'] ?? null,
+    updated_at: p['hs_lastmodifieddate'] ?? raw.updatedAt,
+  };
+}
+
+async function failureFor(response: Response): Promise<IntegrationFailure> {
+  const status = response.status;
+  let detail = response.statusText;
+  let category: string | null = null;
+  try {
+    const body = (await response.json()) as { message?: unknown; category?: unknown };
+    if (typeof body.message === 'string') detail = body.message;
+    if (typeof body.category === 'string') category = body.category;
+  } catch {
+    // a non-JSON error body: keep the status text
+  }
+  const options = { http_status: status, provider_code: category ?? String(status) };
+  if (status === 401) return new IntegrationFailure('AUTH_REQUIRED', `HubSpot rejected the token: ${detail}`, options);
+  if (status === 403) return new IntegrationFailure('AUTH_FORBIDDEN', `HubSpot refused access: ${detail}`, options);
+  if (status === 404) return new IntegrationFailure('NOT_FOUND', `HubSpot found no such record: ${detail}`, options);
+  if (status === 409) return new IntegrationFailure('CONFLICT', `HubSpot reported a conflict: ${detail}`, options);
+  if (status === 400) return new IntegrationFailure('VALIDATION_FAILED', `HubSpot rejected the request: ${detail}`, options);
+  if (status === 429) return new IntegrationFailure('RATE_LIMITED', 'HubSpot rate limit exceeded', { ...options, retriable: true });
+  if (status >= 500) return new IntegrationFailure('PROVIDER_UNAVAILABLE', `HubSpot answered ${status}`, { ...options, retriable: true });
+  return new IntegrationFailure('PROVIDER_ERROR', `HubSpot answered ${status}: ${detail}`, options);
+}

@@ -1,0 +1,155 @@
+import type { Diagnostics } from '../diagnostics/diagnostic.ts';
+import { BUNDLE_FORMAT, bundleDigest, type BlockKind, type Bundle, type BundleBlock, type BundleExpert } from '../bundle/format.ts';
+import { sha256, sortKeys } from '../bundle/canonical.ts';
+import type { MethodSpec } from '../integration/types.ts';
+import { envelopeSchema } from '../tools/envelope.ts';
+import type { BotSource, ExpertSource } from './bots.ts';
+import type { IntegrationSet } from './integrations.ts';
+import { REGISTRY_FILE } from './integrations.ts';
+import type { PromptFile } from './prompts.ts';
+import { COMPILE_OPTIONS, createTemplateEngine } from './template.ts';
+
+export interface CommonBlock {
+  prompt: PromptFile<{ description?: string | undefined; when_tools_any?: string[] | undefined }>;
+}
+
+type Render = (context: object) => string;
+
+/** Compiles each prompt file once and renders it for every expert that uses it. */
+export class Renderer {
+  private readonly engine = createTemplateEngine();
+  private readonly compiled = new Map<string, Render>();
+
+  render(prompt: PromptFile<unknown>, context: object): string {
+    let template = this.compiled.get(prompt.file);
+    if (!template) {
+      template = this.engine.compile(prompt.body, COMPILE_OPTIONS) as Render;
+      this.compiled.set(prompt.file, template);
+    }
+    return template(context);
+  }
+}
+
+/** Stage 4: every expert's system prompt (SPEC §4) and the bot's bundle (SPEC §7). */
+export function assembleBundle(
+  bot: BotSource,
+  commons: readonly CommonBlock[],
+  integrations: IntegrationSet,
+  renderer: Renderer,
+  diagnostics: Diagnostics,
+): Bundle | undefined {
+  const manifest = bot.manifest!;
+  const botInfo = { id: bot.id, version: manifest.version, description: manifest.description };
+  const toolsByName = new Map(manifest.tools.map((t) => [t.name, t]));
+  const sources: Record<string, string> = { [bot.manifestFile]: bot.manifestSha256! };
+  if (integrations.registrySha256) sources[REGISTRY_FILE] = integrations.registrySha256;
+  for (const common of commons) sources[common.prompt.file] = common.prompt.sha256;
+  if (bot.personality) sources[bot.personality.file] = bot.personality.sha256;
+
+  const experts: BundleExpert[] = [];
+  for (const expert of [...bot.experts].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    sources[expert.prompt.file] = expert.prompt.sha256;
+    const tools = expert.allow.map((name) => {
+      const tool = toolsByName.get(name)!;
+      return { name, description: tool.description, methods: [...tool.methods] };
+    });
+    const context = {
+      bot: botInfo,
+      expert: { name: expert.name, description: expert.description },
+      tools,
+      skills: [...expert.skills],
+    };
+    const blocks: [BlockKind, PromptFile<unknown>][] = [];
+    if (bot.personality) blocks.push(['personality', bot.personality]);
+    blocks.push(['expert', expert.prompt]);
+    for (const skill of expert.skills) blocks.push(['skill', bot.skills.get(skill)!]);
+    for (const tool of expert.allow) blocks.push(['tool', bot.toolPrompts.get(tool)!]);
+    const allowed = new Set(expert.allow);
+    for (const common of commons) {
+      const when = common.prompt.data?.when_tools_any;
+      if (when && when.length > 0 && !when.some((t) => allowed.has(t))) continue;
+      blocks.push(['common', common.prompt]);
+    }
+    for (const [kind, prompt] of blocks) if (kind === 'skill' || kind === 'tool') sources[prompt.file] = prompt.sha256;
+    const assembled = assemblePrompt(expert, blocks, context, renderer, diagnostics);
+    if (!assembled) return undefined;
+    experts.push({ name: expert.name, description: expert.description, tools: [...expert.allow], ...assembled });
+  }
+
+  const methods: Record<string, MethodSpec> = {};
+  const bundleIntegrations: Bundle['integrations'] = {};
+  for (const tool of manifest.tools) {
+    for (const id of tool.methods) {
+      const spec = integrations.methods.get(id)!;
+      methods[id] = spec;
+      const loaded = integrations.providers.get(spec.provider)!;
+      const { entry } = loaded;
+      sources[loaded.moduleFile] = loaded.sha256;
+      bundleIntegrations[entry.provider] = {
+        module: entry.module,
+        export: entry.export ?? 'default',
+        classification: entry.classification,
+        modes: [...entry.modes],
+        lifecycle: entry.lifecycle,
+        tier: entry.tier ?? null,
+        sha256: loaded.sha256,
+      };
+    }
+  }
+  const withoutDigest = {
+    format: BUNDLE_FORMAT,
+    bot: botInfo,
+    experts,
+    tools: manifest.tools.map((t) => ({ name: t.name, description: t.description, methods: [...t.methods], parameters: envelopeSchema(t.name, t.methods) })),
+    methods,
+    integrations: bundleIntegrations,
+    sources,
+  } as const;
+  // Sorting once here makes the in-memory bundle equal to what is written and digested.
+  const sorted = sortKeys(withoutDigest) as Omit<Bundle, 'digest'>;
+  return { ...sorted, digest: bundleDigest(sorted) };
+}
+
+function assemblePrompt(
+  expert: ExpertSource,
+  blocks: [BlockKind, PromptFile<unknown>][],
+  context: object,
+  renderer: Renderer,
+  diagnostics: Diagnostics,
+): Pick<BundleExpert, 'system_prompt' | 'blocks'> | undefined {
+  const parts: string[] = [];
+  const placed: BundleBlock[] = [];
+  let offset = 0;
+  for (const [kind, prompt] of blocks) {
+    let text: string;
+    try {
+      text = renderer.render(prompt, context).trim();
+    } catch (error) {
+      // The static checks should make this unreachable; report it rather than crash.
+      diagnostics.report('template-error', {
+        file: prompt.file,
+        at: { line: prompt.bodyLine, column: 1 },
+        message: `rendering for expert \`${expert.name}\` failed: ${(error as Error).message.split('\n')[0]}`,
+        hint: 'simplify the template to names, `if`, `unless` and `each`',
+      });
+      return undefined;
+    }
+    if (text.length === 0) continue; // an empty block would leave a double blank line
+    if (parts.length > 0) offset += 2;
+    const length = codePointLength(text);
+    placed.push({ kind, source: prompt.file, start: offset, end: offset + length, sha256: sha256(text) });
+    parts.push(text);
+    offset += length;
+  }
+  return { system_prompt: `${parts.join('\n\n')}\n`, blocks: placed };
+}
+
+/** Length in Unicode code points, so that offsets mean the same in every language. */
+function codePointLength(text: string): number {
+  let surrogatePairs = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) surrogatePairs++;
+  }
+  return text.length - surrogatePairs;
+}

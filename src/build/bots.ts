@@ -1,0 +1,412 @@
+import path from 'node:path';
+import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
+import { didYouMean, listNames } from '../diagnostics/hints.ts';
+import type { WorkspaceFiles } from '../load/files.ts';
+import { describeReadFailure } from '../load/files.ts';
+import { parseJson, type JsonPath } from '../load/json.ts';
+import { isName, methodIdProblem, nameProblem, providerOf } from '../load/names.ts';
+import { findInvisible } from '../load/unicode.ts';
+import { clip, reportIssues } from '../schema/common.ts';
+import { manifestSchema, type Manifest } from '../schema/manifest.ts';
+import { blockFrontMatterSchema, expertFrontMatterSchema, type ExpertFrontMatter } from '../schema/prompt.ts';
+import type { Entry } from './discover.ts';
+import { BLOCK_PATTERN, globToRegExp, isGlob } from './glob.ts';
+import type { IntegrationSet } from './integrations.ts';
+import { readPrompt, type PromptFile } from './prompts.ts';
+
+export interface ExpertSource {
+  name: string;
+  prompt: PromptFile<ExpertFrontMatter>;
+  description: string;
+  allow: string[];
+  block: string[];
+  skills: string[];
+}
+
+export interface BotSource {
+  id: string;
+  manifestFile: string;
+  manifest: Manifest | undefined;
+  manifestSha256: string | undefined;
+  locateInManifest: (path: JsonPath, key?: string) => Position;
+  personality: PromptFile<unknown> | undefined;
+  experts: ExpertSource[];
+  /** Every expert file parsed and passed its front matter checks. */
+  expertsComplete: boolean;
+  skills: Map<string, PromptFile<unknown>>;
+  toolPrompts: Map<string, PromptFile<unknown>>;
+}
+
+
+/** Stage 2: one bot's manifest and prompt files, each checked on its own. */
+export function loadBot(
+  files: WorkspaceFiles,
+  diagnostics: Diagnostics,
+  dir: Entry,
+  children: Entry[],
+  promptEntries: Entry[],
+  integrations: IntegrationSet,
+): BotSource | undefined {
+  const id = path.posix.basename(dir.path);
+  if (dir.kind !== 'dir') {
+    diagnostics.report('unsafe-path', {
+      file: dir.path,
+      message: `bot folder \`${clip(id)}\` is ${dir.kind === 'symlink' ? 'a symlink' : 'not a folder'}`,
+      hint: 'bots must be real folders inside the workspace',
+    });
+    return undefined;
+  }
+  if (!isName(id)) {
+    diagnostics.report('manifest-invalid', {
+      file: dir.path,
+      message: `bot folder name \`${clip(id)}\` is not a valid bot id: ${nameProblem(id)}`,
+      hint: 'rename the folder to match ^[a-z][a-z0-9_]{0,63}$',
+    });
+    return undefined;
+  }
+  const bot: BotSource = {
+    id,
+    manifestFile: `${dir.path}/manifest.json`,
+    manifest: undefined,
+    manifestSha256: undefined,
+    locateInManifest: () => ({ line: 1, column: 1 }),
+    personality: undefined,
+    experts: [],
+    expertsComplete: true,
+    skills: new Map(),
+    toolPrompts: new Map(),
+  };
+  loadManifest(files, diagnostics, bot, integrations);
+
+  const promptsDir = children.find((c) => c.path === `${dir.path}/prompts`);
+  if (promptsDir && promptsDir.kind !== 'dir') {
+    diagnostics.report('unsafe-path', {
+      file: promptsDir.path,
+      message: `\`prompts\` of bot \`${id}\` is ${promptsDir.kind === 'symlink' ? 'a symlink' : 'not a folder'}`,
+      hint: 'make prompts/ a real folder inside the bot folder',
+    });
+    bot.expertsComplete = false;
+    return bot;
+  }
+  for (const entry of promptEntries) loadPromptEntry(files, diagnostics, bot, entry);
+  if (bot.experts.length === 0 && bot.expertsComplete) {
+    diagnostics.report('expert-missing', {
+      file: `${dir.path}/prompts`,
+      message: `bot \`${id}\` has no expert`,
+      hint: `create ${dir.path}/prompts/expert_<name>.md with \`fexp_description\` front matter`,
+    });
+  }
+  return bot;
+}
+
+const PROMPT_FILE = /^(personality|expert|skill|tool)(?:_(.*))?\.md$/;
+
+function loadPromptEntry(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSource, entry: Entry): void {
+  const base = path.posix.basename(entry.path);
+  const match = PROMPT_FILE.exec(base);
+  if (!match) return; // notes, drafts and other files are not prompt blocks
+  const [, kind, name] = match;
+  if (kind === 'personality' ? name !== undefined : name === undefined) return;
+  if (entry.kind !== 'file') {
+    diagnostics.report('unsafe-path', {
+      file: entry.path,
+      message: `prompt \`${base}\` is ${entry.kind === 'symlink' ? 'a symlink' : 'not a regular file'}`,
+      hint: 'prompt files must be regular files inside the workspace; copy the content instead of linking it',
+    });
+    if (kind === 'expert') bot.expertsComplete = false;
+    return;
+  }
+  if (name !== undefined && !isName(name)) {
+    diagnostics.report('unsafe-path', {
+      file: entry.path,
+      message: `\`${clip(name)}\` in the file name is not a valid ${kind} name: ${nameProblem(name)}`,
+      hint: 'rename the file; names match ^[a-z][a-z0-9_]{0,63}$',
+    });
+    if (kind === 'expert') bot.expertsComplete = false;
+    return;
+  }
+  if (kind === 'expert') {
+    loadExpert(files, diagnostics, bot, entry.path, name!);
+    return;
+  }
+  const read = readPrompt(files, diagnostics, entry.path, blockFrontMatterSchema);
+  if (!read.ok) return;
+  if (kind === 'personality') bot.personality = read.prompt;
+  else if (kind === 'skill') bot.skills.set(name!, read.prompt);
+  else bot.toolPrompts.set(name!, read.prompt);
+}
+
+function loadExpert(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSource, file: string, name: string): void {
+  const read = readPrompt(files, diagnostics, file, expertFrontMatterSchema);
+  if (!read.ok || !read.prompt.data) {
+    bot.expertsComplete = false;
+    return;
+  }
+  const { prompt } = read;
+  const data = prompt.data!;
+  const mark = diagnostics.mark;
+  const allow = data.fexp_allow_tools ?? [];
+  const block = data.fexp_block_tools ?? [];
+  const skills = data.fexp_skills ?? [];
+  const at = (key: string, index: number) => prompt.locate([key, index]);
+
+  const validAllow = uniqueNames(diagnostics, file, 'fexp_allow_tools', allow, at, (tool, index) => {
+    if (!isGlob(tool)) return true;
+    diagnostics.report('allow-wildcard', {
+      file,
+      at: at('fexp_allow_tools', index),
+      message: `\`fexp_allow_tools\` holds the wildcard \`${clip(tool)}\``,
+      hint: 'list each tool by its exact name; use `fexp_block_tools` for patterns',
+    });
+    return false;
+  });
+  for (const [index, pattern] of block.entries()) {
+    if (!BLOCK_PATTERN.test(pattern)) {
+      diagnostics.report('frontmatter-invalid', {
+        file,
+        at: at('fexp_block_tools', index),
+        message: `\`${clip(pattern)}\` is not a tool name or glob`,
+        hint: 'block patterns use lower-case name characters and `*`, `?`, `[...]`',
+      });
+    }
+  }
+  const validSkills = uniqueNames(diagnostics, file, 'fexp_skills', skills, at, () => true);
+  if (diagnostics.hasErrorsSince(mark)) bot.expertsComplete = false;
+  bot.experts.push({ name, prompt, description: data.fexp_description.trim(), allow: validAllow, block, skills: validSkills });
+}
+
+/** Keeps the valid, first-seen names of a front matter list; reports the rest. */
+function uniqueNames(
+  diagnostics: Diagnostics,
+  file: string,
+  key: string,
+  names: string[],
+  at: (key: string, index: number) => Position,
+  accept: (name: string, index: number) => boolean,
+): string[] {
+  const seen = new Set<string>();
+  const kept: string[] = [];
+  for (const [index, name] of names.entries()) {
+    if (!accept(name, index)) continue;
+    if (!isName(name)) {
+      diagnostics.report('frontmatter-invalid', {
+        file,
+        at: at(key, index),
+        message: `\`${key}\`: \`${clip(name)}\` is not a valid name: ${nameProblem(name)}`,
+        hint: 'names match ^[a-z][a-z0-9_]{0,63}$',
+      });
+    } else if (seen.has(name)) {
+      diagnostics.report('frontmatter-invalid', { file, at: at(key, index), message: `\`${key}\` lists \`${name}\` twice`, hint: 'remove the repeated entry' });
+    } else {
+      seen.add(name);
+      kept.push(name);
+    }
+  }
+  return kept;
+}
+
+function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSource, integrations: IntegrationSet): void {
+  const file = bot.manifestFile;
+  const read = files.read(file);
+  if (!read.ok) {
+    diagnostics.report(read.kind === 'unsafe' ? 'unsafe-path' : 'manifest-invalid', {
+      file,
+      message: read.kind === 'missing' ? `bot \`${bot.id}\` has no manifest.json` : `the manifest cannot be read: ${describeReadFailure(read)}`,
+      hint: read.kind === 'missing' ? `create ${file} with \`bot\`, \`version\`, \`description\` and \`tools\`` : 'make it a regular JSON file under 1 MiB',
+    });
+    return;
+  }
+  bot.manifestSha256 = read.sha256;
+  const parsed = parseJson(read.text);
+  if (!parsed.ok) {
+    diagnostics.report('json-syntax', { file, message: parsed.message, at: parsed.at, hint: 'fix the JSON syntax' });
+    return;
+  }
+  const { document } = parsed;
+  bot.locateInManifest = document.locate;
+  const result = manifestSchema.safeParse(document.value);
+  if (!result.success) {
+    reportIssues(diagnostics, 'manifest-invalid', file, result.error.issues, document.locate, (issue) =>
+      issue.code === 'unrecognized_keys' ? 'a manifest has `bot`, `version`, `description`, `tools` (and optionally `$schema`)' : undefined,
+    );
+    return;
+  }
+  const manifest = result.data;
+  if (manifest.bot !== bot.id) {
+    diagnostics.report('bot-id-mismatch', {
+      file,
+      at: document.locate(['bot']),
+      message: `\`bot\` is \`${manifest.bot}\` but the folder is \`${bot.id}\``,
+      hint: `set \`"bot": "${bot.id}"\` or rename the folder`,
+    });
+  }
+  const mark = diagnostics.mark;
+  for (const [where, text] of [[['description'], manifest.description], ...manifest.tools.map((t, i) => [['tools', i, 'description'], t.description] as const)] as const) {
+    const invisible = findInvisible(text);
+    if (invisible) {
+      diagnostics.report('manifest-invalid', {
+        file,
+        at: document.locate(where),
+        message: `the description contains ${invisible.name} (${invisible.codePoint}) at character ${invisible.offset + 1}`,
+        hint: 'remove it: invisible characters can hide instructions from reviewers',
+      });
+    }
+  }
+  const firstIndex = new Map<string, number>();
+  for (const [index, tool] of manifest.tools.entries()) {
+    const first = firstIndex.get(tool.name);
+    if (first !== undefined) {
+      diagnostics.report('duplicate-tool', {
+        file,
+        at: document.locate(['tools', index, 'name']),
+        message: `tool \`${tool.name}\` is installed twice (tools[${first}] and tools[${index}])`,
+        hint: 'merge the two entries into one tool, or rename one',
+      });
+      continue;
+    }
+    firstIndex.set(tool.name, index);
+    checkToolMethods(diagnostics, file, tool.methods, (i) => document.locate(['tools', index, 'methods', i]), integrations);
+  }
+  // Structural problems make the manifest unusable for cross-file rules; method warnings do not.
+  if (!diagnostics.items.slice(mark).some((d) => d.code === 'manifest-invalid')) bot.manifest = manifest;
+  else bot.manifest = undefined;
+}
+
+function checkToolMethods(
+  diagnostics: Diagnostics,
+  file: string,
+  methods: string[],
+  at: (index: number) => Position,
+  integrations: IntegrationSet,
+): void {
+  const seen = new Set<string>();
+  for (const [index, id] of methods.entries()) {
+    if (seen.has(id)) {
+      diagnostics.report('manifest-invalid', { file, at: at(index), message: `the tool lists \`${clip(id)}\` twice`, hint: 'remove the repeated method id' });
+      continue;
+    }
+    seen.add(id);
+    const problem = methodIdProblem(id);
+    if (problem) {
+      diagnostics.report('method-id-invalid', { file, at: at(index), message: `\`${clip(id)}\` is not a method id: ${problem}`, hint: 'name each method explicitly, like `github.issues.list.v1`' });
+      continue;
+    }
+    const spec = integrations.methods.get(id);
+    const provider = providerOf(id);
+    if (!spec) {
+      if (integrations.unknowable.all || integrations.unknowable.providers.has(provider) || integrations.unknowable.methods.has(id)) continue;
+      const registered = integrations.providers.get(provider);
+      diagnostics.report('unknown-method', {
+        file,
+        at: at(index),
+        message: registered ? `provider \`${provider}\` declares no method \`${id}\`` : `no integration declares \`${id}\`: provider \`${provider}\` is not registered`,
+        hint:
+          didYouMean(id, integrations.methods.keys()) ??
+          (registered ? `\`${provider}\` declares ${listNames(registered.methods.map((m) => m.method_id))}` : `registered providers: ${listNames([...integrations.providers.keys()])}`),
+      });
+      continue;
+    }
+    const { entry } = integrations.providers.get(provider)!;
+    if (entry.lifecycle === 'end_of_support') {
+      diagnostics.report('lifecycle-end-of-support', {
+        file,
+        at: at(index),
+        message: `\`${id}\` belongs to \`${provider}\`, which has reached end of support and is disabled`,
+        hint: 'migrate the tool to another integration; end-of-support integrations cannot be installed',
+      });
+      continue;
+    }
+    if (entry.lifecycle === 'deprecated') {
+      diagnostics.report('lifecycle-deprecated', {
+        file,
+        at: at(index),
+        message: `\`${id}\` belongs to \`${provider}\`, which is deprecated`,
+        hint: 'plan a migration: deprecated integrations are restricted and will reach end of support',
+      });
+    }
+    if (spec.deprecated) {
+      diagnostics.report('method-deprecated', {
+        file,
+        at: at(index),
+        message: `\`${id}\` is deprecated`,
+        hint: spec.replacement_method_id ? `use \`${spec.replacement_method_id}\` instead` : 'its integration names no replacement; plan to remove the method from the tool',
+      });
+    }
+  }
+}
+
+/** Stage 3: the cross-file rules of one bot (tools, experts, prompts agree). */
+export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
+  const promptPath = (kind: string, name: string) => `bots/${bot.id}/prompts/${kind}_${name}.md`;
+  for (const expert of bot.experts) {
+    for (const skill of expert.skills) {
+      if (bot.skills.has(skill)) continue;
+      diagnostics.report('skill-missing', {
+        file: expert.prompt.file,
+        at: expert.prompt.locate(['fexp_skills', expert.skills.indexOf(skill)]),
+        message: `skill \`${skill}\` has no file`,
+        hint: didYouMean(skill, bot.skills.keys()) ?? `create ${promptPath('skill', skill)}`,
+      });
+    }
+  }
+  const manifest = bot.manifest;
+  if (!manifest) return;
+  const installed = new Map(manifest.tools.map((t, i) => [t.name, i]));
+
+  const allowedSomewhere = new Set<string>();
+  for (const expert of bot.experts) {
+    const blockers = expert.block.filter((p) => BLOCK_PATTERN.test(p)).map((p) => ({ pattern: p, regex: globToRegExp(p) }));
+    for (const [index, tool] of expert.allow.entries()) {
+      const at = expert.prompt.locate(['fexp_allow_tools', index]);
+      if (!installed.has(tool)) {
+        diagnostics.report('allow-unknown-tool', {
+          file: expert.prompt.file,
+          at,
+          message: `expert \`${expert.name}\` allows \`${tool}\`, which bot \`${bot.id}\` does not install`,
+          hint: didYouMean(tool, installed.keys()) ?? `installed tools: ${listNames([...installed.keys()])}`,
+        });
+        continue;
+      }
+      allowedSomewhere.add(tool);
+      const blocker = blockers.find((b) => b.regex.test(tool));
+      if (blocker) {
+        diagnostics.report('allow-block-conflict', {
+          file: expert.prompt.file,
+          at,
+          message: `\`${tool}\` is both allowed and blocked by \`${blocker.pattern}\``,
+          hint: `remove \`${tool}\` from \`fexp_allow_tools\`, or narrow the block pattern`,
+        });
+        continue;
+      }
+      if (!bot.toolPrompts.has(tool)) {
+        diagnostics.report('tool-prompt-missing', {
+          file: expert.prompt.file,
+          at,
+          message: `allowed tool \`${tool}\` has no tool prompt`,
+          hint: `create ${promptPath('tool', tool)} describing when and how to use the tool`,
+        });
+      }
+    }
+  }
+  for (const [name, prompt] of bot.toolPrompts) {
+    if (installed.has(name)) continue;
+    diagnostics.report('tool-prompt-orphan', {
+      file: prompt.file,
+      at: { line: 1, column: 1 },
+      message: `tool prompt for \`${name}\`, which bot \`${bot.id}\` does not install`,
+      hint: didYouMean(name, installed.keys()) ?? `install \`${name}\` in ${bot.manifestFile}, or delete the file`,
+    });
+  }
+  // With a broken expert file we cannot know what it allows; reporting tools as unreachable would mislead.
+  if (!bot.expertsComplete) return;
+  for (const [name, index] of installed) {
+    if (allowedSomewhere.has(name)) continue;
+    diagnostics.report('tool-unreachable', {
+      file: bot.manifestFile,
+      at: bot.locateInManifest(['tools', index, 'name']),
+      message: `tool \`${name}\` is installed but no expert allows it`,
+      hint: `add \`${name}\` to an expert's \`fexp_allow_tools\`, or uninstall it`,
+    });
+  }
+}
+

@@ -1,0 +1,164 @@
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
+import { serializeBundle, type Bundle } from '../bundle/format.ts';
+import { WorkspaceFiles } from '../load/files.ts';
+import { isName, nameProblem } from '../load/names.ts';
+import { clip } from '../schema/common.ts';
+import { commonFrontMatterSchema } from '../schema/prompt.ts';
+import { assembleBundle, Renderer, type CommonBlock } from './assemble.ts';
+import { checkBot, loadBot, type BotSource } from './bots.ts';
+import { discover, type WorkspaceEntries } from './discover.ts';
+import { loadIntegrations } from './integrations.ts';
+import { readPrompt } from './prompts.ts';
+
+export interface BuildOptions {
+  /** The workspace root. */
+  root: string;
+  /** Where bundles go; relative paths resolve against `root`. Default `dist`. */
+  out?: string;
+  /** Build only these bots (all when absent or empty). */
+  bots?: readonly string[];
+  /** Write bundles to `out`. `check` is a build with `write: false`. */
+  write?: boolean;
+}
+
+export interface BundleSummary {
+  bot: string;
+  /** Where the bundle is (or would be) written, relative to the root when inside it. */
+  path: string;
+  digest: string;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  bundles: BundleSummary[];
+  /** The bundles themselves, in bot order; empty when the build failed. */
+  built: Bundle[];
+}
+
+/** A usage problem (unknown `--bot`, missing root): the caller's mistake, not the workspace's. */
+export class BuildUsageError extends Error {
+  override name = 'BuildUsageError';
+}
+
+/**
+ * Builds a workspace: load → validate → resolve → assemble → emit. Every expected problem is
+ * a diagnostic; nothing is written unless the whole build is free of errors.
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  let files: WorkspaceFiles;
+  try {
+    files = new WorkspaceFiles(options.root);
+  } catch {
+    throw new BuildUsageError(`workspace root \`${options.root}\` does not exist`);
+  }
+  const diagnostics = new Diagnostics();
+  const entries = discover(files.root);
+  const selected = selectBots(entries, options.bots);
+  reportUnsafeRoots(diagnostics, entries);
+
+  const integrations = await loadIntegrations(files, diagnostics, entries.integrationChildren);
+  const commons = loadCommonBlocks(files, diagnostics, entries);
+  const bots: BotSource[] = [];
+  for (const dir of selected) {
+    const name = path.posix.basename(dir.path);
+    const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? [], integrations);
+    if (bot) bots.push(bot);
+  }
+  for (const bot of bots) checkBot(diagnostics, bot);
+
+  const outDir = path.resolve(files.root, options.out ?? 'dist');
+  const summaries: BundleSummary[] = [];
+  const built: Bundle[] = [];
+  if (diagnostics.errorCount === 0) {
+    const renderer = new Renderer();
+    for (const bot of bots) {
+      const bundle = assembleBundle(bot, commons, integrations, renderer, diagnostics);
+      if (!bundle) continue;
+      built.push(bundle);
+      summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
+    }
+  }
+  const ok = diagnostics.errorCount === 0;
+  if (ok && options.write !== false) writeBundles(outDir, built, options.bots === undefined || options.bots.length === 0);
+  return { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
+}
+
+/** `check`: everything `build` does but write. */
+export function check(options: Omit<BuildOptions, 'write'>): Promise<BuildResult> {
+  return build({ ...options, write: false });
+}
+
+function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {
+  if (!wanted || wanted.length === 0) return entries.botDirs;
+  const byName = new Map(entries.botDirs.map((d) => [path.posix.basename(d.path), d]));
+  const unknown = wanted.filter((w) => !byName.has(w));
+  if (unknown.length > 0) {
+    throw new BuildUsageError(`no bot named ${unknown.map((u) => `\`${clip(u)}\``).join(', ')}; bots: ${[...byName.keys()].join(', ') || 'none'}`);
+  }
+  return [...new Set(wanted)].sort().map((w) => byName.get(w)!);
+}
+
+function reportUnsafeRoots(diagnostics: Diagnostics, entries: WorkspaceEntries): void {
+  for (const entry of entries.unsafeRoots) {
+    diagnostics.report('unsafe-path', {
+      file: entry.path,
+      message: `\`${entry.path}\` is ${entry.kind === 'symlink' ? 'a symlink' : 'not a folder'}`,
+      hint: `make ${entry.path}/ a real folder inside the workspace`,
+    });
+  }
+}
+
+function loadCommonBlocks(files: WorkspaceFiles, diagnostics: Diagnostics, entries: WorkspaceEntries): CommonBlock[] {
+  const blocks: CommonBlock[] = [];
+  for (const entry of entries.commonPrompts) {
+    if (!entry.path.endsWith('.md')) continue;
+    if (entry.kind !== 'file') {
+      diagnostics.report('unsafe-path', {
+        file: entry.path,
+        message: `common block \`${entry.path}\` is ${entry.kind === 'symlink' ? 'a symlink' : 'not a regular file'}`,
+        hint: 'common blocks must be regular files inside the workspace',
+      });
+      continue;
+    }
+    const read = readPrompt(files, diagnostics, entry.path, commonFrontMatterSchema);
+    if (!read.ok) continue;
+    const when = read.prompt.data?.when_tools_any ?? [];
+    for (const [index, tool] of when.entries()) {
+      if (isName(tool)) continue;
+      diagnostics.report('frontmatter-invalid', {
+        file: entry.path,
+        at: read.prompt.locate(['when_tools_any', index]),
+        message: `\`when_tools_any\`: \`${clip(tool)}\` is not a valid tool name: ${nameProblem(tool)}`,
+        hint: 'list exact tool names',
+      });
+    }
+    blocks.push({ prompt: read.prompt });
+  }
+  return blocks;
+}
+
+/** Writes each bundle atomically; a full build also removes bundles of bots that no longer exist. */
+function writeBundles(outDir: string, bundles: Bundle[], pruneStale: boolean): void {
+  mkdirSync(outDir, { recursive: true });
+  const written = new Set<string>();
+  for (const bundle of bundles) {
+    const name = `${bundle.bot.id}.bundle.json`;
+    const target = path.join(outDir, name);
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, serializeBundle(bundle));
+    renameSync(temporary, target);
+    written.add(name);
+  }
+  if (!pruneStale) return;
+  for (const name of readdirSync(outDir)) {
+    if (name.endsWith('.bundle.json') && !written.has(name)) rmSync(path.join(outDir, name), { force: true });
+  }
+}
+
+function displayPath(root: string, absolute: string): string {
+  const relative = path.relative(root, absolute);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative.split(path.sep).join('/');
+}

@@ -1,0 +1,73 @@
+import fg from 'fast-glob';
+
+export interface Entry {
+  /** Workspace-relative path with `/` separators. */
+  path: string;
+  kind: 'file' | 'dir' | 'symlink' | 'other';
+}
+
+/** Everything the build may read, found without following a single symlink (SECURITY.md item 7). */
+export interface WorkspaceEntries {
+  botDirs: Entry[];
+  /** Entries directly inside each bot folder, keyed by bot folder name. */
+  botChildren: Map<string, Entry[]>;
+  /** Entries inside each bot's prompts/ folder, keyed by bot folder name. */
+  botPrompts: Map<string, Entry[]>;
+  commonPrompts: Entry[];
+  integrationChildren: Entry[];
+  /** Top-level `bots`, `prompts`, `integrations` when they are symlinks or not folders. */
+  unsafeRoots: Entry[];
+}
+
+const PATTERNS = ['bots', 'prompts', 'integrations', 'bots/*', 'bots/*/*', 'bots/*/prompts/*', 'prompts/*', 'integrations/*'];
+
+export function discover(root: string): WorkspaceEntries {
+  const found = fg.sync(PATTERNS, {
+    cwd: root,
+    onlyFiles: false,
+    followSymbolicLinks: false,
+    dot: true,
+    unique: true,
+    objectMode: true,
+    suppressErrors: true,
+  });
+  const entries: Entry[] = found
+    .map((e) => ({
+      path: e.path,
+      kind: e.dirent.isSymbolicLink() ? 'symlink' : e.dirent.isDirectory() ? 'dir' : e.dirent.isFile() ? 'file' : 'other',
+    }) satisfies Entry)
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const result: WorkspaceEntries = {
+    botDirs: [],
+    botChildren: new Map(),
+    botPrompts: new Map(),
+    commonPrompts: [],
+    integrationChildren: [],
+    unsafeRoots: [],
+  };
+  for (const entry of entries) {
+    const parts = entry.path.split('/');
+    const [top, second, third] = parts;
+    if (parts.length === 1) {
+      if (entry.kind !== 'dir') result.unsafeRoots.push(entry);
+    } else if (top === 'bots' && parts.length === 2) {
+      result.botDirs.push(entry);
+    } else if (top === 'bots' && parts.length === 3) {
+      push(result.botChildren, second!, entry);
+    } else if (top === 'bots' && parts.length === 4 && third === 'prompts') {
+      push(result.botPrompts, second!, entry);
+    } else if (top === 'prompts' && parts.length === 2) {
+      result.commonPrompts.push(entry);
+    } else if (top === 'integrations' && parts.length === 2) {
+      result.integrationChildren.push(entry);
+    }
+  }
+  return result;
+}
+
+function push(map: Map<string, Entry[]>, key: string, entry: Entry): void {
+  const list = map.get(key);
+  if (list) list.push(entry);
+  else map.set(key, [entry]);
+}

@@ -1,0 +1,401 @@
+import path from 'node:path';
+import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
+import { didYouMean, listNames } from '../diagnostics/hints.ts';
+import {
+  ALLOWED_CAPABILITIES, MINIMUM_TIER, PERMISSION_FOR, PERMISSION_TYPES, idempotencyProblem, type PermissionType,
+} from '../governance/policy.ts';
+import { ADVANCED_MODES, type Integration, type MethodSpec } from '../integration/types.ts';
+import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { parseJson } from '../load/json.ts';
+import { methodIdProblem, providerOf } from '../load/names.ts';
+import { findPosition } from '../load/text.ts';
+import { findInvisible } from '../load/unicode.ts';
+import { createAjv } from '../schema/ajv.ts';
+import { clip, reportIssues } from '../schema/common.ts';
+import { methodSpecSchema } from '../schema/method-spec.ts';
+import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
+import type { Entry } from './discover.ts';
+import { schemaProblem } from './integrations-schema.ts';
+import { describeLoadError, importModule } from './module-loader.ts';
+
+export const REGISTRY_FILE = 'integrations/manifest.json';
+
+export interface LoadedIntegration {
+  entry: RegistryEntry;
+  /** Workspace-relative module path. */
+  moduleFile: string;
+  sha256: string;
+  methods: MethodSpec[];
+}
+
+export interface IntegrationSet {
+  registrySha256: string | undefined;
+  providers: Map<string, LoadedIntegration>;
+  methods: Map<string, MethodSpec>;
+  /**
+   * Providers whose methods cannot be known (registry or module broken). A tool that
+   * names one of their methods is not also reported as `unknown-method`.
+   */
+  unknowable: { all: boolean; providers: Set<string>; methods: Set<string> };
+}
+
+interface Context {
+  files: WorkspaceFiles;
+  diagnostics: Diagnostics;
+}
+
+/** Stage 1: the integration registry, its modules and every MethodSpec they declare. */
+export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagnostics, children: Entry[]): Promise<IntegrationSet> {
+  const set: IntegrationSet = {
+    registrySha256: undefined,
+    providers: new Map(),
+    methods: new Map(),
+    unknowable: { all: false, providers: new Set(), methods: new Set() },
+  };
+  const ctx: Context = { files, diagnostics };
+  const entries = readRegistry(ctx, set, children);
+  if (!entries) {
+    set.unknowable.all = true;
+    return set;
+  }
+  checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
+
+  const declared = new Map<string, { provider: string; file: string; at: Position }>();
+  const ajv = createAjv();
+  for (const { entry, locate } of entries) {
+    checkModes(ctx, entry, locate);
+    const permissions = checkPermissions(ctx, entry, locate);
+    const loaded = await loadModule(ctx, entry, locate);
+    if (!loaded) {
+      set.unknowable.providers.add(entry.provider);
+      continue;
+    }
+    const methods = loaded.specs.flatMap((raw, index) => {
+      const spec = checkMethod(ctx, entry, loaded, raw, index, ajv, permissions);
+      if (!spec) {
+        // Known to exist, but broken: tools naming it are not also `unknown-method`.
+        const id = (raw as { method_id?: unknown } | null)?.method_id;
+        if (typeof id === 'string') set.unknowable.methods.add(id);
+        return [];
+      }
+      const at = methodPosition(loaded.source, spec.method_id);
+      const previous = declared.get(spec.method_id);
+      if (previous) {
+        diagnostics.report('method-duplicate', {
+          file: loaded.file,
+          at,
+          message: `method \`${spec.method_id}\` is declared twice (also in ${previous.file}:${previous.at.line})`,
+          hint: 'give each method its own id; a changed method gets a new version (`.v2`)',
+        });
+        return [];
+      }
+      declared.set(spec.method_id, { provider: entry.provider, file: loaded.file, at });
+      return [spec];
+    });
+    set.providers.set(entry.provider, { entry, moduleFile: loaded.file, sha256: loaded.sha256, methods });
+    for (const spec of methods) set.methods.set(spec.method_id, spec);
+  }
+  checkReplacements(ctx, set, declared);
+  return set;
+}
+
+type Located = { entry: RegistryEntry; locate: (key?: string, ...path: (string | number)[]) => Position };
+
+function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Located[] | undefined {
+  const read = ctx.files.read(REGISTRY_FILE);
+  if (!read.ok) {
+    if (read.kind === 'missing') {
+      if (children.length === 0) return [];
+      ctx.diagnostics.report('integration-registry-invalid', {
+        file: REGISTRY_FILE,
+        message: 'integrations/ has provider folders but no manifest.json registry',
+        hint: 'create integrations/manifest.json with an `integrations` list naming each provider',
+      });
+    } else {
+      ctx.diagnostics.report(read.kind === 'unsafe' ? 'unsafe-path' : 'integration-registry-invalid', {
+        file: REGISTRY_FILE,
+        message: `the integration registry cannot be read: ${describeReadFailure(read)}`,
+        hint: read.kind === 'unsafe' ? 'replace the link with a regular file inside the workspace' : 'keep the registry under 1 MiB of plain JSON',
+      });
+    }
+    return undefined;
+  }
+  set.registrySha256 = read.sha256;
+  const parsed = parseJson(read.text);
+  if (!parsed.ok) {
+    ctx.diagnostics.report('json-syntax', { file: REGISTRY_FILE, message: parsed.message, at: parsed.at, hint: 'fix the JSON syntax' });
+    return undefined;
+  }
+  const { document } = parsed;
+  const result = registrySchema.safeParse(document.value);
+  if (!result.success) {
+    reportIssues(ctx.diagnostics, 'integration-registry-invalid', REGISTRY_FILE, result.error.issues, document.locate, registryHint);
+    return undefined;
+  }
+  const seen = new Map<string, number>();
+  let ok = true;
+  const located = result.data.integrations.map((entry, index): Located => ({
+    entry,
+    locate: (key, ...rest) => document.locate(['integrations', index, ...rest], key),
+  }));
+  for (const [index, { entry, locate }] of located.entries()) {
+    const first = seen.get(entry.provider);
+    if (first !== undefined) {
+      ok = false;
+      ctx.diagnostics.report('integration-registry-invalid', {
+        file: REGISTRY_FILE,
+        at: locate('provider'),
+        message: `provider \`${entry.provider}\` is registered twice (entries ${first} and ${index})`,
+        hint: 'keep one entry per provider',
+      });
+    }
+    seen.set(entry.provider, index);
+  }
+  return ok ? located : undefined;
+}
+
+function registryHint(issue: { path: PropertyKey[] }): string | undefined {
+  const last = issue.path.at(-1);
+  if (last === 'classification') return 'use `read_only`, `inbound` or `outbound` (seed 000)';
+  if (last === 'lifecycle') return 'use `active`, `maintenance`, `deprecated` or `end_of_support`';
+  if (issue.path.includes('modes')) return 'modes are request_response, webhook, polling_sync, oauth, internal_events, streaming, queue, bidirectional_sync';
+  return undefined;
+}
+
+function checkUnregisteredFolders(ctx: Context, entries: RegistryEntry[], children: Entry[]): void {
+  const named = new Set(entries.map((e) => e.module.split('/')[0]));
+  for (const child of children) {
+    const name = path.posix.basename(child.path);
+    if (name.startsWith('.') || name === 'node_modules' || child.kind === 'file') continue;
+    if (named.has(name)) continue;
+    ctx.diagnostics.report('integration-unregistered', {
+      file: child.path,
+      message: `folder \`${name}\` under integrations/ is not named by any registry entry`,
+      hint: `register it in ${REGISTRY_FILE} (\`"module": "${name}/index.ts"\`) or remove the folder`,
+    });
+  }
+}
+
+function checkModes(ctx: Context, entry: RegistryEntry, locate: Located['locate']): void {
+  const advanced = entry.modes.filter((m) => (ADVANCED_MODES as readonly string[]).includes(m));
+  if (advanced.length === 0 || entry.architecture_approval) return;
+  ctx.diagnostics.report('mode-not-approved', {
+    file: REGISTRY_FILE,
+    at: locate('modes'),
+    message: `provider \`${entry.provider}\` uses ${listNames(advanced)} without an architecture approval`,
+    hint: 'streaming, queue and bidirectional_sync need `"architecture_approval": {"ref": "...", "approved_by": "..."}` after a design review (seed 003)',
+  });
+}
+
+/** Returns the declared permission types of a partner integration, or undefined for first-party ones. */
+function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['locate']): Set<PermissionType> | undefined {
+  if (entry.tier === undefined && entry.permissions === undefined) return undefined;
+  const declared = new Set<PermissionType>();
+  const report = (message: string, hint: string, at: Position) =>
+    ctx.diagnostics.report('permission-invalid', { file: REGISTRY_FILE, at, message, hint });
+  if (entry.tier === undefined) {
+    report(`provider \`${entry.provider}\` declares permissions but no partner tier`, 'add `"tier": 1`, `2` or `3` (seed 002)', locate('permissions'));
+  }
+  for (const [index, permission] of (entry.permissions ?? []).entries()) {
+    const at = locate('type', 'permissions', index);
+    if (/[*?]/.test(permission.type)) {
+      report(`wildcard permission \`${clip(permission.type)}\` is not allowed`, `declare each type explicitly: ${listNames(PERMISSION_TYPES)}`, at);
+      continue;
+    }
+    if (!(PERMISSION_TYPES as readonly string[]).includes(permission.type)) {
+      report(`\`${clip(permission.type)}\` is not a permission type`, `partner-defined permissions are forbidden; use ${listNames(PERMISSION_TYPES)}`, at);
+      continue;
+    }
+    const type = permission.type as PermissionType;
+    if (!permission.justification || permission.justification.trim().length === 0) {
+      report(`permission \`${type}\` has no justification`, 'add `"justification"`: why the integration needs it (seed 002 §6)', locate(undefined, 'permissions', index));
+    }
+    if (declared.has(type)) report(`permission \`${type}\` is declared twice`, 'keep one entry per permission type', at);
+    if (entry.tier !== undefined && entry.tier < MINIMUM_TIER[type]) {
+      report(
+        `tier ${entry.tier} may not hold \`${type}\` permissions`,
+        `\`${type}\` needs tier ${MINIMUM_TIER[type]} or higher; raise the tier or drop the permission`,
+        at,
+      );
+    }
+    declared.add(type);
+  }
+  return declared;
+}
+
+interface ModuleLoad {
+  file: string;
+  source: string;
+  sha256: string;
+  specs: unknown[];
+}
+
+async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['locate']): Promise<ModuleLoad | undefined> {
+  const file = `integrations/${entry.module}`;
+  const at = locate('module');
+  if (!WorkspaceFiles.isContained(entry.module) || !WorkspaceFiles.isContained(file)) {
+    ctx.diagnostics.report('unsafe-path', {
+      file: REGISTRY_FILE,
+      at,
+      message: `module path \`${clip(entry.module)}\` leaves integrations/`,
+      hint: 'use a relative path inside integrations/, such as `github/index.ts`',
+    });
+    return undefined;
+  }
+  const read = ctx.files.read(file, MODULE_FILE_CAP);
+  if (!read.ok) {
+    const unsafe = read.kind === 'unsafe';
+    ctx.diagnostics.report(unsafe ? 'unsafe-path' : 'integration-module-missing', {
+      file: REGISTRY_FILE,
+      at,
+      message: `module \`${entry.module}\` of provider \`${entry.provider}\` cannot be read: ${describeReadFailure(read)}`,
+      hint: unsafe ? 'replace the link with a regular file inside the workspace' : `create ${file} or fix the \`module\` path`,
+    });
+    return undefined;
+  }
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = await importModule(ctx.files.absolute(file), read.sha256);
+  } catch (error) {
+    ctx.diagnostics.report('integration-module-missing', {
+      file,
+      at: { line: 1, column: 1 },
+      message: `module of provider \`${entry.provider}\` fails to load: ${describeLoadError(error, ctx.files.root)}`,
+      hint: 'fix the error so the module imports cleanly',
+    });
+    return undefined;
+  }
+  const exportName = entry.export ?? 'default';
+  const exportMissing = (message: string, hint: string) => {
+    ctx.diagnostics.report('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? at, message, hint });
+    return undefined;
+  };
+  const Constructor = namespace[exportName];
+  if (typeof Constructor !== 'function') {
+    const available = Object.keys(namespace).filter((k) => typeof namespace[k] === 'function');
+    return exportMissing(
+      `module \`${entry.module}\` has no export \`${exportName}\` that is a class`,
+      didYouMean(exportName, available) ?? `exported classes: ${listNames(available)}`,
+    );
+  }
+  let instance: Partial<Integration>;
+  try {
+    instance = new (Constructor as new (context: unknown) => Partial<Integration>)({
+      phase: 'build',
+      provider: entry.provider,
+      config: {},
+    });
+  } catch (error) {
+    return exportMissing(
+      `\`${exportName}\` of provider \`${entry.provider}\` throws when constructed: ${describeLoadError(error, ctx.files.root)}`,
+      'the constructor must not do I/O or need credentials at build time',
+    );
+  }
+  const missing = (['describeMethods', 'authStatus', 'call'] as const).filter((m) => typeof instance[m] !== 'function');
+  if (missing.length > 0) {
+    return exportMissing(
+      `\`${exportName}\` of provider \`${entry.provider}\` is not an integration: it lacks ${listNames(missing)}`,
+      'extend `BaseIntegration` from `botc/integration`, or implement describeMethods(), authStatus() and call()',
+    );
+  }
+  let specs: unknown;
+  try {
+    specs = instance.describeMethods!();
+  } catch (error) {
+    return exportMissing(
+      `describeMethods() of provider \`${entry.provider}\` throws: ${describeLoadError(error, ctx.files.root)}`,
+      'describeMethods() must return the method list without I/O',
+    );
+  }
+  if (!Array.isArray(specs)) {
+    return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
+  }
+  return { file, source: read.text, sha256: read.sha256, specs };
+}
+
+function methodPosition(source: string, methodId: string): Position {
+  return findPosition(source, `'${methodId}'`) ?? findPosition(source, `"${methodId}"`) ?? findPosition(source, `\`${methodId}\``) ?? { line: 1, column: 1 };
+}
+
+function checkMethod(
+  ctx: Context,
+  entry: RegistryEntry,
+  loaded: ModuleLoad,
+  raw: unknown,
+  index: number,
+  ajv: ReturnType<typeof createAjv>,
+  permissions: Set<PermissionType> | undefined,
+): MethodSpec | undefined {
+  const rawId = (raw as { method_id?: unknown } | null)?.method_id;
+  const label = typeof rawId === 'string' ? `method \`${clip(rawId)}\`` : `method #${index + 1} of provider \`${entry.provider}\``;
+  const at = typeof rawId === 'string' ? methodPosition(loaded.source, rawId) : { line: 1, column: 1 };
+  const mark = ctx.diagnostics.mark;
+  const report = (code: Parameters<Diagnostics['report']>[0], message: string, hint?: string) =>
+    ctx.diagnostics.report(code, { file: loaded.file, at, message: `${label}: ${message}`, hint });
+
+  const parsed = methodSpecSchema.safeParse(raw);
+  if (!parsed.success) {
+    reportIssues(ctx.diagnostics, 'method-spec-invalid', loaded.file, parsed.error.issues, () => at, () => 'see the MethodSpec fields in the README');
+    for (const d of ctx.diagnostics.items.slice(mark)) d.message = `${label}: ${d.message}`;
+    return undefined;
+  }
+  const spec = parsed.data as MethodSpec;
+  const idProblem = methodIdProblem(spec.method_id);
+  if (idProblem) {
+    report('method-id-invalid', idProblem, 'method ids look like `github.issues.list.v1`');
+    return undefined;
+  }
+  if (providerOf(spec.method_id) !== entry.provider) {
+    report('method-id-invalid', `the id must start with its provider \`${entry.provider}.\``, `rename it to \`${entry.provider}.${spec.method_id.split('.').slice(1).join('.')}\``);
+    return undefined;
+  }
+  if (spec.provider !== entry.provider) {
+    report('method-spec-invalid', `\`provider\` is \`${clip(spec.provider)}\` but the registry entry is \`${entry.provider}\``, `set \`provider: '${entry.provider}'\``);
+  }
+  const invisible = findInvisible(spec.description);
+  if (invisible) {
+    report('method-spec-invalid', `the description contains ${invisible.name} (${invisible.codePoint}) at character ${invisible.offset + 1}`, 'remove invisible characters; they can hide instructions from reviewers');
+  }
+  const mismatch = idempotencyProblem(spec.capabilities, spec.idempotency);
+  if (mismatch) report('method-spec-invalid', mismatch, 'make `idempotency` match what the method does');
+  if (spec.replacement_method_id !== null && !spec.deprecated) {
+    report('method-spec-invalid', 'it names a replacement but is not deprecated', 'set `deprecated: true`, or drop `replacement_method_id`');
+  }
+  for (const which of ['input_schema', 'output_schema'] as const) {
+    const problem = schemaProblem(ajv, spec[which]);
+    if (problem) report('method-schema-invalid', `${which}: ${problem}`, 'method schemas are strict JSON Schema 2020-12 objects with local references only');
+  }
+  const allowed = ALLOWED_CAPABILITIES[entry.classification];
+  const forbidden = spec.capabilities.filter((c) => !allowed.has(c));
+  if (forbidden.length > 0) {
+    report(
+      'classification-violation',
+      `a \`${entry.classification}\` integration may not have ${listNames(forbidden)} capabilities`,
+      `\`${entry.classification}\` allows ${listNames([...allowed])}; move the method to an integration of another class or drop the capability`,
+    );
+  } else if (permissions) {
+    const needed = [...new Set(spec.capabilities.map((c) => PERMISSION_FOR[c]))].filter((p) => !permissions.has(p));
+    if (needed.length > 0) {
+      report(
+        'permission-missing',
+        `it needs the ${listNames(needed)} permission${needed.length > 1 ? 's' : ''}, which partner \`${entry.provider}\` does not declare`,
+        `add ${needed.map((p) => `{"type": "${p}", "justification": "..."}`).join(', ')} to \`permissions\` in ${REGISTRY_FILE}`,
+      );
+    }
+  }
+  return ctx.diagnostics.hasErrorsSince(mark) ? undefined : spec;
+}
+
+function checkReplacements(ctx: Context, set: IntegrationSet, declared: Map<string, { file: string; at: Position }>): void {
+  for (const spec of set.methods.values()) {
+    const replacement = spec.replacement_method_id;
+    if (replacement === null || set.methods.has(replacement) || declared.has(replacement)) continue;
+    const where = declared.get(spec.method_id)!;
+    ctx.diagnostics.report('replacement-unknown', {
+      file: where.file,
+      at: where.at,
+      message: `method \`${spec.method_id}\` names replacement \`${clip(replacement)}\`, which no integration declares`,
+      hint: didYouMean(replacement, set.methods.keys()) ?? 'declare the replacement method, or fix the id',
+    });
+  }
+}

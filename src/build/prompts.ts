@@ -1,0 +1,99 @@
+import type { z } from 'zod';
+import type { DiagnosticCode } from '../diagnostics/codes.ts';
+import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
+import { WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { parseMarkdown } from '../load/frontmatter.ts';
+import type { JsonPath } from '../load/json.ts';
+import { LineIndex } from '../load/text.ts';
+import { findInvisible } from '../load/unicode.ts';
+import { reportIssues } from '../schema/common.ts';
+import { checkTemplate } from './template.ts';
+
+/** A prompt file read, split, and checked once; rendered later for every expert that uses it. */
+export interface PromptFile<Data> {
+  file: string;
+  sha256: string;
+  body: string;
+  /** 1-based line of the body's first character in the file. */
+  bodyLine: number;
+  /** Valid front matter, or undefined when it broke its schema. */
+  data: Data | undefined;
+  locate(path: JsonPath, key?: string): Position;
+  /** The body passed its template checks. */
+  templateOk: boolean;
+}
+
+export type PromptRead<Data> = { ok: true; prompt: PromptFile<Data> } | { ok: false; missing: boolean };
+
+/**
+ * Reads one prompt file: refuses unsafe paths and oversized files, splits and validates the
+ * front matter against `schema`, scans for invisible characters and checks the template.
+ */
+export function readPrompt<S extends z.ZodType>(
+  files: WorkspaceFiles,
+  diagnostics: Diagnostics,
+  file: string,
+  schema: S,
+): PromptRead<z.output<S>> {
+  const read = files.read(file);
+  if (!read.ok) {
+    if (read.kind === 'missing') return { ok: false, missing: true };
+    const code: DiagnosticCode = read.kind === 'unsafe' ? 'unsafe-path' : 'frontmatter-invalid';
+    diagnostics.report(code, {
+      file,
+      message: `the prompt cannot be read: ${describeReadFailure(read)}`,
+      hint: read.kind === 'unsafe' ? 'replace the link or special file with a regular file inside the workspace' : 'keep prompt files under 1 MiB of UTF-8 text',
+    });
+    return { ok: false, missing: false };
+  }
+  const parsed = parseMarkdown(read.text);
+  if (!parsed.ok) {
+    diagnostics.report('frontmatter-invalid', { file, message: parsed.message, at: parsed.at, hint: parsed.hint });
+    return { ok: false, missing: false };
+  }
+  const markdown = parsed.file;
+  const invisible = findInvisible(read.text);
+  if (invisible) {
+    const inFrontMatter = invisible.offset < markdown.bodyOffset;
+    diagnostics.report(inFrontMatter ? 'frontmatter-invalid' : 'template-error', {
+      file,
+      at: new LineIndex(read.text).positionAt(invisible.offset),
+      message: `the file contains ${invisible.name} (${invisible.codePoint})`,
+      hint: 'remove it: invisible characters can hide instructions from reviewers',
+    });
+  }
+  const result = schema.safeParse(markdown.data);
+  let data: z.output<S> | undefined;
+  if (result.success) data = result.data;
+  else reportIssues(diagnostics, 'frontmatter-invalid', file, result.error.issues, markdown.locate, frontMatterHint);
+
+  const problems = checkTemplate(markdown.body);
+  for (const problem of problems) {
+    diagnostics.report('template-error', {
+      file,
+      at: { line: markdown.bodyLine + problem.line - 1, column: problem.column },
+      message: problem.message,
+      hint: problem.hint,
+    });
+  }
+  return {
+    ok: true,
+    prompt: {
+      file,
+      sha256: read.sha256,
+      body: markdown.body,
+      bodyLine: markdown.bodyLine,
+      data,
+      locate: markdown.locate,
+      templateOk: problems.length === 0 && !(invisible && invisible.offset >= markdown.bodyOffset),
+    },
+  };
+}
+
+function frontMatterHint(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code === 'unrecognized_keys') {
+    return 'expert keys are `fexp_description`, `fexp_allow_tools`, `fexp_block_tools`, `fexp_skills`; other prompts allow `description` (and `when_tools_any` in common blocks)';
+  }
+  if (issue.path[0] === 'fexp_description') return 'add `fexp_description: <what the expert does>`';
+  return undefined;
+}

@@ -1,0 +1,68 @@
+import type { Classification, Lifecycle, MethodSpec, Mode } from '../integration/types.ts';
+import { canonicalJson, sha256, sortKeys } from './canonical.ts';
+
+/**
+ * The bundle: the one contract between the build and every runtime (SPEC §7).
+ * The runtime reads this module; it never imports the build.
+ */
+export const BUNDLE_FORMAT = 'botc.bundle/1';
+
+export type BlockKind = 'personality' | 'expert' | 'skill' | 'tool' | 'common';
+
+export interface BundleBlock {
+  kind: BlockKind;
+  /** Workspace-relative path of the file the block came from. */
+  source: string;
+  /** Offsets of the block in `system_prompt`, in Unicode code points; `end` is exclusive. */
+  start: number;
+  end: number;
+  /** sha256 of the block's rendered text. */
+  sha256: string;
+}
+
+export interface BundleExpert {
+  name: string;
+  description: string;
+  tools: string[];
+  system_prompt: string;
+  blocks: BundleBlock[];
+}
+
+export interface BundleTool {
+  name: string;
+  description: string;
+  methods: string[];
+  parameters: Record<string, unknown>;
+}
+
+export interface BundleIntegration {
+  module: string;
+  export: string;
+  classification: Classification;
+  modes: Mode[];
+  lifecycle: Lifecycle;
+  tier: 1 | 2 | 3 | null;
+  sha256: string;
+}
+
+export interface Bundle {
+  format: typeof BUNDLE_FORMAT;
+  bot: { id: string; version: string; description: string };
+  experts: BundleExpert[];
+  tools: BundleTool[];
+  methods: Record<string, MethodSpec>;
+  integrations: Record<string, BundleIntegration>;
+  sources: Record<string, string>;
+  digest: string;
+}
+
+/** The digest of a bundle: sha256 of the canonical JSON of everything but `digest`. */
+export function bundleDigest(bundle: Omit<Bundle, 'digest'> | Bundle): string {
+  const { digest: _ignored, ...rest } = bundle as Bundle;
+  return sha256(canonicalJson(rest));
+}
+
+/** The bytes written to disk: sorted keys, two-space indent, one trailing newline. */
+export function serializeBundle(bundle: Bundle): string {
+  return `${JSON.stringify(sortKeys(bundle), null, 2)}\n`;
+}

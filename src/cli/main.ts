@@ -1,0 +1,99 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { build, BuildUsageError } from '../build/build.ts';
+import { WorkspaceFiles } from '../load/files.ts';
+import { renderGithub, renderJson, renderPretty, type Format } from './render.ts';
+
+const USAGE = `botc: the bot compiler
+
+Usage:
+  botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github]
+  botc check [--root DIR] [--bot ID]... [--format pretty|json|github]
+
+Commands:
+  build   validate the workspace and write one bundle per bot to --out (default: dist)
+  check   validate everything, write nothing
+
+Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
+`;
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTty: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs the CLI and returns the exit status. The only place that prints. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  try {
+    switch (command) {
+      case 'build':
+      case 'check':
+        return await runBuild(command, rest, io);
+      default:
+        io.stderr(`botc: unknown command \`${command}\`\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof BuildUsageError) {
+      io.stderr(`botc: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr(`botc: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (io.env.BOTC_DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+    return 2;
+  }
+}
+
+class UsageError extends Error {}
+
+async function runBuild(command: 'build' | 'check', args: string[], io: Io): Promise<number> {
+  const { values } = parse(args);
+  const format = values.format;
+  if (!['pretty', 'json', 'github'].includes(format)) throw new UsageError(`--format must be pretty, json or github, not \`${format}\``);
+  const root = values.root;
+  const result = await build({
+    root,
+    out: pathFromCwd(values.out),
+    bots: values.bot,
+    write: command === 'build',
+  });
+  const files = new WorkspaceFiles(root);
+  const output =
+    (format as Format) === 'json'
+      ? renderJson(result)
+      : format === 'github'
+        ? renderGithub(result)
+        : renderPretty(result, { color: io.isTty && !io.env.NO_COLOR, source: (file) => readForFrame(files, file) }, command);
+  io.stdout(output);
+  return result.ok ? 0 : 1;
+}
+
+function readForFrame(files: WorkspaceFiles, file: string): string | undefined {
+  const read = files.read(file);
+  return read.ok ? read.text : undefined;
+}
+
+function pathFromCwd(value: string): string {
+  return new URL(value, `file://${process.cwd()}/`).pathname;
+}
+
+const BUILD_OPTIONS = {
+  root: { type: 'string', default: '.' },
+  out: { type: 'string', default: 'dist' },
+  bot: { type: 'string', multiple: true, default: [] as string[] },
+  format: { type: 'string', default: 'pretty' },
+} satisfies ParseArgsConfig['options'];
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({ args, options: BUILD_OPTIONS, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

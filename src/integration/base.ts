@@ -1,0 +1,154 @@
+import type {
+  AuthStatus, CallContext, ErrorCode, Integration, IntegrationCall, IntegrationContext,
+  IntegrationResult, MethodSpec, ResultMeta,
+} from './types.ts';
+
+/** What a method handler returns on success; the base turns it into an IntegrationResult. */
+export interface HandlerOutput {
+  data: unknown;
+  next_cursor?: string | null;
+  provider_request_id?: string | null;
+  rate_limit_remaining?: number | null;
+  cost_units?: number | null;
+  source_ref?: string | null;
+  raw?: unknown;
+}
+
+export interface HandlerInput {
+  args: Record<string, unknown>;
+  cursor: string | undefined;
+  dry_run: boolean;
+  idempotency_key: string | undefined;
+  ctx: CallContext;
+}
+
+export type MethodHandler = (input: HandlerInput) => Promise<HandlerOutput>;
+
+/** Thrown by handlers for an expected failure; becomes an error result, never escapes. */
+export class IntegrationFailure extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly http_status: number | null;
+  readonly provider_code: string | null;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retriable?: boolean; http_status?: number | null; provider_code?: string | null } = {},
+  ) {
+    super(message);
+    this.name = 'IntegrationFailure';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.http_status = options.http_status ?? null;
+    this.provider_code = options.provider_code ?? null;
+  }
+}
+
+type MethodDeclaration = Pick<
+  MethodSpec, 'method_id' | 'description' | 'input_schema' | 'output_schema' | 'capabilities' | 'idempotency'
+> & Partial<Omit<MethodSpec, 'method_id' | 'provider'>>;
+
+/** Declares a MethodSpec with the optional fields defaulted; `provider` is the id's first segment. */
+export function defineMethod(declaration: MethodDeclaration): MethodSpec {
+  return {
+    provider: declaration.method_id.split('.')[0] ?? '',
+    auth_scopes: [],
+    rate_limit_hint: null,
+    cost_hint: null,
+    deprecated: false,
+    replacement_method_id: null,
+    ...declaration,
+  };
+}
+
+/**
+ * The base provider authors extend (seed 003's BaseIntegration). A subclass declares its
+ * methods and a handler per method id; the base dispatches, times the call and turns
+ * every failure, expected or not, into an IntegrationResult with a closed error code.
+ */
+export abstract class BaseIntegration implements Integration {
+  protected readonly context: IntegrationContext;
+
+  constructor(context: IntegrationContext) {
+    this.context = context;
+  }
+
+  abstract describeMethods(): MethodSpec[];
+
+  /** Handlers keyed by method id. Called at run time only. */
+  protected abstract handlers(): Record<string, MethodHandler>;
+
+  /** Provenance `source_type` for results; defaults to the provider id. */
+  protected get sourceType(): string {
+    return this.context.provider;
+  }
+
+  async authStatus(ctx: CallContext): Promise<AuthStatus> {
+    return ctx.credential
+      ? { authenticated: true, scopes: [...ctx.credential.scopes] }
+      : { authenticated: false, detail: 'no credential configured for this tenant' };
+  }
+
+  async call(req: IntegrationCall, ctx: CallContext): Promise<IntegrationResult> {
+    const started = performance.now();
+    const handler = this.handlers()[req.method_id];
+    if (!handler) {
+      return failure('UNKNOWN_METHOD', `unknown method ${req.method_id}`, started, this.sourceType);
+    }
+    try {
+      const out = await handler({
+        args: req.args,
+        cursor: req.cursor,
+        dry_run: req.dry_run ?? false,
+        idempotency_key: req.idempotency_key,
+        ctx,
+      });
+      const meta: ResultMeta = {
+        provider_request_id: out.provider_request_id ?? null,
+        latency_ms: elapsed(started),
+        next_cursor: out.next_cursor ?? null,
+        rate_limit_remaining: out.rate_limit_remaining ?? null,
+        cost_units: out.cost_units ?? null,
+        provenance: { source_type: this.sourceType, source_ref: out.source_ref ?? null },
+      };
+      return out.raw === undefined ? { ok: true, data: out.data, meta } : { ok: true, data: out.data, raw: out.raw, meta };
+    } catch (error) {
+      if (error instanceof IntegrationFailure) {
+        return failure(error.code, error.message, started, this.sourceType, error);
+      }
+      if (ctx.signal.aborted) {
+        return failure('TIMEOUT', 'the call was aborted before the provider answered', started, this.sourceType);
+      }
+      // Never pass an unexpected exception (stack, secrets in messages) to the caller.
+      return failure('PROVIDER_ERROR', 'the provider failed unexpectedly', started, this.sourceType);
+    }
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+function failure(
+  code: ErrorCode, message: string, started: number, sourceType: string, from?: IntegrationFailure,
+): IntegrationResult {
+  return {
+    ok: false,
+    error: {
+      code,
+      message,
+      provider_code: from?.provider_code ?? null,
+      http_status: from?.http_status ?? null,
+      retriable: from?.retriable ?? false,
+    },
+    meta: {
+      provider_request_id: null,
+      latency_ms: elapsed(started),
+      next_cursor: null,
+      rate_limit_remaining: null,
+      cost_units: null,
+      provenance: { source_type: sourceType, source_ref: null },
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * The integration contract (SPEC §5, seeds 001 and 003). Wire objects keep the
+ * seed's snake_case field names because runtimes in other languages read them.
+ */
+
+export const CAPABILITIES = [
+  'read', 'write', 'delete', 'import', 'deliver', 'notify', 'workflow', 'intelligence',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export const IDEMPOTENCY = ['safe_read', 'idempotent_write', 'non_idempotent_write'] as const;
+export type Idempotency = (typeof IDEMPOTENCY)[number];
+
+export const CLASSIFICATIONS = ['read_only', 'inbound', 'outbound'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+export const STANDARD_MODES = [
+  'request_response', 'webhook', 'polling_sync', 'oauth', 'internal_events',
+] as const;
+export const ADVANCED_MODES = ['streaming', 'queue', 'bidirectional_sync'] as const;
+export type Mode = (typeof STANDARD_MODES)[number] | (typeof ADVANCED_MODES)[number];
+
+export const LIFECYCLES = ['active', 'maintenance', 'deprecated', 'end_of_support'] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];
+
+export const ERROR_CODES = [
+  'AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'RATE_LIMITED', 'TIMEOUT', 'VALIDATION_FAILED',
+  'OUTPUT_INVALID', 'NOT_FOUND', 'CONFLICT', 'PROVIDER_UNAVAILABLE', 'PROVIDER_ERROR',
+  'UNKNOWN_METHOD', 'UNKNOWN_OP', 'TOOL_NOT_ALLOWED', 'CONFIRMATION_REQUIRED',
+  'REVIEW_REQUIRED', 'READ_ONLY_VIOLATION', 'IDEMPOTENCY_CONFLICT', 'INTEGRATION_DISABLED',
+  'INTERNAL_ERROR',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A JSON Schema 2020-12 object schema. */
+export type JsonSchema = { type: 'object' } & Record<string, unknown>;
+
+export interface MethodSpec {
+  method_id: string;
+  provider: string;
+  description: string;
+  input_schema: JsonSchema;
+  output_schema: JsonSchema;
+  capabilities: Capability[];
+  auth_scopes: string[];
+  rate_limit_hint: { max_calls: number; per_seconds: number } | null;
+  idempotency: Idempotency;
+  cost_hint: { units: number; unit: string } | null;
+  deprecated: boolean;
+  replacement_method_id: string | null;
+}
+
+export interface RetryPolicy {
+  max_attempts: number;
+  backoff_ms: number;
+  max_backoff_ms: number;
+}
+
+export interface IntegrationCall {
+  trace_id: string;
+  method_id: string;
+  args: Record<string, unknown>;
+  timeout_ms: number;
+  retry_policy: RetryPolicy;
+  cursor?: string;
+  dry_run?: boolean;
+  idempotency_key?: string;
+}
+
+export interface Provenance {
+  source_type: string;
+  source_ref: string | null;
+}
+
+export interface ResultMeta {
+  provider_request_id: string | null;
+  latency_ms: number;
+  next_cursor: string | null;
+  rate_limit_remaining: number | null;
+  cost_units: number | null;
+  provenance: Provenance;
+  /** Runtime additions that are not part of the seed contract (warnings, attempts). */
+  [extra: string]: unknown;
+}
+
+export interface IntegrationError {
+  code: ErrorCode;
+  message: string;
+  provider_code: string | null;
+  http_status: number | null;
+  retriable: boolean;
+}
+
+export type IntegrationResult =
+  | { ok: true; data: unknown; raw?: unknown; meta: ResultMeta }
+  | { ok: false; error: IntegrationError; raw?: unknown; meta: ResultMeta };
+
+export interface AuthStatus {
+  authenticated: boolean;
+  /** Scopes the current credential grants, when the provider can tell. */
+  scopes?: string[];
+  detail?: string;
+}
+
+/**
+ * What an integration's constructor receives. At build time `phase` is "build",
+ * `credentials` is absent and the constructor must not do I/O.
+ */
+export interface IntegrationContext {
+  phase: 'build' | 'runtime';
+  provider: string;
+  /** Provider configuration (base URL and the like); never secrets at build time. */
+  config: Record<string, unknown>;
+}
+
+/** Per-call context handed to authStatus() and call() at run time. */
+export interface CallContext {
+  tenant: string;
+  trace_id: string;
+  signal: AbortSignal;
+  /** The tenant's credential secret for this provider, when one is configured. */
+  credential?: { secret: string; scopes: string[] };
+}
+
+/** The shape every registered export constructs to. */
+export interface Integration {
+  describeMethods(): MethodSpec[];
+  authStatus(ctx: CallContext): Promise<AuthStatus>;
+  call(req: IntegrationCall, ctx: CallContext): Promise<IntegrationResult>;
+}
+
+export interface IntegrationConstructor {
+  new (context: IntegrationContext): Integration;
+}

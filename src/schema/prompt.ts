@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { nonEmptyString, stringListSchema } from './common.ts';
+
+/** Front matter of bots/<bot>/prompts/expert_<name>.md (SPEC §3). */
+export const expertFrontMatterSchema = z.strictObject({
+  fexp_description: z.string({ error: 'required: a one-line description of the expert' }).pipe(nonEmptyString),
+  fexp_allow_tools: stringListSchema.optional(),
+  fexp_block_tools: stringListSchema.optional(),
+  fexp_skills: stringListSchema.optional(),
+});
+
+/** Front matter of personality, skill and tool prompts. */
+export const blockFrontMatterSchema = z.strictObject({
+  description: z.string().optional(),
+});
+
+/** Front matter of global common blocks, prompts/*.md (SPEC §4). */
+export const commonFrontMatterSchema = z.strictObject({
+  description: z.string().optional(),
+  when_tools_any: stringListSchema.optional(),
+});
+
+export type ExpertFrontMatter = z.infer<typeof expertFrontMatterSchema>;

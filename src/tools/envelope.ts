@@ -1,0 +1,40 @@
+/** The operations every tool answers (SPEC §8, seed 003 "Tool Composition Rules"). */
+export const TOOL_OPS = ['help', 'status', 'list_methods', 'list_providers', 'call'] as const;
+export type ToolOp = (typeof TOOL_OPS)[number];
+
+/**
+ * The JSON Schema of a tool's `{op, args}` envelope, usable as-is as the input schema of
+ * an LLM function or an MCP tool. Per-method parameters are described by `help`.
+ */
+export function envelopeSchema(toolName: string, methods: readonly string[]): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    additionalProperties: false,
+    required: ['op'],
+    properties: {
+      op: {
+        type: 'string',
+        enum: [...TOOL_OPS],
+        description: `What to do with the \`${toolName}\` tool: \`help\` describes its methods and their parameters, \`status\` reports provider authentication, \`list_methods\` and \`list_providers\` enumerate, \`call\` runs one method.`,
+      },
+      args: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Arguments of `call`; the other operations take none.',
+        properties: {
+          method_id: { type: 'string', enum: [...methods], description: 'The method to run.' },
+          params: { type: 'object', description: "The method's parameters; `help` shows each method's input schema." },
+          cursor: { type: 'string', description: 'The `next_cursor` of a previous page, to fetch the next one.' },
+          dry_run: { type: 'boolean', description: 'Describe what a write would send without sending it.' },
+          idempotency_key: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 200,
+            description: 'A caller-chosen key: a repeated call with the same key returns the first result.',
+          },
+        },
+      },
+    },
+  };
+}
