@@ -6,3 +6,5 @@ export { BUNDLE_FORMAT, bundleDigest, serializeBundle } from './bundle/format.ts
 export type { Bundle, BundleBlock, BundleExpert, BundleIntegration, BundleTool } from './bundle/format.ts';
 export { envelopeSchema, TOOL_OPS, type ToolOp } from './tools/envelope.ts';
 export * from './integration/index.ts';
+export * from './runtime/index.ts';
+export { readConfig, providerConfig, ConfigError, type WorkspaceConfig } from './config.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { didYouMean, listNames } from '../diagnostics/hints.ts';
+import { closest, didYouMean, listNames } from '../diagnostics/hints.ts';
 import type { WorkspaceFiles } from '../load/files.ts';
 import { describeReadFailure } from '../load/files.ts';
 import { parseJson, type JsonPath } from '../load/json.ts';
@@ -353,12 +353,17 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
   if (!manifest) return;
   const installed = new Map(manifest.tools.map((t, i) => [t.name, i]));
 
+  // A misnamed tool prompt (`tool_isues.md`) is reported as an orphan whose hint names the tool; not also `tool-prompt-missing`.
+  const misnamedFor = new Set([...bot.toolPrompts.keys()].filter((n) => !installed.has(n)).flatMap((n) => closest(n, installed.keys()) ?? []));
   const allowedSomewhere = new Set<string>();
   for (const expert of bot.experts) {
     const blockers = expert.block.filter((p) => BLOCK_PATTERN.test(p)).map((p) => ({ pattern: p, regex: globToRegExp(p) }));
     for (const [index, tool] of expert.allow.entries()) {
       const at = expert.prompt.locate(['fexp_allow_tools', index]);
       if (!installed.has(tool)) {
+        // A near miss names the tool the author meant: one typo is one diagnostic, not also `tool-unreachable`.
+        const meant = closest(tool, installed.keys());
+        if (meant !== undefined) allowedSomewhere.add(meant);
         diagnostics.report('allow-unknown-tool', {
           file: expert.prompt.file,
           at,
@@ -378,7 +383,7 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
         });
         continue;
       }
-      if (!bot.toolPrompts.has(tool)) {
+      if (!bot.toolPrompts.has(tool) && !misnamedFor.has(tool)) {
         diagnostics.report('tool-prompt-missing', {
           file: expert.prompt.file,
           at,
@@ -398,7 +403,8 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
     });
   }
   // With a broken expert file we cannot know what it allows; reporting tools as unreachable would mislead.
-  if (!bot.expertsComplete) return;
+  // Without any expert, `expert-missing` already says it all; every tool would be "unreachable".
+  if (!bot.expertsComplete || bot.experts.length === 0) return;
   for (const [name, index] of installed) {
     if (allowedSomewhere.has(name)) continue;
     diagnostics.report('tool-unreachable', {

@@ -8,7 +8,7 @@ import { ADVANCED_MODES, type Integration, type MethodSpec } from '../integratio
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
 import { parseJson } from '../load/json.ts';
 import { methodIdProblem, providerOf } from '../load/names.ts';
-import { findPosition } from '../load/text.ts';
+import { LineIndex } from '../load/text.ts';
 import { findInvisible } from '../load/unicode.ts';
 import { createAjv } from '../schema/ajv.ts';
 import { clip, reportIssues } from '../schema/common.ts';
@@ -16,7 +16,7 @@ import { methodSpecSchema } from '../schema/method-spec.ts';
 import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
 import { schemaProblem } from './integrations-schema.ts';
-import { describeLoadError, importModule } from './module-loader.ts';
+import { describeLoadError, importModule } from '../load/modules.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -70,7 +70,11 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
       set.unknowable.providers.add(entry.provider);
       continue;
     }
+    const occurrences = new Map<string, number>();
     const methods = loaded.specs.flatMap((raw, index) => {
+      const rawId = (raw as { method_id?: unknown } | null)?.method_id;
+      const occurrence = typeof rawId === 'string' ? (occurrences.get(rawId) ?? 0) : 0;
+      if (typeof rawId === 'string') occurrences.set(rawId, occurrence + 1);
       const spec = checkMethod(ctx, entry, loaded, raw, index, ajv, permissions);
       if (!spec) {
         // Known to exist, but broken: tools naming it are not also `unknown-method`.
@@ -78,7 +82,8 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
         if (typeof id === 'string') set.unknowable.methods.add(id);
         return [];
       }
-      const at = methodPosition(loaded.source, spec.method_id);
+      // A duplicate points at its own declaration, the second occurrence of the id.
+      const at = methodPosition(loaded.source, spec.method_id, occurrence);
       const previous = declared.get(spec.method_id);
       if (previous) {
         diagnostics.report('method-duplicate', {
@@ -187,10 +192,15 @@ function checkModes(ctx: Context, entry: RegistryEntry, locate: Located['locate'
   });
 }
 
-/** Returns the declared permission types of a partner integration, or undefined for first-party ones. */
+/**
+ * Returns the declared permission types of a partner integration, or undefined when methods
+ * are not checked against them: first-party integrations, and partners whose list holds a
+ * wildcard or unknown type (already `permission-invalid`; `permission-missing` would repeat it).
+ */
 function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['locate']): Set<PermissionType> | undefined {
   if (entry.tier === undefined && entry.permissions === undefined) return undefined;
   const declared = new Set<PermissionType>();
+  let unreadable = false;
   const report = (message: string, hint: string, at: Position) =>
     ctx.diagnostics.report('permission-invalid', { file: REGISTRY_FILE, at, message, hint });
   if (entry.tier === undefined) {
@@ -200,10 +210,12 @@ function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['l
     const at = locate('type', 'permissions', index);
     if (/[*?]/.test(permission.type)) {
       report(`wildcard permission \`${clip(permission.type)}\` is not allowed`, `declare each type explicitly: ${listNames(PERMISSION_TYPES)}`, at);
+      unreadable = true;
       continue;
     }
     if (!(PERMISSION_TYPES as readonly string[]).includes(permission.type)) {
       report(`\`${clip(permission.type)}\` is not a permission type`, `partner-defined permissions are forbidden; use ${listNames(PERMISSION_TYPES)}`, at);
+      unreadable = true;
       continue;
     }
     const type = permission.type as PermissionType;
@@ -220,7 +232,7 @@ function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['l
     }
     declared.add(type);
   }
-  return declared;
+  return unreadable ? undefined : declared;
 }
 
 interface ModuleLoad {
@@ -313,8 +325,20 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
   return { file, source: read.text, sha256: read.sha256, specs };
 }
 
-function methodPosition(source: string, methodId: string): Position {
-  return findPosition(source, `'${methodId}'`) ?? findPosition(source, `"${methodId}"`) ?? findPosition(source, `\`${methodId}\``) ?? { line: 1, column: 1 };
+/** Where the id appears quoted in the module source: its `occurrence`-th appearance (0-based), or the last one. */
+function methodPosition(source: string, methodId: string, occurrence = 0): Position {
+  for (const quote of ["'", '"', '`']) {
+    const needle = `${quote}${methodId}${quote}`;
+    let offset = source.indexOf(needle);
+    if (offset < 0) continue;
+    for (let n = 0; n < occurrence; n++) {
+      const next = source.indexOf(needle, offset + 1);
+      if (next < 0) break;
+      offset = next;
+    }
+    return new LineIndex(source).positionAt(offset);
+  }
+  return { line: 1, column: 1 };
 }
 
 function checkMethod(

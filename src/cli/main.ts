@@ -2,16 +2,24 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { build, BuildUsageError } from '../build/build.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { renderGithub, renderJson, renderPretty, type Format } from './render.ts';
+import { runCall } from './call.ts';
+import { UsageError } from './usage.ts';
+import { ConfigError, readConfig } from '../config.ts';
+import { BundleLoadError } from '../runtime/bundle.ts';
 
 const USAGE = `botc: the bot compiler
 
 Usage:
   botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github]
   botc check [--root DIR] [--bot ID]... [--format pretty|json|github]
+  botc call <bundle> --expert E --tool T --op OP [--args JSON] [--root DIR] [--tenant T]
+            [--credentials FILE]
 
 Commands:
   build   validate the workspace and write one bundle per bot to --out (default: dist)
   check   validate everything, write nothing
+  call    run one tool call through a bundle and print the result as JSON
+          (exit 0 when ok, 1 when the result is an error)
 
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
 `;
@@ -35,12 +43,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'build':
       case 'check':
         return await runBuild(command, rest, io);
+      case 'call':
+        return await runCall(rest, io);
       default:
         io.stderr(`botc: unknown command \`${command}\`\n\n${USAGE}`);
         return 2;
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof BuildUsageError) {
+    if (error instanceof UsageError || error instanceof BuildUsageError || error instanceof ConfigError || error instanceof BundleLoadError) {
       io.stderr(`botc: ${error.message}\n`);
       return 2;
     }
@@ -50,7 +60,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
 
 async function runBuild(command: 'build' | 'check', args: string[], io: Io): Promise<number> {
   const { values } = parse(args);
@@ -59,7 +68,7 @@ async function runBuild(command: 'build' | 'check', args: string[], io: Io): Pro
   const root = values.root;
   const result = await build({
     root,
-    out: pathFromCwd(values.out),
+    out: values.out === undefined ? (readConfig(root).out ?? 'dist') : pathFromCwd(values.out),
     bots: values.bot,
     write: command === 'build',
   });
@@ -85,7 +94,7 @@ function pathFromCwd(value: string): string {
 
 const BUILD_OPTIONS = {
   root: { type: 'string', default: '.' },
-  out: { type: 'string', default: 'dist' },
+  out: { type: 'string' },
   bot: { type: 'string', multiple: true, default: [] as string[] },
   format: { type: 'string', default: 'pretty' },
 } satisfies ParseArgsConfig['options'];

@@ -15,6 +15,8 @@ export interface HandlerOutput {
 }
 
 export interface HandlerInput {
+  /** The spec of the method being called, as describeMethods() declares it. */
+  spec: MethodSpec;
   args: Record<string, unknown>;
   cursor: string | undefined;
   dry_run: boolean;
@@ -30,11 +32,13 @@ export class IntegrationFailure extends Error {
   readonly retriable: boolean;
   readonly http_status: number | null;
   readonly provider_code: string | null;
+  /** How long the provider asked us to wait (Retry-After), when it said. */
+  readonly retry_after_ms: number | null;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { retriable?: boolean; http_status?: number | null; provider_code?: string | null } = {},
+    options: { retriable?: boolean; http_status?: number | null; provider_code?: string | null; retry_after_ms?: number | null } = {},
   ) {
     super(message);
     this.name = 'IntegrationFailure';
@@ -42,6 +46,7 @@ export class IntegrationFailure extends Error {
     this.retriable = options.retriable ?? false;
     this.http_status = options.http_status ?? null;
     this.provider_code = options.provider_code ?? null;
+    this.retry_after_ms = options.retry_after_ms ?? null;
   }
 }
 
@@ -90,14 +95,21 @@ export abstract class BaseIntegration implements Integration {
       : { authenticated: false, detail: 'no credential configured for this tenant' };
   }
 
+  private specs: Map<string, MethodSpec> | undefined;
+  private handlerTable: Record<string, MethodHandler> | undefined;
+
   async call(req: IntegrationCall, ctx: CallContext): Promise<IntegrationResult> {
     const started = performance.now();
-    const handler = this.handlers()[req.method_id];
-    if (!handler) {
+    this.specs ??= new Map(this.describeMethods().map((m) => [m.method_id, m]));
+    this.handlerTable ??= this.handlers();
+    const spec = this.specs.get(req.method_id);
+    const handler = Object.hasOwn(this.handlerTable, req.method_id) ? this.handlerTable[req.method_id] : undefined;
+    if (!spec || !handler) {
       return failure('UNKNOWN_METHOD', `unknown method ${req.method_id}`, started, this.sourceType);
     }
     try {
       const out = await handler({
+        spec,
         args: req.args,
         cursor: req.cursor,
         dry_run: req.dry_run ?? false,
@@ -149,6 +161,7 @@ function failure(
       rate_limit_remaining: null,
       cost_units: null,
       provenance: { source_type: sourceType, source_ref: null },
+      ...(from?.retry_after_ms != null ? { retry_after_ms: from.retry_after_ms } : {}),
     },
   };
 }

@@ -120,6 +120,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** The tenant's credential secret for this provider, when one is configured. */
   credential?: { secret: string; scopes: string[] };
+  /** The integration's registered classification; writes are refused for `read_only`. */
+  classification?: Classification;
 }
 
 /** The shape every registered export constructs to. */

@@ -85,7 +85,8 @@ export function parseMarkdown(text: string): MarkdownParse {
 }
 
 function trimBreaks(text: string): string {
-  return text.replace(/^\r?\n/, '').replace(/\r?\n$/, '');
+  // gray-matter leaves the `\r` of a CRLF line before the closing `---`; drop it too.
+  return text.replace(/^\r?\n/, '').replace(/\r?\n?$/, '');
 }
 
 function refuseEngine(): never {
@@ -147,22 +148,30 @@ function parseYaml(source: string, firstLine: number): YamlParse {
   };
 }
 
-/** Aliases, anchors, merge keys and explicit tags are refused before any expansion. */
+/** The core-schema tags; any other explicit tag (`!custom`, `!!js/function`, `!!binary`) is refused. */
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'seq', 'map'].map((t) => `tag:yaml.org,2002:${t}`));
+
+/**
+ * Aliases, anchors, merge keys and explicit tags are refused before any expansion.
+ * The first alias wins over other findings: in an alias bomb it is where expansion would start.
+ */
 function findRefusedNode(doc: Document): { message: string; offset: number; hint: string } | undefined {
   let found: { message: string; offset: number; hint: string } | undefined;
   visit(doc, (_key, node) => {
     if (isAlias(node)) {
       found = { message: `YAML aliases are not allowed (\`*${node.source}\`)`, offset: node.range?.[0] ?? 0, hint: 'write the value out instead of referring to an anchor' };
-    } else if (isPair(node) && isScalar(node.key) && node.key.value === '<<') {
+      return visit.BREAK;
+    }
+    if (found) return undefined;
+    if (isPair(node) && isScalar(node.key) && node.key.value === '<<') {
       found = { message: 'YAML merge keys (`<<`) are not allowed', offset: node.key.range?.[0] ?? 0, hint: 'write the keys out explicitly' };
     } else if ((isScalar(node) || isCollection(node)) && node.anchor) {
       found = { message: `YAML anchors are not allowed (\`&${node.anchor}\`)`, offset: node.range?.[0] ?? 0, hint: 'remove the anchor and write values out' };
-    } else if ((isScalar(node) || isCollection(node)) && node.tag && !node.tag.startsWith('tag:yaml.org,2002:')) {
-      found = { message: `custom YAML tags are not allowed (\`${node.tag}\`)`, offset: node.range?.[0] ?? 0, hint: 'remove the tag; front matter holds plain strings, lists and booleans' };
-    } else {
-      return undefined;
+    } else if ((isScalar(node) || isCollection(node)) && node.tag && !CORE_TAGS.has(node.tag)) {
+      const tag = node.tag.replace(/^tag:yaml\.org,2002:/, '!!');
+      found = { message: `custom YAML tags are not allowed (\`${tag}\`)`, offset: node.range?.[0] ?? 0, hint: 'remove the tag; front matter holds plain strings, lists and booleans' };
     }
-    return visit.BREAK;
+    return undefined;
   });
   return found;
 }

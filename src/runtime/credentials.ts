@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export interface Credential {
+  secret: string;
+  scopes: string[];
+}
+
+/** Where the runtime gets a tenant's credential for a provider. Secrets never leave it but for the call. */
+export interface CredentialSource {
+  get(tenant: string, provider: string): Promise<Credential | undefined>;
+}
+
+const fileSchema = z.record(
+  z.string(),
+  z.record(z.string(), z.strictObject({ secret: z.string().min(1), scopes: z.array(z.string()).default([]) })),
+);
+
+/** A JSON file `{"<tenant>": {"<provider>": {"secret": "...", "scopes": [...]}}}`. */
+export function credentialsFromFile(path: string): CredentialSource {
+  const parsed = fileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new Error(`credentials file is invalid: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
+  const data = parsed.data;
+  return {
+    async get(tenant, provider) {
+      const entry = Object.hasOwn(data, tenant) && Object.hasOwn(data[tenant]!, provider) ? data[tenant]![provider] : undefined;
+      return entry ? { secret: entry.secret, scopes: [...entry.scopes] } : undefined;
+    },
+  };
+}
+
+/**
+ * `BOTC_CREDENTIAL_<PROVIDER>` (the secret) and `BOTC_CREDENTIAL_<PROVIDER>_SCOPES` (comma-separated),
+ * for one tenant: the one the command runs for.
+ */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv, tenant: string): CredentialSource {
+  return {
+    async get(forTenant, provider) {
+      if (forTenant !== tenant) return undefined;
+      const name = `BOTC_CREDENTIAL_${provider.toUpperCase()}`;
+      const secret = env[name];
+      if (!secret) return undefined;
+      const scopes = (env[`${name}_SCOPES`] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      return { secret, scopes };
+    },
+  };
+}
+
+/** The first source that knows the credential wins. */
+export function chainCredentials(...sources: CredentialSource[]): CredentialSource {
+  return {
+    async get(tenant, provider) {
+      for (const source of sources) {
+        const found = await source.get(tenant, provider);
+        if (found) return found;
+      }
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { ERROR_CODES, type ErrorCode, type IntegrationResult, type ResultMeta } from '../integration/types.ts';
+
+export function emptyMeta(sourceType: string, sourceRef: string | null, latency = 0): ResultMeta {
+  return {
+    provider_request_id: null,
+    latency_ms: latency,
+    next_cursor: null,
+    rate_limit_remaining: null,
+    cost_units: null,
+    provenance: { source_type: sourceType, source_ref: sourceRef },
+  };
+}
+
+export function errorResult(
+  code: ErrorCode,
+  message: string,
+  meta: ResultMeta,
+  extra: { retriable?: boolean; http_status?: number | null; provider_code?: string | null } = {},
+): IntegrationResult {
+  return {
+    ok: false,
+    error: { code, message, provider_code: extra.provider_code ?? null, http_status: extra.http_status ?? null, retriable: extra.retriable ?? false },
+    meta,
+  };
+}
+
+export function okResult(data: unknown, meta: ResultMeta): IntegrationResult {
+  return { ok: true, data, meta };
+}
+
+const CODES = new Set<string>(ERROR_CODES);
+
+/**
+ * Accepts only a well-formed IntegrationResult from an integration; anything else becomes
+ * PROVIDER_ERROR. Error messages are bounded and scrubbed of the tenant's secret.
+ */
+export function sanitizeResult(value: unknown, fallbackMeta: ResultMeta, secret: string | undefined): IntegrationResult {
+  if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') {
+    return errorResult('PROVIDER_ERROR', 'the integration returned a malformed result', fallbackMeta);
+  }
+  const raw = value as Record<string, unknown>;
+  const meta = sanitizeMeta(raw['meta'], fallbackMeta);
+  if (raw['ok'] === true) return { ok: true, data: raw['data'], meta };
+  const error = (raw['error'] ?? {}) as Record<string, unknown>;
+  const code = typeof error['code'] === 'string' && CODES.has(error['code']) ? (error['code'] as ErrorCode) : 'PROVIDER_ERROR';
+  const message = typeof error['message'] === 'string' ? scrub(error['message'], secret).slice(0, 500) : 'the provider failed';
+  return errorResult(code, message, meta, {
+    retriable: error['retriable'] === true,
+    http_status: typeof error['http_status'] === 'number' ? error['http_status'] : null,
+    provider_code: typeof error['provider_code'] === 'string' ? scrub(error['provider_code'], secret).slice(0, 100) : null,
+  });
+}
+
+function sanitizeMeta(value: unknown, fallback: ResultMeta): ResultMeta {
+  if (typeof value !== 'object' || value === null) return fallback;
+  const meta = value as Record<string, unknown>;
+  const provenance = (meta['provenance'] ?? {}) as Record<string, unknown>;
+  const numberOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const out: ResultMeta = {
+    provider_request_id: typeof meta['provider_request_id'] === 'string' ? meta['provider_request_id'] : null,
+    latency_ms: fallback.latency_ms,
+    next_cursor: typeof meta['next_cursor'] === 'string' ? meta['next_cursor'] : null,
+    rate_limit_remaining: numberOrNull(meta['rate_limit_remaining']),
+    cost_units: numberOrNull(meta['cost_units']),
+    provenance: {
+      source_type: typeof provenance['source_type'] === 'string' ? provenance['source_type'] : fallback.provenance.source_type,
+      source_ref: typeof provenance['source_ref'] === 'string' ? provenance['source_ref'] : null,
+    },
+  };
+  const retryAfter = numberOrNull(meta['retry_after_ms']);
+  if (retryAfter !== null) out['retry_after_ms'] = retryAfter;
+  return out;
+}
+
+export function scrub(text: string, secret: string | undefined): string {
+  return secret && secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
+}
