@@ -1,3 +1,5 @@
+import { lstatSync } from 'node:fs';
+import path from 'node:path';
 import fg from 'fast-glob';
 
 export interface Entry {
@@ -19,10 +21,15 @@ export interface WorkspaceEntries {
   unsafeRoots: Entry[];
 }
 
-const PATTERNS = ['bots', 'prompts', 'integrations', 'bots/*', 'bots/*/*', 'bots/*/prompts/*', 'prompts/*', 'integrations/*'];
+const TOP_LEVEL = ['bots', 'prompts', 'integrations'];
+const NESTED = ['bots/*', 'bots/*/*', 'bots/*/prompts/*', 'prompts/*', 'integrations/*'];
 
 export function discover(root: string): WorkspaceEntries {
-  const found = fg.sync(PATTERNS, {
+  // fast-glob starts a pattern's walk at its static base and resolves that base through a
+  // symlink (`prompts/*` lists a linked prompts/ folder), so only real top-level folders are searched.
+  const realTops = new Set(TOP_LEVEL.filter((name) => isRealDirectory(path.join(root, name))));
+  const patterns = [...TOP_LEVEL, ...NESTED.filter((p) => realTops.has(p.split('/')[0]!))];
+  const found = fg.sync(patterns, {
     cwd: root,
     onlyFiles: false,
     followSymbolicLinks: false,
@@ -70,4 +77,12 @@ function push(map: Map<string, Entry[]>, key: string, entry: Entry): void {
   const list = map.get(key);
   if (list) list.push(entry);
   else map.set(key, [entry]);
+}
+
+function isRealDirectory(absolute: string): boolean {
+  try {
+    return lstatSync(absolute).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { build, BuildUsageError } from '../build/build.ts';
 import { WorkspaceFiles } from '../load/files.ts';
@@ -89,7 +90,8 @@ function readForFrame(files: WorkspaceFiles, file: string): string | undefined {
 }
 
 function pathFromCwd(value: string): string {
-  return new URL(value, `file://${process.cwd()}/`).pathname;
+  // Not `new URL(...)`: a URL would percent-encode spaces and cut the path at `#` or `?`.
+  return path.resolve(value);
 }
 
 const BUILD_OPTIONS = {

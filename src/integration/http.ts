@@ -114,8 +114,8 @@ export abstract class HttpIntegration extends BaseIntegration {
     return this.send<T>(prepared, input.ctx);
   }
 
-  /** One page of a polling sync: the read path from a saved cursor. */
-  protected async sync<T>(input: HandlerInput, request: Omit<HttpRequest, 'method'>): Promise<HttpReply<T>> {
+  /** One page of a polling sync: the read path from a saved cursor (POST for search-style reads). */
+  protected async sync<T>(input: HandlerInput, request: Omit<HttpRequest, 'method'> & { method?: 'GET' | 'POST' }): Promise<HttpReply<T>> {
     return this.fetch<T>(input, request);
   }
 
@@ -135,10 +135,13 @@ export abstract class HttpIntegration extends BaseIntegration {
     }
   }
 
-  /** Applies a cursor made by `cursorFrom()` to the query of the next request. */
+  /**
+   * Applies a cursor made by `cursorFrom()` to the query of the next request. Parameters the
+   * request sets itself win: a cursor moves through pages, it never widens or rescopes a query.
+   */
   protected applyCursor(query: URLSearchParams, cursor: string): void {
     const decoded = new URLSearchParams(Buffer.from(cursor, 'base64url').toString('utf8'));
-    for (const [key, value] of decoded) query.set(key, value);
+    for (const [key, value] of decoded) if (!query.has(key)) query.set(key, value);
   }
 
   /** Maps an HTTP failure to a closed error code. Override for provider-specific bodies. */
@@ -146,7 +149,7 @@ export abstract class HttpIntegration extends BaseIntegration {
     const detail = providerMessage(body);
     const options = { http_status: status, provider_code: providerCode(body) ?? String(status) };
     const code = statusCode(status, headers, this.rateLimitHeader);
-    const retriable = code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE';
+    const retriable = code === 'RATE_LIMITED' || code === 'PROVIDER_UNAVAILABLE' || code === 'TIMEOUT';
     return new IntegrationFailure(code, `${this.context.provider} answered ${status}${detail ? `: ${detail}` : ''}`, {
       ...options,
       retriable,
@@ -159,11 +162,14 @@ export abstract class HttpIntegration extends BaseIntegration {
   }
 
   private prepare(request: HttpRequest, input: HandlerInput): { url: URL; init: RequestInit; preview: RequestPreview } {
-    if (!request.path.startsWith('/') || request.path.startsWith('//')) {
+    // `.`/`..` segments (also percent-encoded, or split by `\\`) would climb above the base URL's path.
+    if (!request.path.startsWith('/') || request.path.startsWith('//') || request.path.includes('\\')
+      || request.path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))) {
       throw new IntegrationFailure('INTERNAL_ERROR', 'request paths must be relative to the base URL');
     }
     const { baseUrl } = this.settings();
-    const url = new URL(request.path.slice(1), baseUrl);
+    // `./` keeps a first segment with a colon from being read as a URL scheme.
+    const url = new URL(`./${request.path.slice(1)}`, baseUrl);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
     }
