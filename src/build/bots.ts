@@ -227,7 +227,11 @@ function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotS
   const result = manifestSchema.safeParse(document.value);
   if (!result.success) {
     reportIssues(diagnostics, 'manifest-invalid', file, result.error.issues, document.locate, (issue) =>
-      issue.code === 'unrecognized_keys' ? 'a manifest has `bot`, `version`, `description`, `tools` (and optionally `$schema`)' : undefined,
+      issue.code === 'unrecognized_keys'
+        ? 'a manifest has `bot`, `version`, `description`, `tools` (and optionally `$schema`)'
+        : issue.path[0] === 'version'
+          ? 'use MAJOR.MINOR.PATCH, for example `1.0.0`'
+          : 'see the manifest format in the README',
     );
     return;
   }
@@ -300,9 +304,9 @@ function checkToolMethods(
         file,
         at: at(index),
         message: registered ? `provider \`${provider}\` declares no method \`${id}\`` : `no integration declares \`${id}\`: provider \`${provider}\` is not registered`,
-        hint:
-          didYouMean(id, integrations.methods.keys()) ??
-          (registered ? `\`${provider}\` declares ${listNames(registered.methods.map((m) => m.method_id))}` : `registered providers: ${listNames([...integrations.providers.keys()])}`),
+        hint: registered
+          ? (didYouMean(id, registered.methods.map((m) => m.method_id)) ?? `\`${provider}\` declares ${listNames(registered.methods.map((m) => m.method_id))}`)
+          : (didYouMean(provider, integrations.providers.keys()) ?? `registered providers: ${listNames([...integrations.providers.keys()])}`),
       });
       continue;
     }
