@@ -6,15 +6,14 @@
  * Config: `base_url` (default https://api.github.com, set it for GitHub Enterprise Server).
  */
 import {
-  BaseIntegration,
+  HttpIntegration,
   IntegrationFailure,
   defineMethod,
-  type CallContext,
+  type HandlerInput,
+  type HttpReply,
   type MethodHandler,
   type MethodSpec,
 } from 'botc/integration';
-
-const DEFAULT_BASE_URL = 'https://api.github.com';
 
 const OWNER = { type: 'string', minLength: 1, maxLength: 39, description: 'Account or organization that owns the repository.', examples: ['octo-org'] };
 const REPO = { type: 'string', minLength: 1, maxLength: 100, description: 'Repository name without the owner.', examples: ['platform'] };
@@ -232,111 +231,107 @@ interface RawPull {
 }
 interface RawSearch { total_count: number; incomplete_results: boolean; items: RawIssue[] }
 
-interface Page<T> { body: T; requestId: string | null; remaining: number | null; nextPage: string | null }
+/** Headers GitHub asks every REST client to send. */
+const GITHUB_HEADERS = {
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+  'user-agent': 'botc-github-integration',
+};
 
-export class GitHubIntegration extends BaseIntegration {
+/**
+ * Pagination is GitHub's Link header (rel="next"), which the base turns into an opaque
+ * cursor; rate limits are `x-ratelimit-*`, and a 403 with no budget left is RATE_LIMITED.
+ */
+export class GitHubIntegration extends HttpIntegration {
+  protected readonly defaultBaseUrl = 'https://api.github.com';
+  protected override readonly requestIdHeader = 'x-github-request-id';
+  protected override readonly rateLimitHeader = 'x-ratelimit-remaining';
+
   describeMethods(): MethodSpec[] {
     return METHODS;
   }
 
   protected handlers(): Record<string, MethodHandler> {
     return {
-      'github.issues.list.v1': async ({ args, cursor, ctx }) => {
-        const a = args as { owner: string; repo: string; state?: string; labels?: string[]; since?: string; per_page?: number };
-        const query: Record<string, string | undefined> = {
-          state: a.state ?? 'open', labels: a.labels?.join(','), since: a.since,
-          per_page: String(a.per_page ?? 30), page: cursor ?? '1',
-        };
-        const page = await this.get<RawIssue[]>(`/repos/${enc(a.owner)}/${enc(a.repo)}/issues`, query, ctx);
-        const issues = page.body.filter((i) => i.pull_request === undefined).map(issueSummary);
-        return out({ issues }, page, `${a.owner}/${a.repo}`);
+      'github.issues.list.v1': async (input) => {
+        const a = input.args as { owner: string; repo: string; state?: string; labels?: string[]; since?: string; per_page?: number };
+        const reply = await this.get<RawIssue[]>(input, `${repoPath(a)}/issues`, {
+          state: a.state ?? 'open', labels: a.labels?.join(','), since: a.since, per_page: a.per_page ?? 30,
+        });
+        const issues = reply.body.filter((i) => i.pull_request === undefined).map(issueSummary);
+        return out({ issues }, reply, `${a.owner}/${a.repo}`);
       },
-      'github.issues.get.v1': async ({ args, ctx }) => {
-        const a = args as { owner: string; repo: string; number: number };
-        const page = await this.get<RawIssue>(`/repos/${enc(a.owner)}/${enc(a.repo)}/issues/${a.number}`, {}, ctx);
-        const raw = page.body;
+      'github.issues.get.v1': async (input) => {
+        const a = input.args as { owner: string; repo: string; number: number };
+        const reply = await this.get<RawIssue>(input, `${repoPath(a)}/issues/${a.number}`, {});
+        const raw = reply.body;
         const issue = {
           ...issueSummary(raw),
           body: raw.body ?? null,
           assignees: (raw.assignees ?? []).map((u) => u.login),
           closed_at: raw.closed_at ?? null,
         };
-        return out({ issue }, page, raw.html_url);
+        return out({ issue }, reply, raw.html_url);
       },
-      'github.issues.search.v1': async ({ args, cursor, ctx }) => {
-        const a = args as { query: string; per_page?: number };
-        return this.search(`${a.query} is:issue`, a.per_page, cursor, ctx, null);
+      'github.issues.search.v1': async (input) => {
+        const a = input.args as { query: string; per_page?: number };
+        return this.search(input, `${a.query} is:issue`, a.per_page, null);
       },
-      'github.issues.search.v2': async ({ args, cursor, ctx }) => {
-        const a = args as { owner: string; repo: string; keywords: string; state?: string; per_page?: number };
+      'github.issues.search.v2': async (input) => {
+        const a = input.args as { owner: string; repo: string; keywords: string; state?: string; per_page?: number };
         const state = a.state === 'open' || a.state === 'closed' ? ` state:${a.state}` : '';
         const q = `${a.keywords} repo:${a.owner}/${a.repo} is:issue${state}`;
-        return this.search(q, a.per_page, cursor, ctx, `${a.owner}/${a.repo}`);
+        return this.search(input, q, a.per_page, `${a.owner}/${a.repo}`);
       },
-      'github.pulls.list.v1': async ({ args, cursor, ctx }) => {
-        const a = args as { owner: string; repo: string; state?: string; base?: string; per_page?: number };
-        const query = {
-          state: a.state ?? 'open', base: a.base, sort: 'updated', direction: 'desc',
-          per_page: String(a.per_page ?? 30), page: cursor ?? '1',
-        };
-        const page = await this.get<RawPull[]>(`/repos/${enc(a.owner)}/${enc(a.repo)}/pulls`, query, ctx);
-        const pulls = page.body.map((p) => ({
+      'github.pulls.list.v1': async (input) => {
+        const a = input.args as { owner: string; repo: string; state?: string; base?: string; per_page?: number };
+        const reply = await this.get<RawPull[]>(input, `${repoPath(a)}/pulls`, {
+          state: a.state ?? 'open', base: a.base, sort: 'updated', direction: 'desc', per_page: a.per_page ?? 30,
+        });
+        const pulls = reply.body.map((p) => ({
           number: p.number, title: p.title, state: p.state, author: p.user?.login ?? 'ghost',
           labels: p.labels.map((l) => l.name ?? ''), base: p.base.ref, head: p.head.ref,
           draft: p.draft ?? false, merged_at: p.merged_at, updated_at: p.updated_at, html_url: p.html_url,
         }));
-        return out({ pulls }, page, `${a.owner}/${a.repo}`);
+        return out({ pulls }, reply, `${a.owner}/${a.repo}`);
       },
     };
   }
 
-  private async search(q: string, perPage: number | undefined, cursor: string | undefined, ctx: CallContext, ref: string | null) {
-    const page = await this.get<RawSearch>('/search/issues', { q, per_page: String(perPage ?? 30), page: cursor ?? '1' }, ctx);
+  /**
+   * GitHub reports an exhausted budget as 403 (or 429) with `x-ratelimit-remaining: 0` and the
+   * reset time in `x-ratelimit-reset` instead of a Retry-After; surface it as the wait.
+   */
+  protected override failureFor(status: number, headers: Headers, body: unknown): IntegrationFailure {
+    const failure = super.failureFor(status, headers, body);
+    if (failure.code !== 'RATE_LIMITED' || failure.retry_after_ms !== null) return failure;
+    const reset = Number(headers.get('x-ratelimit-reset'));
+    if (headers.get('x-ratelimit-remaining') !== '0' || !Number.isFinite(reset) || reset <= 0) return failure;
+    return new IntegrationFailure(failure.code, failure.message, {
+      retriable: failure.retriable,
+      http_status: failure.http_status,
+      provider_code: failure.provider_code,
+      retry_after_ms: Math.max(0, reset * 1000 - Date.now()),
+    });
+  }
+
+  private async search(input: HandlerInput, q: string, perPage: number | undefined, ref: string | null) {
+    const reply = await this.get<RawSearch>(input, '/search/issues', { q, per_page: perPage ?? 30 });
     const data = {
-      total_count: page.body.total_count,
-      incomplete_results: page.body.incomplete_results,
-      items: page.body.items.map(issueSummary),
+      total_count: reply.body.total_count,
+      incomplete_results: reply.body.incomplete_results,
+      items: reply.body.items.map(issueSummary),
     };
-    return out(data, page, ref);
+    return out(data, reply, ref);
   }
 
-  private get baseUrl(): string {
-    const configured = this.context.config['base_url'];
-    return (typeof configured === 'string' && configured !== '' ? configured : DEFAULT_BASE_URL).replace(/\/+$/, '');
-  }
-
-  private async get<T>(path: string, query: Record<string, string | undefined>, ctx: CallContext): Promise<Page<T>> {
-    if (!ctx.credential) throw new IntegrationFailure('AUTH_REQUIRED', 'no GitHub token is configured for this tenant');
-    const url = new URL(this.baseUrl + path);
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        headers: {
-          accept: 'application/vnd.github+json',
-          authorization: `Bearer ${ctx.credential.secret}`,
-          'x-github-api-version': '2022-11-28',
-          'user-agent': 'botc-github-integration',
-        },
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      throw new IntegrationFailure('PROVIDER_UNAVAILABLE', 'GitHub could not be reached', { retriable: true });
-    }
-    if (!response.ok) throw await failureFor(response);
-    const remaining = Number(response.headers.get('x-ratelimit-remaining'));
-    return {
-      body: (await response.json()) as T,
-      requestId: response.headers.get('x-github-request-id'),
-      remaining: Number.isFinite(remaining) && response.headers.has('x-ratelimit-remaining') ? remaining : null,
-      nextPage: nextPage(response.headers.get('link')),
-    };
+  private get<T>(input: HandlerInput, path: string, query: Record<string, string | number | undefined>): Promise<HttpReply<T>> {
+    return this.fetch<T>(input, { path, query, headers: GITHUB_HEADERS });
   }
 }
 
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
+function repoPath(a: { owner: string; repo: string }): string {
+  return `/repos/${encodeURIComponent(a.owner)}/${encodeURIComponent(a.repo)}`;
 }
 
 function issueSummary(raw: RawIssue) {
@@ -353,42 +348,12 @@ function issueSummary(raw: RawIssue) {
   };
 }
 
-function out<T>(data: unknown, page: Page<T>, ref: string | null) {
+function out(data: unknown, reply: HttpReply<unknown>, ref: string | null) {
   return {
     data,
-    next_cursor: page.nextPage,
-    provider_request_id: page.requestId,
-    rate_limit_remaining: page.remaining,
+    next_cursor: reply.next_cursor,
+    provider_request_id: reply.provider_request_id,
+    rate_limit_remaining: reply.rate_limit_remaining,
     source_ref: ref,
   };
-}
-
-/** The `page` number of the rel="next" link, which becomes the opaque cursor. */
-function nextPage(link: string | null): string | null {
-  const next = link?.split(',').find((part) => part.includes('rel="next"'));
-  const target = next?.slice(next.indexOf('<') + 1, next.indexOf('>'));
-  return target ? new URL(target).searchParams.get('page') : null;
-}
-
-async function failureFor(response: Response): Promise<IntegrationFailure> {
-  const status = response.status;
-  let detail = response.statusText;
-  try {
-    const body = (await response.json()) as { message?: unknown };
-    if (typeof body.message === 'string') detail = body.message;
-  } catch {
-    // a non-JSON error body: keep the status text
-  }
-  const options = { http_status: status, provider_code: String(status) };
-  if (status === 401) return new IntegrationFailure('AUTH_REQUIRED', `GitHub rejected the token: ${detail}`, options);
-  if (status === 403 && response.headers.get('x-ratelimit-remaining') === '0') {
-    return new IntegrationFailure('RATE_LIMITED', 'GitHub rate limit exhausted', { ...options, retriable: true });
-  }
-  if (status === 403) return new IntegrationFailure('AUTH_FORBIDDEN', `GitHub refused access: ${detail}`, options);
-  if (status === 404) return new IntegrationFailure('NOT_FOUND', `GitHub found nothing there: ${detail}`, options);
-  if (status === 409) return new IntegrationFailure('CONFLICT', `GitHub reported a conflict: ${detail}`, options);
-  if (status === 422) return new IntegrationFailure('VALIDATION_FAILED', `GitHub rejected the request: ${detail}`, options);
-  if (status === 429) return new IntegrationFailure('RATE_LIMITED', 'GitHub rate limit exceeded', { ...options, retriable: true });
-  if (status >= 500) return new IntegrationFailure('PROVIDER_UNAVAILABLE', `GitHub answered ${status}`, { ...options, retriable: true });
-  return new IntegrationFailure('PROVIDER_ERROR', `GitHub answered ${status}: ${detail}`, options);
 }

@@ -8,15 +8,12 @@
  * Config: `base_url` (default https://api.hubapi.com). Credential: an OAuth access token.
  */
 import {
-  BaseIntegration,
+  HttpIntegration,
   IntegrationFailure,
   defineMethod,
-  type CallContext,
   type MethodHandler,
   type MethodSpec,
 } from 'botc/integration';
-
-const DEFAULT_BASE_URL = 'https://api.hubapi.com';
 const DEAL_PROPERTIES = ['dealname', 'dealstage', 'pipeline', 'amount', 'closedate', 'hs_lastmodifieddate'];
 const CONTACT_PROPERTIES = ['firstname', 'lastname', 'email', 'company', 'jobtitle', 'lifecyclestage'];
 
@@ -139,58 +136,76 @@ const METHODS: MethodSpec[] = [DEALS_LIST, CONTACTS_GET, DEALS_IMPORT];
 interface RawObject { id: string; properties: Record<string, string | null | undefined>; updatedAt: string }
 interface RawPage { results: RawObject[]; paging?: { next?: { after?: string } } }
 
-export class HubSpotIntegration extends BaseIntegration {
+/**
+ * HubSpot CRM v3: bearer OAuth token, `paging.next.after` cursors, `x-hubspot-*` headers.
+ * The import reads through `sync` (HubSpot's search endpoint is a POST that only reads).
+ */
+export class HubSpotIntegration extends HttpIntegration {
+  protected readonly defaultBaseUrl = 'https://api.hubapi.com';
+  protected override readonly requestIdHeader = 'x-hubspot-correlation-id';
+  protected override readonly rateLimitHeader = 'x-hubspot-ratelimit-remaining';
+
   describeMethods(): MethodSpec[] {
     return METHODS;
   }
 
   protected handlers(): Record<string, MethodHandler> {
     return {
-      'hubspot.deals.list.v1': async ({ args, cursor, ctx }) => {
-        const a = args as { limit?: number; archived?: boolean };
-        const query = new URLSearchParams({
-          limit: String(a.limit ?? 50), archived: String(a.archived ?? false), properties: DEAL_PROPERTIES.join(','),
+      'hubspot.deals.list.v1': async (input) => {
+        const a = input.args as { limit?: number; archived?: boolean };
+        const reply = await this.fetch<RawPage>(input, {
+          path: '/crm/v3/objects/deals',
+          query: { limit: a.limit ?? 50, archived: a.archived ?? false, properties: DEAL_PROPERTIES.join(',') },
         });
-        if (cursor) query.set('after', cursor);
-        const reply = await this.request<RawPage>('GET', `/crm/v3/objects/deals?${query}`, undefined, ctx);
         return {
           data: { deals: reply.body.results.map(deal) },
-          next_cursor: reply.body.paging?.next?.after ?? null,
-          provider_request_id: reply.requestId,
-          rate_limit_remaining: reply.remaining,
+          next_cursor: reply.next_cursor,
+          provider_request_id: reply.provider_request_id,
+          rate_limit_remaining: reply.rate_limit_remaining,
         };
       },
-      'hubspot.contacts.get.v1': async ({ args, ctx }) => {
-        const a = args as { contact_id: string };
-        const query = new URLSearchParams({ properties: CONTACT_PROPERTIES.join(',') });
-        const reply = await this.request<RawObject>('GET', `/crm/v3/objects/contacts/${a.contact_id}?${query}`, undefined, ctx);
+      'hubspot.contacts.get.v1': async (input) => {
+        const a = input.args as { contact_id: string };
+        const reply = await this.fetch<RawObject>(input, {
+          path: `/crm/v3/objects/contacts/${encodeURIComponent(a.contact_id)}`,
+          query: { properties: CONTACT_PROPERTIES.join(',') },
+        });
         const p = reply.body.properties;
         const contact = {
           id: reply.body.id, first_name: p['firstname'] ?? null, last_name: p['lastname'] ?? null,
           email: p['email'] ?? null, company: p['company'] ?? null, job_title: p['jobtitle'] ?? null,
           lifecycle_stage: p['lifecyclestage'] ?? null, updated_at: reply.body.updatedAt,
         };
-        return { data: { contact }, provider_request_id: reply.requestId, source_ref: `contact/${reply.body.id}` };
+        return {
+          data: { contact },
+          provider_request_id: reply.provider_request_id,
+          rate_limit_remaining: reply.rate_limit_remaining,
+          source_ref: `contact/${reply.body.id}`,
+        };
       },
-      'hubspot.deals.import.v1': async ({ args, cursor, ctx }) => {
-        const a = args as { since: string; limit?: number };
+      'hubspot.deals.import.v1': async (input) => {
+        const a = input.args as { since: string; limit?: number };
         const sinceMs = Date.parse(a.since);
         if (Number.isNaN(sinceMs)) throw new IntegrationFailure('VALIDATION_FAILED', '`since` is not a valid ISO 8601 time');
-        const search = {
-          filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GTE', value: String(sinceMs) }] }],
-          sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' }],
-          properties: DEAL_PROPERTIES,
-          limit: a.limit ?? 100,
-          ...(cursor ? { after: cursor } : {}),
-        };
-        const reply = await this.request<RawPage>('POST', '/crm/v3/objects/deals/search', search, ctx);
+        // The search endpoint takes its cursor in the body, not the query string.
+        const reply = await this.sync<RawPage>({ ...input, cursor: undefined }, {
+          method: 'POST',
+          path: '/crm/v3/objects/deals/search',
+          body: {
+            filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GTE', value: String(sinceMs) }] }],
+            sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' }],
+            properties: DEAL_PROPERTIES,
+            limit: a.limit ?? 100,
+            ...(input.cursor ? { after: input.cursor } : {}),
+          },
+        });
         const records = reply.body.results.map(deal);
         const checkpoint = records.reduce((latest, r) => (r.updated_at > latest ? r.updated_at : latest), a.since);
         return {
           data: { records, checkpoint, review_required: true },
-          next_cursor: reply.body.paging?.next?.after ?? null,
-          provider_request_id: reply.requestId,
-          rate_limit_remaining: reply.remaining,
+          next_cursor: reply.next_cursor,
+          provider_request_id: reply.provider_request_id,
+          rate_limit_remaining: reply.rate_limit_remaining,
           cost_units: 1,
           source_ref: `deals/since/${a.since}`,
         };
@@ -198,36 +213,15 @@ export class HubSpotIntegration extends BaseIntegration {
     };
   }
 
-  private get baseUrl(): string {
-    const configured = this.context.config['base_url'];
-    return (typeof configured === 'string' && configured !== '' ? configured : DEFAULT_BASE_URL).replace(/\/+$/, '');
+  /** HubSpot's cursor: `paging.next.after` of the page just read. */
+  protected override cursorFrom(reply: { headers: Headers; body: unknown }): string | null {
+    const body = reply.body as RawPage | null;
+    const after = typeof body === 'object' && body !== null ? body.paging?.next?.after : undefined;
+    return typeof after === 'string' && after.length > 0 ? after : null;
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body: unknown, ctx: CallContext) {
-    if (!ctx.credential) throw new IntegrationFailure('AUTH_REQUIRED', 'HubSpot is not connected for this tenant');
-    let response: Response;
-    try {
-      response = await fetch(this.baseUrl + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${ctx.credential.secret}`,
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      throw new IntegrationFailure('PROVIDER_UNAVAILABLE', 'HubSpot could not be reached', { retriable: true });
-    }
-    if (!response.ok) throw await failureFor(response);
-    const remaining = response.headers.get('x-hubspot-ratelimit-remaining');
-    return {
-      body: (await response.json()) as T,
-      requestId: response.headers.get('x-hubspot-correlation-id'),
-      remaining: remaining === null ? null : Number(remaining),
-    };
+  protected override applyCursor(query: URLSearchParams, cursor: string): void {
+    query.set('after', cursor);
   }
 }
 
@@ -243,26 +237,4 @@ function deal(raw: RawObject) {
     close_date: p['closedate'] ?? null,
     updated_at: p['hs_lastmodifieddate'] ?? raw.updatedAt,
   };
-}
-
-async function failureFor(response: Response): Promise<IntegrationFailure> {
-  const status = response.status;
-  let detail = response.statusText;
-  let category: string | null = null;
-  try {
-    const body = (await response.json()) as { message?: unknown; category?: unknown };
-    if (typeof body.message === 'string') detail = body.message;
-    if (typeof body.category === 'string') category = body.category;
-  } catch {
-    // a non-JSON error body: keep the status text
-  }
-  const options = { http_status: status, provider_code: category ?? String(status) };
-  if (status === 401) return new IntegrationFailure('AUTH_REQUIRED', `HubSpot rejected the token: ${detail}`, options);
-  if (status === 403) return new IntegrationFailure('AUTH_FORBIDDEN', `HubSpot refused access: ${detail}`, options);
-  if (status === 404) return new IntegrationFailure('NOT_FOUND', `HubSpot found no such record: ${detail}`, options);
-  if (status === 409) return new IntegrationFailure('CONFLICT', `HubSpot reported a conflict: ${detail}`, options);
-  if (status === 400) return new IntegrationFailure('VALIDATION_FAILED', `HubSpot rejected the request: ${detail}`, options);
-  if (status === 429) return new IntegrationFailure('RATE_LIMITED', 'HubSpot rate limit exceeded', { ...options, retriable: true });
-  if (status >= 500) return new IntegrationFailure('PROVIDER_UNAVAILABLE', `HubSpot answered ${status}`, { ...options, retriable: true });
-  return new IntegrationFailure('PROVIDER_ERROR', `HubSpot answered ${status}: ${detail}`, options);
 }

@@ -2,20 +2,18 @@
  * Slack (outbound): posts messages the user has approved, and lists channels to pick from.
  *
  * Classification `outbound`: the only write is an explicit, declared notification. A
- * `dry_run` call never reaches Slack; it returns the exact message that would be posted,
- * which is what the confirmation step shows the user.
+ * `dry_run` call never reaches Slack; its data is `{dry_run: true, request}`, the exact request
+ * that would be sent (token redacted), which is what the confirmation step shows the user.
  * Config: `base_url` (default https://slack.com/api). Credential: a bot token (xoxb-...).
  */
 import {
-  BaseIntegration,
+  HttpIntegration,
   IntegrationFailure,
   defineMethod,
-  type CallContext,
+  type HttpReply,
   type MethodHandler,
   type MethodSpec,
 } from 'botc/integration';
-
-const DEFAULT_BASE_URL = 'https://slack.com/api';
 
 export const CHAT_POST_MESSAGE = defineMethod({
   method_id:
@@ -93,6 +91,7 @@ export const CHANNELS_LIST = defineMethod({
 
 const METHODS: MethodSpec[] = [CHAT_POST_MESSAGE, CHANNELS_LIST];
 
+/** Every Slack Web API answer; most failures are HTTP 200 with `ok: false`. */
 interface SlackReply {
   ok: boolean;
   error?: string;
@@ -101,87 +100,92 @@ interface SlackReply {
 }
 interface RawChannel { id: string; name: string; is_private?: boolean; is_archived?: boolean; num_members?: number }
 
-export class SlackIntegration extends BaseIntegration {
+/**
+ * Slack's Web API: bearer bot token, `ok: false` error bodies on HTTP 200, and cursor
+ * pagination through `response_metadata.next_cursor` / the `cursor` argument.
+ */
+export class SlackIntegration extends HttpIntegration {
+  protected readonly defaultBaseUrl = 'https://slack.com/api';
+  protected override readonly requestIdHeader = 'x-slack-req-id';
+  /** Slack publishes no remaining-budget header; it answers 429 with Retry-After instead. */
+  protected override readonly rateLimitHeader = 'x-ratelimit-remaining';
+
   describeMethods(): MethodSpec[] {
     return METHODS;
   }
 
   protected handlers(): Record<string, MethodHandler> {
     return {
-      'slack.chat.post_message.v1': async ({ args, dry_run, ctx }) => {
-        const a = args as { channel: string; text: string; thread_ts?: string; unfurl_links?: boolean };
-        if (dry_run) return { data: { delivered: false, channel: a.channel, ts: null, text: a.text } };
-        const reply = await this.post('chat.postMessage', { ...a, unfurl_links: a.unfurl_links ?? false }, ctx);
-        const ts = typeof reply.body['ts'] === 'string' ? reply.body['ts'] : null;
+      'slack.chat.post_message.v1': async (input) => {
+        const a = input.args as { channel: string; text: string; thread_ts?: string; unfurl_links?: boolean };
+        const sent = await this.push<SlackReply>(input, {
+          method: 'POST',
+          path: '/chat.postMessage',
+          body: { ...a, unfurl_links: a.unfurl_links ?? false },
+        });
+        // A dry run shows the exact request that would be sent; nothing reached Slack.
+        if ('dry_run' in sent) return { data: { dry_run: true, request: sent.preview }, source_ref: a.channel };
+        const body = checked(sent);
+        const ts = typeof body['ts'] === 'string' ? body['ts'] : null;
         return {
           data: { delivered: true, channel: a.channel, ts, text: a.text },
-          provider_request_id: reply.requestId,
+          provider_request_id: sent.provider_request_id,
           source_ref: ts === null ? a.channel : `${a.channel}/${ts}`,
         };
       },
-      'slack.channels.list.v1': async ({ args, cursor, ctx }) => {
-        const a = args as { include_private?: boolean; exclude_archived?: boolean; limit?: number };
-        const reply = await this.post('conversations.list', {
-          types: a.include_private ? 'public_channel,private_channel' : 'public_channel',
-          exclude_archived: a.exclude_archived ?? true,
-          limit: a.limit ?? 100,
-          ...(cursor ? { cursor } : {}),
-        }, ctx);
-        const raw = (reply.body['channels'] ?? []) as RawChannel[];
+      'slack.channels.list.v1': async (input) => {
+        const a = input.args as { include_private?: boolean; exclude_archived?: boolean; limit?: number };
+        const reply = await this.fetch<SlackReply>(input, {
+          path: '/conversations.list',
+          query: {
+            types: a.include_private ? 'public_channel,private_channel' : 'public_channel',
+            exclude_archived: a.exclude_archived ?? true,
+            limit: a.limit ?? 100,
+          },
+        });
+        const raw = (checked(reply)['channels'] ?? []) as RawChannel[];
         const channels = raw.map((c) => ({
           id: c.id, name: c.name, is_private: c.is_private ?? false,
           is_archived: c.is_archived ?? false, num_members: c.num_members ?? 0,
         }));
-        const next = reply.body.response_metadata?.next_cursor;
-        return { data: { channels }, next_cursor: next ? next : null, provider_request_id: reply.requestId };
+        return { data: { channels }, next_cursor: reply.next_cursor, provider_request_id: reply.provider_request_id };
       },
     };
   }
 
-  private get baseUrl(): string {
-    const configured = this.context.config['base_url'];
-    return (typeof configured === 'string' && configured !== '' ? configured : DEFAULT_BASE_URL).replace(/\/+$/, '');
+  /** Slack's cursor is already opaque: `response_metadata.next_cursor`, empty on the last page. */
+  protected override cursorFrom(reply: { headers: Headers; body: unknown }): string | null {
+    const body = reply.body as SlackReply | null;
+    const next = typeof body === 'object' && body !== null ? body.response_metadata?.next_cursor : undefined;
+    return typeof next === 'string' && next.length > 0 ? next : null;
   }
 
-  /** Slack Web API call: JSON body, bearer token; Slack reports most failures as `ok: false`. */
-  private async post(apiMethod: string, body: Record<string, unknown>, ctx: CallContext) {
-    if (!ctx.credential) throw new IntegrationFailure('AUTH_REQUIRED', 'no Slack bot token is configured for this tenant');
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}/${apiMethod}`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${ctx.credential.secret}`,
-          'content-type': 'application/json; charset=utf-8',
-        },
-        body: JSON.stringify(body),
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      throw new IntegrationFailure('PROVIDER_UNAVAILABLE', 'Slack could not be reached', { retriable: true });
-    }
-    if (!response.ok) throw httpFailure(response.status);
-    const reply = (await response.json()) as SlackReply;
-    if (!reply.ok) throw apiFailure(reply.error ?? 'unknown_error');
-    return { body: reply, requestId: response.headers.get('x-slack-req-id') };
+  protected override applyCursor(query: URLSearchParams, cursor: string): void {
+    query.set('cursor', cursor);
+  }
+
+  /** Slack's HTTP-level failures carry its `error` string too (e.g. 429 `ratelimited`). */
+  protected override failureFor(status: number, headers: Headers, body: unknown): IntegrationFailure {
+    const failure = super.failureFor(status, headers, body);
+    const error = typeof body === 'object' && body !== null ? (body as SlackReply).error : undefined;
+    if (typeof error !== 'string' || status === 429 || status >= 500) return failure;
+    return apiFailure(error, status);
   }
 }
 
-function httpFailure(status: number): IntegrationFailure {
-  const options = { http_status: status, provider_code: String(status) };
-  if (status === 401) return new IntegrationFailure('AUTH_REQUIRED', 'Slack rejected the token', options);
-  if (status === 403) return new IntegrationFailure('AUTH_FORBIDDEN', 'Slack refused access', options);
-  if (status === 404) return new IntegrationFailure('NOT_FOUND', 'Slack API method not found', options);
-  if (status === 409) return new IntegrationFailure('CONFLICT', 'Slack reported a conflict', options);
-  if (status === 429) return new IntegrationFailure('RATE_LIMITED', 'Slack rate limit exceeded', { ...options, retriable: true });
-  if (status >= 500) return new IntegrationFailure('PROVIDER_UNAVAILABLE', `Slack answered ${status}`, { ...options, retriable: true });
-  return new IntegrationFailure('PROVIDER_ERROR', `Slack answered ${status}`, options);
+/** The body of a 2xx answer, or the failure its `ok: false` stands for. */
+function checked(reply: HttpReply<SlackReply>): SlackReply {
+  const body = reply.body;
+  if (typeof body !== 'object' || body === null) {
+    throw new IntegrationFailure('PROVIDER_ERROR', 'Slack answered without a JSON body', { http_status: reply.status });
+  }
+  if (body.ok !== true) throw apiFailure(typeof body.error === 'string' ? body.error : 'unknown_error', reply.status);
+  return body;
 }
 
-/** Slack's `error` strings (HTTP 200, `ok: false`) mapped to the closed error codes. */
-function apiFailure(error: string): IntegrationFailure {
-  const options = { http_status: 200, provider_code: error };
+/** Slack's `error` strings mapped to the closed error codes. */
+function apiFailure(error: string, status: number): IntegrationFailure {
+  const options = { http_status: status, provider_code: error.slice(0, 100) };
   switch (error) {
     case 'not_authed':
     case 'invalid_auth':
@@ -210,6 +214,6 @@ function apiFailure(error: string): IntegrationFailure {
     case 'fatal_error':
       return new IntegrationFailure('PROVIDER_UNAVAILABLE', `Slack is unavailable (${error})`, { ...options, retriable: true });
     default:
-      return new IntegrationFailure('PROVIDER_ERROR', `Slack returned an error (${error})`, options);
+      return new IntegrationFailure('PROVIDER_ERROR', `Slack returned an error (${error.slice(0, 100)})`, options);
   }
 }

@@ -8,15 +8,14 @@
  * as `Authorization: OAuth <key>` as Statuspage requires.
  */
 import {
-  BaseIntegration,
+  HttpIntegration,
   IntegrationFailure,
   defineMethod,
+  retryAfterMs,
   type CallContext,
   type MethodHandler,
   type MethodSpec,
 } from 'botc/integration';
-
-const DEFAULT_BASE_URL = 'https://api.statuspage.io/v1';
 
 const PAGE_ID = { type: 'string', pattern: '^[a-z0-9]{6,32}$', description: 'Statuspage page id.', examples: ['kctbh9vrtdwd'] };
 
@@ -115,66 +114,60 @@ interface RawIncident {
 }
 interface RawComponent { id: string; name: string; status: string; group?: boolean }
 
-export class StatuspageIntegration extends BaseIntegration {
+export class StatuspageIntegration extends HttpIntegration {
+  protected readonly defaultBaseUrl = 'https://api.statuspage.io/v1';
+  protected override readonly requestIdHeader = 'x-request-id';
+  protected override readonly rateLimitHeader = 'x-ratelimit-remaining';
+
   describeMethods(): MethodSpec[] {
     return METHODS;
   }
 
   protected handlers(): Record<string, MethodHandler> {
     return {
-      'statuspage.incidents.list.v1': async ({ args, ctx }) => {
-        const a = args as { page_id: string; only_unresolved?: boolean; limit?: number };
+      'statuspage.incidents.list.v1': async (input) => {
+        const a = input.args as { page_id: string; only_unresolved?: boolean; limit?: number };
         const which = (a.only_unresolved ?? true) ? 'incidents/unresolved' : 'incidents';
-        const reply = await this.get<RawIncident[]>(`/pages/${a.page_id}/${which}?per_page=${a.limit ?? 20}`, ctx);
+        const reply = await this.fetch<RawIncident[]>(input, {
+          path: `/pages/${encodeURIComponent(a.page_id)}/${which}`,
+          query: { per_page: a.limit ?? 20 },
+        });
         const incidents = reply.body.slice(0, a.limit ?? 20).map((i) => ({
           id: i.id, name: i.name, status: i.status, impact: i.impact,
           components: (i.components ?? []).map((c) => c.name),
           created_at: i.created_at, updated_at: i.updated_at, shortlink: i.shortlink ?? null,
         }));
-        return { data: { incidents }, provider_request_id: reply.requestId, source_ref: `page/${a.page_id}` };
+        return { data: { incidents }, provider_request_id: reply.provider_request_id, source_ref: `page/${a.page_id}` };
       },
-      'statuspage.components.list.v1': async ({ args, ctx }) => {
-        const a = args as { page_id: string };
-        const reply = await this.get<RawComponent[]>(`/pages/${a.page_id}/components`, ctx);
+      'statuspage.components.list.v1': async (input) => {
+        const a = input.args as { page_id: string };
+        const reply = await this.fetch<RawComponent[]>(input, { path: `/pages/${encodeURIComponent(a.page_id)}/components` });
         const components = reply.body
           .filter((c) => c.group !== true)
           .map((c) => ({ id: c.id, name: c.name, status: c.status }));
-        return { data: { components }, provider_request_id: reply.requestId, source_ref: `page/${a.page_id}` };
+        return { data: { components }, provider_request_id: reply.provider_request_id, source_ref: `page/${a.page_id}` };
       },
     };
   }
 
-  private get baseUrl(): string {
-    const configured = this.context.config['base_url'];
-    return (typeof configured === 'string' && configured !== '' ? configured : DEFAULT_BASE_URL).replace(/\/+$/, '');
-  }
-
-  private async get<T>(path: string, ctx: CallContext) {
+  /** Statuspage wants its API key as `Authorization: OAuth <key>`, not as a bearer token. */
+  protected override auth(ctx: CallContext): Record<string, string> {
     if (!ctx.credential) throw new IntegrationFailure('AUTH_REQUIRED', 'no Statuspage API key is configured for this tenant');
-    let response: Response;
-    try {
-      response = await fetch(this.baseUrl + path, {
-        headers: { authorization: `OAuth ${ctx.credential.secret}`, accept: 'application/json' },
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      throw new IntegrationFailure('PROVIDER_UNAVAILABLE', 'Statuspage could not be reached', { retriable: true });
-    }
-    if (!response.ok) throw failureFor(response.status);
-    return { body: (await response.json()) as T, requestId: response.headers.get('x-request-id') };
+    return { authorization: `OAuth ${ctx.credential.secret}` };
   }
-}
 
-function failureFor(status: number): IntegrationFailure {
-  const options = { http_status: status, provider_code: String(status) };
-  if (status === 401) return new IntegrationFailure('AUTH_REQUIRED', 'Statuspage rejected the API key', options);
-  if (status === 403) return new IntegrationFailure('AUTH_FORBIDDEN', 'Statuspage refused access to this page', options);
-  if (status === 404) return new IntegrationFailure('NOT_FOUND', 'Statuspage has no such page', options);
-  if (status === 409) return new IntegrationFailure('CONFLICT', 'Statuspage reported a conflict', options);
-  if (status === 420 || status === 429) {
-    return new IntegrationFailure('RATE_LIMITED', 'Statuspage rate limit exceeded', { ...options, retriable: true });
+  /** These methods return one page; a caller's cursor changes nothing. */
+  protected override cursorFrom(): string | null {
+    return null;
   }
-  if (status >= 500) return new IntegrationFailure('PROVIDER_UNAVAILABLE', `Statuspage answered ${status}`, { ...options, retriable: true });
-  return new IntegrationFailure('PROVIDER_ERROR', `Statuspage answered ${status}`, options);
+
+  protected override applyCursor(): void {}
+
+  /** Statuspage also throttles with 420. */
+  protected override failureFor(status: number, headers: Headers, body: unknown): IntegrationFailure {
+    if (status !== 420) return super.failureFor(status, headers, body);
+    return new IntegrationFailure('RATE_LIMITED', 'statuspage answered 420: rate limit exceeded', {
+      retriable: true, http_status: 420, provider_code: '420', retry_after_ms: retryAfterMs(headers.get('retry-after')),
+    });
+  }
 }

@@ -162,10 +162,12 @@ export abstract class HttpIntegration extends BaseIntegration {
   }
 
   private prepare(request: HttpRequest, input: HandlerInput): { url: URL; init: RequestInit; preview: RequestPreview } {
-    // `.`/`..` segments (also percent-encoded, or split by `\\`) would climb above the base URL's path.
-    if (!request.path.startsWith('/') || request.path.startsWith('//') || request.path.includes('\\')
-      || request.path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))) {
+    if (!request.path.startsWith('/') || request.path.startsWith('//') || request.path.includes('\\')) {
       throw new IntegrationFailure('INTERNAL_ERROR', 'request paths must be relative to the base URL');
+    }
+    // `.`/`..` segments (also percent-encoded) from arguments would climb above the base URL's path.
+    if (request.path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))) {
+      throw new IntegrationFailure('VALIDATION_FAILED', 'a path segment of the request is `.` or `..`');
     }
     const { baseUrl } = this.settings();
     // `./` keeps a first segment with a colon from being read as a URL scheme.

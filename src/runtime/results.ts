@@ -39,7 +39,7 @@ export function sanitizeResult(value: unknown, fallbackMeta: ResultMeta, secret:
     return errorResult('PROVIDER_ERROR', 'the integration returned a malformed result', fallbackMeta);
   }
   const raw = value as Record<string, unknown>;
-  const meta = sanitizeMeta(raw['meta'], fallbackMeta);
+  const meta = sanitizeMeta(raw['meta'], fallbackMeta, secret);
   if (raw['ok'] === true) return { ok: true, data: raw['data'], meta };
   const error = (raw['error'] ?? {}) as Record<string, unknown>;
   const code = typeof error['code'] === 'string' && CODES.has(error['code']) ? (error['code'] as ErrorCode) : 'PROVIDER_ERROR';
@@ -51,20 +51,22 @@ export function sanitizeResult(value: unknown, fallbackMeta: ResultMeta, secret:
   });
 }
 
-function sanitizeMeta(value: unknown, fallback: ResultMeta): ResultMeta {
+function sanitizeMeta(value: unknown, fallback: ResultMeta, secret: string | undefined): ResultMeta {
   if (typeof value !== 'object' || value === null) return fallback;
   const meta = value as Record<string, unknown>;
   const provenance = (meta['provenance'] ?? {}) as Record<string, unknown>;
   const numberOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  // Provider-chosen strings are scrubbed of the tenant's secret like error messages are.
+  const stringOr = <T>(v: unknown, otherwise: T) => (typeof v === 'string' ? scrub(v, secret) : otherwise);
   const out: ResultMeta = {
-    provider_request_id: typeof meta['provider_request_id'] === 'string' ? meta['provider_request_id'] : null,
+    provider_request_id: stringOr(meta['provider_request_id'], null),
     latency_ms: fallback.latency_ms,
-    next_cursor: typeof meta['next_cursor'] === 'string' ? meta['next_cursor'] : null,
+    next_cursor: stringOr(meta['next_cursor'], null),
     rate_limit_remaining: numberOrNull(meta['rate_limit_remaining']),
     cost_units: numberOrNull(meta['cost_units']),
     provenance: {
-      source_type: typeof provenance['source_type'] === 'string' ? provenance['source_type'] : fallback.provenance.source_type,
-      source_ref: typeof provenance['source_ref'] === 'string' ? provenance['source_ref'] : null,
+      source_type: stringOr(provenance['source_type'], fallback.provenance.source_type),
+      source_ref: stringOr(provenance['source_ref'], null),
     },
   };
   const retryAfter = numberOrNull(meta['retry_after_ms']);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 import type { Bundle, BundleTool } from '../bundle/format.ts';
 import type {
-  CallContext, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy,
+  AuthStatus, CallContext, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy,
 } from '../integration/types.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
@@ -42,6 +42,13 @@ const NO_RETRIES: RetryPolicy = { max_attempts: 1, backoff_ms: 0, max_backoff_ms
 const MAX_PARAMS_BYTES = 1024 * 1024;
 const CALL_ARGS = new Set(['method_id', 'params', 'cursor', 'dry_run', 'idempotency_key']);
 
+/** How a call with an idempotency key settled: run now (`fresh`) or found in the store. */
+interface Settled {
+  digest: string;
+  result: IntegrationResult;
+  fresh: boolean;
+}
+
 interface AttemptRecord {
   attempt: number;
   ok: boolean;
@@ -63,7 +70,7 @@ export class Runtime {
   private readonly validators = new Validators();
   private readonly tools: Map<string, BundleTool>;
   private readonly expertTools: Map<string, Set<string>>;
-  private readonly inFlight = new Map<string, { digest: string; result: Promise<IntegrationResult> }>();
+  private readonly inFlight = new Map<string, Promise<Settled>>();
 
   private constructor(bundle: Bundle, integrations: Map<string, Integration>, options: RuntimeOptions) {
     this.bundle = bundle;
@@ -141,14 +148,29 @@ export class Runtime {
     const providers = [];
     for (const provider of providersOf(this.bundle, tool)) {
       const credential = await this.credential(tenant, provider);
-      const ctx = this.context(tenant, traceId, provider, credential, AbortSignal.timeout(this.options.timeout_ms ?? DEFAULT_TIMEOUT_MS));
-      let auth;
+      const timeout = this.options.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+      const controller = new AbortController();
+      const ctx = this.context(tenant, traceId, provider, credential, controller.signal);
+      let timer: NodeJS.Timeout | undefined;
+      // A provider that never answers must not hang `status`: it gets timeout_ms, like a call.
+      const timedOut = new Promise<AuthStatus>((resolve) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          resolve({ authenticated: false, detail: `the provider did not report its status within ${timeout} ms` });
+        }, timeout);
+      });
+      let auth: AuthStatus;
       try {
-        auth = await this.integrations.get(provider)!.authStatus(ctx);
+        auth = await Promise.race([this.integrations.get(provider)!.authStatus(ctx), timedOut]);
       } catch {
         auth = { authenticated: false, detail: 'the provider failed to report its status' };
+      } finally {
+        clearTimeout(timer);
       }
-      providers.push({ provider, lifecycle: this.bundle.integrations[provider]!.lifecycle, ...auth, detail: auth.detail ? scrub(auth.detail, credential?.secret) : undefined });
+      // Only the AuthStatus fields reach the caller, never whatever else the provider returned.
+      const scopes = Array.isArray(auth?.scopes) && auth.scopes.every((s) => typeof s === 'string') ? [...auth.scopes] : undefined;
+      const detail = typeof auth?.detail === 'string' ? scrub(auth.detail, credential?.secret).slice(0, 500) : undefined;
+      providers.push({ provider, lifecycle: this.bundle.integrations[provider]!.lifecycle, authenticated: auth?.authenticated === true, ...(scopes ? { scopes } : {}), detail });
     }
     return { tool: tool.name, tenant, providers };
   }
@@ -165,7 +187,13 @@ export class Runtime {
     if (integration.lifecycle === 'end_of_support') {
       return errorResult('INTEGRATION_DISABLED', `integration \`${spec.provider}\` has reached end of support`, meta());
     }
-    const paramsBytes = Buffer.byteLength(JSON.stringify(args.params));
+    let paramsBytes: number;
+    try {
+      paramsBytes = Buffer.byteLength(JSON.stringify(args.params));
+    } catch {
+      // Cyclic, nested past the stack, or holding values JSON cannot carry (BigInt).
+      return errorResult('VALIDATION_FAILED', 'params are not JSON: cyclic, too deeply nested, or holding values JSON cannot carry', meta());
+    }
     if (paramsBytes > MAX_PARAMS_BYTES) {
       return errorResult('VALIDATION_FAILED', `params are ${paramsBytes} bytes, over the ${MAX_PARAMS_BYTES}-byte cap`, meta());
     }
@@ -183,20 +211,29 @@ export class Runtime {
 
     if (args.idempotency_key === undefined) return this.execute(spec, args, tenant, traceId, credential, started);
     const argsDigest = sha256(canonicalJson({ params: args.params, cursor: args.cursor ?? null, dry_run: args.dry_run ?? false }));
-    const flightKey = JSON.stringify([tenant, spec.method_id, args.idempotency_key]);
+    const key = args.idempotency_key;
+    const flightKey = JSON.stringify([tenant, spec.method_id, key]);
+    // Looking for a call in flight and claiming the key happen in one synchronous step, before
+    // any await: concurrent calls with one key wait for the first instead of racing past it.
     const pending = this.inFlight.get(flightKey);
-    if (pending) return this.replay(await pending.result, pending.digest, argsDigest, started);
-    const stored = await this.store.getIdempotency(tenant, spec.method_id, args.idempotency_key);
-    if (stored) return this.replay(stored.result, stored.args_sha256, argsDigest, started);
-    const running = this.execute(spec, args, tenant, traceId, credential, started);
-    this.inFlight.set(flightKey, { digest: argsDigest, result: running });
-    try {
-      const result = await running;
+    if (pending) {
+      const settled = await pending;
+      return this.replay(settled.result, settled.digest, argsDigest, started);
+    }
+    const leader = (async (): Promise<Settled> => {
+      const stored = await this.store.getIdempotency(tenant, spec.method_id, key);
+      if (stored) return { digest: stored.args_sha256, result: stored.result, fresh: false };
+      const result = await this.execute(spec, args, tenant, traceId, credential, started);
       // Only definite outcomes are remembered; a retriable failure may be tried again with the key.
       if (result.ok || !result.error.retriable) {
-        await this.store.putIdempotency(tenant, spec.method_id, args.idempotency_key, { args_sha256: argsDigest, result });
+        await this.store.putIdempotency(tenant, spec.method_id, key, { args_sha256: argsDigest, result });
       }
-      return result;
+      return { digest: argsDigest, result, fresh: true };
+    })();
+    this.inFlight.set(flightKey, leader);
+    try {
+      const settled = await leader;
+      return settled.fresh ? settled.result : this.replay(settled.result, settled.digest, argsDigest, started);
     } finally {
       this.inFlight.delete(flightKey);
     }
@@ -206,7 +243,10 @@ export class Runtime {
     if (storedDigest !== digest) {
       return errorResult('IDEMPOTENCY_CONFLICT', 'this idempotency key was already used with other arguments', emptyMeta('botc', null, elapsed(started)));
     }
-    return { ...result, meta: { ...result.meta, idempotent_replay: true } };
+    // A copy: what one caller does with its result never changes what the next replay returns.
+    const copy = structuredClone(result);
+    copy.meta['idempotent_replay'] = true;
+    return copy;
   }
 
   private async execute(
@@ -316,7 +356,7 @@ function parseCallArgs(raw: unknown): CallArgs | string {
   const extra = Object.keys(args).filter((k) => !CALL_ARGS.has(k));
   if (extra.length > 0) return `unknown args ${extra.map((k) => `\`${k.slice(0, 40)}\``).join(', ')}`;
   if (typeof args['method_id'] !== 'string') return '`method_id` must be a string';
-  const params = args['params'] ?? {};
+  const params = args['params'] === undefined ? {} : args['params'];
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return '`params` must be an object';
   if (args['cursor'] !== undefined && typeof args['cursor'] !== 'string') return '`cursor` must be a string';
   if (args['dry_run'] !== undefined && typeof args['dry_run'] !== 'boolean') return '`dry_run` must be a boolean';

@@ -1,0 +1,5 @@
+export type * from './types.ts';
+export { openStore, DEFAULT_STATE_FILE } from './open.ts';
+export { CredentialVault, vaultKeyFromEnv, VaultKeyError } from './vault.ts';
+export { auditHash, GENESIS_HASH } from './sql-store.ts';
+export { MemoryStore } from './memory.ts';

@@ -1,0 +1,154 @@
+import { canonicalJson } from '../bundle/canonical.ts';
+import { auditHash, GENESIS_HASH } from './sql-store.ts';
+import type {
+  AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
+  IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
+} from './types.ts';
+
+/**
+ * A StateStore in process memory, with the same rules as the SQL stores: for tests, benchmarks
+ * and short-lived runtimes. Nothing survives the process.
+ */
+export class MemoryStore implements StateStore {
+  readonly kind = 'memory' as const;
+  private readonly idempotency = new Map<string, string>();
+  private readonly audit = new Map<string, AuditEntry[]>();
+  private readonly confirmations = new Map<string, Confirmation & { used_at: number | null }>();
+  private readonly reviews = new Map<string, ReviewItem>();
+  private readonly cursors = new Map<string, string | null>();
+  private readonly credentials = new Map<string, StoredCredential>();
+
+  async getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const stored = this.idempotency.get(canonicalJson([tenant, methodId, key]));
+    return stored === undefined ? undefined : (JSON.parse(stored) as IdempotencyRecord);
+  }
+
+  async putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    const id = canonicalJson([tenant, methodId, key]);
+    if (!this.idempotency.has(id)) this.idempotency.set(id, JSON.stringify(record));
+    return JSON.parse(this.idempotency.get(id)!) as IdempotencyRecord;
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
+    const chain = this.audit.get(entry.tenant) ?? [];
+    this.audit.set(entry.tenant, chain);
+    const last = chain.at(-1);
+    const row = {
+      tenant: entry.tenant,
+      seq: chain.length + 1,
+      at: new Date().toISOString(),
+      action: entry.action,
+      actor: entry.actor,
+      integration: entry.integration,
+      method_id: entry.method_id,
+      outcome: entry.outcome,
+      trace_id: entry.trace_id,
+      detail_json: canonicalJson(entry.detail),
+      prev_hash: last?.hash ?? GENESIS_HASH,
+    };
+    const stored: AuditEntry = { ...entry, detail: JSON.parse(row.detail_json), seq: row.seq, at: row.at, prev_hash: row.prev_hash, hash: auditHash(row) };
+    chain.push(stored);
+    return structuredClone(stored);
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const all = [...this.audit.values()].flat().filter(
+      (e) =>
+        (filter.tenant === undefined || e.tenant === filter.tenant) &&
+        (filter.since === undefined || e.at >= filter.since) &&
+        (filter.until === undefined || e.at < filter.until) &&
+        (filter.integration === undefined || e.integration === filter.integration) &&
+        (filter.outcome === undefined || e.outcome === filter.outcome) &&
+        (filter.action === undefined || e.action === filter.action),
+    );
+    all.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.seq - b.seq));
+    return structuredClone(all.slice(0, filter.limit ?? 1000));
+  }
+
+  async verifyAudit(tenant?: string): Promise<AuditVerification> {
+    let entries = 0;
+    const tenants = [...this.audit.keys()].filter((t) => tenant === undefined || t === tenant).sort();
+    for (const name of tenants) {
+      let previous = GENESIS_HASH;
+      for (const [index, e] of this.audit.get(name)!.entries()) {
+        const row = { ...e, detail_json: canonicalJson(e.detail) };
+        if (e.seq !== index + 1) return { ok: false, tenant: name, seq: index + 1, reason: `entry ${index + 1} is missing` };
+        if (e.prev_hash !== previous) return { ok: false, tenant: name, seq: e.seq, reason: 'it does not follow the entry before it' };
+        if (auditHash(row) !== e.hash) return { ok: false, tenant: name, seq: e.seq, reason: 'its content does not match its hash' };
+        previous = e.hash;
+        entries++;
+      }
+    }
+    return { ok: true, tenants: tenants.length, entries };
+  }
+
+  async createConfirmation(confirmation: Confirmation): Promise<void> {
+    if (this.confirmations.has(confirmation.token_sha256)) throw new Error('duplicate confirmation token');
+    this.confirmations.set(confirmation.token_sha256, { ...confirmation, used_at: null });
+  }
+
+  async useConfirmation(tokenSha256: string, tenant: string, now: number): Promise<ConfirmationUse> {
+    const row = this.confirmations.get(tokenSha256);
+    if (!row) return { ok: false, reason: 'unknown' };
+    if (row.tenant !== tenant) return { ok: false, reason: 'tenant' };
+    if (row.used_at !== null) return { ok: false, reason: 'used' };
+    if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+    row.used_at = now;
+    const { used_at: _used, ...confirmation } = row;
+    return { ok: true, confirmation };
+  }
+
+  async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]> {
+    for (const item of items) {
+      const id = canonicalJson([item.tenant, item.provider, item.record_key]);
+      const existing = this.reviews.get(id);
+      if (existing && existing.record_sha256 === item.record_sha256) continue;
+      this.reviews.set(id, { ...item, id: existing?.id ?? item.id, status: 'pending', decided_by: null, decided_at: null });
+    }
+    if (cursor) this.cursors.set(canonicalJson([cursor.tenant, cursor.stream]), cursor.value);
+    const batch = items[0]?.batch_id;
+    return batch === undefined ? [] : this.listReviews({ batch_id: batch });
+  }
+
+  async listReviews(filter: { tenant?: string; status?: ReviewStatus; batch_id?: string }): Promise<ReviewItem[]> {
+    return [...this.reviews.values()]
+      .filter((r) => (filter.tenant === undefined || r.tenant === filter.tenant) && (filter.status === undefined || r.status === filter.status) && (filter.batch_id === undefined || r.batch_id === filter.batch_id))
+      .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1))
+      .map((r) => ({ ...r }));
+  }
+
+  async decideReview(tenant: string, id: string, status: 'approved' | 'rejected', by: string, now: number): Promise<ReviewItem | undefined> {
+    const row = [...this.reviews.values()].find((r) => r.id === id && r.tenant === tenant && r.status === 'pending');
+    if (!row) return undefined;
+    Object.assign(row, { status, decided_by: by, decided_at: now });
+    return { ...row };
+  }
+
+  async getCursor(tenant: string, stream: string): Promise<string | null> {
+    return this.cursors.get(canonicalJson([tenant, stream])) ?? null;
+  }
+
+  async putCredential(credential: StoredCredential): Promise<void> {
+    this.credentials.set(canonicalJson([credential.tenant, credential.provider]), { ...credential, revoked_at: null });
+  }
+
+  async getCredential(tenant: string, provider: string): Promise<StoredCredential | undefined> {
+    const row = this.credentials.get(canonicalJson([tenant, provider]));
+    return row && row.revoked_at === null ? { ...row } : undefined;
+  }
+
+  async listCredentials(tenant?: string): Promise<CredentialSummary[]> {
+    return [...this.credentials.values()]
+      .filter((c) => tenant === undefined || c.tenant === tenant)
+      .map(({ ciphertext: _c, iv: _i, tag: _t, ...summary }) => summary);
+  }
+
+  async revokeCredential(tenant: string, provider: string, now: number): Promise<boolean> {
+    const row = this.credentials.get(canonicalJson([tenant, provider]));
+    if (!row || row.revoked_at !== null) return false;
+    row.revoked_at = now;
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}

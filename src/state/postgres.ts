@@ -1,0 +1,99 @@
+import pg from 'pg';
+import { SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
+
+const APPEND_ONLY = [
+  `CREATE OR REPLACE FUNCTION botc_audit_append_only() RETURNS trigger AS $$
+   BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql`,
+  'DROP TRIGGER IF EXISTS botc_audit_append_only ON botc_audit',
+  'CREATE TRIGGER botc_audit_append_only BEFORE UPDATE OR DELETE ON botc_audit FOR EACH ROW EXECUTE FUNCTION botc_audit_append_only()',
+];
+
+/** Serializes schema set-up across processes that start at once. */
+const MIGRATION_LOCK = 0x626f7463;
+
+/** `?` placeholders to PostgreSQL's `$1, $2, ...`. Our SQL has no `?` inside string literals. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    // BIGINT columns hold millisecond times and sequence numbers, well inside 2^53.
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+function connection(client: pg.Pool | pg.PoolClient): SqlConnection {
+  return {
+    all: async <T>(sql: string, params: unknown[] = []) => (await client.query(numbered(sql), params)).rows as T[],
+    run: async (sql: string, params: unknown[] = []) => (await client.query(numbered(sql), params)).rowCount ?? 0,
+  };
+}
+
+class PostgresDriver implements SqlDriver {
+  readonly kind = 'postgres' as const;
+  readonly lockSuffix = ' FOR UPDATE';
+  private readonly direct: SqlConnection;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.direct = connection(pool);
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        for (const statement of SCHEMA) await client.query(statement);
+        const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = 'botc_audit_append_only'");
+        if (existing.rowCount === 0) for (const statement of APPEND_ONLY) await client.query(statement);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.direct.all<T>(sql, params);
+  }
+
+  run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.direct.run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlConnection) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(connection(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/** The store for runtimes on many machines: PostgreSQL, selected by a connection URL. */
+export async function openPostgresStore(url: string, options: { maxConnections?: number } = {}): Promise<SqlStore> {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
+  const driver = new PostgresDriver(pool);
+  try {
+    await driver.migrate();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return new SqlStore(driver);
+}

@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { canonicalJson, sha256 } from '../bundle/canonical.ts';
+import type {
+  AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
+  IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
+} from './types.ts';
+
+/** One connection or transaction. SQL uses `?` placeholders; drivers translate. */
+export interface SqlConnection {
+  all<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  run(sql: string, params?: unknown[]): Promise<number>;
+}
+
+export interface SqlDriver extends SqlConnection {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs `fn` in one transaction that holds the write lock it needs. */
+  transaction<T>(fn: (tx: SqlConnection) => Promise<T>): Promise<T>;
+  /** Appended to the SELECT of a tenant's chain head to lock the row (PostgreSQL). */
+  readonly lockSuffix: string;
+  close(): Promise<void>;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+const TABLES = [
+  `CREATE TABLE IF NOT EXISTS botc_idempotency (tenant TEXT NOT NULL, method_id TEXT NOT NULL, idem_key TEXT NOT NULL,
+     args_sha256 TEXT NOT NULL, result_json TEXT NOT NULL, PRIMARY KEY (tenant, method_id, idem_key))`,
+  `CREATE TABLE IF NOT EXISTS botc_audit (tenant TEXT NOT NULL, seq BIGINT NOT NULL, at TEXT NOT NULL, action TEXT NOT NULL,
+     actor TEXT NOT NULL, integration TEXT, method_id TEXT, outcome TEXT NOT NULL, trace_id TEXT, detail_json TEXT NOT NULL,
+     prev_hash TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (tenant, seq))`,
+  `CREATE INDEX IF NOT EXISTS botc_audit_at ON botc_audit (at)`,
+  `CREATE TABLE IF NOT EXISTS botc_audit_head (tenant TEXT PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS botc_confirmation (token_sha256 TEXT PRIMARY KEY, tenant TEXT NOT NULL, approver TEXT NOT NULL,
+     expires_at BIGINT NOT NULL, preview_sha256 TEXT NOT NULL, expert TEXT NOT NULL, tool TEXT NOT NULL, method_id TEXT NOT NULL,
+     call_json TEXT NOT NULL, created_at BIGINT NOT NULL, used_at BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS botc_review (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, provider TEXT NOT NULL, method_id TEXT NOT NULL,
+     record_key TEXT NOT NULL, record_json TEXT NOT NULL, record_sha256 TEXT NOT NULL, status TEXT NOT NULL, batch_id TEXT NOT NULL,
+     created_at BIGINT NOT NULL, decided_by TEXT, decided_at BIGINT, UNIQUE (tenant, provider, record_key))`,
+  `CREATE TABLE IF NOT EXISTS botc_cursor (tenant TEXT NOT NULL, stream TEXT NOT NULL, value TEXT, PRIMARY KEY (tenant, stream))`,
+  `CREATE TABLE IF NOT EXISTS botc_credential (id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL, provider TEXT NOT NULL,
+     ciphertext TEXT NOT NULL, iv TEXT NOT NULL, tag TEXT NOT NULL, scopes_json TEXT NOT NULL, created_at BIGINT NOT NULL,
+     revoked_at BIGINT, PRIMARY KEY (tenant, provider))`,
+];
+
+/** The tables every SQL store shares; drivers add their append-only guards for the audit log. */
+export const SCHEMA: readonly string[] = TABLES;
+
+interface AuditRow {
+  tenant: string;
+  seq: number;
+  at: string;
+  action: string;
+  actor: string;
+  integration: string | null;
+  method_id: string | null;
+  outcome: string;
+  trace_id: string | null;
+  detail_json: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The hash of an audit entry: its content and the hash before it. */
+export function auditHash(row: Omit<AuditRow, 'hash'>): string {
+  return sha256(
+    `${row.prev_hash}\n${canonicalJson([row.tenant, Number(row.seq), row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json])}`,
+  );
+}
+
+/** A StateStore over any SQL driver; SQLite and PostgreSQL differ only in their drivers. */
+export class SqlStore implements StateStore {
+  readonly kind: 'sqlite' | 'postgres';
+
+  constructor(private readonly db: SqlDriver) {
+    this.kind = db.kind;
+  }
+
+  async getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const [row] = await this.db.all<{ args_sha256: string; result_json: string }>(
+      'SELECT args_sha256, result_json FROM botc_idempotency WHERE tenant = ? AND method_id = ? AND idem_key = ?',
+      [tenant, methodId, key],
+    );
+    return row ? { args_sha256: row.args_sha256, result: JSON.parse(row.result_json) } : undefined;
+  }
+
+  async putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord> {
+    await this.db.run(
+      'INSERT INTO botc_idempotency (tenant, method_id, idem_key, args_sha256, result_json) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      [tenant, methodId, key, record.args_sha256, JSON.stringify(record.result)],
+    );
+    return (await this.getIdempotency(tenant, methodId, key))!;
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
+    return this.db.transaction(async (tx) => {
+      await tx.run('INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING', [entry.tenant, GENESIS_HASH]);
+      const [head] = await tx.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM botc_audit_head WHERE tenant = ?${this.db.lockSuffix}`, [entry.tenant]);
+      const row: Omit<AuditRow, 'hash'> = {
+        tenant: entry.tenant,
+        seq: Number(head!.seq) + 1,
+        at: new Date().toISOString(),
+        action: entry.action,
+        actor: entry.actor,
+        integration: entry.integration,
+        method_id: entry.method_id,
+        outcome: entry.outcome,
+        trace_id: entry.trace_id,
+        detail_json: canonicalJson(entry.detail),
+        prev_hash: head!.hash,
+      };
+      const hash = auditHash(row);
+      await tx.run(
+        `INSERT INTO botc_audit (tenant, seq, at, action, actor, integration, method_id, outcome, trace_id, detail_json, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [row.tenant, row.seq, row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json, row.prev_hash, hash],
+      );
+      await tx.run('UPDATE botc_audit_head SET seq = ?, hash = ? WHERE tenant = ?', [row.seq, hash, row.tenant]);
+      return toEntry({ ...row, hash });
+    });
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      where.push(clause);
+      params.push(value);
+    };
+    if (filter.tenant !== undefined) add('tenant = ?', filter.tenant);
+    if (filter.since !== undefined) add('at >= ?', filter.since);
+    if (filter.until !== undefined) add('at < ?', filter.until);
+    if (filter.integration !== undefined) add('integration = ?', filter.integration);
+    if (filter.outcome !== undefined) add('outcome = ?', filter.outcome);
+    if (filter.action !== undefined) add('action = ?', filter.action);
+    const limit = Math.max(1, Math.min(filter.limit ?? 1000, 100_000));
+    const rows = await this.db.all<AuditRow>(
+      `SELECT * FROM botc_audit${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY at, tenant, seq LIMIT ${limit}`,
+      params,
+    );
+    return rows.map(toEntry);
+  }
+
+  async verifyAudit(tenant?: string): Promise<AuditVerification> {
+    const heads = await this.db.all<{ tenant: string; seq: number; hash: string }>(
+      `SELECT tenant, seq, hash FROM botc_audit_head${tenant === undefined ? '' : ' WHERE tenant = ?'} ORDER BY tenant`,
+      tenant === undefined ? [] : [tenant],
+    );
+    let entries = 0;
+    for (const head of heads) {
+      const rows = await this.db.all<AuditRow>('SELECT * FROM botc_audit WHERE tenant = ? ORDER BY seq', [head.tenant]);
+      let previous = GENESIS_HASH;
+      let expected = 1;
+      for (const row of rows) {
+        const seq = Number(row.seq);
+        if (seq !== expected) return { ok: false, tenant: head.tenant, seq: expected, reason: `entry ${expected} is missing (next is ${seq})` };
+        if (row.prev_hash !== previous) return { ok: false, tenant: head.tenant, seq, reason: 'it does not follow the entry before it (deleted, inserted or reordered)' };
+        if (auditHash(row) !== row.hash) return { ok: false, tenant: head.tenant, seq, reason: 'its content does not match its hash (modified)' };
+        previous = row.hash;
+        expected++;
+      }
+      if (Number(head.seq) !== expected - 1 || head.hash !== previous) {
+        return { ok: false, tenant: head.tenant, seq: expected, reason: `the log ends at entry ${expected - 1} but the chain head records ${head.seq} (entries removed from the end)` };
+      }
+      entries += rows.length;
+    }
+    return { ok: true, tenants: heads.length, entries };
+  }
+
+  async createConfirmation(c: Confirmation): Promise<void> {
+    await this.db.run(
+      `INSERT INTO botc_confirmation (token_sha256, tenant, approver, expires_at, preview_sha256, expert, tool, method_id, call_json, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [c.token_sha256, c.tenant, c.approver, c.expires_at, c.preview_sha256, c.expert, c.tool, c.method_id, c.call_json, c.created_at],
+    );
+  }
+
+  async useConfirmation(tokenSha256: string, tenant: string, now: number): Promise<ConfirmationUse> {
+    const changed = await this.db.run(
+      'UPDATE botc_confirmation SET used_at = ? WHERE token_sha256 = ? AND tenant = ? AND used_at IS NULL AND expires_at > ?',
+      [now, tokenSha256, tenant, now],
+    );
+    const [row] = await this.db.all<Confirmation & { used_at: number | null }>('SELECT * FROM botc_confirmation WHERE token_sha256 = ?', [tokenSha256]);
+    if (changed === 1 && row) return { ok: true, confirmation: normalizeConfirmation(row) };
+    if (!row) return { ok: false, reason: 'unknown' };
+    if (row.tenant !== tenant) return { ok: false, reason: 'tenant' };
+    if (row.used_at !== null) return { ok: false, reason: 'used' };
+    return { ok: false, reason: 'expired' };
+  }
+
+  async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]> {
+    return this.db.transaction(async (tx) => {
+      for (const item of items) {
+        // A re-import of the same record is absorbed; a changed record goes back to review.
+        await tx.run(
+          `INSERT INTO botc_review (id, tenant, provider, method_id, record_key, record_json, record_sha256, status, batch_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+           ON CONFLICT (tenant, provider, record_key) DO UPDATE SET record_json = excluded.record_json,
+             record_sha256 = excluded.record_sha256, method_id = excluded.method_id, status = 'pending',
+             batch_id = excluded.batch_id, created_at = excluded.created_at, decided_by = NULL, decided_at = NULL
+           WHERE botc_review.record_sha256 <> excluded.record_sha256`,
+          [item.id, item.tenant, item.provider, item.method_id, item.record_key, item.record_json, item.record_sha256, item.batch_id, item.created_at],
+        );
+      }
+      if (cursor) {
+        await tx.run(
+          'INSERT INTO botc_cursor (tenant, stream, value) VALUES (?, ?, ?) ON CONFLICT (tenant, stream) DO UPDATE SET value = excluded.value',
+          [cursor.tenant, cursor.stream, cursor.value],
+        );
+      }
+      const batch = items[0]?.batch_id;
+      return batch === undefined ? [] : (await tx.all<ReviewItem>('SELECT * FROM botc_review WHERE batch_id = ? ORDER BY record_key', [batch])).map(normalizeReview);
+    });
+  }
+
+  async listReviews(filter: { tenant?: string; status?: ReviewStatus; batch_id?: string }): Promise<ReviewItem[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    for (const key of ['tenant', 'status', 'batch_id'] as const) {
+      if (filter[key] !== undefined) {
+        where.push(`${key} = ?`);
+        params.push(filter[key]);
+      }
+    }
+    const rows = await this.db.all<ReviewItem>(`SELECT * FROM botc_review${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id`, params);
+    return rows.map(normalizeReview);
+  }
+
+  async decideReview(tenant: string, id: string, status: 'approved' | 'rejected', by: string, now: number): Promise<ReviewItem | undefined> {
+    const changed = await this.db.run(
+      "UPDATE botc_review SET status = ?, decided_by = ?, decided_at = ? WHERE tenant = ? AND id = ? AND status = 'pending'",
+      [status, by, now, tenant, id],
+    );
+    if (changed !== 1) return undefined;
+    const [row] = await this.db.all<ReviewItem>('SELECT * FROM botc_review WHERE id = ?', [id]);
+    return row ? normalizeReview(row) : undefined;
+  }
+
+  async getCursor(tenant: string, stream: string): Promise<string | null> {
+    const [row] = await this.db.all<{ value: string | null }>('SELECT value FROM botc_cursor WHERE tenant = ? AND stream = ?', [tenant, stream]);
+    return row?.value ?? null;
+  }
+
+  async putCredential(c: StoredCredential): Promise<void> {
+    await this.db.run(
+      `INSERT INTO botc_credential (id, tenant, provider, ciphertext, iv, tag, scopes_json, created_at, revoked_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (tenant, provider) DO UPDATE SET id = excluded.id, ciphertext = excluded.ciphertext, iv = excluded.iv,
+         tag = excluded.tag, scopes_json = excluded.scopes_json, created_at = excluded.created_at, revoked_at = NULL`,
+      [c.id, c.tenant, c.provider, c.ciphertext, c.iv, c.tag, JSON.stringify(c.scopes), c.created_at],
+    );
+  }
+
+  async getCredential(tenant: string, provider: string): Promise<StoredCredential | undefined> {
+    // The tenant is part of the key: another tenant's row is never read.
+    const [row] = await this.db.all<CredentialRow>(
+      'SELECT * FROM botc_credential WHERE tenant = ? AND provider = ? AND revoked_at IS NULL',
+      [tenant, provider],
+    );
+    return row ? { ...summary(row), ciphertext: row.ciphertext, iv: row.iv, tag: row.tag } : undefined;
+  }
+
+  async listCredentials(tenant?: string): Promise<CredentialSummary[]> {
+    const rows = await this.db.all<CredentialRow>(
+      `SELECT id, tenant, provider, scopes_json, created_at, revoked_at FROM botc_credential${tenant === undefined ? '' : ' WHERE tenant = ?'} ORDER BY tenant, provider`,
+      tenant === undefined ? [] : [tenant],
+    );
+    return rows.map(summary);
+  }
+
+  async revokeCredential(tenant: string, provider: string, now: number): Promise<boolean> {
+    return (await this.db.run('UPDATE botc_credential SET revoked_at = ? WHERE tenant = ? AND provider = ? AND revoked_at IS NULL', [now, tenant, provider])) === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+interface CredentialRow {
+  id: string;
+  tenant: string;
+  provider: string;
+  ciphertext: string;
+  iv: string;
+  tag: string;
+  scopes_json: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function summary(row: CredentialRow): CredentialSummary {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    provider: row.provider,
+    scopes: JSON.parse(row.scopes_json) as string[],
+    created_at: Number(row.created_at),
+    revoked_at: row.revoked_at === null ? null : Number(row.revoked_at),
+  };
+}
+
+function toEntry(row: AuditRow): AuditEntry {
+  return {
+    tenant: row.tenant,
+    seq: Number(row.seq),
+    at: row.at,
+    action: row.action,
+    actor: row.actor,
+    integration: row.integration,
+    method_id: row.method_id,
+    outcome: row.outcome,
+    trace_id: row.trace_id,
+    detail: JSON.parse(row.detail_json) as Record<string, unknown>,
+    prev_hash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function normalizeConfirmation(row: Confirmation): Confirmation {
+  return { ...row, expires_at: Number(row.expires_at), created_at: Number(row.created_at) };
+}
+
+function normalizeReview(row: ReviewItem): ReviewItem {
+  return {
+    ...row,
+    created_at: Number(row.created_at),
+    decided_at: row.decided_at === null ? null : Number(row.decided_at),
+  };
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}_${randomUUID().replace(/-/g, '')}`;
+}

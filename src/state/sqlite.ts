@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
+
+const APPEND_ONLY = [
+  "CREATE TRIGGER IF NOT EXISTS botc_audit_no_update BEFORE UPDATE ON botc_audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  "CREATE TRIGGER IF NOT EXISTS botc_audit_no_delete BEFORE DELETE ON botc_audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+];
+
+/**
+ * The embedded store: one SQLite file (WAL mode), safe for several processes. Writes that
+ * need a consistent read (the audit chain head) take the write lock up front with
+ * BEGIN IMMEDIATE; within one process transactions are queued, since they share a connection.
+ */
+class SqliteDriver implements SqlDriver {
+  readonly kind = 'sqlite' as const;
+  readonly lockSuffix = '';
+  private readonly db: Database.Database;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file, { timeout: 15_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const statement of [...SCHEMA, ...APPEND_ONLY]) this.db.exec(statement);
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private readonly direct: SqlConnection = {
+    all: async <T>(sql: string, params: unknown[] = []) => this.prepare(sql).all(...params) as T[],
+    run: async (sql: string, params: unknown[] = []) => this.prepare(sql).run(...params).changes,
+  };
+
+  all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return this.serialized(() => this.direct.all<T>(sql, params));
+  }
+
+  run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.serialized(() => this.direct.run(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlConnection) => Promise<T>): Promise<T> {
+    return this.serialized(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.direct);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /** Statements of one connection run one at a time, so a transaction is never interleaved. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.db.close();
+  }
+}
+
+export function openSqliteStore(file: string): SqlStore {
+  return new SqlStore(new SqliteDriver(file));
+}

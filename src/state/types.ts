@@ -1,0 +1,132 @@
+import type { IntegrationResult } from '../integration/types.ts';
+
+/** One audit entry as the runtime writes it. Never holds a secret. */
+export interface AuditInput {
+  tenant: string;
+  /** What happened: `call`, `attempt`, `retry`, `preview`, `confirmation.*`, `import`, `review.*`, `credential.*`, `failure`. */
+  action: string;
+  /** Who did it: `runtime`, `expert:<name>`, `user:<name>`. */
+  actor: string;
+  integration: string | null;
+  method_id: string | null;
+  /** `ok`, `pending`, or a §5 error code. */
+  outcome: string;
+  trace_id: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** A stored audit entry: per-tenant sequence number, time, and its place in the hash chain. */
+export interface AuditEntry extends AuditInput {
+  seq: number;
+  at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditFilter {
+  tenant?: string;
+  since?: string;
+  until?: string;
+  integration?: string;
+  outcome?: string;
+  action?: string;
+  limit?: number;
+}
+
+export type AuditVerification =
+  | { ok: true; tenants: number; entries: number }
+  | { ok: false; tenant: string; seq: number; reason: string };
+
+export interface IdempotencyRecord {
+  args_sha256: string;
+  result: IntegrationResult;
+}
+
+/** A pending outbound write, waiting for a person's approval. Only the token's hash is stored. */
+export interface Confirmation {
+  token_sha256: string;
+  tenant: string;
+  approver: string;
+  expires_at: number;
+  preview_sha256: string;
+  expert: string;
+  tool: string;
+  method_id: string;
+  /** The call's params, cursor and idempotency key, as JSON. */
+  call_json: string;
+  created_at: number;
+}
+
+export type ConfirmationUse =
+  | { ok: true; confirmation: Confirmation }
+  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'tenant' };
+
+export type ReviewStatus = 'pending' | 'approved' | 'rejected';
+
+export interface ReviewItem {
+  id: string;
+  tenant: string;
+  provider: string;
+  method_id: string;
+  /** A stable key of the record at the provider, so re-imports upsert instead of duplicating. */
+  record_key: string;
+  record_json: string;
+  record_sha256: string;
+  status: ReviewStatus;
+  batch_id: string;
+  created_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+}
+
+export interface StoredCredential {
+  id: string;
+  tenant: string;
+  provider: string;
+  /** AES-256-GCM ciphertext, iv and tag, base64. */
+  ciphertext: string;
+  iv: string;
+  tag: string;
+  scopes: string[];
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export type CredentialSummary = Omit<StoredCredential, 'ciphertext' | 'iv' | 'tag'>;
+
+/**
+ * Everything the runtime must remember: audit log, pending confirmations, review queue,
+ * idempotency records, credentials and sync cursors. SQLite and PostgreSQL implement it
+ * with the same behaviour; every multi-step change is one transaction.
+ */
+export interface StateStore {
+  readonly kind: 'sqlite' | 'postgres' | 'memory';
+
+  getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** Stores the record unless one exists; returns the record that is stored. */
+  putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord>;
+
+  appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
+  verifyAudit(tenant?: string): Promise<AuditVerification>;
+
+  createConfirmation(confirmation: Confirmation): Promise<void>;
+  /** Marks a confirmation used, once: a second use, another tenant or an expired token fail. */
+  useConfirmation(tokenSha256: string, tenant: string, now: number): Promise<ConfirmationUse>;
+
+  /**
+   * Queues imported records for review and saves the sync cursor in one transaction, so a
+   * crash leaves both or neither. Records upsert by (tenant, provider, record_key).
+   */
+  enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]>;
+  listReviews(filter: { tenant?: string; status?: ReviewStatus; batch_id?: string }): Promise<ReviewItem[]>;
+  decideReview(tenant: string, id: string, status: 'approved' | 'rejected', by: string, now: number): Promise<ReviewItem | undefined>;
+  getCursor(tenant: string, stream: string): Promise<string | null>;
+
+  putCredential(credential: StoredCredential): Promise<void>;
+  getCredential(tenant: string, provider: string): Promise<StoredCredential | undefined>;
+  listCredentials(tenant?: string): Promise<CredentialSummary[]>;
+  revokeCredential(tenant: string, provider: string, now: number): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,225 @@
+/**
+ * `botc call` as a user runs it: a child process (`node bin/botc.js`, the compiled lib/) against
+ * bundles built from the example workspace, with provider base URLs and credentials from the
+ * environment pointing at fake provider servers started by the test.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../src/build/build.ts';
+import { BOTC, REPO_ROOT } from './helpers/cli.ts';
+import { tempDir } from './helpers/workspace.ts';
+import { GITHUB_ISSUES, GITHUB_OWNER, GITHUB_REPO, GITHUB_TOKEN, startGitHub, type GitHubFake } from './servers/github.ts';
+import { SLACK_TOKEN, startSlack, type SlackFake } from './servers/slack.ts';
+
+const SECRETS = [GITHUB_TOKEN, SLACK_TOKEN];
+
+let out: string;
+let github: GitHubFake;
+let slack: SlackFake;
+
+beforeAll(async () => {
+  out = tempDir('botc-call-cli-');
+  const built = await build({ root: REPO_ROOT, out, write: true });
+  expect(built.ok).toBe(true);
+  [github, slack] = await Promise.all([startGitHub(), startSlack()]);
+});
+
+afterAll(async () => {
+  await Promise.all([github?.stop(), slack?.stop()]);
+});
+
+afterEach(() => {
+  github.reset();
+  slack.reset();
+});
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node bin/botc.js ...args` without blocking this process, which serves the fake
+ * providers the child talks to. BOTC_* variables of the outer environment are not inherited.
+ */
+async function botc(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BOTC_')));
+  const run = await new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, [BOTC, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...inherited, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+  for (const secret of SECRETS) {
+    expect(run.stdout).not.toContain(secret);
+    expect(run.stderr).not.toContain(secret);
+  }
+  return run;
+}
+
+const bundle = (bot: string) => path.join(out, `${bot}.bundle.json`);
+
+const githubEnv = () => ({
+  BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl,
+  BOTC_CREDENTIAL_GITHUB: GITHUB_TOKEN,
+  BOTC_CREDENTIAL_GITHUB_SCOPES: 'repo:read',
+});
+
+const slackEnv = () => ({
+  BOTC_PROVIDER_SLACK_BASE_URL: slack.baseUrl,
+  BOTC_CREDENTIAL_SLACK: SLACK_TOKEN,
+  BOTC_CREDENTIAL_SLACK_SCOPES: 'chat:write, channels:read,groups:read',
+});
+
+const callArgs = (bot: string, expert: string, tool: string, op: string, args?: unknown) => [
+  'call', bundle(bot), '--expert', expert, '--tool', tool, '--op', op, '--root', REPO_ROOT,
+  ...(args === undefined ? [] : ['--args', JSON.stringify(args)]),
+];
+
+function json(run: Run): { ok: boolean; data?: any; error?: any; meta: any } {
+  expect(run.stdout.trim().startsWith('{')).toBe(true);
+  return JSON.parse(run.stdout);
+}
+
+// Each call is a fresh Node process that loads the integration modules: slow on a busy machine.
+describe('botc call', { timeout: 120_000 }, () => {
+  it('lists the methods of a tool (exit 0)', async () => {
+    const run = await botc(callArgs('support_triage', 'triager', 'issues', 'list_methods'));
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const result = json(run);
+    expect(result.ok).toBe(true);
+    expect(result.data.methods.map((m: { method_id: string }) => m.method_id)).toEqual([
+      'github.issues.list.v1', 'github.issues.get.v1', 'github.issues.search.v2',
+    ]);
+  });
+
+  it('pages through GitHub issues, passing each next_cursor back in', async () => {
+    const numbers: number[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const args: Record<string, unknown> = {
+        method_id: 'github.issues.list.v1',
+        params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, per_page: 3 },
+        ...(cursor === null ? {} : { cursor }),
+      };
+      const run = await botc(callArgs('support_triage', 'triager', 'issues', 'call', args), githubEnv());
+      expect(run.status, run.stderr).toBe(0);
+      const result = json(run);
+      expect(result.ok).toBe(true);
+      numbers.push(...result.data.issues.map((i: { number: number }) => i.number));
+      expect(result.meta.provider_request_id).toMatch(/^C0DE:/);
+      cursor = result.meta.next_cursor;
+      pages++;
+    } while (cursor !== null && pages < 10);
+    expect(pages).toBe(3);
+    expect(numbers).toEqual(GITHUB_ISSUES.filter((i) => i.state === 'open' && !i.pull_request).map((i) => i.number));
+    expect(github.requests.map((r) => r.auth)).toEqual(['valid', 'valid', 'valid']);
+    expect(github.requests.map((r) => r.query['page'])).toEqual([undefined, '2', '3']);
+  });
+
+  it('previews a Slack post under dry_run and sends nothing', async () => {
+    const message = { channel: 'C0100000002', text: 'sev1: webhook deliveries time out' };
+    const run = await botc(
+      callArgs('support_triage', 'escalation', 'notify', 'call', { method_id: 'slack.chat.post_message.v1', params: message, dry_run: true }),
+      slackEnv(),
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const result = json(run);
+    expect(result.ok).toBe(true);
+    expect(result.data).toEqual({
+      dry_run: true,
+      request: {
+        method: 'POST',
+        url: `${slack.baseUrl}/chat.postMessage`,
+        headers: { accept: 'application/json', authorization: '[redacted]', 'content-type': 'application/json; charset=utf-8' },
+        body: { ...message, unfurl_links: false },
+      },
+    });
+    expect(result.meta.dry_run).toBe(true);
+    expect(slack.requests).toHaveLength(0);
+  });
+
+  it('exits 1 with the error result when the provider says 404', async () => {
+    const run = await botc(
+      callArgs('support_triage', 'triager', 'issues', 'call', { method_id: 'github.issues.get.v1', params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, number: 999 } }),
+      githubEnv(),
+    );
+    expect(run.status).toBe(1);
+    const result = json(run);
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatchObject({ code: 'NOT_FOUND', http_status: 404 });
+  });
+
+  it('exits 1 with AUTH_REQUIRED when no credential is configured, sending nothing', async () => {
+    const run = await botc(
+      callArgs('support_triage', 'triager', 'issues', 'call', { method_id: 'github.issues.get.v1', params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, number: 4 } }),
+      { BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl },
+    );
+    expect(run.status).toBe(1);
+    expect(json(run).error.code).toBe('AUTH_REQUIRED');
+    expect(github.requests).toHaveLength(0);
+  });
+
+  it('reads a tenant credential from --credentials FILE', async () => {
+    const dir = tempDir('botc-call-creds-');
+    const file = path.join(dir, 'credentials.json');
+    writeFileSync(file, JSON.stringify({ acme: { github: { secret: GITHUB_TOKEN, scopes: ['repo:read'] } } }));
+    const args = { method_id: 'github.issues.get.v1', params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, number: 4 } };
+    const run = await botc(
+      [...callArgs('support_triage', 'triager', 'issues', 'call', args), '--tenant', 'acme', '--credentials', file],
+      { BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(json(run).data.issue.number).toBe(4);
+    expect(github.requests[0]!.auth).toBe('valid');
+
+    // Another tenant gets nothing from that file.
+    const other = await botc(
+      [...callArgs('support_triage', 'triager', 'issues', 'call', args), '--tenant', 'globex', '--credentials', file],
+      { BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl },
+    );
+    expect(other.status).toBe(1);
+    expect(json(other).error.code).toBe('AUTH_REQUIRED');
+  });
+
+  it('keeps the credential out of the output when the provider echoes it back', async () => {
+    github.errorNext(500, `upstream rejected token ${GITHUB_TOKEN}`);
+    const run = await botc(
+      callArgs('support_triage', 'triager', 'issues', 'call', { method_id: 'github.issues.get.v1', params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, number: 4 } }),
+      githubEnv(),
+    );
+    expect(run.status).toBe(1);
+    expect(json(run).error.code).toBe('PROVIDER_UNAVAILABLE');
+  });
+
+  // Thunks: the bundle paths exist only once beforeAll has run.
+  it.each<[string, () => string[]]>([
+    ['a missing --op', () => callArgs('support_triage', 'triager', 'issues', 'list_methods').filter((a, i, all) => a !== '--op' && all[i - 1] !== '--op')],
+    ['--args that are not JSON', () => [...callArgs('support_triage', 'triager', 'issues', 'call'), '--args', '{not json']],
+    ['an unknown option', () => [...callArgs('support_triage', 'triager', 'issues', 'list_methods'), '--verbose']],
+    ['no bundle path', () => ['call', '--expert', 'triager', '--tool', 'issues', '--op', 'help']],
+    ['a bundle that does not exist', () => callArgs('nonexistent', 'triager', 'issues', 'help')],
+  ])('exits 2 on bad usage: %s', async (_what, args) => {
+    const run = await botc(args(), githubEnv());
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^botc: /);
+    expect(github.requests).toHaveLength(0);
+  });
+});
