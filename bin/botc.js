@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 import { main } from '../lib/cli/main.js';
 
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const status = await main(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stdin: readStdin,
   isTty: Boolean(process.stdout.isTTY),
   env: process.env,
 });

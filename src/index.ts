@@ -8,3 +8,4 @@ export { envelopeSchema, TOOL_OPS, type ToolOp } from './tools/envelope.ts';
 export * from './integration/index.ts';
 export * from './runtime/index.ts';
 export { readConfig, providerConfig, ConfigError, type WorkspaceConfig } from './config.ts';
+export * from './state/index.ts';

@@ -7,27 +7,10 @@ import type { BotSource, ExpertSource } from './bots.ts';
 import type { IntegrationSet } from './integrations.ts';
 import { REGISTRY_FILE } from './integrations.ts';
 import type { PromptFile } from './prompts.ts';
-import { COMPILE_OPTIONS, createTemplateEngine } from './template.ts';
+import { renderTemplate } from './render.ts';
 
 export interface CommonBlock {
   prompt: PromptFile<{ description?: string | undefined; when_tools_any?: string[] | undefined }>;
-}
-
-type Render = (context: object) => string;
-
-/** Compiles each prompt file once and renders it for every expert that uses it. */
-export class Renderer {
-  private readonly engine = createTemplateEngine();
-  private readonly compiled = new Map<string, Render>();
-
-  render(prompt: PromptFile<unknown>, context: object): string {
-    let template = this.compiled.get(prompt.file);
-    if (!template) {
-      template = this.engine.compile(prompt.body, COMPILE_OPTIONS) as Render;
-      this.compiled.set(prompt.file, template);
-    }
-    return template(context);
-  }
 }
 
 /** Stage 4: every expert's system prompt (SPEC §4) and the bot's bundle (SPEC §7). */
@@ -35,7 +18,6 @@ export function assembleBundle(
   bot: BotSource,
   commons: readonly CommonBlock[],
   integrations: IntegrationSet,
-  renderer: Renderer,
   diagnostics: Diagnostics,
 ): Bundle | undefined {
   const manifest = bot.manifest!;
@@ -71,7 +53,7 @@ export function assembleBundle(
       blocks.push(['common', common.prompt]);
     }
     for (const [kind, prompt] of blocks) if (kind === 'skill' || kind === 'tool') sources[prompt.file] = prompt.sha256;
-    const assembled = assemblePrompt(expert, blocks, context, renderer, diagnostics);
+    const assembled = assemblePrompt(expert, blocks, context, diagnostics);
     if (!assembled) return undefined;
     experts.push({ name: expert.name, description: expert.description, tools: [...expert.allow], ...assembled });
   }
@@ -114,7 +96,6 @@ function assemblePrompt(
   expert: ExpertSource,
   blocks: [BlockKind, PromptFile<unknown>][],
   context: object,
-  renderer: Renderer,
   diagnostics: Diagnostics,
 ): Pick<BundleExpert, 'system_prompt' | 'blocks'> | undefined {
   const parts: string[] = [];
@@ -123,7 +104,8 @@ function assemblePrompt(
   for (const [kind, prompt] of blocks) {
     let text: string;
     try {
-      text = renderer.render(prompt, context).trim();
+      if (!prompt.template) throw new Error('the template does not parse');
+      text = renderTemplate(prompt.template, context).trim();
     } catch (error) {
       // The static checks should make this unreachable; report it rather than crash.
       diagnostics.report('template-error', {

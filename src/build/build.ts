@@ -6,7 +6,7 @@ import { WorkspaceFiles } from '../load/files.ts';
 import { isName, nameProblem } from '../load/names.ts';
 import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
-import { assembleBundle, Renderer, type CommonBlock } from './assemble.ts';
+import { assembleBundle, type CommonBlock } from './assemble.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, type WorkspaceEntries } from './discover.ts';
 import { loadIntegrations } from './integrations.ts';
@@ -73,9 +73,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const summaries: BundleSummary[] = [];
   const built: Bundle[] = [];
   if (diagnostics.errorCount === 0) {
-    const renderer = new Renderer();
     for (const bot of bots) {
-      const bundle = assembleBundle(bot, commons, integrations, renderer, diagnostics);
+      const bundle = assembleBundle(bot, commons, integrations, diagnostics);
       if (!bundle) continue;
       built.push(bundle);
       summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });

@@ -7,6 +7,7 @@ import type { JsonPath } from '../load/json.ts';
 import { LineIndex } from '../load/text.ts';
 import { findInvisible } from '../load/unicode.ts';
 import { reportIssues } from '../schema/common.ts';
+import type { Template } from './render.ts';
 import { checkTemplate } from './template.ts';
 
 /** A prompt file read, split, and checked once; rendered later for every expert that uses it. */
@@ -14,6 +15,8 @@ export interface PromptFile<Data> {
   file: string;
   sha256: string;
   body: string;
+  /** The parsed body; undefined when it does not parse. */
+  template: Template | undefined;
   /** 1-based line of the body's first character in the file. */
   bodyLine: number;
   /** Valid front matter, or undefined when it broke its schema. */
@@ -67,7 +70,7 @@ export function readPrompt<S extends z.ZodType>(
   if (result.success) data = result.data;
   else reportIssues(diagnostics, 'frontmatter-invalid', file, result.error.issues, markdown.locate, frontMatterHint);
 
-  const problems = checkTemplate(markdown.body);
+  const { template, problems } = checkTemplate(markdown.body);
   for (const problem of problems) {
     diagnostics.report('template-error', {
       file,
@@ -82,6 +85,7 @@ export function readPrompt<S extends z.ZodType>(
       file,
       sha256: read.sha256,
       body: markdown.body,
+      template,
       bodyLine: markdown.bodyLine,
       data,
       locate: markdown.locate,

@@ -1,10 +1,11 @@
 import Handlebars from 'handlebars';
+import type { Template } from './render.ts';
 
 /**
  * Static checks of prompt templates (SPEC §4, SECURITY.md item 8). Every block is parsed
  * once and walked against the shape of the render context, so an unknown name, a helper
  * other than `if`/`unless`/`each`, a partial or a decorator is a located build error
- * rather than a surprise at render time.
+ * rather than a surprise at render time. The parsed template is kept for rendering.
  */
 
 export type ValueType =
@@ -42,17 +43,24 @@ interface Frame {
 
 type Node = hbs.AST.Node;
 
-export function checkTemplate(source: string): TemplateProblem[] {
+export interface CheckedTemplate {
+  /** The parsed template; undefined when it does not parse. */
+  template: Template | undefined;
+  problems: TemplateProblem[];
+}
+
+export function checkTemplate(source: string): CheckedTemplate {
   let program: hbs.AST.Program;
   try {
+    // The same parse (and whitespace control) that `Handlebars.compile` starts with.
     program = Handlebars.parse(source);
   } catch (error) {
-    return [parseProblem(error)];
+    return { template: undefined, problems: [parseProblem(error)] };
   }
   const problems: TemplateProblem[] = [];
   const walker = new Walker(problems);
   walker.program(program, [{ type: CONTEXT_TYPE, params: new Map() }], 0);
-  return problems;
+  return { template: program, problems };
 }
 
 class Walker {
@@ -212,18 +220,3 @@ function parseProblem(error: unknown): TemplateProblem {
     hint: 'check that every `{{#block}}` is closed by a matching `{{/block}}` and braces are balanced',
   };
 }
-
-/** A Handlebars environment with nothing but `if`, `unless` and `each`. */
-export function createTemplateEngine(): typeof Handlebars {
-  const engine = Handlebars.create();
-  for (const helper of ['lookup', 'with', 'log']) engine.unregisterHelper(helper);
-  return engine;
-}
-
-export const COMPILE_OPTIONS = {
-  strict: true,
-  noEscape: true,
-  knownHelpersOnly: true,
-  knownHelpers: { if: true, unless: true, each: true, lookup: false, with: false, log: false, helperMissing: false, blockHelperMissing: false },
-  assumeObjects: true,
-} as const;

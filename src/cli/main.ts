@@ -3,7 +3,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { build, BuildUsageError } from '../build/build.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { renderGithub, renderJson, renderPretty, type Format } from './render.ts';
-import { runCall } from './call.ts';
+import { runCall, runConfirm } from './call.ts';
+import { runAudit, runCredentials, runReview } from './state.ts';
+import { VaultKeyError } from '../state/vault.ts';
 import { UsageError } from './usage.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { BundleLoadError } from '../runtime/bundle.ts';
@@ -14,19 +16,31 @@ Usage:
   botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github]
   botc check [--root DIR] [--bot ID]... [--format pretty|json|github]
   botc call <bundle> --expert E --tool T --op OP [--args JSON] [--root DIR] [--tenant T]
-            [--credentials FILE]
+            [--credentials FILE] [--state URL] [--approver NAME]
+  botc confirm <token> <bundle> --approver NAME [--tenant T] [--root DIR] [--state URL]
+  botc review list|approve|reject [ID...] [--tenant T] [--reviewer NAME] [--status S] [--state URL]
+  botc credentials add|list|revoke [PROVIDER] [--tenant T] [--scopes a,b] [--state URL]
+  botc audit list|verify [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O] [--state URL]
 
 Commands:
   build   validate the workspace and write one bundle per bot to --out (default: dist)
   check   validate everything, write nothing
   call    run one tool call through a bundle and print the result as JSON
           (exit 0 when ok, 1 when the result is an error)
+  confirm send an outbound write a person approved (the token comes from CONFIRMATION_REQUIRED)
+  review  list imported records waiting for review; approve or reject them
+  credentials  store tenant credentials encrypted with BOTC_SECRET_KEY; the secret is read from stdin
+  audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry)
+
+State: --state or BOTC_STATE_URL (postgres://... or a SQLite file), default <root>/.botc/state.db.
 
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
 `;
 
 export interface Io {
   stdout: (text: string) => void;
+  /** Reads all of standard input (secrets for `credentials add`). */
+  stdin?: () => Promise<string>;
   stderr: (text: string) => void;
   isTty: boolean;
   env: NodeJS.ProcessEnv;
@@ -46,12 +60,20 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await runBuild(command, rest, io);
       case 'call':
         return await runCall(rest, io);
+      case 'confirm':
+        return await runConfirm(rest, io);
+      case 'review':
+        return await runReview(rest, io);
+      case 'credentials':
+        return await runCredentials(rest, io);
+      case 'audit':
+        return await runAudit(rest, io);
       default:
         io.stderr(`botc: unknown command \`${command}\`\n\n${USAGE}`);
         return 2;
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof BuildUsageError || error instanceof ConfigError || error instanceof BundleLoadError) {
+    if (error instanceof UsageError || error instanceof BuildUsageError || error instanceof ConfigError || error instanceof BundleLoadError || error instanceof VaultKeyError) {
       io.stderr(`botc: ${error.message}\n`);
       return 2;
     }

@@ -1,18 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
-import type { Bundle, BundleTool } from '../bundle/format.ts';
-import type {
-  AuthStatus, CallContext, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy,
-} from '../integration/types.ts';
+import type { Bundle, BundleIntegration, BundleTool } from '../bundle/format.ts';
+import type { AuthStatus, Integration, IntegrationCall, IntegrationResult, MethodSpec, ResultMeta, RetryPolicy } from '../integration/types.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
+import { MemoryStore } from '../state/memory.ts';
+import { newId } from '../state/sql-store.ts';
+import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from '../state/types.ts';
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
 import { BundleLoadError, readBundle, verifyBundle, verifyModules } from './bundle.ts';
 import type { Credential, CredentialSource } from './credentials.ts';
-import { emptyMeta, errorResult, okResult, sanitizeResult, scrub } from './results.ts';
-import { MemoryStore, type StateStore } from './store.ts';
+import { elapsed, Executor, type AttemptRecord } from './executor.ts';
+import { govern, importedRecords, type Governance } from './governance.ts';
+import { paramsProblem } from './params.ts';
+import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
 
 /** One tool call as an agent runtime receives it (SPEC §8). */
@@ -23,24 +25,62 @@ export interface ToolCall {
   args?: unknown;
   tenant?: string;
   trace_id?: string;
+  /** The person who must approve an outbound write this call proposes; any person of the tenant when absent. */
+  approver?: string;
 }
 
 export interface RuntimeOptions {
   /** The workspace root holding `integrations/`. */
   root: string;
   credentials?: CredentialSource;
+  /** Durable state: audit log, confirmations, review queue, idempotency. In memory when absent. */
   store?: StateStore;
   /** Per-provider configuration, such as `base_url`. Never secrets. */
   providerConfig?: Record<string, Record<string, unknown>>;
   timeout_ms?: number;
   retry_policy?: RetryPolicy;
+  /** How long a confirmation token stays usable. Default 15 minutes. */
+  confirmation_ttl_ms?: number;
+  /** The clock, for tests. */
+  now?: () => number;
+}
+
+export interface ConfirmRequest {
+  token: string;
+  tenant?: string;
+  approver: string;
+  /** When given, the params the host means to send: they must preview to the confirmed request. */
+  params?: Record<string, unknown>;
+  trace_id?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_CONFIRMATION_TTL_MS = 15 * 60 * 1000;
 /** No retries unless the deployment declares them: failures surface, they are not hidden. */
 const NO_RETRIES: RetryPolicy = { max_attempts: 1, backoff_ms: 0, max_backoff_ms: 0 };
-const MAX_PARAMS_BYTES = 1024 * 1024;
 const CALL_ARGS = new Set(['method_id', 'params', 'cursor', 'dry_run', 'idempotency_key']);
+
+interface MethodPlan {
+  spec: MethodSpec;
+  integration: BundleIntegration;
+  instance: Integration;
+  governance: Governance;
+}
+
+interface CallArgs {
+  method_id: string;
+  params: Record<string, unknown>;
+  cursor?: string;
+  dry_run?: boolean;
+  idempotency_key?: string;
+}
+
+/** What the audit entry of one tool call records besides its outcome. */
+interface CallRecord {
+  method_id: string | null;
+  provider: string | null;
+  detail: Record<string, unknown>;
+}
 
 /** How a call with an idempotency key settled: run now (`fresh`) or found in the store. */
 interface Settled {
@@ -49,36 +89,41 @@ interface Settled {
   fresh: boolean;
 }
 
-interface AttemptRecord {
-  attempt: number;
-  ok: boolean;
-  code: string | null;
-  latency_ms: number;
-}
-
 /**
  * Loads a bundle and its integration modules, then dispatches tool calls in the fixed order
- * of SPEC §8: expert may use tool → op exists → method belongs to tool → params valid →
- * integration call (timeout, declared retries) → output valid. Every failure is a result
- * with a closed error code; nothing throws to the caller.
+ * of SPEC §8 — expert may use tool → op exists → method belongs to tool → params valid →
+ * integration call → output valid — under the governance rules of the seeds: read-only
+ * integrations never write, outbound writes wait for a person's confirmation, imports wait in
+ * the review queue, and every call is audited. Every failure is a result with a closed error
+ * code; nothing throws to the caller.
  */
 export class Runtime {
   readonly bundle: Bundle;
-  private readonly integrations: Map<string, Integration>;
   private readonly options: RuntimeOptions;
   private readonly store: StateStore;
   private readonly validators = new Validators();
-  private readonly tools: Map<string, BundleTool>;
+  private readonly executor = new Executor();
+  private readonly tools: Map<string, BundleTool & { methodSet: Set<string> }>;
   private readonly expertTools: Map<string, Set<string>>;
+  private readonly plans: Map<string, MethodPlan>;
+  private readonly instances: Map<string, Integration>;
   private readonly inFlight = new Map<string, Promise<Settled>>();
+  private readonly now: () => number;
 
-  private constructor(bundle: Bundle, integrations: Map<string, Integration>, options: RuntimeOptions) {
+  private constructor(bundle: Bundle, instances: Map<string, Integration>, options: RuntimeOptions) {
     this.bundle = bundle;
-    this.integrations = integrations;
     this.options = options;
+    this.instances = instances;
     this.store = options.store ?? new MemoryStore();
-    this.tools = new Map(bundle.tools.map((t) => [t.name, t]));
+    this.now = options.now ?? Date.now;
+    this.tools = new Map(bundle.tools.map((t) => [t.name, { ...t, methodSet: new Set(t.methods) }]));
     this.expertTools = new Map(bundle.experts.map((e) => [e.name, new Set(e.tools)]));
+    this.plans = new Map(
+      Object.values(bundle.methods).map((spec) => {
+        const integration = bundle.integrations[spec.provider]!;
+        return [spec.method_id, { spec, integration, instance: instances.get(spec.provider)!, governance: govern(spec, integration) }];
+      }),
+    );
   }
 
   /** Loads a bundle file or object; refuses a changed bundle or changed module sources. */
@@ -86,7 +131,7 @@ export class Runtime {
     const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
     const files = new WorkspaceFiles(options.root);
     verifyModules(verified, files);
-    const integrations = new Map<string, Integration>();
+    const instances = new Map<string, Integration>();
     for (const [provider, recorded] of Object.entries(verified.integrations)) {
       const file = `integrations/${recorded.module}`;
       let namespace: Record<string, unknown>;
@@ -97,143 +142,307 @@ export class Runtime {
       }
       const Constructor = namespace[recorded.export];
       if (typeof Constructor !== 'function') throw new BundleLoadError(`module ${file} has no export ${recorded.export}`);
-      const instance = new (Constructor as new (context: unknown) => Integration)({
-        phase: 'runtime',
+      instances.set(
         provider,
-        config: options.providerConfig?.[provider] ?? {},
-      });
-      integrations.set(provider, instance);
+        new (Constructor as new (context: unknown) => Integration)({ phase: 'runtime', provider, config: options.providerConfig?.[provider] ?? {} }),
+      );
     }
-    return new Runtime(verified, integrations, options);
+    return new Runtime(verified, instances, options);
   }
 
-  /** Runs one tool call. Never throws: every failure is an IntegrationResult error. */
+  /** Runs one tool call and audits it. Never throws: every failure is an IntegrationResult error. */
   async callTool(call: ToolCall): Promise<IntegrationResult> {
     const started = performance.now();
     const tenant = call.tenant ?? 'default';
     const traceId = call.trace_id ?? randomUUID();
-    const meta = () => emptyMeta('botc', `tool:${call.tool}`, elapsed(started));
+    const record: CallRecord = { method_id: null, provider: null, detail: { expert: call.expert, tool: call.tool, op: call.op } };
+    let result: IntegrationResult;
     try {
-      const allowed = this.expertTools.get(call.expert);
-      const tool = this.tools.get(call.tool);
-      if (!allowed || !tool || !allowed.has(call.tool)) {
-        const why = !allowed ? `bot ${this.bundle.bot.id} has no expert \`${call.expert}\`` : `expert \`${call.expert}\` may not use tool \`${call.tool}\``;
-        return errorResult('TOOL_NOT_ALLOWED', why, meta());
-      }
-      if (!(TOOL_OPS as readonly string[]).includes(call.op)) {
-        return errorResult('UNKNOWN_OP', `tool \`${tool.name}\` has no op \`${String(call.op).slice(0, 40)}\`; ops: ${TOOL_OPS.join(', ')}`, meta());
-      }
-      const op = call.op as ToolOp;
-      if (op === 'call') return await this.dispatch(tool, call.args, tenant, traceId, started);
+      result = await this.handle(call, tenant, traceId, started, record);
+    } catch {
+      // A bug in the runtime itself: report it without its details.
+      result = errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
+    }
+    return this.audited(result, {
+      tenant,
+      action: call.op === 'call' ? 'call' : 'query',
+      actor: `expert:${call.expert}`,
+      integration: record.provider,
+      method_id: record.method_id,
+      outcome: result.ok ? 'ok' : result.error.code,
+      trace_id: traceId,
+      detail: { ...record.detail, latency_ms: result.meta.latency_ms },
+    });
+  }
+
+  private async handle(call: ToolCall, tenant: string, traceId: string, started: number, record: CallRecord): Promise<IntegrationResult> {
+    const meta = () => emptyMeta('botc', `tool:${call.tool}`, elapsed(started));
+    const allowed = this.expertTools.get(call.expert);
+    const tool = this.tools.get(call.tool);
+    if (!allowed || !tool || !allowed.has(call.tool)) {
+      const why = !allowed ? `bot ${this.bundle.bot.id} has no expert \`${call.expert}\`` : `expert \`${call.expert}\` may not use tool \`${call.tool}\``;
+      return errorResult('TOOL_NOT_ALLOWED', why, meta());
+    }
+    if (!(TOOL_OPS as readonly string[]).includes(call.op)) {
+      return errorResult('UNKNOWN_OP', `tool \`${tool.name}\` has no op \`${String(call.op).slice(0, 40)}\`; ops: ${TOOL_OPS.join(', ')}`, meta());
+    }
+    const op = call.op as ToolOp;
+    if (op !== 'call') {
       if (call.args !== undefined && call.args !== null && !isEmptyObject(call.args)) {
         return errorResult('VALIDATION_FAILED', `op \`${op}\` takes no args`, meta());
       }
-      switch (op) {
-        case 'help':
-          return okResult(help(this.bundle, tool), meta());
-        case 'list_methods':
-          return okResult(listMethods(this.bundle, tool), meta());
-        case 'list_providers':
-          return okResult(listProviders(this.bundle, tool), meta());
-        case 'status':
-          return okResult(await this.status(tool, tenant, traceId), meta());
-      }
-    } catch {
-      // A bug in the runtime itself: report it without its details.
-      return errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', meta());
+      if (op === 'help') return okResult(help(this.bundle, tool), meta());
+      if (op === 'list_methods') return okResult(listMethods(this.bundle, tool), meta());
+      if (op === 'list_providers') return okResult(listProviders(this.bundle, tool), meta());
+      return okResult(await this.status(tool, tenant), meta());
     }
-  }
 
-  private async status(tool: BundleTool, tenant: string, traceId: string) {
-    const providers = [];
-    for (const provider of providersOf(this.bundle, tool)) {
-      const credential = await this.credential(tenant, provider);
-      const timeout = this.options.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-      const controller = new AbortController();
-      const ctx = this.context(tenant, traceId, provider, credential, controller.signal);
-      let timer: NodeJS.Timeout | undefined;
-      // A provider that never answers must not hang `status`: it gets timeout_ms, like a call.
-      const timedOut = new Promise<AuthStatus>((resolve) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          resolve({ authenticated: false, detail: `the provider did not report its status within ${timeout} ms` });
-        }, timeout);
-      });
-      let auth: AuthStatus;
-      try {
-        auth = await Promise.race([this.integrations.get(provider)!.authStatus(ctx), timedOut]);
-      } catch {
-        auth = { authenticated: false, detail: 'the provider failed to report its status' };
-      } finally {
-        clearTimeout(timer);
-      }
-      // Only the AuthStatus fields reach the caller, never whatever else the provider returned.
-      const scopes = Array.isArray(auth?.scopes) && auth.scopes.every((s) => typeof s === 'string') ? [...auth.scopes] : undefined;
-      const detail = typeof auth?.detail === 'string' ? scrub(auth.detail, credential?.secret).slice(0, 500) : undefined;
-      providers.push({ provider, lifecycle: this.bundle.integrations[provider]!.lifecycle, authenticated: auth?.authenticated === true, ...(scopes ? { scopes } : {}), detail });
-    }
-    return { tool: tool.name, tenant, providers };
-  }
-
-  private async dispatch(tool: BundleTool, rawArgs: unknown, tenant: string, traceId: string, started: number): Promise<IntegrationResult> {
-    const meta = () => emptyMeta('botc', `tool:${tool.name}`, elapsed(started));
-    const args = parseCallArgs(rawArgs);
+    const args = parseCallArgs(call.args);
     if (typeof args === 'string') return errorResult('VALIDATION_FAILED', args, meta());
-    if (!tool.methods.includes(args.method_id)) {
+    if (!tool.methodSet.has(args.method_id)) {
       return errorResult('UNKNOWN_METHOD', `tool \`${tool.name}\` has no method \`${args.method_id.slice(0, 120)}\`; methods: ${tool.methods.join(', ')}`, meta());
     }
-    const spec = this.bundle.methods[args.method_id]!;
-    const integration = this.bundle.integrations[spec.provider]!;
-    if (integration.lifecycle === 'end_of_support') {
-      return errorResult('INTEGRATION_DISABLED', `integration \`${spec.provider}\` has reached end of support`, meta());
+    const plan = this.plans.get(args.method_id)!;
+    record.method_id = plan.spec.method_id;
+    record.provider = plan.spec.provider;
+    if (plan.integration.lifecycle === 'end_of_support') {
+      return errorResult('INTEGRATION_DISABLED', `integration \`${plan.spec.provider}\` has reached end of support and is disabled`, meta());
     }
-    let paramsBytes: number;
-    try {
-      paramsBytes = Buffer.byteLength(JSON.stringify(args.params));
-    } catch {
-      // Cyclic, nested past the stack, or holding values JSON cannot carry (BigInt).
-      return errorResult('VALIDATION_FAILED', 'params are not JSON: cyclic, too deeply nested, or holding values JSON cannot carry', meta());
-    }
-    if (paramsBytes > MAX_PARAMS_BYTES) {
-      return errorResult('VALIDATION_FAILED', `params are ${paramsBytes} bytes, over the ${MAX_PARAMS_BYTES}-byte cap`, meta());
-    }
-    const invalid = this.validators.check(spec.input_schema, args.params);
-    if (invalid) return errorResult('VALIDATION_FAILED', `params do not match ${spec.method_id}: ${invalid}`, meta());
+    const tooBig = paramsProblem(args.params);
+    if (tooBig) return errorResult('VALIDATION_FAILED', tooBig, meta());
+    const invalid = this.validators.check(plan.spec.input_schema, args.params);
+    if (invalid) return errorResult('VALIDATION_FAILED', `params do not match ${plan.spec.method_id}: ${invalid}`, meta());
+    if (!plan.governance.ok) return errorResult(plan.governance.code, plan.governance.message, meta());
 
-    const credential = await this.credential(tenant, spec.provider);
-    if (spec.auth_scopes.length > 0) {
-      if (!credential) return errorResult('AUTH_REQUIRED', `tenant \`${tenant}\` has no ${spec.provider} credential`, meta());
-      const missing = spec.auth_scopes.filter((s) => !credential.scopes.includes(s));
-      if (missing.length > 0) {
-        return errorResult('AUTH_FORBIDDEN', `the ${spec.provider} credential of tenant \`${tenant}\` lacks scope ${missing.join(', ')}`, meta());
-      }
-    }
+    const credential = await this.credential(tenant, plan.spec);
+    if ('code' in credential) return errorResult(credential.code, credential.message, meta());
+    record.detail['params_sha256'] = sha256(canonicalJson(args.params));
+    if (args.dry_run) record.detail['dry_run'] = true;
 
-    if (args.idempotency_key === undefined) return this.execute(spec, args, tenant, traceId, credential, started);
-    const argsDigest = sha256(canonicalJson({ params: args.params, cursor: args.cursor ?? null, dry_run: args.dry_run ?? false }));
-    const key = args.idempotency_key;
-    const flightKey = JSON.stringify([tenant, spec.method_id, key]);
+    const perform = () => this.perform(plan, args, call, tenant, traceId, credential.value, started, record);
+    if (args.idempotency_key === undefined) return perform();
+    return this.idempotent(plan.spec, args, tenant, started, perform);
+  }
+
+  /** The governed part of a call: confirmation for outbound writes, review for imports. */
+  private async perform(
+    plan: MethodPlan,
+    args: CallArgs,
+    call: ToolCall,
+    tenant: string,
+    traceId: string,
+    credential: Credential | undefined,
+    started: number,
+    record: CallRecord,
+  ): Promise<IntegrationResult> {
+    const kind = plan.governance.ok ? plan.governance.kind : 'read';
+    if (kind === 'outbound_write' && !args.dry_run) return this.requestConfirmation(plan, args, call, tenant, traceId, credential, started, record);
+    const result = await this.run(plan, args, tenant, traceId, credential, started, record);
+    if (kind === 'import' && !args.dry_run && result.ok) return this.queueImport(plan, result, tenant, traceId, started);
+    return result;
+  }
+
+  /** Calls the integration (timeout, declared retries) and validates what comes back. */
+  private async run(
+    plan: MethodPlan,
+    args: CallArgs,
+    tenant: string,
+    traceId: string,
+    credential: Credential | undefined,
+    started: number,
+    record: CallRecord | undefined,
+  ): Promise<IntegrationResult> {
+    const request: IntegrationCall = {
+      trace_id: traceId,
+      method_id: plan.spec.method_id,
+      args: args.params,
+      timeout_ms: this.options.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+      retry_policy: this.options.retry_policy ?? NO_RETRIES,
+    };
+    if (args.cursor !== undefined) request.cursor = args.cursor;
+    if (args.dry_run !== undefined) request.dry_run = args.dry_run;
+    if (args.idempotency_key !== undefined) request.idempotency_key = args.idempotency_key;
+    const { result, attempts } = await this.executor.execute({
+      spec: plan.spec,
+      integration: plan.instance,
+      classification: plan.integration.classification,
+      request,
+      tenant,
+      credential,
+      onRetry: (attempt, wait, code) =>
+        this.audit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
+    });
+    let final = result;
+    // A dry run of a write returns a preview of the request, not method output; everything else is validated.
+    const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind !== 'read';
+    if (final.ok && !isPreview) {
+      const invalid = this.validators.check(plan.spec.output_schema, final.data);
+      if (invalid) final = errorResult('OUTPUT_INVALID', `the provider's output does not match ${plan.spec.method_id}: ${invalid}`, final.meta);
+    }
+    final.meta.latency_ms = elapsed(started);
+    final.meta['attempts'] = attempts;
+    if (args.dry_run) final.meta['dry_run'] = true;
+    if (plan.integration.lifecycle === 'deprecated') {
+      final.meta['warnings'] = [`integration \`${plan.spec.provider}\` is deprecated; plan a migration before it reaches end of support`];
+    }
+    if (record) record.detail['attempts'] = summarize(attempts);
+    return final;
+  }
+
+  /** An outbound write: preview it with dry_run, and hand back a token a person must confirm. */
+  private async requestConfirmation(
+    plan: MethodPlan,
+    args: CallArgs,
+    call: ToolCall,
+    tenant: string,
+    traceId: string,
+    credential: Credential | undefined,
+    started: number,
+    record: CallRecord,
+  ): Promise<IntegrationResult> {
+    const preview = await this.run(plan, { ...args, dry_run: true }, tenant, traceId, credential, started, record);
+    if (!preview.ok) return preview;
+    const token = randomBytes(32).toString('base64url');
+    const previewSha = sha256(canonicalJson(preview.data));
+    const approver = call.approver ?? ANY_APPROVER;
+    const expiresAt = this.now() + (this.options.confirmation_ttl_ms ?? DEFAULT_CONFIRMATION_TTL_MS);
+    await this.store.createConfirmation({
+      token_sha256: sha256(token),
+      tenant,
+      approver,
+      expires_at: expiresAt,
+      preview_sha256: previewSha,
+      expert: call.expert,
+      tool: call.tool,
+      method_id: plan.spec.method_id,
+      call_json: canonicalJson(storedCall(args)),
+      created_at: this.now(),
+    });
+    await this.audit({
+      tenant,
+      action: 'confirmation.created',
+      actor: `expert:${call.expert}`,
+      integration: plan.spec.provider,
+      method_id: plan.spec.method_id,
+      outcome: 'pending',
+      trace_id: traceId,
+      detail: { preview_sha256: previewSha, approver, expires_at: new Date(expiresAt).toISOString() },
+    });
+    const meta: ResultMeta = { ...preview.meta, latency_ms: elapsed(started) };
+    meta['confirmation'] = { token, approver, expires_at: new Date(expiresAt).toISOString(), preview: preview.data, preview_sha256: previewSha };
+    return errorResult(
+      'CONFIRMATION_REQUIRED',
+      `${plan.spec.method_id} writes to ${plan.spec.provider}: show the preview to ${approver === ANY_APPROVER ? 'a person' : approver} and confirm it before it is sent`,
+      meta,
+    );
+  }
+
+  /**
+   * Executes a previewed outbound write once a person approves it: the token must belong to
+   * the tenant and the approver, be unexpired and unused, and the request must still preview to
+   * exactly what was shown. The token is used up whatever the outcome; nothing is retried silently.
+   */
+  async confirm(request: ConfirmRequest): Promise<IntegrationResult> {
+    const started = performance.now();
+    const tenant = request.tenant ?? 'default';
+    const traceId = request.trace_id ?? randomUUID();
+    const tokenSha = sha256(request.token);
+    const actor = `user:${request.approver}`;
+    const refuse = (code: 'CONFIRMATION_REQUIRED' | 'AUTH_FORBIDDEN' | 'UNKNOWN_METHOD' | 'CONFLICT', message: string, methodId: string | null = null) =>
+      this.audited(errorResult(code, message, emptyMeta('botc', 'confirmation', elapsed(started))), {
+        tenant, action: 'confirmation.rejected', actor, integration: methodId?.split('.')[0] ?? null, method_id: methodId, outcome: code, trace_id: traceId, detail: { message },
+      });
+    const stored = await this.store.getConfirmation(tokenSha);
+    if (!stored) return refuse('CONFIRMATION_REQUIRED', 'no confirmation has this token');
+    if (stored.tenant !== tenant) return refuse('AUTH_FORBIDDEN', 'the confirmation belongs to another tenant', stored.method_id);
+    const plan = this.plans.get(stored.method_id);
+    if (!plan) return refuse('UNKNOWN_METHOD', `this bundle has no method ${stored.method_id}`, stored.method_id);
+    const saved = JSON.parse(stored.call_json) as CallArgs;
+    const args: CallArgs = { ...saved, method_id: stored.method_id, params: request.params ?? saved.params };
+    const credential = await this.credential(tenant, plan.spec);
+    if ('code' in credential) return refuse('AUTH_FORBIDDEN', credential.message, stored.method_id);
+    const preview = await this.run(plan, { ...args, dry_run: true }, tenant, traceId, credential.value, started, undefined);
+    if (!preview.ok || sha256(canonicalJson(preview.data)) !== stored.preview_sha256) {
+      return refuse('CONFLICT', 'the request no longer matches the preview that was confirmed; preview it again', stored.method_id);
+    }
+    const use = await this.store.useConfirmation(tokenSha, tenant, request.approver, this.now());
+    if (!use.ok) {
+      const reasons = { unknown: 'no confirmation has this token', used: 'the confirmation was already used', expired: 'the confirmation expired', tenant: 'the confirmation belongs to another tenant', approver: `only ${stored.approver} may approve this request` };
+      return refuse(use.reason === 'approver' || use.reason === 'tenant' ? 'AUTH_FORBIDDEN' : 'CONFIRMATION_REQUIRED', reasons[use.reason], stored.method_id);
+    }
+    await this.audit({ tenant, action: 'confirmation.used', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'ok', trace_id: traceId, detail: { preview_sha256: stored.preview_sha256, expert: stored.expert, tool: stored.tool } });
+    const record: CallRecord = { method_id: plan.spec.method_id, provider: plan.spec.provider, detail: { expert: stored.expert, tool: stored.tool, op: 'call', confirmed_by: request.approver, params_sha256: sha256(canonicalJson(args.params)) } };
+    const result = await this.run(plan, { ...args, dry_run: false }, tenant, traceId, credential.value, started, record);
+    return this.audited(result, { tenant, action: 'call', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: result.ok ? 'ok' : result.error.code, trace_id: traceId, detail: record.detail });
+  }
+
+  /** An import: its records wait in the review queue, untrusted, until a person approves them. */
+  private async queueImport(plan: MethodPlan, result: IntegrationResult & { ok: true }, tenant: string, traceId: string, started: number): Promise<IntegrationResult> {
+    const batchId = newId('batch');
+    const now = this.now();
+    const items: ReviewItem[] = importedRecords(result.data).map((r) => ({
+      id: newId('rev'),
+      tenant,
+      provider: plan.spec.provider,
+      method_id: plan.spec.method_id,
+      record_key: r.key,
+      record_json: r.json,
+      record_sha256: r.sha256,
+      status: 'pending',
+      batch_id: batchId,
+      created_at: now,
+      decided_by: null,
+      decided_at: null,
+    }));
+    // The records and the sync cursor are saved together: after a crash they still agree.
+    const queued = await this.store.enqueueImport(items, { tenant, stream: plan.spec.method_id, value: result.meta.next_cursor });
+    await this.audit({
+      tenant, action: 'import', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'pending', trace_id: traceId,
+      detail: { batch_id: batchId, records: items.length, queued: queued.length },
+    });
+    const meta: ResultMeta = { ...result.meta, latency_ms: elapsed(started) };
+    meta['review'] = { batch_id: batchId, records: items.length, pending: queued.filter((q) => q.status === 'pending').length };
+    return errorResult('REVIEW_REQUIRED', `${items.length} imported record(s) wait for review (batch ${batchId}); they are untrusted until a person approves them`, meta);
+  }
+
+  /** Records of an import batch, once reviewed: REVIEW_REQUIRED while any is pending. */
+  async importedRecords(tenant: string, batchId: string): Promise<IntegrationResult> {
+    const items = await this.store.listReviews({ tenant, batch_id: batchId });
+    const meta = emptyMeta('botc', `review:${batchId}`);
+    if (items.length === 0) return errorResult('NOT_FOUND', `no import batch ${batchId}`, meta);
+    const pending = items.filter((i) => i.status === 'pending').length;
+    if (pending > 0) return errorResult('REVIEW_REQUIRED', `${pending} record(s) of batch ${batchId} are not reviewed yet`, meta);
+    const records = items.filter((i) => i.status === 'approved').map((i) => JSON.parse(i.record_json) as unknown);
+    return okResult({ batch_id: batchId, records, rejected: items.length - records.length }, meta);
+  }
+
+  private async idempotent(spec: MethodSpec, args: CallArgs, tenant: string, started: number, perform: () => Promise<IntegrationResult>): Promise<IntegrationResult> {
+    const key = args.idempotency_key!;
+    const digest = sha256(canonicalJson({ params: args.params, cursor: args.cursor ?? null, dry_run: args.dry_run ?? false }));
+    const flightKey = canonicalJson([tenant, spec.method_id, key]);
     // Looking for a call in flight and claiming the key happen in one synchronous step, before
     // any await: concurrent calls with one key wait for the first instead of racing past it.
     const pending = this.inFlight.get(flightKey);
     if (pending) {
       const settled = await pending;
-      return this.replay(settled.result, settled.digest, argsDigest, started);
+      return this.replay(settled.result, settled.digest, digest, started);
     }
     const leader = (async (): Promise<Settled> => {
       const stored = await this.store.getIdempotency(tenant, spec.method_id, key);
       if (stored) return { digest: stored.args_sha256, result: stored.result, fresh: false };
-      const result = await this.execute(spec, args, tenant, traceId, credential, started);
-      // Only definite outcomes are remembered; a retriable failure may be tried again with the key.
-      if (result.ok || !result.error.retriable) {
-        await this.store.putIdempotency(tenant, spec.method_id, key, { args_sha256: argsDigest, result });
+      const result = await perform();
+      // Only definite outcomes are remembered: a retriable failure or a write still waiting for
+      // confirmation may be tried again with the key.
+      if ((result.ok || !result.error.retriable) && !(!result.ok && result.error.code === 'CONFIRMATION_REQUIRED')) {
+        const kept = await this.store.putIdempotency(tenant, spec.method_id, key, { args_sha256: digest, result });
+        if (kept.args_sha256 !== digest) return { digest: kept.args_sha256, result: kept.result, fresh: false };
       }
-      return { digest: argsDigest, result, fresh: true };
+      return { digest, result, fresh: true };
     })();
     this.inFlight.set(flightKey, leader);
     try {
       const settled = await leader;
-      return settled.fresh ? settled.result : this.replay(settled.result, settled.digest, argsDigest, started);
+      return settled.fresh ? settled.result : this.replay(settled.result, settled.digest, digest, started);
     } finally {
       this.inFlight.delete(flightKey);
     }
@@ -249,91 +458,71 @@ export class Runtime {
     return copy;
   }
 
-  private async execute(
-    spec: MethodSpec,
-    args: CallArgs,
-    tenant: string,
-    traceId: string,
-    credential: Credential | undefined,
-    started: number,
-  ): Promise<IntegrationResult> {
-    const policy = this.options.retry_policy ?? NO_RETRIES;
-    const timeout = this.options.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-    const request: IntegrationCall = {
-      trace_id: traceId,
-      method_id: spec.method_id,
-      args: args.params,
-      timeout_ms: timeout,
-      retry_policy: policy,
-      ...(args.cursor !== undefined ? { cursor: args.cursor } : {}),
-      ...(args.dry_run !== undefined ? { dry_run: args.dry_run } : {}),
-      ...(args.idempotency_key !== undefined ? { idempotency_key: args.idempotency_key } : {}),
-    };
-    // Re-sending a write that is not idempotent could do it twice: only with a key.
-    const mayRetry = spec.idempotency !== 'non_idempotent_write' || args.idempotency_key !== undefined;
-    const attempts: AttemptRecord[] = [];
-    let result: IntegrationResult;
-    for (let attempt = 1; ; attempt++) {
-      const attemptStarted = performance.now();
-      result = await this.attempt(spec.provider, request, tenant, traceId, credential, timeout);
-      attempts.push({ attempt, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: elapsed(attemptStarted) });
-      if (result.ok || !result.error.retriable || !mayRetry || attempt >= policy.max_attempts) break;
-      const wait = backoff(policy, attempt, result.meta['retry_after_ms']);
-      if (wait === undefined) break;
-      await sleep(wait);
+  private async status(tool: BundleTool, tenant: string) {
+    const providers = [];
+    for (const provider of providersOf(this.bundle, tool)) {
+      const credential = await this.options.credentials?.get(tenant, provider);
+      const auth = await this.authStatus(provider, tenant, credential);
+      // Only the AuthStatus fields reach the caller, never whatever else the provider returned.
+      const scopes = Array.isArray(auth?.scopes) && auth.scopes.every((s) => typeof s === 'string') ? [...auth.scopes] : undefined;
+      const detail = typeof auth?.detail === 'string' ? scrub(auth.detail, credential?.secret).slice(0, 500) : undefined;
+      providers.push({
+        provider,
+        lifecycle: this.bundle.integrations[provider]!.lifecycle,
+        authenticated: auth?.authenticated === true,
+        ...(scopes ? { scopes } : {}),
+        ...(detail !== undefined ? { detail } : {}),
+      });
     }
-    if (result.ok && !args.dry_run) {
-      const invalid = this.validators.check(spec.output_schema, result.data);
-      if (invalid) {
-        result = errorResult('OUTPUT_INVALID', `the provider's output does not match ${spec.method_id}: ${invalid}`, result.meta);
-      }
-    }
-    result.meta.latency_ms = elapsed(started);
-    result.meta['attempts'] = attempts;
-    if (args.dry_run) result.meta['dry_run'] = true;
-    return result;
+    return { tool: tool.name, tenant, providers };
   }
 
-  private async attempt(
-    provider: string,
-    request: IntegrationCall,
-    tenant: string,
-    traceId: string,
-    credential: Credential | undefined,
-    timeout: number,
-  ): Promise<IntegrationResult> {
+  /** A provider's auth status, bounded by the call timeout like any call. */
+  private async authStatus(provider: string, tenant: string, credential: Credential | undefined): Promise<AuthStatus> {
+    const timeout = this.options.timeout_ms ?? DEFAULT_TIMEOUT_MS;
     const controller = new AbortController();
-    const fallback = emptyMeta(provider, null);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<IntegrationResult>((resolve) => {
+    const timedOut = new Promise<AuthStatus>((resolve) => {
       timer = setTimeout(() => {
         controller.abort();
-        resolve(errorResult('TIMEOUT', `${provider} did not answer within ${timeout} ms`, fallback, { retriable: true }));
+        resolve({ authenticated: false, detail: `the provider did not report its status within ${timeout} ms` });
       }, timeout);
     });
+    const ctx = { tenant, trace_id: randomUUID(), signal: controller.signal, classification: this.bundle.integrations[provider]!.classification, ...(credential ? { credential: { secret: credential.secret, scopes: [...credential.scopes] } } : {}) };
     try {
-      const ctx = this.context(tenant, traceId, provider, credential, controller.signal);
-      const call = this.integrations
-        .get(provider)!
-        .call(request, ctx)
-        .then(
-          (value) => sanitizeResult(value, fallback, credential?.secret),
-          () => errorResult('PROVIDER_ERROR', `${provider} failed unexpectedly`, fallback),
-        );
-      return await Promise.race([call, timedOut]);
+      return await Promise.race([this.instances.get(provider)!.authStatus(ctx), timedOut]);
+    } catch {
+      return { authenticated: false, detail: 'the provider failed to report its status' };
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private context(tenant: string, traceId: string, provider: string, credential: Credential | undefined, signal: AbortSignal): CallContext {
-    const ctx: CallContext = { tenant, trace_id: traceId, signal, classification: this.bundle.integrations[provider]!.classification };
-    if (credential) ctx.credential = { secret: credential.secret, scopes: [...credential.scopes] };
-    return ctx;
+  /** The tenant's credential when the method needs one, checked for least privilege. */
+  private async credential(tenant: string, spec: MethodSpec): Promise<{ value: Credential | undefined } | { code: 'AUTH_REQUIRED' | 'AUTH_FORBIDDEN'; message: string }> {
+    const source = this.options.credentials;
+    const credential = source ? await source.get(tenant, spec.provider) : undefined;
+    if (spec.auth_scopes.length === 0) return { value: credential };
+    if (!credential) return { code: 'AUTH_REQUIRED', message: `tenant \`${tenant}\` has no ${spec.provider} credential` };
+    const missing = spec.auth_scopes.filter((s) => !credential.scopes.includes(s));
+    if (missing.length > 0) {
+      return { code: 'AUTH_FORBIDDEN', message: `the ${spec.provider} credential of tenant \`${tenant}\` lacks scope ${missing.join(', ')}` };
+    }
+    return { value: credential };
   }
 
-  private async credential(tenant: string, provider: string): Promise<Credential | undefined> {
-    return this.options.credentials?.get(tenant, provider);
+  /** Writes an audit entry; a result whose audit entry cannot be written is not returned as a success. */
+  private async audited(result: IntegrationResult, entry: AuditInput): Promise<IntegrationResult> {
+    try {
+      await this.store.appendAudit(entry);
+      return result;
+    } catch {
+      return errorResult('INTERNAL_ERROR', 'the call could not be audited; treat its outcome as unknown', result.meta);
+    }
+  }
+
+  private async audit(entry: AuditInput): Promise<void> {
+    await this.store.appendAudit(entry);
   }
 
   async close(): Promise<void> {
@@ -341,45 +530,47 @@ export class Runtime {
   }
 }
 
-interface CallArgs {
-  method_id: string;
-  params: Record<string, unknown>;
-  cursor?: string;
-  dry_run?: boolean;
-  idempotency_key?: string;
+/** What a confirmation remembers of a call: everything needed to send it later, unchanged. */
+function storedCall(args: CallArgs): Omit<CallArgs, 'method_id' | 'dry_run'> {
+  const out: Omit<CallArgs, 'method_id' | 'dry_run'> = { params: args.params };
+  if (args.cursor !== undefined) out.cursor = args.cursor;
+  if (args.idempotency_key !== undefined) out.idempotency_key = args.idempotency_key;
+  return out;
+}
+
+function summarize(attempts: AttemptRecord[]): { attempt: number; code: string | null; latency_ms: number }[] {
+  return attempts.map((a) => ({ attempt: a.attempt, code: a.code, latency_ms: a.latency_ms }));
 }
 
 /** The `call` envelope's args, or why they are malformed. */
 function parseCallArgs(raw: unknown): CallArgs | string {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return '`call` needs args `{method_id, params}`';
   const args = raw as Record<string, unknown>;
-  const extra = Object.keys(args).filter((k) => !CALL_ARGS.has(k));
-  if (extra.length > 0) return `unknown args ${extra.map((k) => `\`${k.slice(0, 40)}\``).join(', ')}`;
-  if (typeof args['method_id'] !== 'string') return '`method_id` must be a string';
+  for (const key in args) {
+    if (!CALL_ARGS.has(key)) {
+      const extra = Object.keys(args).filter((k) => !CALL_ARGS.has(k));
+      return `unknown args ${extra.map((k) => `\`${k.slice(0, 40)}\``).join(', ')}`;
+    }
+  }
+  const methodId = args['method_id'];
+  if (typeof methodId !== 'string') return '`method_id` must be a string';
   const params = args['params'] === undefined ? {} : args['params'];
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return '`params` must be an object';
-  if (args['cursor'] !== undefined && typeof args['cursor'] !== 'string') return '`cursor` must be a string';
-  if (args['dry_run'] !== undefined && typeof args['dry_run'] !== 'boolean') return '`dry_run` must be a boolean';
+  const cursor = args['cursor'];
+  if (cursor !== undefined && typeof cursor !== 'string') return '`cursor` must be a string';
+  const dryRun = args['dry_run'];
+  if (dryRun !== undefined && typeof dryRun !== 'boolean') return '`dry_run` must be a boolean';
   const key = args['idempotency_key'];
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) return '`idempotency_key` must be a string of 1 to 200 characters';
-  const out: CallArgs = { method_id: args['method_id'], params: params as Record<string, unknown> };
-  if (typeof args['cursor'] === 'string') out.cursor = args['cursor'];
-  if (typeof args['dry_run'] === 'boolean') out.dry_run = args['dry_run'];
-  if (typeof key === 'string') out.idempotency_key = key;
+  const out: CallArgs = { method_id: methodId, params: params as Record<string, unknown> };
+  if (cursor !== undefined) out.cursor = cursor;
+  if (dryRun !== undefined) out.dry_run = dryRun;
+  if (key !== undefined) out.idempotency_key = key;
   return out;
-}
-
-/** The wait before the next attempt, or undefined when the provider asks for longer than the policy allows. */
-function backoff(policy: RetryPolicy, attempt: number, retryAfter: unknown): number | undefined {
-  const exponential = Math.min(policy.max_backoff_ms, policy.backoff_ms * 2 ** (attempt - 1));
-  if (typeof retryAfter !== 'number') return exponential;
-  return retryAfter > policy.max_backoff_ms ? undefined : Math.max(exponential, retryAfter);
-}
-
-function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
 function isEmptyObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
+
+export type { IntegrationCall };

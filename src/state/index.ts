@@ -3,3 +3,4 @@ export { openStore, DEFAULT_STATE_FILE } from './open.ts';
 export { CredentialVault, vaultKeyFromEnv, VaultKeyError } from './vault.ts';
 export { auditHash, GENESIS_HASH } from './sql-store.ts';
 export { MemoryStore } from './memory.ts';
+export { decideReview } from './reviews.ts';

@@ -1,5 +1,6 @@
 import { canonicalJson } from '../bundle/canonical.ts';
-import { auditHash, GENESIS_HASH } from './sql-store.ts';
+import { auditHash, confirmationRefusal, GENESIS_HASH } from './sql-store.ts';
+import { ANY_APPROVER } from './types.ts';
 import type {
   AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
   IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
@@ -87,12 +88,15 @@ export class MemoryStore implements StateStore {
     this.confirmations.set(confirmation.token_sha256, { ...confirmation, used_at: null });
   }
 
-  async useConfirmation(tokenSha256: string, tenant: string, now: number): Promise<ConfirmationUse> {
+  async getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
     const row = this.confirmations.get(tokenSha256);
-    if (!row) return { ok: false, reason: 'unknown' };
-    if (row.tenant !== tenant) return { ok: false, reason: 'tenant' };
-    if (row.used_at !== null) return { ok: false, reason: 'used' };
-    if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+    return row ? { ...row } : undefined;
+  }
+
+  async useConfirmation(tokenSha256: string, tenant: string, approver: string, now: number): Promise<ConfirmationUse> {
+    const row = this.confirmations.get(tokenSha256);
+    const usable = row && row.tenant === tenant && row.used_at === null && row.expires_at > now && (row.approver === ANY_APPROVER || row.approver === approver);
+    if (!usable) return { ok: false, reason: confirmationRefusal(row, tenant, approver) };
     row.used_at = now;
     const { used_at: _used, ...confirmation } = row;
     return { ok: true, confirmation };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
+import { ANY_APPROVER } from './types.ts';
 import type {
   AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
   IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
@@ -174,17 +175,20 @@ export class SqlStore implements StateStore {
     );
   }
 
-  async useConfirmation(tokenSha256: string, tenant: string, now: number): Promise<ConfirmationUse> {
-    const changed = await this.db.run(
-      'UPDATE botc_confirmation SET used_at = ? WHERE token_sha256 = ? AND tenant = ? AND used_at IS NULL AND expires_at > ?',
-      [now, tokenSha256, tenant, now],
-    );
+  async getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
     const [row] = await this.db.all<Confirmation & { used_at: number | null }>('SELECT * FROM botc_confirmation WHERE token_sha256 = ?', [tokenSha256]);
-    if (changed === 1 && row) return { ok: true, confirmation: normalizeConfirmation(row) };
-    if (!row) return { ok: false, reason: 'unknown' };
-    if (row.tenant !== tenant) return { ok: false, reason: 'tenant' };
-    if (row.used_at !== null) return { ok: false, reason: 'used' };
-    return { ok: false, reason: 'expired' };
+    return row ? { ...normalizeConfirmation(row), used_at: row.used_at === null ? null : Number(row.used_at) } : undefined;
+  }
+
+  async useConfirmation(tokenSha256: string, tenant: string, approver: string, now: number): Promise<ConfirmationUse> {
+    const changed = await this.db.run(
+      `UPDATE botc_confirmation SET used_at = ? WHERE token_sha256 = ? AND tenant = ? AND used_at IS NULL AND expires_at > ?
+       AND (approver = ? OR approver = '${ANY_APPROVER}')`,
+      [now, tokenSha256, tenant, now, approver],
+    );
+    const row = await this.getConfirmation(tokenSha256);
+    if (changed === 1 && row) return { ok: true, confirmation: row };
+    return { ok: false, reason: confirmationRefusal(row, tenant, approver) };
   }
 
   async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]> {
@@ -314,6 +318,19 @@ function toEntry(row: AuditRow): AuditEntry {
     prev_hash: row.prev_hash,
     hash: row.hash,
   };
+}
+
+/** Why a confirmation cannot be used; checked in the order a person would want to hear it. */
+export function confirmationRefusal(
+  row: (Confirmation & { used_at: number | null }) | undefined,
+  tenant: string,
+  approver: string,
+): 'unknown' | 'used' | 'expired' | 'tenant' | 'approver' {
+  if (!row) return 'unknown';
+  if (row.tenant !== tenant) return 'tenant';
+  if (row.used_at !== null) return 'used';
+  if (row.approver !== ANY_APPROVER && row.approver !== approver) return 'approver';
+  return 'expired';
 }
 
 function normalizeConfirmation(row: Confirmation): Confirmation {

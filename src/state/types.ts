@@ -59,7 +59,10 @@ export interface Confirmation {
 
 export type ConfirmationUse =
   | { ok: true; confirmation: Confirmation }
-  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'tenant' };
+  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'tenant' | 'approver' };
+
+/** The approver that lets any person of the tenant confirm. */
+export const ANY_APPROVER = '*';
 
 export type ReviewStatus = 'pending' | 'approved' | 'rejected';
 
@@ -111,8 +114,13 @@ export interface StateStore {
   verifyAudit(tenant?: string): Promise<AuditVerification>;
 
   createConfirmation(confirmation: Confirmation): Promise<void>;
-  /** Marks a confirmation used, once: a second use, another tenant or an expired token fail. */
-  useConfirmation(tokenSha256: string, tenant: string, now: number): Promise<ConfirmationUse>;
+  /** Reads a confirmation without using it, or undefined. */
+  getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined>;
+  /**
+   * Marks a confirmation used, atomically and once: a second use, another tenant, another
+   * approver or an expired token fail, and only one of two concurrent uses succeeds.
+   */
+  useConfirmation(tokenSha256: string, tenant: string, approver: string, now: number): Promise<ConfirmationUse>;
 
   /**
    * Queues imported records for review and saves the sync cursor in one transaction, so a
