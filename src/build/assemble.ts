@@ -1,5 +1,5 @@
 import type { Diagnostics } from '../diagnostics/diagnostic.ts';
-import { BUNDLE_FORMAT, bundleDigest, type BlockKind, type Bundle, type BundleBlock, type BundleExpert } from '../bundle/format.ts';
+import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleExpert } from '../bundle/format.ts';
 import { sha256, sortKeys } from '../bundle/canonical.ts';
 import type { MethodSpec } from '../integration/types.ts';
 import { envelopeSchema } from '../tools/envelope.ts';
@@ -87,9 +87,8 @@ export function assembleBundle(
     integrations: bundleIntegrations,
     sources,
   } as const;
-  // Sorting once here makes the in-memory bundle equal to what is written and digested.
-  const sorted = sortKeys(withoutDigest) as Omit<Bundle, 'digest'>;
-  return { ...sorted, digest: bundleDigest(sorted) };
+  // Sorted once here: the in-memory bundle is then what is digested and written, as it is.
+  return sealSortedBundle(sortKeys(withoutDigest) as Omit<Bundle, 'digest'>);
 }
 
 function assemblePrompt(

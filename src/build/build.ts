@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
-import { serializeBundle, type Bundle } from '../bundle/format.ts';
+import { serializeSortedBundle, type Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { isName, nameProblem } from '../load/names.ts';
 import { clip } from '../schema/common.ts';
@@ -147,7 +147,7 @@ function writeBundles(outDir: string, bundles: Bundle[], pruneStale: boolean): v
     const name = `${bundle.bot.id}.bundle.json`;
     const target = path.join(outDir, name);
     const temporary = `${target}.${process.pid}.tmp`;
-    writeFileSync(temporary, serializeBundle(bundle));
+    writeFileSync(temporary, serializeSortedBundle(bundle));
     renameSync(temporary, target);
     written.add(name);
   }

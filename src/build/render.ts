@@ -33,7 +33,7 @@ interface DataFrame {
   index?: number;
   first?: boolean;
   last?: boolean;
-  key?: number;
+  key?: string | number;
   _parent?: DataFrame;
 }
 
@@ -49,45 +49,54 @@ const SCOPED = /^\.|this\b/;
 
 export function renderTemplate(program: Program, context: unknown): string {
   const scope: Scope = { names: program.blockParams, values: undefined, parent: undefined };
-  return body(program, { context, depths: { context, parent: undefined }, data: { root: context }, scope });
+  return '' + (body(program, { context, depths: { context, parent: undefined }, data: { root: context }, scope }) as string);
 }
 
 /** Runs a nested program the way Handlebars' `wrapProgram` does. */
-function run(program: Program, outer: Frame, context: unknown, data: DataFrame, values: readonly unknown[] | undefined): string {
+function run(program: Program, outer: Frame, context: unknown, data: DataFrame, values: readonly unknown[] | undefined): unknown {
   // `../` counts context changes: a program run on the same context adds no depth (loose `!=` as in Handlebars).
   // eslint-disable-next-line eqeqeq
   const depths = context != outer.depths.context ? { context, parent: outer.depths } : outer.depths;
   return body(program, { context, depths, data, scope: { names: program.blockParams, values, parent: outer.scope } });
 }
 
-function body(program: Program, frame: Frame): string {
-  let out = '';
+/**
+ * A compiled program returns its terms joined by `+` in one expression, without turning them
+ * into strings first: `{{@index}}{{@first}}` renders 0 + true, which is 1. Folding the terms
+ * with `+` the same way keeps even that output identical. Empty text adds no term; a null
+ * value adds "".
+ */
+function body(program: Program, frame: Frame): unknown {
+  let out: unknown = '';
+  let first = true;
   for (const node of program.body) {
+    let term: unknown;
     switch (node.type) {
       case 'ContentStatement':
-        out += (node as hbs.AST.ContentStatement).value;
+        term = (node as hbs.AST.ContentStatement).value;
+        if (term === '') continue;
         break;
       case 'CommentStatement':
-        break;
+        continue;
       case 'MustacheStatement': {
         const mustache = node as hbs.AST.MustacheStatement;
         if (mustache.params.length > 0 || mustache.hash?.pairs.length) throw new Error('helpers cannot be called in `{{...}}`');
-        const value = evaluate(pathOf(mustache.path), frame, true);
-        // `+=` rather than String(): the same conversion the compiled template applies.
-        if (value != null) out += value as string;
+        term = evaluate(pathOf(mustache.path), frame, true) ?? '';
         break;
       }
       case 'BlockStatement':
-        out += block(node as hbs.AST.BlockStatement, frame);
+        term = block(node as hbs.AST.BlockStatement, frame) ?? '';
         break;
       default:
         throw new Error(`unsupported template construct \`${node.type}\``);
     }
+    out = first ? term : (out as string) + (term as string);
+    first = false;
   }
   return out;
 }
 
-function block(node: hbs.AST.BlockStatement, frame: Frame): string {
+function block(node: hbs.AST.BlockStatement, frame: Frame): unknown {
   const helper = node.path.original;
   if (node.params.length !== 1 || node.hash?.pairs.length) throw new Error(`\`{{#${helper}}}\` takes exactly one name`);
   // Handlebars would treat a block param of that name as a value, not as the helper.
@@ -112,23 +121,29 @@ function isFalsy(value: unknown): boolean {
   return !value || (Array.isArray(value) && value.length === 0);
 }
 
+/**
+ * The `each` helper over the JSON-like render context: a list by index, an object by its keys
+ * (as Handlebars does, though the checker only lets lists through); anything else is empty.
+ */
 function each(
   list: unknown,
-  fn: (context: unknown, data: DataFrame, values: readonly unknown[]) => string,
-  inverse: () => string,
+  fn: (context: unknown, data: DataFrame, values: readonly unknown[]) => unknown,
+  inverse: () => unknown,
   data: DataFrame,
-): string {
-  if (list !== null && typeof list === 'object' && !Array.isArray(list)) throw new Error('`each` can only iterate a list');
-  if (!Array.isArray(list) || list.length === 0) return inverse();
-  // One frame reused across iterations, as the `each` helper does.
+): unknown {
+  if (list === null || typeof list !== 'object') return inverse();
+  const keys: readonly (string | number)[] = Array.isArray(list) ? list.map((_, i) => i) : Object.keys(list);
+  if (keys.length === 0) return inverse();
+  // One frame reused across iterations, as the helper does.
   const frame: DataFrame = { ...data, _parent: data };
   let out = '';
-  for (let i = 0; i < list.length; i++) {
-    frame.key = i;
-    frame.index = i;
-    frame.first = i === 0;
-    frame.last = i === list.length - 1;
-    out += fn(list[i], frame, [list[i], i]);
+  for (const [index, key] of keys.entries()) {
+    const item = (list as Record<string | number, unknown>)[key];
+    frame.key = key;
+    frame.index = index;
+    frame.first = index === 0;
+    frame.last = index === keys.length - 1;
+    out += fn(item, frame, [item, key]) as string;
   }
   return out;
 }

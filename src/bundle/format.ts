@@ -64,5 +64,22 @@ export function bundleDigest(bundle: Omit<Bundle, 'digest'> | Bundle): string {
 
 /** The bytes written to disk: sorted keys, two-space indent, one trailing newline. */
 export function serializeBundle(bundle: Bundle): string {
-  return `${JSON.stringify(sortKeys(bundle), null, 2)}\n`;
+  return serializeSortedBundle(sortKeys(bundle) as Bundle);
+}
+
+/**
+ * Adds the digest to a bundle whose keys are already sorted at every level (the build sorts
+ * once, in `assembleBundle`): its JSON is the canonical JSON, so nothing is sorted again.
+ * The result keeps `digest` in key order, so it is sorted too.
+ */
+export function sealSortedBundle(sorted: Omit<Bundle, 'digest'>): Bundle {
+  const digest = sha256(JSON.stringify(sorted));
+  const bundle: Record<string, unknown> = {};
+  for (const key of [...Object.keys(sorted), 'digest'].sort()) bundle[key] = key === 'digest' ? digest : sorted[key as keyof typeof sorted];
+  return bundle as unknown as Bundle;
+}
+
+/** `serializeBundle` for a bundle that is sorted already, such as one from `sealSortedBundle`. */
+export function serializeSortedBundle(bundle: Bundle): string {
+  return `${JSON.stringify(bundle, null, 2)}\n`;
 }

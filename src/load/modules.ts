@@ -1,5 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
+import { register, type NamespacedUnregister } from 'tsx/esm/api';
+
+/**
+ * One tsx registration for the whole process, made on first use. `tsImport` registers a new
+ * set of loader hooks on every call, so importing many modules through it slows down with
+ * each one; a namespace keeps the hooks off every import that is not ours.
+ */
+let tsx: NamespacedUnregister | undefined;
 
 /**
  * Imports an integration module. TypeScript loads through tsx without a compile step;
@@ -9,7 +17,8 @@ import { tsImport } from 'tsx/esm/api';
 export async function importModule(absolutePath: string, sha256: string): Promise<Record<string, unknown>> {
   const url = `${pathToFileURL(absolutePath).href}?sha256=${sha256}`;
   if (/\.m?ts$/.test(absolutePath)) {
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    tsx ??= register({ namespace: `botc-${randomUUID()}` });
+    return (await tsx.import(url, import.meta.url)) as Record<string, unknown>;
   }
   return (await import(url)) as Record<string, unknown>;
 }

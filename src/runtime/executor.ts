@@ -78,7 +78,7 @@ export class Executor {
         (value) => {
           if (deadline.done) return;
           deadline.settle();
-          resolve(sanitizeResult(value, emptyMeta(provider, null), credential?.secret));
+          resolve(sanitizeResult(value, provider, credential?.secret));
         },
         () => {
           if (deadline.done) return;

@@ -7,41 +7,45 @@ const MAX_DEPTH = 64;
  * than serializing, that stops as soon as a limit is crossed.
  */
 export function paramsProblem(params: unknown): string | undefined {
-  let bytes = 0;
-  const stack: [unknown, number][] = [[params, 0]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (depth > MAX_DEPTH) return `params nest deeper than ${MAX_DEPTH} levels (or are cyclic)`;
-    switch (typeof value) {
-      case 'string':
-        bytes += value.length + 2;
-        break;
-      case 'number':
-        if (!Number.isFinite(value)) return 'params hold a number JSON cannot carry';
-        bytes += 8;
-        break;
-      case 'boolean':
-        bytes += 5;
-        break;
-      case 'object':
-        if (value === null) {
-          bytes += 4;
-        } else if (Array.isArray(value)) {
-          bytes += value.length + 2;
-          for (const item of value) stack.push([item, depth + 1]);
-        } else {
-          for (const key of Object.keys(value)) {
-            bytes += key.length + 4;
-            stack.push([(value as Record<string, unknown>)[key], depth + 1]);
-          }
+  const budget = { bytes: 0 };
+  return walk(params, 0, budget);
+}
+
+function walk(value: unknown, depth: number, budget: { bytes: number }): string | undefined {
+  if (depth > MAX_DEPTH) return `params nest deeper than ${MAX_DEPTH} levels (or are cyclic)`;
+  switch (typeof value) {
+    case 'string':
+      budget.bytes += value.length + 2;
+      break;
+    case 'number':
+      if (!Number.isFinite(value)) return 'params hold a number JSON cannot carry';
+      budget.bytes += 8;
+      break;
+    case 'boolean':
+      budget.bytes += 5;
+      break;
+    case 'undefined':
+      break;
+    case 'object':
+      if (value === null) {
+        budget.bytes += 4;
+      } else if (Array.isArray(value)) {
+        budget.bytes += value.length + 2;
+        for (const item of value) {
+          const problem = walk(item, depth + 1, budget);
+          if (problem) return problem;
         }
-        break;
-      case 'undefined':
-        break;
-      default:
-        return `params hold a ${typeof value}, which JSON cannot carry`;
-    }
-    if (bytes > MAX_PARAMS_BYTES) return `params are over the ${MAX_PARAMS_BYTES}-byte cap`;
+      } else {
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
+          budget.bytes += key.length + 4;
+          const problem = walk((value as Record<string, unknown>)[key], depth + 1, budget);
+          if (problem) return problem;
+        }
+      }
+      break;
+    default:
+      return `params hold a ${typeof value}, which JSON cannot carry`;
   }
-  return undefined;
+  return budget.bytes > MAX_PARAMS_BYTES ? `params are over the ${MAX_PARAMS_BYTES}-byte cap` : undefined;
 }

@@ -34,12 +34,12 @@ const CODES = new Set<string>(ERROR_CODES);
  * Accepts only a well-formed IntegrationResult from an integration; anything else becomes
  * PROVIDER_ERROR. Error messages are bounded and scrubbed of the tenant's secret.
  */
-export function sanitizeResult(value: unknown, fallbackMeta: ResultMeta, secret: string | undefined): IntegrationResult {
+export function sanitizeResult(value: unknown, sourceType: string, secret: string | undefined): IntegrationResult {
   if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') {
-    return errorResult('PROVIDER_ERROR', 'the integration returned a malformed result', fallbackMeta);
+    return errorResult('PROVIDER_ERROR', 'the integration returned a malformed result', emptyMeta(sourceType, null));
   }
   const raw = value as Record<string, unknown>;
-  const meta = sanitizeMeta(raw['meta'], fallbackMeta, secret);
+  const meta = sanitizeMeta(raw['meta'], sourceType, secret);
   if (raw['ok'] === true) return { ok: true, data: raw['data'], meta };
   const error = (raw['error'] ?? {}) as Record<string, unknown>;
   const code = typeof error['code'] === 'string' && CODES.has(error['code']) ? (error['code'] as ErrorCode) : 'PROVIDER_ERROR';
@@ -51,27 +51,33 @@ export function sanitizeResult(value: unknown, fallbackMeta: ResultMeta, secret:
   });
 }
 
-function sanitizeMeta(value: unknown, fallback: ResultMeta, secret: string | undefined): ResultMeta {
-  if (typeof value !== 'object' || value === null) return fallback;
+function sanitizeMeta(value: unknown, sourceType: string, secret: string | undefined): ResultMeta {
+  if (typeof value !== 'object' || value === null) return emptyMeta(sourceType, null);
   const meta = value as Record<string, unknown>;
   const provenance = (meta['provenance'] ?? {}) as Record<string, unknown>;
-  const numberOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   // Provider-chosen strings are scrubbed of the tenant's secret like error messages are.
-  const stringOr = <T>(v: unknown, otherwise: T) => (typeof v === 'string' ? scrub(v, secret) : otherwise);
   const out: ResultMeta = {
-    provider_request_id: stringOr(meta['provider_request_id'], null),
-    latency_ms: fallback.latency_ms,
-    next_cursor: stringOr(meta['next_cursor'], null),
+    provider_request_id: stringOr(meta['provider_request_id'], null, secret),
+    latency_ms: 0,
+    next_cursor: stringOr(meta['next_cursor'], null, secret),
     rate_limit_remaining: numberOrNull(meta['rate_limit_remaining']),
     cost_units: numberOrNull(meta['cost_units']),
     provenance: {
-      source_type: stringOr(provenance['source_type'], fallback.provenance.source_type),
-      source_ref: stringOr(provenance['source_ref'], null),
+      source_type: stringOr(provenance['source_type'], sourceType, secret),
+      source_ref: stringOr(provenance['source_ref'], null, secret),
     },
   };
   const retryAfter = numberOrNull(meta['retry_after_ms']);
   if (retryAfter !== null) out['retry_after_ms'] = retryAfter;
   return out;
+}
+
+function numberOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function stringOr<T>(value: unknown, otherwise: T, secret: string | undefined): string | T {
+  return typeof value === 'string' ? scrub(value, secret) : otherwise;
 }
 
 export function scrub(text: string, secret: string | undefined): string {

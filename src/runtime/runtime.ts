@@ -163,6 +163,7 @@ export class Runtime {
       // A bug in the runtime itself: report it without its details.
       result = errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
     }
+    record.detail['latency_ms'] = result.meta.latency_ms;
     return this.audited(result, {
       tenant,
       action: call.op === 'call' ? 'call' : 'query',
@@ -171,7 +172,7 @@ export class Runtime {
       method_id: record.method_id,
       outcome: result.ok ? 'ok' : result.error.code,
       trace_id: traceId,
-      detail: { ...record.detail, latency_ms: result.meta.latency_ms },
+      detail: record.detail,
     });
   }
 
@@ -214,9 +215,10 @@ export class Runtime {
     if (invalid) return errorResult('VALIDATION_FAILED', `params do not match ${plan.spec.method_id}: ${invalid}`, meta());
     if (!plan.governance.ok) return errorResult(plan.governance.code, plan.governance.message, meta());
 
-    const credential = await this.credential(tenant, plan.spec);
+    // Without a credential source there is nothing to wait for.
+    const credential = this.options.credentials ? await this.credential(tenant, plan.spec) : checkScopes(tenant, plan.spec, undefined);
     if ('code' in credential) return errorResult(credential.code, credential.message, meta());
-    record.detail['params_sha256'] = sha256(canonicalJson(args.params));
+    if (args.idempotency_key !== undefined) record.detail['idempotency_key'] = args.idempotency_key;
     if (args.dry_run) record.detail['dry_run'] = true;
 
     const perform = () => this.perform(plan, args, call, tenant, traceId, credential.value, started, record);
@@ -225,7 +227,7 @@ export class Runtime {
   }
 
   /** The governed part of a call: confirmation for outbound writes, review for imports. */
-  private async perform(
+  private perform(
     plan: MethodPlan,
     args: CallArgs,
     call: ToolCall,
@@ -237,9 +239,9 @@ export class Runtime {
   ): Promise<IntegrationResult> {
     const kind = plan.governance.ok ? plan.governance.kind : 'read';
     if (kind === 'outbound_write' && !args.dry_run) return this.requestConfirmation(plan, args, call, tenant, traceId, credential, started, record);
-    const result = await this.run(plan, args, tenant, traceId, credential, started, record);
-    if (kind === 'import' && !args.dry_run && result.ok) return this.queueImport(plan, result, tenant, traceId, started);
-    return result;
+    const running = this.run(plan, args, tenant, traceId, credential, started, record);
+    if (kind !== 'import' || args.dry_run) return running;
+    return running.then((result) => (result.ok ? this.queueImport(plan, result, tenant, traceId, started) : result));
   }
 
   /** Calls the integration (timeout, declared retries) and validates what comes back. */
@@ -273,8 +275,9 @@ export class Runtime {
         this.audit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
     });
     let final = result;
-    // A dry run of a write returns a preview of the request, not method output; everything else is validated.
-    const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind !== 'read';
+    // A dry run of an outbound write returns a preview of the request, not method output;
+    // everything else (reads, and imports, whose dry run still returns records) is validated.
+    const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind === 'outbound_write';
     if (final.ok && !isPreview) {
       const invalid = this.validators.check(plan.spec.output_schema, final.data);
       if (invalid) final = errorResult('OUTPUT_INVALID', `the provider's output does not match ${plan.spec.method_id}: ${invalid}`, final.meta);
@@ -344,6 +347,15 @@ export class Runtime {
    */
   async confirm(request: ConfirmRequest): Promise<IntegrationResult> {
     const started = performance.now();
+    try {
+      return await this.confirmRequest(request, started);
+    } catch {
+      // Like callTool: a failure of the runtime or its store is reported without its details.
+      return errorResult('INTERNAL_ERROR', 'the runtime failed while handling the confirmation', emptyMeta('botc', 'confirmation', elapsed(started)));
+    }
+  }
+
+  private async confirmRequest(request: ConfirmRequest, started: number): Promise<IntegrationResult> {
     const tenant = request.tenant ?? 'default';
     const traceId = request.trace_id ?? randomUUID();
     const tokenSha = sha256(request.token);
@@ -358,7 +370,12 @@ export class Runtime {
     const plan = this.plans.get(stored.method_id);
     if (!plan) return refuse('UNKNOWN_METHOD', `this bundle has no method ${stored.method_id}`, stored.method_id);
     const saved = JSON.parse(stored.call_json) as CallArgs;
-    const args: CallArgs = { ...saved, method_id: stored.method_id, params: request.params ?? saved.params };
+    // The confirmed request is the stored one: params the host passes must be exactly those, even
+    // where they differ in something the provider's preview does not show.
+    if (request.params !== undefined && !sameJson(request.params, saved.params)) {
+      return refuse('CONFLICT', 'the params differ from the request that was previewed; preview them again', stored.method_id);
+    }
+    const args: CallArgs = { ...saved, method_id: stored.method_id, params: saved.params };
     const credential = await this.credential(tenant, plan.spec);
     if ('code' in credential) return refuse('AUTH_FORBIDDEN', credential.message, stored.method_id);
     const preview = await this.run(plan, { ...args, dry_run: true }, tenant, traceId, credential.value, started, undefined);
@@ -371,8 +388,12 @@ export class Runtime {
       return refuse(use.reason === 'approver' || use.reason === 'tenant' ? 'AUTH_FORBIDDEN' : 'CONFIRMATION_REQUIRED', reasons[use.reason], stored.method_id);
     }
     await this.audit({ tenant, action: 'confirmation.used', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'ok', trace_id: traceId, detail: { preview_sha256: stored.preview_sha256, expert: stored.expert, tool: stored.tool } });
-    const record: CallRecord = { method_id: plan.spec.method_id, provider: plan.spec.provider, detail: { expert: stored.expert, tool: stored.tool, op: 'call', confirmed_by: request.approver, params_sha256: sha256(canonicalJson(args.params)) } };
-    const result = await this.run(plan, { ...args, dry_run: false }, tenant, traceId, credential.value, started, record);
+    const record: CallRecord = { method_id: plan.spec.method_id, provider: plan.spec.provider, detail: { expert: stored.expert, tool: stored.tool, op: 'call', confirmed_by: request.approver } };
+    const sendArgs: CallArgs = { ...args, dry_run: false };
+    const send = () => this.run(plan, sendArgs, tenant, traceId, credential.value, started, record);
+    // A write with an idempotency key is sent at most once per key: its result is stored, and a
+    // later call or confirmation with the same key replays it instead of sending again.
+    const result = sendArgs.idempotency_key === undefined ? await send() : await this.idempotent(plan.spec, sendArgs, tenant, started, send);
     return this.audited(result, { tenant, action: 'call', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: result.ok ? 'ok' : result.error.code, trace_id: traceId, detail: record.detail });
   }
 
@@ -499,16 +520,9 @@ export class Runtime {
   }
 
   /** The tenant's credential when the method needs one, checked for least privilege. */
-  private async credential(tenant: string, spec: MethodSpec): Promise<{ value: Credential | undefined } | { code: 'AUTH_REQUIRED' | 'AUTH_FORBIDDEN'; message: string }> {
+  private async credential(tenant: string, spec: MethodSpec): Promise<CredentialCheck> {
     const source = this.options.credentials;
-    const credential = source ? await source.get(tenant, spec.provider) : undefined;
-    if (spec.auth_scopes.length === 0) return { value: credential };
-    if (!credential) return { code: 'AUTH_REQUIRED', message: `tenant \`${tenant}\` has no ${spec.provider} credential` };
-    const missing = spec.auth_scopes.filter((s) => !credential.scopes.includes(s));
-    if (missing.length > 0) {
-      return { code: 'AUTH_FORBIDDEN', message: `the ${spec.provider} credential of tenant \`${tenant}\` lacks scope ${missing.join(', ')}` };
-    }
-    return { value: credential };
+    return checkScopes(tenant, spec, source ? await source.get(tenant, spec.provider) : undefined);
   }
 
   /** Writes an audit entry; a result whose audit entry cannot be written is not returned as a success. */
@@ -528,6 +542,19 @@ export class Runtime {
   async close(): Promise<void> {
     await this.store.close();
   }
+}
+
+type CredentialCheck = { value: Credential | undefined } | { code: 'AUTH_REQUIRED' | 'AUTH_FORBIDDEN'; message: string };
+
+/** Least privilege: a method runs only with a credential whose scopes cover its `auth_scopes`. */
+function checkScopes(tenant: string, spec: MethodSpec, credential: Credential | undefined): CredentialCheck {
+  if (spec.auth_scopes.length === 0) return { value: credential };
+  if (!credential) return { code: 'AUTH_REQUIRED', message: `tenant \`${tenant}\` has no ${spec.provider} credential` };
+  const missing = spec.auth_scopes.filter((s) => !credential.scopes.includes(s));
+  if (missing.length > 0) {
+    return { code: 'AUTH_FORBIDDEN', message: `the ${spec.provider} credential of tenant \`${tenant}\` lacks scope ${missing.join(', ')}` };
+  }
+  return { value: credential };
 }
 
 /** What a confirmation remembers of a call: everything needed to send it later, unchanged. */
@@ -567,6 +594,14 @@ function parseCallArgs(raw: unknown): CallArgs | string {
   if (dryRun !== undefined) out.dry_run = dryRun;
   if (key !== undefined) out.idempotency_key = key;
   return out;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return canonicalJson(a) === canonicalJson(b);
+  } catch {
+    return false;
+  }
 }
 
 function isEmptyObject(value: unknown): boolean {

@@ -47,9 +47,10 @@ export class MemoryStore implements StateStore {
       detail_json: canonicalJson(entry.detail),
       prev_hash: last?.hash ?? GENESIS_HASH,
     };
-    const stored: AuditEntry = { ...entry, detail: JSON.parse(row.detail_json), seq: row.seq, at: row.at, prev_hash: row.prev_hash, hash: auditHash(row) };
+    // Entries are frozen copies: nothing the caller does later can change the log.
+    const stored: AuditEntry = Object.freeze({ ...entry, detail: JSON.parse(row.detail_json) as Record<string, unknown>, seq: row.seq, at: row.at, prev_hash: row.prev_hash, hash: auditHash(row) });
     chain.push(stored);
-    return structuredClone(stored);
+    return stored;
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {

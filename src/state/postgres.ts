@@ -37,7 +37,10 @@ class PostgresDriver implements SqlDriver {
   readonly lockSuffix = ' FOR UPDATE';
   private readonly direct: SqlConnection;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string | undefined,
+  ) {
     this.direct = connection(pool);
   }
 
@@ -46,8 +49,10 @@ class PostgresDriver implements SqlDriver {
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
+        if (this.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
         for (const statement of SCHEMA) await client.query(statement);
-        const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = 'botc_audit_append_only'");
+        // The trigger of this schema's botc_audit, not a namesake in another schema.
+        const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = 'botc_audit_append_only' AND tgrelid = 'botc_audit'::regclass");
         if (existing.rowCount === 0) for (const statement of APPEND_ONLY) await client.query(statement);
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
@@ -85,10 +90,23 @@ class PostgresDriver implements SqlDriver {
   }
 }
 
-/** The store for runtimes on many machines: PostgreSQL, selected by a connection URL. */
-export async function openPostgresStore(url: string, options: { maxConnections?: number } = {}): Promise<SqlStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
-  const driver = new PostgresDriver(pool);
+/**
+ * The store for runtimes on many machines: PostgreSQL, selected by a connection URL. With
+ * `schema`, its tables live in that schema (created when missing), so several stores can
+ * share one database.
+ */
+export async function openPostgresStore(url: string, options: { maxConnections?: number; schema?: string } = {}): Promise<SqlStore> {
+  const { schema } = options;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`schema \`${schema.slice(0, 80)}\` must be a lowercase SQL identifier`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    types,
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  });
+  const driver = new PostgresDriver(pool, schema);
   try {
     await driver.migrate();
   } catch (error) {
