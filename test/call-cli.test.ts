@@ -1,10 +1,12 @@
 /**
  * `botc call` as a user runs it: a child process (`node bin/botc.js`, the compiled lib/) against
  * bundles built from the example workspace, with provider base URLs and credentials from the
- * environment pointing at fake provider servers started by the test.
+ * environment pointing at fake provider servers started by the test. The state (audit log,
+ * confirmations) goes to a temporary SQLite file through BOTC_STATE_URL, never the repository's
+ * own `.botc/`. test/governance-cli.test.ts covers `confirm`, `review`, `credentials`, `audit`.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
@@ -16,11 +18,14 @@ import { SLACK_TOKEN, startSlack, type SlackFake } from './servers/slack.ts';
 const SECRETS = [GITHUB_TOKEN, SLACK_TOKEN];
 
 let out: string;
+/** The temporary state store every child process uses. */
+let state: string;
 let github: GitHubFake;
 let slack: SlackFake;
 
 beforeAll(async () => {
   out = tempDir('botc-call-cli-');
+  state = path.join(tempDir('botc-call-state-'), 'state.db');
   const built = await build({ root: REPO_ROOT, out, write: true });
   expect(built.ok).toBe(true);
   [github, slack] = await Promise.all([startGitHub(), startSlack()]);
@@ -50,7 +55,7 @@ async function botc(args: string[], env: Record<string, string> = {}): Promise<R
   const run = await new Promise<Run>((resolve, reject) => {
     const child = spawn(process.execPath, [BOTC, ...args], {
       cwd: REPO_ROOT,
-      env: { ...inherited, NO_COLOR: '1', ...env },
+      env: { ...inherited, NO_COLOR: '1', BOTC_STATE_URL: state, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -106,6 +111,8 @@ describe('botc call', { timeout: 120_000 }, () => {
     expect(result.data.methods.map((m: { method_id: string }) => m.method_id)).toEqual([
       'github.issues.list.v1', 'github.issues.get.v1', 'github.issues.search.v2',
     ]);
+    // The call was audited in the temporary state, not in the workspace.
+    expect(existsSync(state)).toBe(true);
   });
 
   it('pages through GitHub issues, passing each next_cursor back in', async () => {

@@ -8,7 +8,10 @@ import { build } from '../src/build/build.ts';
 import type { IntegrationResult, RetryPolicy } from '../src/integration/types.ts';
 import type { CredentialSource } from '../src/runtime/credentials.ts';
 import { Runtime, type ToolCall } from '../src/runtime/runtime.ts';
+import { MemoryStore } from '../src/state/memory.ts';
+import { decideReview } from '../src/state/reviews.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
+import { callConfirmed } from './helpers/governance.ts';
 import { tempDir } from './helpers/workspace.ts';
 import { GITHUB_ISSUES, GITHUB_OWNER, GITHUB_REPO, GITHUB_TOKEN, startGitHub, type GitHubFake } from './servers/github.ts';
 import { HUBSPOT_DEALS, HUBSPOT_TOKEN, startHubSpot, type HubSpotFake } from './servers/hubspot.ts';
@@ -66,14 +69,19 @@ afterEach(() => {
 });
 
 const loaded = new Map<string, Promise<Runtime>>();
+/** The state of each loaded runtime (review queue, sync cursors), by the same key. */
+const stores = new Map<string, MemoryStore>();
 
 /** A runtime for `bot`, shared by the tests that use the same options. */
 function load(bot: string, options: { timeout_ms?: number; retry_policy?: RetryPolicy } = {}): Promise<Runtime> {
   const key = JSON.stringify([bot, options]);
   let runtime = loaded.get(key);
   if (!runtime) {
+    const store = new MemoryStore();
+    stores.set(key, store);
     runtime = Runtime.load(path.join(out, `${bot}.bundle.json`), {
       root: REPO_ROOT,
+      store,
       credentials,
       providerConfig: {
         github: { base_url: github.baseUrl },
@@ -91,6 +99,14 @@ function load(bot: string, options: { timeout_ms?: number; retry_policy?: RetryP
 /** One tool call; every result is checked for leaked secrets. */
 async function call(runtime: Runtime, toolCall: Omit<ToolCall, 'op'> & { op?: string }): Promise<IntegrationResult> {
   const result = await runtime.callTool({ op: 'call', tenant: 'acme', ...toolCall });
+  const text = JSON.stringify(result);
+  for (const secret of SECRETS) expect(text).not.toContain(secret);
+  return result;
+}
+
+/** An outbound write a person confirms (tenant acme, approver alice): the confirmed send's result. */
+async function confirmed(runtime: Runtime, toolCall: Omit<ToolCall, 'op'>): Promise<IntegrationResult> {
+  const result = await callConfirmed(runtime, { op: 'call', tenant: 'acme', ...toolCall }, 'alice');
   const text = JSON.stringify(result);
   for (const secret of SECRETS) expect(text).not.toContain(secret);
   return result;
@@ -346,9 +362,9 @@ describe('Slack on HttpIntegration', () => {
     expect(slack.posted).toHaveLength(0);
   });
 
-  it('posts a message for real', async () => {
+  it('posts a message for real once a person confirms the preview', async () => {
     const runtime = await load('support_triage');
-    const result = ok(await call(runtime, post({ ...MESSAGE, thread_ts: '1716195600.000100' })));
+    const result = ok(await confirmed(runtime, post({ ...MESSAGE, thread_ts: '1716195600.000100' })));
     expect(result.data).toEqual({ delivered: true, channel: MESSAGE.channel, ts: '1716195600.000001', text: MESSAGE.text });
     expect(result.meta.provider_request_id).toMatch(/^a1b2c3d4e5f6/);
     expect(result.meta.provenance).toEqual({ source_type: 'slack', source_ref: `${MESSAGE.channel}/1716195600.000001` });
@@ -370,21 +386,21 @@ describe('Slack on HttpIntegration', () => {
   ])('maps ok:false `%s` (HTTP 200) to %s', async (error, code, retriable) => {
     const runtime = await load('support_triage');
     slack.slackErrorNext(error);
-    const result = failed(await call(runtime, post(MESSAGE)));
+    const result = failed(await confirmed(runtime, post(MESSAGE)));
     expect(result.error).toMatchObject({ code, provider_code: error, http_status: 200, retriable });
     expect(slack.posted).toHaveLength(0);
   });
 
   it('reports an unknown channel as NOT_FOUND from the server itself', async () => {
     const runtime = await load('support_triage');
-    const result = failed(await call(runtime, post({ ...MESSAGE, channel: 'C0999999999' })));
+    const result = failed(await confirmed(runtime, post({ ...MESSAGE, channel: 'C0999999999' })));
     expect(result.error).toMatchObject({ code: 'NOT_FOUND', provider_code: 'channel_not_found' });
   });
 
   it('maps HTTP 429 with Retry-After to a retriable RATE_LIMITED', async () => {
     const runtime = await load('support_triage');
     slack.rateLimitNext(30);
-    const result = failed(await call(runtime, post(MESSAGE)));
+    const result = failed(await confirmed(runtime, post(MESSAGE)));
     expect(result.error).toMatchObject({ code: 'RATE_LIMITED', http_status: 429, retriable: true });
     expect(result.meta['retry_after_ms']).toBe(30_000);
   });
@@ -392,7 +408,7 @@ describe('Slack on HttpIntegration', () => {
   it('does not retry a non-idempotent post after a 503 without an idempotency key', async () => {
     const runtime = await load('support_triage', { retry_policy: RETRIES });
     slack.errorNext(503);
-    const result = failed(await call(runtime, post(MESSAGE)));
+    const result = failed(await confirmed(runtime, post(MESSAGE)));
     expect(result.error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', retriable: true });
     expect(result.meta['attempts']).toHaveLength(1);
     expect(slack.requests).toHaveLength(1);
@@ -402,12 +418,12 @@ describe('Slack on HttpIntegration', () => {
   it('retries a non-idempotent post after a 503 when it carries an idempotency key', async () => {
     const runtime = await load('support_triage', { retry_policy: RETRIES });
     slack.errorNext(503);
-    const result = ok(await call(runtime, post(MESSAGE, { idempotency_key: 'alert-9-sev1' })));
+    const result = ok(await confirmed(runtime, post(MESSAGE, { idempotency_key: 'alert-9-sev1' })));
     expect(result.meta['attempts']).toHaveLength(2);
     expect(slack.requests).toHaveLength(2);
     expect(slack.posted).toHaveLength(1);
 
-    // The same key again replays the first result instead of posting twice.
+    // The same key again replays the first result instead of posting twice, without a new confirmation.
     const replay = ok(await call(runtime, post(MESSAGE, { idempotency_key: 'alert-9-sev1' })));
     expect(replay.meta['idempotent_replay']).toBe(true);
     expect(slack.posted).toHaveLength(1);
@@ -479,27 +495,48 @@ describe('HubSpot on HttpIntegration', () => {
     expect(deals[3]).toMatchObject({ id: '1004', amount: null, close_date: null });
   });
 
-  it('imports changed deals through the search endpoint, the cursor travelling in the body', async () => {
+  it('imports changed deals through the search endpoint, the cursor travelling in the body; the records wait for review', async () => {
     const runtime = await load('sales_digest');
+    const store = stores.get(JSON.stringify(['sales_digest', {}]))!;
     const since = '2024-05-15T00:00:00Z';
-    const pages: string[][] = [];
-    const checkpoints: string[] = [];
+    const batches: string[] = [];
+    const cursors: (string | null)[] = [];
     let cursor: string | undefined;
     do {
-      const result = ok(await call(runtime, crm('hubspot.deals.import.v1', { since, limit: 2 }, cursor ? { cursor } : {})));
-      const data = result.data as { records: { id: string }[]; checkpoint: string; review_required: boolean };
-      expect(data.review_required).toBe(true);
+      const result = failed(await call(runtime, crm('hubspot.deals.import.v1', { since, limit: 2 }, cursor ? { cursor } : {})));
+      // Imported records are untrusted: the call answers REVIEW_REQUIRED and hands out no data.
+      expect(result.error.code).toBe('REVIEW_REQUIRED');
+      expect('data' in result).toBe(false);
       expect(result.meta.cost_units).toBe(1);
-      pages.push(data.records.map((r) => r.id));
-      checkpoints.push(data.checkpoint);
+      const review = result.meta['review'] as { batch_id: string; records: number; pending: number };
+      expect(review.pending).toBe(review.records);
+      batches.push(review.batch_id);
       cursor = result.meta.next_cursor ?? undefined;
-    } while (cursor !== undefined && pages.length < 10);
+      cursors.push(result.meta.next_cursor);
+      // The sync cursor is saved with the records.
+      expect(await store.getCursor('acme', 'hubspot.deals.import.v1')).toBe(result.meta.next_cursor);
+    } while (cursor !== undefined && batches.length < 10);
+    expect(cursors).toEqual(['2', '4', null]);
     const expected = HUBSPOT_DEALS.filter((d) => d.hs_lastmodifieddate >= '2024-05-15')
       .sort((a, b) => a.hs_lastmodifieddate.localeCompare(b.hs_lastmodifieddate))
       .map((d) => d.id);
+
+    // A person approves them; only then does the runtime hand them out.
+    const pages: string[][] = [];
+    let checkpoint = '';
+    for (const batch of batches) {
+      expect((failed(await runtime.importedRecords('acme', batch))).error.code).toBe('REVIEW_REQUIRED');
+      for (const item of await store.listReviews({ tenant: 'acme', batch_id: batch })) {
+        await decideReview(store, { tenant: 'acme', id: item.id, decision: 'approved', reviewer: 'dana' });
+      }
+      const records = (ok(await runtime.importedRecords('acme', batch)).data as { records: { id: string; updated_at: string }[] }).records;
+      records.sort((a, b) => a.updated_at.localeCompare(b.updated_at));
+      pages.push(records.map((r) => r.id));
+      checkpoint = records.at(-1)!.updated_at;
+    }
     expect(pages.flat()).toEqual(expected);
     expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
-    expect(checkpoints.at(-1)).toBe('2024-05-21T10:00:00.000Z');
+    expect(checkpoint).toBe('2024-05-21T10:00:00.000Z');
 
     const received = hubspot.received('/crm/v3/objects/deals/search');
     expect(received).toHaveLength(3);

@@ -4,14 +4,13 @@ import { closest, didYouMean, listNames } from '../diagnostics/hints.ts';
 import type { WorkspaceFiles } from '../load/files.ts';
 import { describeReadFailure } from '../load/files.ts';
 import { parseJson, type JsonPath } from '../load/json.ts';
-import { isName, methodIdProblem, nameProblem, providerOf } from '../load/names.ts';
+import { isName, methodIdProblem, nameProblem } from '../load/names.ts';
 import { findInvisible } from '../load/unicode.ts';
 import { clip, reportIssues } from '../schema/common.ts';
 import { manifestSchema, type Manifest } from '../schema/manifest.ts';
 import { blockFrontMatterSchema, expertFrontMatterSchema, type ExpertFrontMatter } from '../schema/prompt.ts';
 import type { Entry } from './discover.ts';
 import { BLOCK_PATTERN, globToRegExp, isGlob } from './glob.ts';
-import type { IntegrationSet } from './integrations.ts';
 import { readPrompt, type PromptFile } from './prompts.ts';
 
 export interface ExpertSource {
@@ -35,17 +34,23 @@ export interface BotSource {
   expertsComplete: boolean;
   skills: Map<string, PromptFile<unknown>>;
   toolPrompts: Map<string, PromptFile<unknown>>;
+  /** Well-formed method ids of the manifest's tools, once per tool: resolved against the integrations later. */
+  methodRefs: MethodRef[];
+}
+
+export interface MethodRef {
+  id: string;
+  at: () => Position;
 }
 
 
-/** Stage 2: one bot's manifest and prompt files, each checked on its own. */
+/** Stage 2: one bot's manifest and prompt files, each checked on its own (nothing here needs the integrations). */
 export function loadBot(
   files: WorkspaceFiles,
   diagnostics: Diagnostics,
   dir: Entry,
   children: Entry[],
   promptEntries: Entry[],
-  integrations: IntegrationSet,
 ): BotSource | undefined {
   const id = path.posix.basename(dir.path);
   if (dir.kind !== 'dir') {
@@ -75,8 +80,9 @@ export function loadBot(
     expertsComplete: true,
     skills: new Map(),
     toolPrompts: new Map(),
+    methodRefs: [],
   };
-  loadManifest(files, diagnostics, bot, integrations);
+  loadManifest(files, diagnostics, bot);
 
   const promptsDir = children.find((c) => c.path === `${dir.path}/prompts`);
   if (promptsDir && promptsDir.kind !== 'dir') {
@@ -205,7 +211,7 @@ function uniqueNames(
   return kept;
 }
 
-function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSource, integrations: IntegrationSet): void {
+function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSource): void {
   const file = bot.manifestFile;
   const read = files.read(file);
   if (!read.ok) {
@@ -269,20 +275,15 @@ function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotS
       continue;
     }
     firstIndex.set(tool.name, index);
-    checkToolMethods(diagnostics, file, tool.methods, (i) => document.locate(['tools', index, 'methods', i]), integrations);
+    collectToolMethods(diagnostics, file, tool.methods, (i) => document.locate(['tools', index, 'methods', i]), bot.methodRefs);
   }
   // Structural problems make the manifest unusable for cross-file rules; method warnings do not.
   if (!diagnostics.items.slice(mark).some((d) => d.code === 'manifest-invalid')) bot.manifest = manifest;
   else bot.manifest = undefined;
 }
 
-function checkToolMethods(
-  diagnostics: Diagnostics,
-  file: string,
-  methods: string[],
-  at: (index: number) => Position,
-  integrations: IntegrationSet,
-): void {
+/** Reports repeated and malformed method ids of one tool; keeps the rest to resolve later. */
+function collectToolMethods(diagnostics: Diagnostics, file: string, methods: string[], at: (index: number) => Position, refs: MethodRef[]): void {
   const seen = new Set<string>();
   for (const [index, id] of methods.entries()) {
     if (seen.has(id)) {
@@ -295,47 +296,7 @@ function checkToolMethods(
       diagnostics.report('method-id-invalid', { file, at: at(index), message: `\`${clip(id)}\` is not a method id: ${problem}`, hint: 'name each method explicitly, like `github.issues.list.v1`' });
       continue;
     }
-    const spec = integrations.methods.get(id);
-    const provider = providerOf(id);
-    if (!spec) {
-      if (integrations.unknowable.all || integrations.unknowable.providers.has(provider) || integrations.unknowable.methods.has(id)) continue;
-      const registered = integrations.providers.get(provider);
-      diagnostics.report('unknown-method', {
-        file,
-        at: at(index),
-        message: registered ? `provider \`${provider}\` declares no method \`${id}\`` : `no integration declares \`${id}\`: provider \`${provider}\` is not registered`,
-        hint: registered
-          ? (didYouMean(id, registered.methods.map((m) => m.method_id)) ?? `\`${provider}\` declares ${listNames(registered.methods.map((m) => m.method_id))}`)
-          : (didYouMean(provider, integrations.providers.keys()) ?? `registered providers: ${listNames([...integrations.providers.keys()])}`),
-      });
-      continue;
-    }
-    const { entry } = integrations.providers.get(provider)!;
-    if (entry.lifecycle === 'end_of_support') {
-      diagnostics.report('lifecycle-end-of-support', {
-        file,
-        at: at(index),
-        message: `\`${id}\` belongs to \`${provider}\`, which has reached end of support and is disabled`,
-        hint: 'migrate the tool to another integration; end-of-support integrations cannot be installed',
-      });
-      continue;
-    }
-    if (entry.lifecycle === 'deprecated') {
-      diagnostics.report('lifecycle-deprecated', {
-        file,
-        at: at(index),
-        message: `\`${id}\` belongs to \`${provider}\`, which is deprecated`,
-        hint: 'plan a migration: deprecated integrations are restricted and will reach end of support',
-      });
-    }
-    if (spec.deprecated) {
-      diagnostics.report('method-deprecated', {
-        file,
-        at: at(index),
-        message: `\`${id}\` is deprecated`,
-        hint: spec.replacement_method_id ? `use \`${spec.replacement_method_id}\` instead` : 'its integration names no replacement; plan to remove the method from the tool',
-      });
-    }
+    refs.push({ id, at: () => at(index) });
   }
 }
 

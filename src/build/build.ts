@@ -7,9 +7,10 @@ import { isName, nameProblem } from '../load/names.ts';
 import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { assembleBundle, type CommonBlock } from './assemble.ts';
+import { resolveToolMethods } from './bot-methods.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, type WorkspaceEntries } from './discover.ts';
-import { loadIntegrations } from './integrations.ts';
+import { loadIntegrations, resolveIntegrations } from './integrations.ts';
 import { readPrompt } from './prompts.ts';
 
 export interface BuildOptions {
@@ -59,14 +60,17 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
 
-  const integrations = await loadIntegrations(files, diagnostics, entries.integrationChildren);
+  // The integrations' schema checks run on a worker thread while the bots load (stage 2).
+  const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren);
   const commons = loadCommonBlocks(files, diagnostics, entries);
   const bots: BotSource[] = [];
   for (const dir of selected) {
     const name = path.posix.basename(dir.path);
-    const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? [], integrations);
+    const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
     if (bot) bots.push(bot);
   }
+  const integrations = await resolveIntegrations(pending);
+  for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
   for (const bot of bots) checkBot(diagnostics, bot);
 
   const outDir = path.resolve(files.root, options.out ?? 'dist');

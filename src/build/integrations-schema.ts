@@ -83,6 +83,30 @@ function regexProblem(pattern: string): string | undefined {
   return safeRegex(pattern) ? undefined : `\`${pattern}\` can take exponential time to match (nested quantifiers)`;
 }
 
+/**
+ * The JSON text of a value that JSON represents exactly (no undefined, NaN, -0, class
+ * instances), else undefined. Equal texts, key order included, are the same schema: checking
+ * one answers for the other, and the text can be checked on another thread.
+ */
+export function exactJson(value: unknown): string | undefined {
+  return isExactJson(value, 0) ? JSON.stringify(value) : undefined;
+}
+
+function isExactJson(value: unknown, depth: number): boolean {
+  // Deeper than `walk` accepts (or cyclic): not cached, so `walk` reports it.
+  if (depth > MAX_DEPTH + 1) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!isExactJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (!isPlainObject(value)) return false;
+  for (const key of Object.keys(value)) if (!isExactJson(value[key], depth + 1)) return false;
+  return true;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);

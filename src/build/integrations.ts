@@ -10,12 +10,11 @@ import { parseJson } from '../load/json.ts';
 import { methodIdProblem, providerOf } from '../load/names.ts';
 import { LineIndex } from '../load/text.ts';
 import { findInvisible } from '../load/unicode.ts';
-import { createAjv } from '../schema/ajv.ts';
 import { clip, reportIssues } from '../schema/common.ts';
 import { methodSpecSchema } from '../schema/method-spec.ts';
 import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
-import { schemaProblem } from './integrations-schema.ts';
+import { SchemaChecker } from './schema-checker.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
@@ -44,8 +43,20 @@ interface Context {
   diagnostics: Diagnostics;
 }
 
-/** Stage 1: the integration registry, its modules and every MethodSpec they declare. */
-export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagnostics, children: Entry[]): Promise<IntegrationSet> {
+/** Stage 1 up to the method checks: the registry and its modules, imported; schema checks under way. */
+export interface PendingIntegrations {
+  ctx: Context;
+  set: IntegrationSet;
+  modules: { entry: RegistryEntry; permissions: Set<PermissionType> | undefined; loaded: ModuleLoad }[];
+  schemas: SchemaChecker;
+}
+
+/**
+ * Stage 1, first half: the integration registry and its modules. Every method schema goes to
+ * the schema checker now, which compiles them off the main thread while the caller loads the
+ * bots; `resolveIntegrations` then checks each MethodSpec with the answers.
+ */
+export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagnostics, children: Entry[]): Promise<PendingIntegrations> {
   const set: IntegrationSet = {
     registrySha256: undefined,
     providers: new Map(),
@@ -53,15 +64,13 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     unknowable: { all: false, providers: new Set(), methods: new Set() },
   };
   const ctx: Context = { files, diagnostics };
+  const pending: PendingIntegrations = { ctx, set, modules: [], schemas: new SchemaChecker() };
   const entries = readRegistry(ctx, set, children);
   if (!entries) {
     set.unknowable.all = true;
-    return set;
+    return pending;
   }
   checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
-
-  const declared = new Map<string, { provider: string; file: string; at: Position }>();
-  const ajv = createAjv();
   for (const { entry, locate } of entries) {
     checkModes(ctx, entry, locate);
     const permissions = checkPermissions(ctx, entry, locate);
@@ -70,23 +79,33 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
       set.unknowable.providers.add(entry.provider);
       continue;
     }
+    pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
+    pending.modules.push({ entry, permissions, loaded });
+  }
+  return pending;
+}
+
+/** Stage 1, second half: every MethodSpec the modules declare, checked; duplicates and replacements. */
+export async function resolveIntegrations({ ctx, set, modules, schemas }: PendingIntegrations): Promise<IntegrationSet> {
+  await schemas.settle();
+  const declared = new Map<string, { provider: string; file: string; at: Position }>();
+  for (const { entry, permissions, loaded } of modules) {
     const occurrences = new Map<string, number>();
     const methods = loaded.specs.flatMap((raw, index) => {
       const rawId = (raw as { method_id?: unknown } | null)?.method_id;
       const occurrence = typeof rawId === 'string' ? (occurrences.get(rawId) ?? 0) : 0;
       if (typeof rawId === 'string') occurrences.set(rawId, occurrence + 1);
-      const spec = checkMethod(ctx, entry, loaded, raw, index, ajv, permissions);
+      const spec = checkMethod(ctx, entry, loaded, raw, index, schemas, permissions);
       if (!spec) {
         // Known to exist, but broken: tools naming it are not also `unknown-method`.
-        const id = (raw as { method_id?: unknown } | null)?.method_id;
-        if (typeof id === 'string') set.unknowable.methods.add(id);
+        if (typeof rawId === 'string') set.unknowable.methods.add(rawId);
         return [];
       }
       // A duplicate points at its own declaration, the second occurrence of the id.
-      const at = methodPosition(loaded.source, spec.method_id, occurrence);
+      const at = methodPosition(loaded, spec.method_id, occurrence);
       const previous = declared.get(spec.method_id);
       if (previous) {
-        diagnostics.report('method-duplicate', {
+        ctx.diagnostics.report('method-duplicate', {
           file: loaded.file,
           at,
           message: `method \`${spec.method_id}\` is declared twice (also in ${previous.file}:${previous.at.line})`,
@@ -238,6 +257,8 @@ function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['l
 interface ModuleLoad {
   file: string;
   source: string;
+  /** Line index of `source`, built on first use and shared by all its methods. */
+  lines: LineIndex;
   sha256: string;
   specs: unknown[];
 }
@@ -273,7 +294,9 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
       file,
       at: { line: 1, column: 1 },
       message: `module of provider \`${entry.provider}\` fails to load: ${describeLoadError(error, ctx.files.root)}`,
-      hint: 'fix the error so the module imports cleanly',
+      hint: /Cannot find (module|package) 'botc/.test(String(error))
+        ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
+        : 'fix the error so the module imports cleanly',
     });
     return undefined;
   }
@@ -322,11 +345,11 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
   if (!Array.isArray(specs)) {
     return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
   }
-  return { file, source: read.text, sha256: read.sha256, specs };
+  return { file, source: read.text, lines: new LineIndex(read.text), sha256: read.sha256, specs };
 }
 
 /** Where the id appears quoted in the module source: its `occurrence`-th appearance (0-based), or the last one. */
-function methodPosition(source: string, methodId: string, occurrence = 0): Position {
+function methodPosition({ source, lines }: ModuleLoad, methodId: string, occurrence = 0): Position {
   for (const quote of ["'", '"', '`']) {
     const needle = `${quote}${methodId}${quote}`;
     let offset = source.indexOf(needle);
@@ -336,7 +359,7 @@ function methodPosition(source: string, methodId: string, occurrence = 0): Posit
       if (next < 0) break;
       offset = next;
     }
-    return new LineIndex(source).positionAt(offset);
+    return lines.positionAt(offset);
   }
   return { line: 1, column: 1 };
 }
@@ -347,12 +370,12 @@ function checkMethod(
   loaded: ModuleLoad,
   raw: unknown,
   index: number,
-  ajv: ReturnType<typeof createAjv>,
+  schemas: SchemaChecker,
   permissions: Set<PermissionType> | undefined,
 ): MethodSpec | undefined {
   const rawId = (raw as { method_id?: unknown } | null)?.method_id;
   const label = typeof rawId === 'string' ? `method \`${clip(rawId)}\`` : `method #${index + 1} of provider \`${entry.provider}\``;
-  const at = typeof rawId === 'string' ? methodPosition(loaded.source, rawId) : { line: 1, column: 1 };
+  const at = typeof rawId === 'string' ? methodPosition(loaded, rawId) : { line: 1, column: 1 };
   const mark = ctx.diagnostics.mark;
   const report = (code: Parameters<Diagnostics['report']>[0], message: string, hint?: string) =>
     ctx.diagnostics.report(code, { file: loaded.file, at, message: `${label}: ${message}`, hint });
@@ -386,7 +409,7 @@ function checkMethod(
     report('method-spec-invalid', 'it names a replacement but is not deprecated', 'set `deprecated: true`, or drop `replacement_method_id`');
   }
   for (const which of ['input_schema', 'output_schema'] as const) {
-    const problem = schemaProblem(ajv, spec[which]);
+    const problem = schemas.problem(spec[which]);
     if (problem) report('method-schema-invalid', `${which}: ${problem}`, 'method schemas are strict JSON Schema 2020-12 objects with local references only');
   }
   const allowed = ALLOWED_CAPABILITIES[entry.classification];

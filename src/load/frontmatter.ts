@@ -1,8 +1,7 @@
-import matter from 'gray-matter';
-import { isAlias, isCollection, isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { Position } from '../diagnostics/diagnostic.ts';
 import type { JsonPath } from './json.ts';
-import { LineIndex } from './text.ts';
+import { LineIndex, lineAt } from './text.ts';
 
 export interface MarkdownFile {
   /** The front matter as plain data: an object, or {} when the file has none. */
@@ -53,15 +52,9 @@ export function parseMarkdown(text: string): MarkdownParse {
   const yaml = parseYaml(yamlText, 2);
   if (!yaml.ok) return yaml;
 
-  // gray-matter splits the file; its engines are replaced so that nothing is ever evaluated.
-  // Passing an options object also keeps gray-matter from caching every file's text.
-  const split = matter(text, {
-    language: 'yaml',
-    delimiters: '---',
-    engines: { yaml: () => yaml.data, js: refuseEngine, javascript: refuseEngine, coffee: refuseEngine, json: refuseEngine },
-  });
+  const split = splitAtFirstDashes(text);
   if (trimBreaks(split.matter) !== trimBreaks(yamlText)) {
-    // gray-matter closes at any line that starts with `---`; we close only at a line that is `---`.
+    // The split closes at any line that starts with `---`; we close only at a line that is `---`.
     return {
       ok: false,
       message: 'a line inside the front matter starts with `---`',
@@ -69,7 +62,7 @@ export function parseMarkdown(text: string): MarkdownParse {
       hint: 'only the closing delimiter line may start with `---`',
     };
   }
-  const body = split.content;
+  const body = split.body;
   const bodyOffset = text.length - body.length;
   return {
     ok: true,
@@ -78,19 +71,31 @@ export function parseMarkdown(text: string): MarkdownParse {
       hasFrontMatter: true,
       body,
       bodyOffset,
-      bodyLine: new LineIndex(text).positionAt(bodyOffset).line,
+      bodyLine: lineAt(text, bodyOffset),
       locate: yaml.locate,
     },
   };
 }
 
-function trimBreaks(text: string): string {
-  // gray-matter leaves the `\r` of a CRLF line before the closing `---`; drop it too.
-  return text.replace(/^\r?\n/, '').replace(/\r?\n?$/, '');
+/**
+ * The split that gray-matter makes (and that bodies, hence bundle digests, have always been
+ * cut at), without gray-matter's engines, caches and copies: the block ends at the first
+ * `\n---`, even where that starts a longer line; the body starts after that line's break.
+ * `text` starts with an opening `---` line that carries no language tag.
+ */
+function splitAtFirstDashes(text: string): { matter: string; body: string } {
+  const rest = text.slice(3);
+  const close = rest.indexOf('\n---');
+  if (close < 0) return { matter: rest, body: '' };
+  let body = rest.slice(close + 4);
+  if (body.startsWith('\r')) body = body.slice(1);
+  if (body.startsWith('\n')) body = body.slice(1);
+  return { matter: rest.slice(0, close), body };
 }
 
-function refuseEngine(): never {
-  throw new Error('front matter engines other than YAML are disabled');
+function trimBreaks(text: string): string {
+  // The split leaves the `\r` of a CRLF line before the closing `---`; drop it too.
+  return text.replace(/^\r?\n/, '').replace(/\r?\n?$/, '');
 }
 
 function plainFile(text: string): MarkdownFile {
@@ -101,18 +106,11 @@ type YamlParse =
   | { ok: true; data: Record<string, unknown>; locate: (path: JsonPath, key?: string) => Position }
   | { ok: false; message: string; at: Position; hint: string };
 
+const YAML_OPTIONS = { uniqueKeys: true, merge: false, schema: 'core', strict: true, prettyErrors: false, version: '1.2' } as const;
+
 function parseYaml(source: string, firstLine: number): YamlParse {
-  const lineCounter = new LineCounter();
   const lines = new LineIndex(source, firstLine - 1);
-  const doc = parseDocument(source, {
-    lineCounter,
-    uniqueKeys: true,
-    merge: false,
-    schema: 'core',
-    strict: true,
-    prettyErrors: false,
-    version: '1.2',
-  });
+  const doc = parseDocument(source, YAML_OPTIONS);
   const error = doc.errors[0];
   if (error) {
     return {
@@ -133,18 +131,24 @@ function parseYaml(source: string, firstLine: number): YamlParse {
     };
   }
   const data = (doc.contents === null ? {} : doc.toJS({ maxAliasCount: 0 })) as Record<string, unknown>;
-  return {
-    ok: true,
-    data,
-    locate(path, key) {
-      const target = key === undefined ? path : [...path, key];
-      for (let length = target.length; length >= 0; length--) {
-        const prefix = target.slice(0, length);
-        const offset = keyOrValueOffset(doc, prefix);
-        if (offset !== undefined) return lines.positionAt(offset);
-      }
-      return lines.positionAt(0);
-    },
+  return { ok: true, data, locate: locator(source, lines) };
+}
+
+/**
+ * Positions of front matter keys and values, for diagnostics. The document is parsed again on
+ * first use rather than kept: a build holds thousands of prompts, and keeping every parsed
+ * document for the few that get a diagnostic costs memory and garbage-collection time.
+ */
+function locator(source: string, lines: LineIndex): (path: JsonPath, key?: string) => Position {
+  let doc: Document | undefined;
+  return (path, key) => {
+    doc ??= parseDocument(source, YAML_OPTIONS);
+    const target = key === undefined ? path : [...path, key];
+    for (let length = target.length; length >= 0; length--) {
+      const offset = keyOrValueOffset(doc, target.slice(0, length));
+      if (offset !== undefined) return lines.positionAt(offset);
+    }
+    return lines.positionAt(0);
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 import type { Bundle, BundleIntegration, BundleTool } from '../bundle/format.ts';
-import type { AuthStatus, Integration, IntegrationCall, IntegrationResult, MethodSpec, ResultMeta, RetryPolicy } from '../integration/types.ts';
+import type { AuthStatus, ErrorCode, Integration, IntegrationCall, IntegrationResult, MethodSpec, ResultMeta, RetryPolicy } from '../integration/types.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
 import { MemoryStore } from '../state/memory.ts';
@@ -360,7 +360,7 @@ export class Runtime {
     const traceId = request.trace_id ?? randomUUID();
     const tokenSha = sha256(request.token);
     const actor = `user:${request.approver}`;
-    const refuse = (code: 'CONFIRMATION_REQUIRED' | 'AUTH_FORBIDDEN' | 'UNKNOWN_METHOD' | 'CONFLICT', message: string, methodId: string | null = null) =>
+    const refuse = (code: ErrorCode, message: string, methodId: string | null = null) =>
       this.audited(errorResult(code, message, emptyMeta('botc', 'confirmation', elapsed(started))), {
         tenant, action: 'confirmation.rejected', actor, integration: methodId?.split('.')[0] ?? null, method_id: methodId, outcome: code, trace_id: traceId, detail: { message },
       });
@@ -369,6 +369,14 @@ export class Runtime {
     if (stored.tenant !== tenant) return refuse('AUTH_FORBIDDEN', 'the confirmation belongs to another tenant', stored.method_id);
     const plan = this.plans.get(stored.method_id);
     if (!plan) return refuse('UNKNOWN_METHOD', `this bundle has no method ${stored.method_id}`, stored.method_id);
+    // The rules of the bundle that runs now apply, not those of the one that made the token.
+    if (!this.expertTools.get(stored.expert)?.has(stored.tool) || !this.tools.get(stored.tool)?.methodSet.has(stored.method_id)) {
+      return refuse('TOOL_NOT_ALLOWED', `expert \`${stored.expert}\` may no longer use ${stored.method_id} through tool \`${stored.tool}\``, stored.method_id);
+    }
+    if (plan.integration.lifecycle === 'end_of_support') {
+      return refuse('INTEGRATION_DISABLED', `integration \`${plan.spec.provider}\` has reached end of support and is disabled`, stored.method_id);
+    }
+    if (!plan.governance.ok) return refuse(plan.governance.code, plan.governance.message, stored.method_id);
     const saved = JSON.parse(stored.call_json) as CallArgs;
     // The confirmed request is the stored one: params the host passes must be exactly those, even
     // where they differ in something the provider's preview does not show.

@@ -107,7 +107,11 @@ export class MemoryStore implements StateStore {
     for (const item of items) {
       const id = canonicalJson([item.tenant, item.provider, item.record_key]);
       const existing = this.reviews.get(id);
-      if (existing && existing.record_sha256 === item.record_sha256) continue;
+      if (existing && existing.record_sha256 === item.record_sha256) {
+        existing.batch_id = item.batch_id;
+        existing.method_id = item.method_id;
+        continue;
+      }
       this.reviews.set(id, { ...item, id: existing?.id ?? item.id, status: 'pending', decided_by: null, decided_at: null });
     }
     if (cursor) this.cursors.set(canonicalJson([cursor.tenant, cursor.stream]), cursor.value);

@@ -85,17 +85,25 @@ export class SqlStore implements StateStore {
   }
 
   async putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord> {
-    await this.db.run(
+    const resultJson = JSON.stringify(record.result);
+    const inserted = await this.db.run(
       'INSERT INTO botc_idempotency (tenant, method_id, idem_key, args_sha256, result_json) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      [tenant, methodId, key, record.args_sha256, JSON.stringify(record.result)],
+      [tenant, methodId, key, record.args_sha256, resultJson],
     );
+    // Ours is stored: return it as a read would, without the round trip. Else the one stored first.
+    if (inserted === 1) return { args_sha256: record.args_sha256, result: JSON.parse(resultJson) };
     return (await this.getIdempotency(tenant, methodId, key))!;
   }
 
   async appendAudit(entry: AuditInput): Promise<AuditEntry> {
     return this.db.transaction(async (tx) => {
-      await tx.run('INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING', [entry.tenant, GENESIS_HASH]);
-      const [head] = await tx.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM botc_audit_head WHERE tenant = ?${this.db.lockSuffix}`, [entry.tenant]);
+      const lockHead = () => tx.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM botc_audit_head WHERE tenant = ?${this.db.lockSuffix}`, [entry.tenant]);
+      let [head] = await lockHead();
+      if (!head) {
+        // The tenant's first entry. A concurrent first append makes this insert wait, then do nothing.
+        await tx.run('INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING', [entry.tenant, GENESIS_HASH]);
+        [head] = await lockHead();
+      }
       const row: Omit<AuditRow, 'hash'> = {
         tenant: entry.tenant,
         seq: Number(head!.seq) + 1,
@@ -194,14 +202,18 @@ export class SqlStore implements StateStore {
   async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]> {
     return this.db.transaction(async (tx) => {
       for (const item of items) {
-        // A re-import of the same record is absorbed; a changed record goes back to review.
+        // A re-import of the same record is absorbed (its decision stands); a changed record goes
+        // back to review. Either way the record now belongs to the latest batch that delivered it.
         await tx.run(
           `INSERT INTO botc_review (id, tenant, provider, method_id, record_key, record_json, record_sha256, status, batch_id, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
-           ON CONFLICT (tenant, provider, record_key) DO UPDATE SET record_json = excluded.record_json,
-             record_sha256 = excluded.record_sha256, method_id = excluded.method_id, status = 'pending',
-             batch_id = excluded.batch_id, created_at = excluded.created_at, decided_by = NULL, decided_at = NULL
-           WHERE botc_review.record_sha256 <> excluded.record_sha256`,
+           ON CONFLICT (tenant, provider, record_key) DO UPDATE SET
+             batch_id = excluded.batch_id, method_id = excluded.method_id,
+             status = CASE WHEN botc_review.record_sha256 = excluded.record_sha256 THEN botc_review.status ELSE 'pending' END,
+             decided_by = CASE WHEN botc_review.record_sha256 = excluded.record_sha256 THEN botc_review.decided_by ELSE NULL END,
+             decided_at = CASE WHEN botc_review.record_sha256 = excluded.record_sha256 THEN botc_review.decided_at ELSE NULL END,
+             created_at = CASE WHEN botc_review.record_sha256 = excluded.record_sha256 THEN botc_review.created_at ELSE excluded.created_at END,
+             record_json = excluded.record_json, record_sha256 = excluded.record_sha256`,
           [item.id, item.tenant, item.provider, item.method_id, item.record_key, item.record_json, item.record_sha256, item.batch_id, item.created_at],
         );
       }

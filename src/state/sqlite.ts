@@ -9,19 +9,31 @@ const APPEND_ONLY = [
 ];
 
 /**
+ * The queue of each database file open in this process, shared by all its connections: a
+ * connection waiting in BEGIN IMMEDIATE blocks the thread, so it must never wait for a
+ * transaction of another connection of the same process, which that thread would have to finish.
+ */
+const lanes = new Map<string, { tail: Promise<unknown>; users: number }>();
+
+/**
  * The embedded store: one SQLite file (WAL mode), safe for several processes. Writes that
  * need a consistent read (the audit chain head) take the write lock up front with
- * BEGIN IMMEDIATE; within one process transactions are queued, since they share a connection.
+ * BEGIN IMMEDIATE; within one process transactions are queued, per database file.
  */
 class SqliteDriver implements SqlDriver {
   readonly kind = 'sqlite' as const;
   readonly lockSuffix = '';
   private readonly db: Database.Database;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly laneKey: string;
+  private readonly lane: { tail: Promise<unknown>; users: number };
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.laneKey = file === ':memory:' ? `:memory:${Math.random()}` : path.resolve(file);
+    this.lane = lanes.get(this.laneKey) ?? { tail: Promise.resolve(), users: 0 };
+    this.lane.users++;
+    lanes.set(this.laneKey, this.lane);
     this.db = new Database(file, { timeout: 15_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -72,16 +84,16 @@ class SqliteDriver implements SqlDriver {
     });
   }
 
-  /** Statements of one connection run one at a time, so a transaction is never interleaved. */
+  /** Statements on one file run one at a time in this process, so a transaction is never interleaved. */
   private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
+    const next = this.lane.tail.then(work, work);
+    this.lane.tail = next.catch(() => undefined);
     return next;
   }
 
   async close(): Promise<void> {
-    await this.queue;
-    this.db.close();
+    await this.serialized(async () => this.db.close());
+    if (--this.lane.users === 0 && lanes.get(this.laneKey) === this.lane) lanes.delete(this.laneKey);
   }
 }
 

@@ -124,7 +124,8 @@ export interface StateStore {
 
   /**
    * Queues imported records for review and saves the sync cursor in one transaction, so a
-   * crash leaves both or neither. Records upsert by (tenant, provider, record_key).
+   * crash leaves both or neither. Records upsert by (tenant, provider, record_key): an unchanged
+   * record keeps its decision, a changed one is pending again; both move to the new batch.
    */
   enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]>;
   listReviews(filter: { tenant?: string; status?: ReviewStatus; batch_id?: string }): Promise<ReviewItem[]>;

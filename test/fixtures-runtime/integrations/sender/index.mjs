@@ -1,7 +1,9 @@
 /**
  * Sender (outbound), on BaseIntegration: a non-idempotent send and an idempotent put, steered
  * by `mode` like the probe and recorded in `globalThis.__runtimeProbe.log`. Under `dry_run`
- * nothing is "sent": the handler returns a preview and records `sent: false`.
+ * nothing is "sent": the handler returns a preview and records `sent: false`. The runtime
+ * previews every outbound write (dry_run) before a person confirms it, so tests count sends
+ * by `sent: true`.
  */
 import { BaseIntegration, IntegrationFailure, defineMethod } from 'botc/integration';
 
@@ -55,7 +57,8 @@ export class SenderIntegration extends BaseIntegration {
     const handle = async ({ spec, args, dry_run, idempotency_key, ctx }) => {
       const tag = args.tag ?? ctx.trace_id;
       probe.log.push({ provider: 'sender', method_id: spec.method_id, trace_id: ctx.trace_id, tag, dry_run, idempotency_key, sent: !dry_run });
-      const attempt = probe.log.filter((e) => e.tag === tag).length;
+      // Attempts count real sends only: previews (dry runs) before a confirmation are not attempts.
+      const attempt = probe.log.filter((e) => e.tag === tag && e.sent).length;
       if (dry_run) return { data: { dry_run: true, preview: { text: args.text } } };
       switch (args.mode ?? 'ok') {
         case 'slow':

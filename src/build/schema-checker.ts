@@ -1,0 +1,82 @@
+import { Worker } from 'node:worker_threads';
+import { createAjv, type Ajv2020 } from '../schema/ajv.ts';
+import { exactJson, schemaProblem } from './integrations-schema.ts';
+
+/**
+ * The worker script, beside this module once compiled. Run from TypeScript sources (the
+ * tests), there is no script a worker could load, so checks run on the calling thread.
+ */
+const WORKER_URL = import.meta.url.endsWith('.js') ? new URL('./schema-worker.js', import.meta.url) : undefined;
+
+/**
+ * Checks method schemas (SECURITY.md item 10), each distinct schema once. Compiling a schema
+ * with ajv is the costliest check of a build, so schemas submitted early are compiled on a
+ * worker thread while the main thread loads the bots; `problem` answers from those results,
+ * and checks on the spot whatever the worker did not answer.
+ */
+export class SchemaChecker {
+  /** Problems (undefined: none) by exact JSON text. */
+  private readonly answers = new Map<string, string | undefined>();
+  private readonly submitted = new Set<string>();
+  /** Batches posted to the worker and not answered yet, oldest first: it answers in order. */
+  private readonly batches: string[][] = [];
+  private worker: Worker | undefined;
+  private idle: (() => void) | undefined;
+  private ajv: Ajv2020 | undefined;
+
+  constructor() {
+    if (!WORKER_URL) return;
+    try {
+      this.worker = new Worker(WORKER_URL);
+    } catch {
+      return; // no threads here: every check runs in `problem`
+    }
+    // A worker must never keep the process alive, even if the build stops before `settle`.
+    this.worker.unref();
+    this.worker.on('message', (problems: (string | null)[]) => {
+      const batch = this.batches.shift() ?? [];
+      batch.forEach((text, i) => this.answers.set(text, problems[i] ?? undefined));
+      if (this.batches.length === 0) this.idle?.();
+    });
+    // A failed worker answers nothing more; `problem` checks the rest itself.
+    const stop = () => {
+      this.worker = undefined;
+      this.batches.length = 0;
+      this.idle?.();
+    };
+    this.worker.on('error', stop);
+    this.worker.on('exit', stop);
+  }
+
+  /** Starts checking these schemas, if a worker is running. */
+  submit(schemas: readonly unknown[]): void {
+    if (!this.worker) return;
+    const batch: string[] = [];
+    for (const schema of schemas) {
+      const text = exactJson(schema);
+      if (text === undefined || this.submitted.has(text)) continue;
+      this.submitted.add(text);
+      batch.push(text);
+    }
+    if (batch.length === 0) return;
+    this.batches.push(batch);
+    this.worker.postMessage(batch);
+  }
+
+  /** Waits for the answers to everything submitted, then stops the worker. */
+  async settle(): Promise<void> {
+    if (this.batches.length > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  /** The first problem of a schema, or undefined when it is valid and safe. */
+  problem(schema: unknown): string | undefined {
+    const text = exactJson(schema);
+    if (text !== undefined && this.answers.has(text)) return this.answers.get(text);
+    const problem = schemaProblem((this.ajv ??= createAjv({ checkOnly: true })), schema);
+    if (text !== undefined) this.answers.set(text, problem);
+    return problem;
+  }
+}
