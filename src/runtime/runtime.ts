@@ -82,6 +82,18 @@ interface CallRecord {
   detail: Record<string, unknown>;
 }
 
+/** One governed integration call in progress: what runs, for whom, and where it is recorded. */
+interface Invocation {
+  plan: MethodPlan;
+  args: CallArgs;
+  tenant: string;
+  traceId: string;
+  credential: Credential | undefined;
+  started: number;
+  /** The audit record of the tool call this belongs to, when there is one. */
+  record: CallRecord | undefined;
+}
+
 /** How a call with an idempotency key settled: run now (`fresh`) or found in the store. */
 interface Settled {
   digest: string;
@@ -221,39 +233,25 @@ export class Runtime {
     if (args.idempotency_key !== undefined) record.detail['idempotency_key'] = args.idempotency_key;
     if (args.dry_run) record.detail['dry_run'] = true;
 
-    const perform = () => this.perform(plan, args, call, tenant, traceId, credential.value, started, record);
+    const invocation: Invocation = { plan, args, tenant, traceId, credential: credential.value, started, record };
+    const perform = () => this.perform(invocation, call);
     if (args.idempotency_key === undefined) return perform();
     return this.idempotent(plan.spec, args, tenant, started, perform);
   }
 
   /** The governed part of a call: confirmation for outbound writes, review for imports. */
-  private perform(
-    plan: MethodPlan,
-    args: CallArgs,
-    call: ToolCall,
-    tenant: string,
-    traceId: string,
-    credential: Credential | undefined,
-    started: number,
-    record: CallRecord,
-  ): Promise<IntegrationResult> {
+  private perform(invocation: Invocation, call: ToolCall): Promise<IntegrationResult> {
+    const { plan, args } = invocation;
     const kind = plan.governance.ok ? plan.governance.kind : 'read';
-    if (kind === 'outbound_write' && !args.dry_run) return this.requestConfirmation(plan, args, call, tenant, traceId, credential, started, record);
-    const running = this.run(plan, args, tenant, traceId, credential, started, record);
+    if (kind === 'outbound_write' && !args.dry_run) return this.requestConfirmation(invocation, call);
+    const running = this.run(invocation);
     if (kind !== 'import' || args.dry_run) return running;
-    return running.then((result) => (result.ok ? this.queueImport(plan, result, tenant, traceId, started) : result));
+    return running.then((result) => (result.ok ? this.queueImport(invocation, result) : result));
   }
 
   /** Calls the integration (timeout, declared retries) and validates what comes back. */
-  private async run(
-    plan: MethodPlan,
-    args: CallArgs,
-    tenant: string,
-    traceId: string,
-    credential: Credential | undefined,
-    started: number,
-    record: CallRecord | undefined,
-  ): Promise<IntegrationResult> {
+  private async run(invocation: Invocation): Promise<IntegrationResult> {
+    const { plan, args, tenant, traceId, credential, started, record } = invocation;
     const request: IntegrationCall = {
       trace_id: traceId,
       method_id: plan.spec.method_id,
@@ -293,17 +291,9 @@ export class Runtime {
   }
 
   /** An outbound write: preview it with dry_run, and hand back a token a person must confirm. */
-  private async requestConfirmation(
-    plan: MethodPlan,
-    args: CallArgs,
-    call: ToolCall,
-    tenant: string,
-    traceId: string,
-    credential: Credential | undefined,
-    started: number,
-    record: CallRecord,
-  ): Promise<IntegrationResult> {
-    const preview = await this.run(plan, { ...args, dry_run: true }, tenant, traceId, credential, started, record);
+  private async requestConfirmation(invocation: Invocation, call: ToolCall): Promise<IntegrationResult> {
+    const { plan, args, tenant, traceId, started } = invocation;
+    const preview = await this.run({ ...invocation, args: { ...args, dry_run: true } });
     if (!preview.ok) return preview;
     const token = randomBytes(32).toString('base64url');
     const previewSha = sha256(canonicalJson(preview.data));
@@ -386,7 +376,8 @@ export class Runtime {
     const args: CallArgs = { ...saved, method_id: stored.method_id, params: saved.params };
     const credential = await this.credential(tenant, plan.spec);
     if ('code' in credential) return refuse('AUTH_FORBIDDEN', credential.message, stored.method_id);
-    const preview = await this.run(plan, { ...args, dry_run: true }, tenant, traceId, credential.value, started, undefined);
+    const invocation: Invocation = { plan, args, tenant, traceId, credential: credential.value, started, record: undefined };
+    const preview = await this.run({ ...invocation, args: { ...args, dry_run: true } });
     if (!preview.ok || sha256(canonicalJson(preview.data)) !== stored.preview_sha256) {
       return refuse('CONFLICT', 'the request no longer matches the preview that was confirmed; preview it again', stored.method_id);
     }
@@ -398,7 +389,7 @@ export class Runtime {
     await this.audit({ tenant, action: 'confirmation.used', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'ok', trace_id: traceId, detail: { preview_sha256: stored.preview_sha256, expert: stored.expert, tool: stored.tool } });
     const record: CallRecord = { method_id: plan.spec.method_id, provider: plan.spec.provider, detail: { expert: stored.expert, tool: stored.tool, op: 'call', confirmed_by: request.approver } };
     const sendArgs: CallArgs = { ...args, dry_run: false };
-    const send = () => this.run(plan, sendArgs, tenant, traceId, credential.value, started, record);
+    const send = () => this.run({ ...invocation, args: sendArgs, record });
     // A write with an idempotency key is sent at most once per key: its result is stored, and a
     // later call or confirmation with the same key replays it instead of sending again.
     const result = sendArgs.idempotency_key === undefined ? await send() : await this.idempotent(plan.spec, sendArgs, tenant, started, send);
@@ -406,7 +397,8 @@ export class Runtime {
   }
 
   /** An import: its records wait in the review queue, untrusted, until a person approves them. */
-  private async queueImport(plan: MethodPlan, result: IntegrationResult & { ok: true }, tenant: string, traceId: string, started: number): Promise<IntegrationResult> {
+  private async queueImport(invocation: Invocation, result: IntegrationResult & { ok: true }): Promise<IntegrationResult> {
+    const { plan, tenant, traceId, started } = invocation;
     const batchId = newId('batch');
     const now = this.now();
     const items: ReviewItem[] = importedRecords(result.data).map((r) => ({

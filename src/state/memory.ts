@@ -1,5 +1,5 @@
 import { canonicalJson } from '../bundle/canonical.ts';
-import { auditHash, confirmationRefusal, GENESIS_HASH } from './sql-store.ts';
+import { auditHash, auditRow, confirmationRefusal, GENESIS_HASH } from './sql-store.ts';
 import { ANY_APPROVER } from './types.ts';
 import type {
   AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
@@ -34,19 +34,7 @@ export class MemoryStore implements StateStore {
     const chain = this.audit.get(entry.tenant) ?? [];
     this.audit.set(entry.tenant, chain);
     const last = chain.at(-1);
-    const row = {
-      tenant: entry.tenant,
-      seq: chain.length + 1,
-      at: new Date().toISOString(),
-      action: entry.action,
-      actor: entry.actor,
-      integration: entry.integration,
-      method_id: entry.method_id,
-      outcome: entry.outcome,
-      trace_id: entry.trace_id,
-      detail_json: canonicalJson(entry.detail),
-      prev_hash: last?.hash ?? GENESIS_HASH,
-    };
+    const row = auditRow(entry, chain.length + 1, last?.hash ?? GENESIS_HASH);
     // Entries are frozen copies: nothing the caller does later can change the log.
     const stored: AuditEntry = Object.freeze({ ...entry, detail: JSON.parse(row.detail_json) as Record<string, unknown>, seq: row.seq, at: row.at, prev_hash: row.prev_hash, hash: auditHash(row) });
     chain.push(stored);

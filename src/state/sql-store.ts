@@ -46,7 +46,7 @@ const TABLES = [
 /** The tables every SQL store shares; drivers add their append-only guards for the audit log. */
 export const SCHEMA: readonly string[] = TABLES;
 
-interface AuditRow {
+export interface AuditRow {
   tenant: string;
   seq: number;
   at: string;
@@ -59,6 +59,23 @@ interface AuditRow {
   detail_json: string;
   prev_hash: string;
   hash: string;
+}
+
+/** The stored form of an audit entry, before its hash: the next link of its tenant's chain. */
+export function auditRow(entry: AuditInput, seq: number, prevHash: string): Omit<AuditRow, 'hash'> {
+  return {
+    tenant: entry.tenant,
+    seq,
+    at: new Date().toISOString(),
+    action: entry.action,
+    actor: entry.actor,
+    integration: entry.integration,
+    method_id: entry.method_id,
+    outcome: entry.outcome,
+    trace_id: entry.trace_id,
+    detail_json: canonicalJson(entry.detail),
+    prev_hash: prevHash,
+  };
 }
 
 /** The hash of an audit entry: its content and the hash before it. */
@@ -104,19 +121,7 @@ export class SqlStore implements StateStore {
         await tx.run('INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING', [entry.tenant, GENESIS_HASH]);
         [head] = await lockHead();
       }
-      const row: Omit<AuditRow, 'hash'> = {
-        tenant: entry.tenant,
-        seq: Number(head!.seq) + 1,
-        at: new Date().toISOString(),
-        action: entry.action,
-        actor: entry.actor,
-        integration: entry.integration,
-        method_id: entry.method_id,
-        outcome: entry.outcome,
-        trace_id: entry.trace_id,
-        detail_json: canonicalJson(entry.detail),
-        prev_hash: head!.hash,
-      };
+      const row = auditRow(entry, Number(head!.seq) + 1, head!.hash);
       const hash = auditHash(row);
       await tx.run(
         `INSERT INTO botc_audit (tenant, seq, at, action, actor, integration, method_id, outcome, trace_id, detail_json, prev_hash, hash)
