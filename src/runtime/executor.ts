@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallContext, Classification, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy } from '../integration/types.ts';
 import type { Credential } from './credentials.ts';
-import { DeadlineQueue } from './deadline.ts';
+import { DeadlineQueue, type Deadline } from './deadline.ts';
 import { emptyMeta, errorResult, sanitizeResult } from './results.ts';
 
 export interface AttemptRecord {
@@ -24,7 +24,7 @@ export interface ExecuteInput {
   tenant: string;
   credential: Credential | undefined;
   /** Called before each retry, so that it is recorded (audited) before it happens. */
-  onRetry?: (attempt: number, waitMs: number, code: string) => Promise<void>;
+  onRetry?: ((attempt: number, waitMs: number, code: string) => Promise<void>) | undefined;
 }
 
 /**
@@ -59,15 +59,7 @@ export class Executor {
       const deadline = this.deadlines.add(request.timeout_ms, () =>
         resolve(errorResult('TIMEOUT', `${provider} did not answer within ${request.timeout_ms} ms`, emptyMeta(provider, null), { retriable: true })),
       );
-      const ctx: CallContext = {
-        tenant: input.tenant,
-        trace_id: request.trace_id,
-        classification: input.classification,
-        get signal() {
-          return deadline.signal;
-        },
-      };
-      if (credential) ctx.credential = { secret: credential.secret, scopes: [...credential.scopes] };
+      const ctx = new AttemptContext(input.tenant, request.trace_id, input.classification, deadline, credential);
       let pending: Promise<unknown>;
       try {
         pending = input.integration.call(request, ctx);
@@ -100,4 +92,23 @@ export function backoff(policy: RetryPolicy, attempt: number, retryAfter: unknow
 
 export function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+/** The CallContext of one attempt; its abort signal exists only once an integration reads it. */
+class AttemptContext implements CallContext {
+  readonly credential?: { secret: string; scopes: string[] };
+
+  constructor(
+    readonly tenant: string,
+    readonly trace_id: string,
+    readonly classification: Classification,
+    private readonly deadline: Deadline,
+    credential: Credential | undefined,
+  ) {
+    if (credential) this.credential = { secret: credential.secret, scopes: [...credential.scopes] };
+  }
+
+  get signal(): AbortSignal {
+    return this.deadline.signal;
+  }
 }

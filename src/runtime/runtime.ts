@@ -11,7 +11,7 @@ import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
 import { BundleLoadError, readBundle, verifyBundle, verifyModules } from './bundle.ts';
 import type { Credential, CredentialSource } from './credentials.ts';
-import { elapsed, Executor, type AttemptRecord } from './executor.ts';
+import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
 import { paramsProblem } from './params.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
@@ -269,7 +269,7 @@ export class Runtime {
       request,
       tenant,
       credential,
-      onRetry: (attempt, wait, code) =>
+      onRetry: request.retry_policy.max_attempts <= 1 ? undefined : (attempt, wait, code) =>
         this.audit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
     });
     let final = result;
@@ -286,7 +286,7 @@ export class Runtime {
     if (plan.integration.lifecycle === 'deprecated') {
       final.meta['warnings'] = [`integration \`${plan.spec.provider}\` is deprecated; plan a migration before it reaches end of support`];
     }
-    if (record) record.detail['attempts'] = summarize(attempts);
+    if (record) record.detail['attempts'] = attempts;
     return final;
   }
 
@@ -547,8 +547,10 @@ export class Runtime {
 type CredentialCheck = { value: Credential | undefined } | { code: 'AUTH_REQUIRED' | 'AUTH_FORBIDDEN'; message: string };
 
 /** Least privilege: a method runs only with a credential whose scopes cover its `auth_scopes`. */
+const NO_CREDENTIAL: CredentialCheck = Object.freeze({ value: undefined });
+
 function checkScopes(tenant: string, spec: MethodSpec, credential: Credential | undefined): CredentialCheck {
-  if (spec.auth_scopes.length === 0) return { value: credential };
+  if (spec.auth_scopes.length === 0) return credential ? { value: credential } : NO_CREDENTIAL;
   if (!credential) return { code: 'AUTH_REQUIRED', message: `tenant \`${tenant}\` has no ${spec.provider} credential` };
   const missing = spec.auth_scopes.filter((s) => !credential.scopes.includes(s));
   if (missing.length > 0) {
@@ -563,10 +565,6 @@ function storedCall(args: CallArgs): Omit<CallArgs, 'method_id' | 'dry_run'> {
   if (args.cursor !== undefined) out.cursor = args.cursor;
   if (args.idempotency_key !== undefined) out.idempotency_key = args.idempotency_key;
   return out;
-}
-
-function summarize(attempts: AttemptRecord[]): { attempt: number; code: string | null; latency_ms: number }[] {
-  return attempts.map((a) => ({ attempt: a.attempt, code: a.code, latency_ms: a.latency_ms }));
 }
 
 /** The `call` envelope's args, or why they are malformed. */
