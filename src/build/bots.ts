@@ -324,14 +324,15 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
   for (const expert of bot.experts) {
     const blockers = expert.block.filter((p) => BLOCK_PATTERN.test(p)).map((p) => ({ pattern: p, regex: globToRegExp(p) }));
     for (const [index, tool] of expert.allow.entries()) {
-      const at = expert.prompt.locate(['fexp_allow_tools', index]);
+      // Located only when reported: finding a position re-parses the front matter.
+      const at = () => expert.prompt.locate(['fexp_allow_tools', index]);
       if (!installed.has(tool)) {
         // A near miss names the tool the author meant: one typo is one diagnostic, not also `tool-unreachable`.
         const meant = closest(tool, installed.keys());
         if (meant !== undefined) allowedSomewhere.add(meant);
         diagnostics.report('allow-unknown-tool', {
           file: expert.prompt.file,
-          at,
+          at: at(),
           message: `expert \`${expert.name}\` allows \`${tool}\`, which bot \`${bot.id}\` does not install`,
           hint: didYouMean(tool, installed.keys()) ?? `installed tools: ${listNames([...installed.keys()])}`,
         });
@@ -342,7 +343,7 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
       if (blocker) {
         diagnostics.report('allow-block-conflict', {
           file: expert.prompt.file,
-          at,
+          at: at(),
           message: `\`${tool}\` is both allowed and blocked by \`${blocker.pattern}\``,
           hint: `remove \`${tool}\` from \`fexp_allow_tools\`, or narrow the block pattern`,
         });
@@ -351,7 +352,7 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
       if (!bot.toolPrompts.has(tool) && !misnamedFor.has(tool)) {
         diagnostics.report('tool-prompt-missing', {
           file: expert.prompt.file,
-          at,
+          at: at(),
           message: `allowed tool \`${tool}\` has no tool prompt`,
           hint: `create ${promptPath('tool', tool)} describing when and how to use the tool`,
         });

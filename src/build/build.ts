@@ -1,7 +1,6 @@
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
-import { serializeSortedBundle, type Bundle } from '../bundle/format.ts';
+import type { Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { isName, nameProblem } from '../load/names.ts';
 import { clip } from '../schema/common.ts';
@@ -10,6 +9,7 @@ import { assembleBundle, type CommonBlock } from './assemble.ts';
 import { resolveToolMethods } from './bot-methods.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, type WorkspaceEntries } from './discover.ts';
+import { BundleWriter } from './emit.ts';
 import { loadIntegrations, resolveIntegrations } from './integrations.ts';
 import { readPrompt } from './prompts.ts';
 
@@ -22,6 +22,11 @@ export interface BuildOptions {
   bots?: readonly string[];
   /** Write bundles to `out`. `check` is a build with `write: false`. */
   write?: boolean;
+  /**
+   * Return the bundles in `built` (default true). Without them the build lets each bundle go
+   * once it is written, so memory stays flat however many bots there are.
+   */
+  keepBundles?: boolean;
 }
 
 export interface BundleSummary {
@@ -35,7 +40,7 @@ export interface BuildResult {
   ok: boolean;
   diagnostics: Diagnostic[];
   bundles: BundleSummary[];
-  /** The bundles themselves, in bot order; empty when the build failed. */
+  /** The bundles themselves, in bot order; empty when the build failed or `keepBundles` is false. */
   built: Bundle[];
 }
 
@@ -60,7 +65,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
 
-  // The integrations' schema checks run on a worker thread while the bots load (stage 2).
+  // The integrations' schema checks run on a worker thread while the bots load and are checked
+  // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
   const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren);
   const commons = loadCommonBlocks(files, diagnostics, entries);
   const bots: BotSource[] = [];
@@ -69,23 +75,31 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
     if (bot) bots.push(bot);
   }
+  for (const bot of bots) checkBot(diagnostics, bot);
   const integrations = await resolveIntegrations(pending);
   for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
-  for (const bot of bots) checkBot(diagnostics, bot);
 
   const outDir = path.resolve(files.root, options.out ?? 'dist');
+  const writer = options.write === false ? undefined : new BundleWriter(outDir);
   const summaries: BundleSummary[] = [];
   const built: Bundle[] = [];
   if (diagnostics.errorCount === 0) {
-    for (const bot of bots) {
-      const bundle = assembleBundle(bot, commons, integrations, diagnostics);
-      if (!bundle) continue;
-      built.push(bundle);
-      summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
+    try {
+      for (const bot of bots) {
+        const bundle = assembleBundle(bot, commons, integrations, diagnostics);
+        if (!bundle) continue;
+        if (diagnostics.errorCount === 0) writer?.stage(bundle);
+        if (options.keepBundles !== false) built.push(bundle);
+        summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
+      }
+    } catch (error) {
+      writer?.discard();
+      throw error;
     }
   }
   const ok = diagnostics.errorCount === 0;
-  if (ok && options.write !== false) writeBundles(outDir, built, options.bots === undefined || options.bots.length === 0);
+  if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
+  else writer?.discard();
   return { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
 }
 
@@ -141,24 +155,6 @@ function loadCommonBlocks(files: WorkspaceFiles, diagnostics: Diagnostics, entri
     blocks.push({ prompt: read.prompt });
   }
   return blocks;
-}
-
-/** Writes each bundle atomically; a full build also removes bundles of bots that no longer exist. */
-function writeBundles(outDir: string, bundles: Bundle[], pruneStale: boolean): void {
-  mkdirSync(outDir, { recursive: true });
-  const written = new Set<string>();
-  for (const bundle of bundles) {
-    const name = `${bundle.bot.id}.bundle.json`;
-    const target = path.join(outDir, name);
-    const temporary = `${target}.${process.pid}.tmp`;
-    writeFileSync(temporary, serializeSortedBundle(bundle));
-    renameSync(temporary, target);
-    written.add(name);
-  }
-  if (!pruneStale) return;
-  for (const name of readdirSync(outDir)) {
-    if (name.endsWith('.bundle.json') && !written.has(name)) rmSync(path.join(outDir, name), { force: true });
-  }
 }
 
 function displayPath(root: string, absolute: string): string {

@@ -71,10 +71,16 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     return pending;
   }
   checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
-  for (const { entry, locate } of entries) {
+  // Every import starts at once (tsx's loader thread and esbuild work alongside); results are taken in registry order.
+  const loads = entries.map(({ entry, locate }) => {
     checkModes(ctx, entry, locate);
     const permissions = checkPermissions(ctx, entry, locate);
-    const loaded = await loadModule(ctx, entry, locate);
+    const loading = loadModule(ctx, entry, locate);
+    loading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+    return { entry, permissions, loading };
+  });
+  for (const { entry, permissions, loading } of loads) {
+    const loaded = await loading;
     if (!loaded) {
       set.unknowable.providers.add(entry.provider);
       continue;

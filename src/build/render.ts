@@ -55,7 +55,6 @@ export function renderTemplate(program: Program, context: unknown): string {
 /** Runs a nested program the way Handlebars' `wrapProgram` does. */
 function run(program: Program, outer: Frame, context: unknown, data: DataFrame, values: readonly unknown[] | undefined): unknown {
   // `../` counts context changes: a program run on the same context adds no depth (loose `!=` as in Handlebars).
-  // eslint-disable-next-line eqeqeq
   const depths = context != outer.depths.context ? { context, parent: outer.depths } : outer.depths;
   return body(program, { context, depths, data, scope: { names: program.blockParams, values, parent: outer.scope } });
 }

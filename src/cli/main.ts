@@ -94,6 +94,7 @@ async function runBuild(command: 'build' | 'check', args: string[], io: Io): Pro
     out: values.out === undefined ? (readConfig(root).out ?? 'dist') : pathFromCwd(values.out),
     bots: values.bot,
     write: command === 'build',
+    keepBundles: false,
   });
   const files = new WorkspaceFiles(root);
   const output =

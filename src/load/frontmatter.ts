@@ -1,6 +1,8 @@
+import matter from 'gray-matter';
 import { isAlias, isCollection, isMap, isNode, isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { Position } from '../diagnostics/diagnostic.ts';
 import type { JsonPath } from './json.ts';
+import { parseSimpleYaml } from './simple-yaml.ts';
 import { LineIndex, lineAt } from './text.ts';
 
 export interface MarkdownFile {
@@ -52,7 +54,14 @@ export function parseMarkdown(text: string): MarkdownParse {
   const yaml = parseYaml(yamlText, 2);
   if (!yaml.ok) return yaml;
 
-  const split = splitAtFirstDashes(text);
+  // gray-matter splits the file. Its engines are replaced so that nothing is ever evaluated
+  // (the YAML is already parsed, strictly, above); the options object keeps it from caching.
+  const data = yaml.data;
+  const split = matter(text, {
+    language: 'yaml',
+    delimiters: '---',
+    engines: { yaml: () => data, js: refuseEngine, javascript: refuseEngine, coffee: refuseEngine, json: refuseEngine },
+  });
   if (trimBreaks(split.matter) !== trimBreaks(yamlText)) {
     // The split closes at any line that starts with `---`; we close only at a line that is `---`.
     return {
@@ -62,7 +71,7 @@ export function parseMarkdown(text: string): MarkdownParse {
       hint: 'only the closing delimiter line may start with `---`',
     };
   }
-  const body = split.body;
+  const body = split.content;
   const bodyOffset = text.length - body.length;
   return {
     ok: true,
@@ -77,20 +86,8 @@ export function parseMarkdown(text: string): MarkdownParse {
   };
 }
 
-/**
- * The split that gray-matter makes (and that bodies, hence bundle digests, have always been
- * cut at), without gray-matter's engines, caches and copies: the block ends at the first
- * `\n---`, even where that starts a longer line; the body starts after that line's break.
- * `text` starts with an opening `---` line that carries no language tag.
- */
-function splitAtFirstDashes(text: string): { matter: string; body: string } {
-  const rest = text.slice(3);
-  const close = rest.indexOf('\n---');
-  if (close < 0) return { matter: rest, body: '' };
-  let body = rest.slice(close + 4);
-  if (body.startsWith('\r')) body = body.slice(1);
-  if (body.startsWith('\n')) body = body.slice(1);
-  return { matter: rest.slice(0, close), body };
+function refuseEngine(): never {
+  throw new Error('front matter engines other than YAML are disabled');
 }
 
 function trimBreaks(text: string): string {
@@ -110,6 +107,8 @@ const YAML_OPTIONS = { uniqueKeys: true, merge: false, schema: 'core', strict: t
 
 function parseYaml(source: string, firstLine: number): YamlParse {
   const lines = new LineIndex(source, firstLine - 1);
+  const simple = parseSimpleYaml(source);
+  if (simple) return { ok: true, data: simple, locate: locator(source, lines) };
   const doc = parseDocument(source, YAML_OPTIONS);
   const error = doc.errors[0];
   if (error) {
