@@ -1,5 +1,5 @@
 import { canonicalJson } from '../bundle/canonical.ts';
-import { auditHash, auditRow, confirmationRefusal, GENESIS_HASH } from './sql-store.ts';
+import { auditHash, auditRow, confirmationRefusal, GENESIS_HASH, toEntry, type AuditRow } from './sql-store.ts';
 import { ANY_APPROVER } from './types.ts';
 import type {
   AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
@@ -13,7 +13,7 @@ import type {
 export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
   private readonly idempotency = new Map<string, string>();
-  private readonly audit = new Map<string, AuditEntry[]>();
+  private readonly audit = new Map<string, AuditRow[]>();
   private readonly confirmations = new Map<string, Confirmation & { used_at: number | null }>();
   private readonly reviews = new Map<string, ReviewItem>();
   private readonly cursors = new Map<string, string | null>();
@@ -30,15 +30,14 @@ export class MemoryStore implements StateStore {
     return JSON.parse(this.idempotency.get(id)!) as IdempotencyRecord;
   }
 
-  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
-    const chain = this.audit.get(entry.tenant) ?? [];
-    this.audit.set(entry.tenant, chain);
-    const last = chain.at(-1);
-    const row = auditRow(entry, chain.length + 1, last?.hash ?? GENESIS_HASH);
-    // Entries are frozen copies: nothing the caller does later can change the log.
-    const stored: AuditEntry = Object.freeze({ ...entry, detail: JSON.parse(row.detail_json) as Record<string, unknown>, seq: row.seq, at: row.at, prev_hash: row.prev_hash, hash: auditHash(row) });
+  async appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
+    let chain = this.audit.get(entry.tenant);
+    if (!chain) this.audit.set(entry.tenant, (chain = []));
+    const row = auditRow(entry, chain.length + 1, chain.at(-1)?.hash ?? GENESIS_HASH);
+    // The log keeps the rows as they would be stored: strings, never the caller's objects.
+    const stored: AuditRow = { ...row, hash: auditHash(row) };
     chain.push(stored);
-    return stored;
+    return { seq: stored.seq, hash: stored.hash };
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -52,7 +51,7 @@ export class MemoryStore implements StateStore {
         (filter.action === undefined || e.action === filter.action),
     );
     all.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.seq - b.seq));
-    return structuredClone(all.slice(0, filter.limit ?? 1000));
+    return all.slice(0, filter.limit ?? 1000).map(toEntry);
   }
 
   async verifyAudit(tenant?: string): Promise<AuditVerification> {
@@ -61,10 +60,9 @@ export class MemoryStore implements StateStore {
     for (const name of tenants) {
       let previous = GENESIS_HASH;
       for (const [index, e] of this.audit.get(name)!.entries()) {
-        const row = { ...e, detail_json: canonicalJson(e.detail) };
         if (e.seq !== index + 1) return { ok: false, tenant: name, seq: index + 1, reason: `entry ${index + 1} is missing` };
         if (e.prev_hash !== previous) return { ok: false, tenant: name, seq: e.seq, reason: 'it does not follow the entry before it' };
-        if (auditHash(row) !== e.hash) return { ok: false, tenant: name, seq: e.seq, reason: 'its content does not match its hash' };
+        if (auditHash(e) !== e.hash) return { ok: false, tenant: name, seq: e.seq, reason: 'its content does not match its hash' };
         previous = e.hash;
         entries++;
       }

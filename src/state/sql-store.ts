@@ -80,8 +80,10 @@ export function auditRow(entry: AuditInput, seq: number, prevHash: string): Omit
 
 /** The hash of an audit entry: its content and the hash before it. */
 export function auditHash(row: Omit<AuditRow, 'hash'>): string {
+  // An array of strings, numbers and nulls (the detail is already canonical JSON text), so
+  // plain JSON.stringify is canonical here.
   return sha256(
-    `${row.prev_hash}\n${canonicalJson([row.tenant, Number(row.seq), row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json])}`,
+    `${row.prev_hash}\n${JSON.stringify([row.tenant, Number(row.seq), row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json])}`,
   );
 }
 
@@ -112,7 +114,7 @@ export class SqlStore implements StateStore {
     return (await this.getIdempotency(tenant, methodId, key))!;
   }
 
-  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
+  async appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
     return this.db.transaction(async (tx) => {
       const lockHead = () => tx.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM botc_audit_head WHERE tenant = ?${this.db.lockSuffix}`, [entry.tenant]);
       let [head] = await lockHead();
@@ -129,7 +131,7 @@ export class SqlStore implements StateStore {
         [row.tenant, row.seq, row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json, row.prev_hash, hash],
       );
       await tx.run('UPDATE botc_audit_head SET seq = ?, hash = ? WHERE tenant = ?', [row.seq, hash, row.tenant]);
-      return toEntry({ ...row, hash });
+      return { seq: row.seq, hash };
     });
   }
 
@@ -320,7 +322,7 @@ function summary(row: CredentialRow): CredentialSummary {
   };
 }
 
-function toEntry(row: AuditRow): AuditEntry {
+export function toEntry(row: AuditRow): AuditEntry {
   return {
     tenant: row.tenant,
     seq: Number(row.seq),

@@ -109,7 +109,8 @@ export interface StateStore {
   /** Stores the record unless one exists; returns the record that is stored. */
   putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord>;
 
-  appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  /** Appends an entry to its tenant's chain; returns its place in the chain. */
+  appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }>;
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   verifyAudit(tenant?: string): Promise<AuditVerification>;
 
