@@ -295,7 +295,8 @@ export class Runtime {
     const { plan, args, tenant, traceId, started } = invocation;
     const preview = await this.run({ ...invocation, args: { ...args, dry_run: true } });
     if (!preview.ok) return preview;
-    const token = randomBytes(32).toString('base64url');
+    // A prefix names what the token is, and keeps it from starting with `-` on a command line.
+    const token = `botc_confirm_${randomBytes(32).toString('base64url')}`;
     const previewSha = sha256(canonicalJson(preview.data));
     const approver = call.approver ?? ANY_APPROVER;
     const expiresAt = this.now() + (this.options.confirmation_ttl_ms ?? DEFAULT_CONFIRMATION_TTL_MS);
