@@ -46,20 +46,14 @@ const TABLES = [
 /** The tables every SQL store shares; drivers add their append-only guards for the audit log. */
 export const SCHEMA: readonly string[] = TABLES;
 
-export interface AuditRow {
-  tenant: string;
+/** An audit entry as stored: its detail as canonical JSON text, which is what the hash covers. */
+export type AuditRow = Omit<AuditInput, 'detail'> & {
   seq: number;
   at: string;
-  action: string;
-  actor: string;
-  integration: string | null;
-  method_id: string | null;
-  outcome: string;
-  trace_id: string | null;
   detail_json: string;
   prev_hash: string;
   hash: string;
-}
+};
 
 /** The stored form of an audit entry, before its hash: the next link of its tenant's chain. */
 export function auditRow(entry: AuditInput, seq: number, prevHash: string): Omit<AuditRow, 'hash'> {

@@ -3,7 +3,11 @@ import type { IntegrationResult } from '../integration/types.ts';
 /** One audit entry as the runtime writes it. Never holds a secret. */
 export interface AuditInput {
   tenant: string;
-  /** What happened: `call`, `attempt`, `retry`, `preview`, `confirmation.*`, `import`, `review.*`, `credential.*`, `failure`. */
+  /**
+   * What happened: `call` (with its attempts and outcome), `query` (help, status, list ops),
+   * `retry`, `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
+   * `credential.added|revoked|denied`.
+   */
   action: string;
   /** Who did it: `runtime`, `expert:<name>`, `user:<name>`. */
   actor: string;
