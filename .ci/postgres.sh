@@ -13,7 +13,10 @@ if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
   bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
-# PostgreSQL refuses to run as root: run it as the postgres system user.
+# PostgreSQL refuses to run as root: run it as the postgres system user (made if missing).
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+fi
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
