@@ -9,7 +9,7 @@ import { findInvisible } from '../load/unicode.ts';
 import { clip, reportIssues } from '../schema/common.ts';
 import { manifestSchema, type Manifest } from '../schema/manifest.ts';
 import { blockFrontMatterSchema, expertFrontMatterSchema, type ExpertFrontMatter } from '../schema/prompt.ts';
-import type { Entry } from './discover.ts';
+import { entryKindProblem, type Entry } from './discover.ts';
 import { BLOCK_PATTERN, globToRegExp, isGlob } from './glob.ts';
 import { readPrompt, type PromptFile } from './prompts.ts';
 
@@ -56,7 +56,7 @@ export function loadBot(
   if (dir.kind !== 'dir') {
     diagnostics.report('unsafe-path', {
       file: dir.path,
-      message: `bot folder \`${clip(id)}\` is ${dir.kind === 'symlink' ? 'a symlink' : 'not a folder'}`,
+      message: `bot folder \`${clip(id)}\` is ${entryKindProblem(dir, 'folder')}`,
       hint: 'bots must be real folders inside the workspace',
     });
     return undefined;
@@ -88,7 +88,7 @@ export function loadBot(
   if (promptsDir && promptsDir.kind !== 'dir') {
     diagnostics.report('unsafe-path', {
       file: promptsDir.path,
-      message: `\`prompts\` of bot \`${id}\` is ${promptsDir.kind === 'symlink' ? 'a symlink' : 'not a folder'}`,
+      message: `\`prompts\` of bot \`${id}\` is ${entryKindProblem(promptsDir, 'folder')}`,
       hint: 'make prompts/ a real folder inside the bot folder',
     });
     bot.expertsComplete = false;
@@ -116,7 +116,7 @@ function loadPromptEntry(files: WorkspaceFiles, diagnostics: Diagnostics, bot: B
   if (entry.kind !== 'file') {
     diagnostics.report('unsafe-path', {
       file: entry.path,
-      message: `prompt \`${base}\` is ${entry.kind === 'symlink' ? 'a symlink' : 'not a regular file'}`,
+      message: `prompt \`${base}\` is ${entryKindProblem(entry, 'file')}`,
       hint: 'prompt files must be regular files inside the workspace; copy the content instead of linking it',
     });
     if (kind === 'expert') bot.expertsComplete = false;

@@ -8,7 +8,7 @@ import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { assembleBundle, type CommonBlock } from './assemble.ts';
 import { resolveToolMethods } from './bot-methods.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
-import { discover, type WorkspaceEntries } from './discover.ts';
+import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
 import { BundleWriter } from './emit.ts';
 import { loadIntegrations, resolveIntegrations } from './integrations.ts';
 import { readPrompt } from './prompts.ts';
@@ -122,7 +122,7 @@ function reportUnsafeRoots(diagnostics: Diagnostics, entries: WorkspaceEntries):
   for (const entry of entries.unsafeRoots) {
     diagnostics.report('unsafe-path', {
       file: entry.path,
-      message: `\`${entry.path}\` is ${entry.kind === 'symlink' ? 'a symlink' : 'not a folder'}`,
+      message: `\`${entry.path}\` is ${entryKindProblem(entry, 'folder')}`,
       hint: `make ${entry.path}/ a real folder inside the workspace`,
     });
   }
@@ -135,7 +135,7 @@ function loadCommonBlocks(files: WorkspaceFiles, diagnostics: Diagnostics, entri
     if (entry.kind !== 'file') {
       diagnostics.report('unsafe-path', {
         file: entry.path,
-        message: `common block \`${entry.path}\` is ${entry.kind === 'symlink' ? 'a symlink' : 'not a regular file'}`,
+        message: `common block \`${entry.path}\` is ${entryKindProblem(entry, 'file')}`,
         hint: 'common blocks must be regular files inside the workspace',
       });
       continue;

@@ -86,3 +86,8 @@ function isRealDirectory(absolute: string): boolean {
     return false;
   }
 }
+
+/** What is wrong with an entry that should be a real folder or regular file, for messages. */
+export function entryKindProblem(entry: Entry, expected: 'folder' | 'file'): string {
+  return entry.kind === 'symlink' ? 'a symlink' : expected === 'folder' ? 'not a folder' : 'not a regular file';
+}

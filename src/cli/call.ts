@@ -42,14 +42,7 @@ export async function runCall(argv: string[], io: Io): Promise<number> {
   for (const required of ['expert', 'tool', 'op'] as const) {
     if (!values[required]) throw new UsageError(`botc call needs --${required}`);
   }
-  let args: unknown;
-  if (values.args !== undefined) {
-    try {
-      args = JSON.parse(values.args);
-    } catch {
-      throw new UsageError('--args must be JSON');
-    }
-  }
+  const args = jsonOption(values.args, '--args');
   return withRuntime(positionals[0]!, values, io, async (runtime) => {
     const result = await runtime.callTool({
       expert: values.expert!,
@@ -73,14 +66,7 @@ export async function runConfirm(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 2) throw new UsageError('botc confirm <token> <bundle> --approver NAME');
   const approver = values.approver ?? io.env.USER;
   if (!approver) throw new UsageError('--approver names the person confirming');
-  let params: Record<string, unknown> | undefined;
-  if (values.params !== undefined) {
-    try {
-      params = JSON.parse(values.params) as Record<string, unknown>;
-    } catch {
-      throw new UsageError('--params must be JSON');
-    }
-  }
+  const params = jsonOption(values.params, '--params') as Record<string, unknown> | undefined;
   return withRuntime(positionals[1]!, values, io, async (runtime) => {
     const result = await runtime.confirm({
       token: positionals[0]!,
@@ -92,6 +78,15 @@ export async function runConfirm(argv: string[], io: Io): Promise<number> {
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     return result.ok ? 0 : 1;
   });
+}
+
+function jsonOption(text: string | undefined, flag: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${flag} must be JSON`);
+  }
 }
 
 interface RuntimeValues {

@@ -245,21 +245,17 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
 }
 
 function providerMessage(body: unknown): string | undefined {
-  if (typeof body === 'object' && body !== null) {
-    const record = body as Record<string, unknown>;
-    for (const key of ['message', 'error_description', 'error']) {
-      if (typeof record[key] === 'string') return (record[key] as string).slice(0, 200);
-    }
-  }
-  return undefined;
+  return firstString(body, ['message', 'error_description', 'error'], 200);
 }
 
 function providerCode(body: unknown): string | undefined {
-  if (typeof body === 'object' && body !== null) {
-    const record = body as Record<string, unknown>;
-    for (const key of ['code', 'error', 'category']) {
-      if (typeof record[key] === 'string') return (record[key] as string).slice(0, 100);
-    }
-  }
-  return undefined;
+  return firstString(body, ['code', 'error', 'category'], 100);
+}
+
+/** The first of `keys` that holds a string in a JSON error body, cut to `max` characters. */
+function firstString(body: unknown, keys: readonly string[], max: number): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const key = keys.find((k) => typeof record[k] === 'string');
+  return key === undefined ? undefined : (record[key] as string).slice(0, max);
 }

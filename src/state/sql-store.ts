@@ -293,17 +293,8 @@ export class SqlStore implements StateStore {
   }
 }
 
-interface CredentialRow {
-  id: string;
-  tenant: string;
-  provider: string;
-  ciphertext: string;
-  iv: string;
-  tag: string;
-  scopes_json: string;
-  created_at: number;
-  revoked_at: number | null;
-}
+/** A credential as stored: its scopes as JSON text. */
+type CredentialRow = Omit<StoredCredential, 'scopes'> & { scopes_json: string };
 
 function summary(row: CredentialRow): CredentialSummary {
   return {
