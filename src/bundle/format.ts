@@ -56,6 +56,12 @@ export interface Bundle {
   digest: string;
 }
 
+/**
+ * An object member whose name is an array index. Inside JSON string values every `"` is escaped,
+ * so this matches member names only.
+ */
+const INDEX_KEY = /[{,]"(?:0|[1-9][0-9]*)":/;
+
 /** The digest of a bundle: sha256 of the canonical JSON of everything but `digest`. */
 export function bundleDigest(bundle: Omit<Bundle, 'digest'> | Bundle): string {
   const { digest: _ignored, ...rest } = bundle as Bundle;
@@ -73,7 +79,10 @@ export function serializeBundle(bundle: Bundle): string {
  * The result keeps `digest` in key order, so it is sorted too.
  */
 export function sealSortedBundle(sorted: Omit<Bundle, 'digest'>): Bundle {
-  const digest = sha256(JSON.stringify(sorted));
+  // JSON.stringify of a sorted object is its JCS form unless some key is an array index, which
+  // objects enumerate first: then (rarely) serialize canonically the slow way.
+  const json = JSON.stringify(sorted);
+  const digest = sha256(INDEX_KEY.test(json) ? canonicalJson(sorted) : json);
   const bundle: Record<string, unknown> = {};
   for (const key of [...Object.keys(sorted), 'digest'].sort()) bundle[key] = key === 'digest' ? digest : sorted[key as keyof typeof sorted];
   return bundle as unknown as Bundle;
