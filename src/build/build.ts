@@ -11,7 +11,9 @@ import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
 import { BundleWriter } from './emit.ts';
 import { loadIntegrations, resolveIntegrations } from './integrations.ts';
+import { checkLock } from './lock-check.ts';
 import { readPrompt } from './prompts.ts';
+import type { LockUpdate } from '../versioning/lock.ts';
 
 export interface BuildOptions {
   /** The workspace root. */
@@ -27,6 +29,12 @@ export interface BuildOptions {
    * once it is written, so memory stays flat however many bots there are.
    */
   keepBundles?: boolean;
+  /**
+   * The versioning stage: `check` (default) compares declared methods with botc.lock.json when
+   * it exists; `update` also computes the new lock for `botc lock` (returned in `lock`, not
+   * written); `ignore` skips it.
+   */
+  lock?: 'check' | 'update' | 'ignore';
 }
 
 export interface BundleSummary {
@@ -42,6 +50,8 @@ export interface BuildResult {
   bundles: BundleSummary[];
   /** The bundles themselves, in bot order; empty when the build failed or `keepBundles` is false. */
   built: Bundle[];
+  /** With `lock: 'update'`: the lock to write and what changed. */
+  lock?: LockUpdate;
 }
 
 /** A usage problem (unknown `--bot`, missing root): the caller's mistake, not the workspace's. */
@@ -78,6 +88,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   for (const bot of bots) checkBot(diagnostics, bot);
   const integrations = await resolveIntegrations(pending);
   for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
+  const lockMode = options.lock ?? 'check';
+  const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
+  const lock = lockMode === 'ignore' ? undefined : checkLock(files, diagnostics, integrations, used, (id) => integrations.declared.get(id), lockMode);
 
   const outDir = path.resolve(files.root, options.out ?? 'dist');
   const writer = options.write === false ? undefined : new BundleWriter(outDir);
@@ -100,7 +113,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const ok = diagnostics.errorCount === 0;
   if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
   else writer?.discard();
-  return { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
+  const result: BuildResult = { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
+  if (lockMode === 'update' && lock) result.lock = lock;
+  return result;
 }
 
 /** `check`: everything `build` does but write. */

@@ -36,6 +36,8 @@ export interface IntegrationSet {
    * names one of their methods is not also reported as `unknown-method`.
    */
   unknowable: { all: boolean; providers: Set<string>; methods: Set<string> };
+  /** Where each declared method's id is written in its module, for diagnostics about it. */
+  declared: Map<string, { file: string; at: Position }>;
 }
 
 interface Context {
@@ -62,6 +64,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     providers: new Map(),
     methods: new Map(),
     unknowable: { all: false, providers: new Set(), methods: new Set() },
+    declared: new Map(),
   };
   const ctx: Context = { files, diagnostics };
   const pending: PendingIntegrations = { ctx, set, modules: [], schemas: new SchemaChecker() };
@@ -120,6 +123,7 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
         return [];
       }
       declared.set(spec.method_id, { provider: entry.provider, file: loaded.file, at });
+      set.declared.set(spec.method_id, { file: loaded.file, at });
       return [spec];
     });
     set.providers.set(entry.provider, { entry, moduleFile: loaded.file, sha256: loaded.sha256, methods });
