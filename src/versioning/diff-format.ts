@@ -32,8 +32,9 @@ export function formatPretty(diff: BuildDiff): string {
       out.push(`  ${SIGN[m.change]} method ${m.method_id}${describeMethod(m)}`);
       for (const d of m.breaking) out.push(`      ${formatDifference(d)}`);
     }
+    if (onlySources(bot)) out.push(`  ~ only input files changed: ${bot.sources.join(', ')}`);
     for (const i of bot.integrations) {
-      out.push(`  ${SIGN[i.change]} integration ${i.provider}${i.fields.map((f) => `; ${f.field}: ${show(f.before)} → ${show(f.after)}`).join('')}`);
+      out.push(`  ${SIGN[i.change]} integration ${i.provider}${i.fields.map((f) => `; ${describeField(f)}`).join('')}`);
     }
   }
   out.push('', `${diff.summary.changes} change(s), ${diff.summary.breaking} breaking`);
@@ -67,8 +68,9 @@ export function formatMarkdown(diff: BuildDiff): string {
       out.push(`- ${m.change} method \`${m.method_id}\`${describeMethod(m)}`);
       for (const d of m.breaking) out.push(`  - \`${d.pointer}\`: \`${show(d.before)}\` → \`${show(d.after)}\` (${d.reason})`);
     }
+    if (onlySources(bot)) out.push(`- only input files changed: ${bot.sources.map((f) => `\`${f}\``).join(', ')}`);
     for (const i of bot.integrations) {
-      out.push(`- ${i.change} integration \`${i.provider}\`${i.fields.map((f) => `; ${f.field}: \`${show(f.before)}\` → \`${show(f.after)}\``).join('')}`);
+      out.push(`- ${i.change} integration \`${i.provider}\`${i.fields.map((f) => `; ${describeField(f, '`')}`).join('')}`);
     }
     out.push('', '</details>');
   }
@@ -87,10 +89,20 @@ export function formatGithub(diff: BuildDiff): string {
       const detail = m.breaking.map(formatDifference).join('; ');
       out.push(`::${level} title=botc diff::${bot.bot}: method ${m.method_id} ${m.change}${escapeCommand(describeMethod(m) + (detail ? `: ${detail}` : ''))}`);
     }
-    for (const i of bot.integrations) out.push(`::notice title=botc diff::${bot.bot}: integration ${i.provider} ${i.change}`);
+    for (const i of bot.integrations) out.push(`::notice title=botc diff::${bot.bot}: integration ${i.provider} ${i.change}${escapeCommand(i.fields.map((f) => `; ${describeField(f)}`).join(''))}`);
   }
   out.push(`${diff.summary.changes} change(s), ${diff.summary.breaking} breaking`);
   return `${out.join('\n')}\n`;
+}
+
+/** A changed bundle whose reviewable parts are all equal: say which inputs moved its digest. */
+function onlySources(bot: BotDiff): boolean {
+  return bot.change === 'changed' && bot.experts.length + bot.tools.length + bot.methods.length + bot.integrations.length === 0 && bot.sources.length > 0;
+}
+
+function describeField(f: { field: string; before: unknown; after: unknown }, quote = ''): string {
+  if (f.field === 'sha256') return 'module source changed';
+  return `${f.field}: ${quote}${show(f.before)}${quote} → ${quote}${show(f.after)}${quote}`;
 }
 
 function describeExpert(e: BotDiff['experts'][number]): string {
@@ -124,7 +136,7 @@ function summaryLine(bot: BotDiff): string {
     bot.methods.length && `${bot.methods.length} method(s)`,
     bot.integrations.length && `${bot.integrations.length} integration(s)`,
   ].filter(Boolean);
-  return parts.length > 0 ? parts.join(', ') : bot.change;
+  return parts.length > 0 ? parts.join(', ') : onlySources(bot) ? 'input files only' : bot.change;
 }
 
 function counts(items: readonly { change: string }[]): string {

@@ -62,6 +62,8 @@ export interface BotDiff {
   tools: ToolChange[];
   methods: MethodChange[];
   integrations: IntegrationChange[];
+  /** Input files whose content changed, was added or removed (`sources` of the bundles). */
+  sources: string[];
 }
 
 export interface BuildDiff {
@@ -92,8 +94,10 @@ export function diffBundles(bot: string, before: Bundle | undefined, after: Bund
     tools: [],
     methods: [],
     integrations: [],
+    sources: [],
   };
   if (diff.change === 'unchanged') return diff;
+  diff.sources = pairs(entries2(before?.sources), entries2(after?.sources), ([file]) => file).filter(([, a, b]) => a?.[1] !== b?.[1]).map(([file]) => file);
   diff.experts = pairs(before?.experts, after?.experts, (e) => e.name).flatMap(([name, a, b]) => expertChange(name, a, b) ?? []);
   diff.tools = pairs(before?.tools, after?.tools, (t) => t.name).flatMap(([name, a, b]) => toolChange(name, a, b) ?? []);
   diff.methods = pairs(values(before?.methods), values(after?.methods), (m) => m.method_id).flatMap(([id, a, b]) => methodChange(id, a, b) ?? []);
@@ -152,7 +156,8 @@ function methodChange(id: string, a: MethodSpec | undefined, b: MethodSpec | und
   return change;
 }
 
-const GOVERNANCE_FIELDS = ['classification', 'lifecycle', 'tier', 'modes', 'module', 'export'] as const;
+/** Integration fields a reviewer must see change; `sha256` is the module source's. */
+const GOVERNANCE_FIELDS = ['classification', 'lifecycle', 'tier', 'modes', 'module', 'export', 'sha256'] as const;
 
 function integrationChange(provider: string, a: ProviderEntry | undefined, b: ProviderEntry | undefined): IntegrationChange | undefined {
   if (!a || !b) return { provider, change: a ? 'removed' : 'added', fields: [] };
@@ -195,6 +200,10 @@ function pairs<T>(a: readonly T[] | undefined, b: readonly T[] | undefined, key:
 
 function values<T>(record: Record<string, T> | undefined): T[] {
   return record ? Object.values(record) : [];
+}
+
+function entries2(record: Record<string, string> | undefined): [string, string][] {
+  return record ? Object.entries(record) : [];
 }
 
 function entries(record: Record<string, BundleIntegration> | undefined): ProviderEntry[] {
