@@ -8,6 +8,7 @@ import { runAudit, runCredentials, runReview } from './state.ts';
 import { VaultKeyError } from '../state/vault.ts';
 import { UsageError } from './usage.ts';
 import { runDiff, runImpact, runLock } from './versioning.ts';
+import { runExport } from './export.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { BundleLoadError } from '../runtime/bundle.ts';
 
@@ -22,6 +23,7 @@ Usage:
   botc review list|approve|reject [ID...] [--tenant T] [--reviewer NAME] [--status S] [--state URL]
   botc credentials add|list|revoke [PROVIDER] [--tenant T] [--scopes a,b] [--state URL]
   botc audit list|verify [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O] [--state URL]
+  botc export <bundle> --target T [--expert E] [--style envelope|methods] [--strict] [--server NAME]
   botc lock [--root DIR]
   botc diff <old.bundle.json|DIR> <new.bundle.json|DIR> [--format pretty|json|markdown|github] [--fail-on breaking|any]
   botc impact <method_id|provider> [--root DIR] [--format pretty|json]
@@ -35,6 +37,8 @@ Commands:
   review  list imported records waiting for review; approve or reject them
   credentials  store tenant credentials encrypted with BOTC_SECRET_KEY; the secret is read from stdin
   audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry)
+  export  print tool definitions of one expert for an agent runtime (openai-responses, openai-chat,
+          anthropic, gemini, mcp, claude-code)
   lock    record every declared method in botc.lock.json; refuses a breaking change of a locked id
   diff    compare two builds for review: experts, prompt blocks, tools, methods (breaking or not)
   impact  list the bots, tools and experts that use a method or a provider
@@ -75,6 +79,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await runCredentials(rest, io);
       case 'audit':
         return await runAudit(rest, io);
+      case 'export':
+        return await runExport(rest, io);
       case 'lock':
         return await runLock(rest, io);
       case 'diff':
