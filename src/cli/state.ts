@@ -12,6 +12,14 @@ export async function storeFor(values: { state?: string | undefined; root?: stri
   return openStore(values.state ?? io.env.BOTC_STATE_URL, path.resolve(values.root ?? '.'));
 }
 
+/**
+ * With BOTC_SECRET_KEY set, proves it opens the tenant's stored credentials before a command uses
+ * them, so a wrong key is a usage error (VaultKeyError, exit 2) rather than failed calls.
+ */
+export async function checkVaultKey(store: StateStore, env: NodeJS.ProcessEnv, tenant: string): Promise<void> {
+  if (env.BOTC_SECRET_KEY) await new CredentialVault(store, vaultKeyFromEnv(env)).checkKey(tenant);
+}
+
 const COMMON = {
   root: { type: 'string', default: '.' },
   state: { type: 'string' },
