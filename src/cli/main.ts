@@ -21,6 +21,8 @@ Usage:
   botc review list|approve|reject [ID...] [--tenant T] [--reviewer NAME] [--status S] [--state URL]
   botc credentials add|list|revoke [PROVIDER] [--tenant T] [--scopes a,b] [--state URL]
   botc audit list|verify [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O] [--state URL]
+  botc audit verify [--tenant T] [--checkpoint FILE] [--state URL]
+  botc audit checkpoint [--tenant T] [--state URL]
 
 Commands:
   build   validate the workspace and write one bundle per bot to --out (default: dist)
@@ -30,7 +32,9 @@ Commands:
   confirm send an outbound write a person approved (the token comes from CONFIRMATION_REQUIRED)
   review  list imported records waiting for review; approve or reject them
   credentials  store tenant credentials encrypted with BOTC_SECRET_KEY; the secret is read from stdin
-  audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry)
+  audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry);
+          checkpoint prints each tenant's last entry signed with BOTC_AUDIT_SIGNING_KEY (Ed25519),
+          and verify --checkpoint FILE proves the log still extends it
 
 State: --state or BOTC_STATE_URL (postgres://... or a SQLite file), default <root>/.botc/state.db.
 
