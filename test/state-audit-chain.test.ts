@@ -7,7 +7,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../src/state/audit-chain.ts';
-import { openCheckpoint, signCheckpoint } from '../src/state/audit-checkpoint.ts';
+import { AuditCheckpointError, checkpointKeyId, openCheckpoint, signCheckpoint, signingKeyFromEnv, verifyKeyFromEnv } from '../src/state/audit-checkpoint.ts';
 import { MemoryStore } from '../src/state/memory.ts';
 import type { SqlStore } from '../src/state/sql-store.ts';
 import type { AuditAnchor, AuditInput, StateStore } from '../src/state/types.ts';
@@ -189,5 +189,56 @@ describe('the audit chain of the in-memory store', () => {
     await log(store, 'acme', 2);
     expect(await store.verifyAudit(undefined, heads)).toEqual({ ok: true, tenants: 1, entries: 5 });
     expect(await new MemoryStore().verifyAudit(undefined, heads)).toMatchObject({ ok: false, tenant: 'acme', seq: 1 });
+  });
+});
+
+describe('checkpoint keys and files', () => {
+  const keys = generateKeyPairSync('ed25519');
+  const privatePem = keys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const publicPem = keys.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const seed = (keys.privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer).subarray(16);
+  const publicRaw = (keys.publicKey.export({ format: 'der', type: 'spki' }) as Buffer).subarray(12);
+  const heads: AuditAnchor[] = [
+    { tenant: 'globex', seq: 2, hash: 'b'.repeat(64) },
+    { tenant: 'acme', seq: 7, hash: 'a'.repeat(64) },
+  ];
+
+  it('signing keys: a PKCS#8 PEM or a 32-byte seed (hex, padded base64); verify keys: SPKI PEM, raw 32 bytes, or the signing key', () => {
+    const id = checkpointKeyId(keys.publicKey);
+    expect(checkpointKeyId(signingKeyFromEnv({ BOTC_AUDIT_SIGNING_KEY: privatePem }))).toBe(id);
+    expect(checkpointKeyId(signingKeyFromEnv({ BOTC_AUDIT_SIGNING_KEY: seed.toString('hex') }))).toBe(id);
+    expect(checkpointKeyId(signingKeyFromEnv({ BOTC_AUDIT_SIGNING_KEY: seed.toString('base64') }))).toBe(id);
+    expect(checkpointKeyId(verifyKeyFromEnv({ BOTC_AUDIT_VERIFY_KEY: publicPem }))).toBe(id);
+    expect(checkpointKeyId(verifyKeyFromEnv({ BOTC_AUDIT_VERIFY_KEY: publicRaw.toString('base64') }))).toBe(id);
+    expect(checkpointKeyId(verifyKeyFromEnv({ BOTC_AUDIT_SIGNING_KEY: privatePem }))).toBe(id);
+  });
+
+  it.each([
+    ['no signing key', () => signingKeyFromEnv({}), /BOTC_AUDIT_SIGNING_KEY is not set/],
+    ['an all-zero seed', () => signingKeyFromEnv({ BOTC_AUDIT_SIGNING_KEY: '00'.repeat(32) }), /all zero/],
+    ['a passphrase', () => signingKeyFromEnv({ BOTC_AUDIT_SIGNING_KEY: 'my audit key' }), /whitespace/],
+    ['an RSA key', () => signingKeyFromEnv({ BOTC_AUDIT_SIGNING_KEY: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }), /not Ed25519/],
+    ['no verify key', () => verifyKeyFromEnv({}), /BOTC_AUDIT_VERIFY_KEY is not set/],
+    ['a broken PEM', () => verifyKeyFromEnv({ BOTC_AUDIT_VERIFY_KEY: '-----BEGIN PUBLIC KEY-----\nxx\n-----END PUBLIC KEY-----' }), /not a PEM public key/],
+  ])('refuses %s', (_name, make, message) => {
+    expect(make).toThrow(AuditCheckpointError);
+    expect(make).toThrow(message);
+  });
+
+  it('a checkpoint signed by the key opens; sorted heads; another key, an altered field or a bad shape do not', () => {
+    const checkpoint = signCheckpoint(heads, keys.privateKey, new Date('2026-12-01T00:00:00Z'));
+    expect(checkpoint.heads.map((h) => h.tenant)).toEqual(['acme', 'globex']);
+    expect(openCheckpoint(JSON.stringify(checkpoint), keys.publicKey)).toEqual({ ok: true, checkpoint });
+    expect(openCheckpoint(JSON.stringify(checkpoint), generateKeyPairSync('ed25519').publicKey)).toEqual({ ok: false, reason: expect.stringMatching(/signed by key ed25519:/) });
+    for (const altered of [
+      { ...checkpoint, created_at: '2027-01-01T00:00:00.000Z' },
+      { ...checkpoint, heads: [{ ...checkpoint.heads[0]!, seq: 6 }, checkpoint.heads[1]!] },
+      { ...checkpoint, heads: [checkpoint.heads[1]!] },
+    ]) {
+      expect(openCheckpoint(JSON.stringify(altered), keys.publicKey)).toEqual({ ok: false, reason: expect.stringMatching(/signature does not match/) });
+    }
+    for (const bad of ['not json', '[]', JSON.stringify({ ...checkpoint, extra: 1 }), JSON.stringify({ ...checkpoint, heads: [{ tenant: 'acme', seq: 0, hash: 'a'.repeat(64) }] }), JSON.stringify({ ...checkpoint, format: 'botc.audit-checkpoint/2' })]) {
+      expect(() => openCheckpoint(bad, keys.publicKey)).toThrow(AuditCheckpointError);
+    }
   });
 });
