@@ -6,7 +6,8 @@ export interface AuditInput {
   /**
    * What happened: `call` (with its attempts and outcome), `query` (help, status, list ops),
    * `retry`, `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
-   * `credential.added|revoked|denied`.
+   * `credential.added|revoked|denied`, `audit.head_rebuilt` (an append found its tenant's chain
+   * head deleted and rebuilt it from the last entry).
    */
   action: string;
   /** Who did it: `runtime`, `expert:<name>`, `user:<name>`. */
