@@ -133,6 +133,7 @@ export async function runAudit(argv: string[], io: Io): Promise<number> {
   });
   const tenant = values.all || !rest.includes('--tenant') ? undefined : values.tenant;
   if (sub === 'list') {
+    if (values.checkpoint !== undefined) throw new UsageError('--checkpoint belongs to `botc audit verify`');
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit is a positive whole number');
     for (const bound of ['since', 'until'] as const) {
