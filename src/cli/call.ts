@@ -7,7 +7,7 @@ import { Runtime } from '../runtime/runtime.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Io } from './main.ts';
-import { storeFor } from './state.ts';
+import { checkVaultKey, storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
 
 const RUNTIME_OPTIONS = {
@@ -103,6 +103,7 @@ async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, wo
   const store: StateStore = await storeFor(values, io);
   let runtime: Runtime;
   try {
+    await checkVaultKey(store, io.env, values.tenant);
     runtime = await Runtime.load(bundle, {
       root,
       store,

@@ -23,6 +23,8 @@ Usage:
   botc review list|approve|reject [ID...] [--tenant T] [--reviewer NAME] [--status S] [--state URL]
   botc credentials add|list|revoke [PROVIDER] [--tenant T] [--scopes a,b] [--state URL]
   botc audit list|verify [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O] [--state URL]
+  botc audit verify [--tenant T] [--checkpoint FILE] [--state URL]
+  botc audit checkpoint [--tenant T] [--state URL]
   botc export <bundle> --target T [--expert E] [--style envelope|methods] [--strict] [--server NAME]
   botc lock [--root DIR]
   botc diff <old.bundle.json|DIR> <new.bundle.json|DIR> [--format pretty|json|markdown|github] [--fail-on breaking|any]
@@ -36,7 +38,9 @@ Commands:
   confirm send an outbound write a person approved (the token comes from CONFIRMATION_REQUIRED)
   review  list imported records waiting for review; approve or reject them
   credentials  store tenant credentials encrypted with BOTC_SECRET_KEY; the secret is read from stdin
-  audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry)
+  audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry);
+          checkpoint prints each tenant's last entry signed with BOTC_AUDIT_SIGNING_KEY (Ed25519),
+          and verify --checkpoint FILE proves the log still extends it
   export  print tool definitions of one expert for an agent runtime (openai-responses, openai-chat,
           anthropic, gemini, mcp, claude-code)
   lock    record every declared method in botc.lock.json; refuses a breaking change of a locked id

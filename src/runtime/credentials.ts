@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
+/**
+ * A credential source cannot produce a credential, for a reason the caller may hear (the
+ * message holds no secret): the runtime answers AUTH_REQUIRED with it instead of INTERNAL_ERROR.
+ */
+export class CredentialUnavailableError extends Error {
+  override name = 'CredentialUnavailableError';
+}
+
 export interface Credential {
   secret: string;
   scopes: string[];

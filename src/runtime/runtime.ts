@@ -10,7 +10,7 @@ import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from 
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
 import { BundleLoadError, readBundle, verifyBundle, verifyModules } from './bundle.ts';
-import type { Credential, CredentialSource } from './credentials.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from './credentials.ts';
 import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
 import { paramsProblem } from './params.ts';
@@ -483,7 +483,10 @@ export class Runtime {
   private async status(tool: BundleTool, tenant: string) {
     const providers = [];
     for (const provider of providersOf(this.bundle, tool)) {
-      const credential = await this.options.credentials?.get(tenant, provider);
+      const credential = await this.options.credentials?.get(tenant, provider).catch((error: unknown) => {
+        if (error instanceof CredentialUnavailableError) return undefined;
+        throw error;
+      });
       const auth = await this.authStatus(provider, tenant, credential);
       // Only the AuthStatus fields reach the caller, never whatever else the provider returned.
       const scopes = Array.isArray(auth?.scopes) && auth.scopes.every((s) => typeof s === 'string') ? [...auth.scopes] : undefined;
@@ -523,7 +526,15 @@ export class Runtime {
   /** The tenant's credential when the method needs one, checked for least privilege. */
   private async credential(tenant: string, spec: MethodSpec): Promise<CredentialCheck> {
     const source = this.options.credentials;
-    return checkScopes(tenant, spec, source ? await source.get(tenant, spec.provider) : undefined);
+    let credential: Credential | undefined;
+    try {
+      credential = source ? await source.get(tenant, spec.provider) : undefined;
+    } catch (error) {
+      // A store that cannot be read (a wrong BOTC_SECRET_KEY) is said as such, not as INTERNAL_ERROR.
+      if (error instanceof CredentialUnavailableError) return { code: 'AUTH_REQUIRED', message: error.message };
+      throw error;
+    }
+    return checkScopes(tenant, spec, credential);
   }
 
   /** Writes an audit entry; a result whose audit entry cannot be written is not returned as a success. */

@@ -1,8 +1,9 @@
 import { canonicalJson } from '../bundle/canonical.ts';
-import { auditHash, auditRow, confirmationRefusal, GENESIS_HASH, toEntry, type AuditRow } from './sql-store.ts';
+import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAuditLog, type AuditRow } from './audit-chain.ts';
+import { confirmationRefusal } from './sql-store.ts';
 import { ANY_APPROVER } from './types.ts';
 import type {
-  AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
+  AuditAnchor, AuditEntry, AuditFilter, AuditInput, AuditLogCheck, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
   IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
 } from './types.ts';
 
@@ -14,6 +15,8 @@ export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
   private readonly idempotency = new Map<string, string>();
   private readonly audit = new Map<string, AuditRow[]>();
+  /** Each tenant's chain head, kept apart from the entries as the SQL stores keep it. */
+  private readonly heads = new Map<string, { seq: number; hash: string }>();
   private readonly confirmations = new Map<string, Confirmation & { used_at: number | null }>();
   private readonly reviews = new Map<string, ReviewItem>();
   private readonly cursors = new Map<string, string | null>();
@@ -33,11 +36,22 @@ export class MemoryStore implements StateStore {
   async appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
     let chain = this.audit.get(entry.tenant);
     if (!chain) this.audit.set(entry.tenant, (chain = []));
-    const row = auditRow(entry, chain.length + 1, chain.at(-1)?.hash ?? GENESIS_HASH);
-    // The log keeps the rows as they would be stored: strings, never the caller's objects.
-    const stored: AuditRow = { ...row, hash: auditHash(row) };
-    chain.push(stored);
-    return { seq: stored.seq, hash: stored.hash };
+    const append = (input: AuditInput, tip: { seq: number; hash: string }) => {
+      const row = auditRow(input, tip.seq + 1, tip.hash);
+      // The log keeps the rows as they would be stored: strings, never the caller's objects.
+      const stored: AuditRow = { ...row, hash: auditHash(row) };
+      chain.push(stored);
+      return { seq: stored.seq, hash: stored.hash };
+    };
+    let tip = this.heads.get(entry.tenant);
+    if (!tip) {
+      // As in the SQL stores: a missing head is rebuilt from the last entry, and the log says so.
+      const last = chain.at(-1);
+      tip = last ? append(headRebuiltEntry(entry.tenant, last), last) : { seq: 0, hash: GENESIS_HASH };
+    }
+    const written = append(entry, tip);
+    this.heads.set(entry.tenant, written);
+    return written;
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -54,20 +68,21 @@ export class MemoryStore implements StateStore {
     return all.slice(0, filter.limit ?? 1000).map(toEntry);
   }
 
-  async verifyAudit(tenant?: string): Promise<AuditVerification> {
-    let entries = 0;
-    const tenants = [...this.audit.keys()].filter((t) => tenant === undefined || t === tenant).sort();
-    for (const name of tenants) {
-      let previous = GENESIS_HASH;
-      for (const [index, e] of this.audit.get(name)!.entries()) {
-        if (e.seq !== index + 1) return { ok: false, tenant: name, seq: index + 1, reason: `entry ${index + 1} is missing` };
-        if (e.prev_hash !== previous) return { ok: false, tenant: name, seq: e.seq, reason: 'it does not follow the entry before it' };
-        if (auditHash(e) !== e.hash) return { ok: false, tenant: name, seq: e.seq, reason: 'its content does not match its hash' };
-        previous = e.hash;
-        entries++;
-      }
-    }
-    return { ok: true, tenants: tenants.length, entries };
+  async verifyAudit(tenant?: string, anchors: readonly AuditAnchor[] = []): Promise<AuditVerification> {
+    return (await this.checkAudit(tenant, anchors)).verdict;
+  }
+
+  async checkAudit(tenant?: string, anchors: readonly AuditAnchor[] = []): Promise<AuditLogCheck> {
+    const mine = (name: string) => tenant === undefined || name === tenant;
+    return verifyAuditLog(
+      {
+        heads: async () => [...this.heads].filter(([name]) => mine(name)).map(([name, head]) => ({ tenant: name, ...head })),
+        tenantsWithEntries: async () => [...this.audit].filter(([name, rows]) => mine(name) && rows.length > 0).map(([name]) => name),
+        rows: async (name) => [...(this.audit.get(name) ?? [])],
+      },
+      tenant,
+      anchors,
+    );
   }
 
   async createConfirmation(confirmation: Confirmation): Promise<void> {

@@ -1,11 +1,41 @@
 import pg from 'pg';
+import { GENESIS_HASH } from './audit-chain.ts';
 import { SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
 
-const APPEND_ONLY = [
-  `CREATE OR REPLACE FUNCTION botc_audit_append_only() RETURNS trigger AS $$
-   BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql`,
-  'DROP TRIGGER IF EXISTS botc_audit_append_only ON botc_audit',
-  'CREATE TRIGGER botc_audit_append_only BEFORE UPDATE OR DELETE ON botc_audit FOR EACH ROW EXECUTE FUNCTION botc_audit_append_only()',
+/**
+ * The audit log's guards, each a trigger installed when missing: no update or delete (an
+ * `INSERT … ON CONFLICT DO UPDATE` is an update and fires the update trigger), no TRUNCATE
+ * (which skips row triggers), and every insert the next link of its tenant's chain.
+ */
+const AUDIT_GUARDS: readonly { trigger: string; statements: readonly string[] }[] = [
+  {
+    trigger: 'botc_audit_append_only',
+    statements: [
+      `CREATE OR REPLACE FUNCTION botc_audit_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql`,
+      'CREATE TRIGGER botc_audit_append_only BEFORE UPDATE OR DELETE ON botc_audit FOR EACH ROW EXECUTE FUNCTION botc_audit_append_only()',
+    ],
+  },
+  {
+    trigger: 'botc_audit_no_truncate',
+    statements: [
+      'CREATE TRIGGER botc_audit_no_truncate BEFORE TRUNCATE ON botc_audit FOR EACH STATEMENT EXECUTE FUNCTION botc_audit_append_only()',
+    ],
+  },
+  {
+    trigger: 'botc_audit_next_only',
+    statements: [
+      `CREATE OR REPLACE FUNCTION botc_audit_next_only() RETURNS trigger AS $$
+       BEGIN
+         IF NEW.seq IS DISTINCT FROM COALESCE((SELECT max(seq) FROM botc_audit WHERE tenant = NEW.tenant), 0) + 1
+            OR NEW.prev_hash IS DISTINCT FROM COALESCE((SELECT hash FROM botc_audit WHERE tenant = NEW.tenant AND seq = NEW.seq - 1), '${GENESIS_HASH}') THEN
+           RAISE EXCEPTION 'the audit log is append-only: an entry must follow the last one of its tenant';
+         END IF;
+         RETURN NEW;
+       END $$ LANGUAGE plpgsql`,
+      'CREATE TRIGGER botc_audit_next_only BEFORE INSERT ON botc_audit FOR EACH ROW EXECUTE FUNCTION botc_audit_next_only()',
+    ],
+  },
 ];
 
 /** Serializes schema set-up across processes that start at once. */
@@ -51,9 +81,11 @@ class PostgresDriver implements SqlDriver {
       try {
         if (this.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
         for (const statement of SCHEMA) await client.query(statement);
-        // The trigger of this schema's botc_audit, not a namesake in another schema.
-        const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = 'botc_audit_append_only' AND tgrelid = 'botc_audit'::regclass");
-        if (existing.rowCount === 0) for (const statement of APPEND_ONLY) await client.query(statement);
+        for (const guard of AUDIT_GUARDS) {
+          // The trigger of this schema's botc_audit, not a namesake in another schema.
+          const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = 'botc_audit'::regclass", [guard.trigger]);
+          if (existing.rowCount === 0) for (const statement of guard.statements) await client.query(statement);
+        }
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }

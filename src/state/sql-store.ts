@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { canonicalJson, sha256 } from '../bundle/canonical.ts';
+import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAuditLog, type AuditRow } from './audit-chain.ts';
 import { ANY_APPROVER } from './types.ts';
 import type {
-  AuditEntry, AuditFilter, AuditInput, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
+  AuditAnchor, AuditEntry, AuditFilter, AuditInput, AuditLogCheck, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
   IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
 } from './types.ts';
 
@@ -20,8 +20,6 @@ export interface SqlDriver extends SqlConnection {
   readonly lockSuffix: string;
   close(): Promise<void>;
 }
-
-export const GENESIS_HASH = '0'.repeat(64);
 
 const TABLES = [
   `CREATE TABLE IF NOT EXISTS botc_idempotency (tenant TEXT NOT NULL, method_id TEXT NOT NULL, idem_key TEXT NOT NULL,
@@ -46,40 +44,7 @@ const TABLES = [
 /** The tables every SQL store shares; drivers add their append-only guards for the audit log. */
 export const SCHEMA: readonly string[] = TABLES;
 
-/** An audit entry as stored: its detail as canonical JSON text, which is what the hash covers. */
-export type AuditRow = Omit<AuditInput, 'detail'> & {
-  seq: number;
-  at: string;
-  detail_json: string;
-  prev_hash: string;
-  hash: string;
-};
-
-/** The stored form of an audit entry, before its hash: the next link of its tenant's chain. */
-export function auditRow(entry: AuditInput, seq: number, prevHash: string): Omit<AuditRow, 'hash'> {
-  return {
-    tenant: entry.tenant,
-    seq,
-    at: new Date().toISOString(),
-    action: entry.action,
-    actor: entry.actor,
-    integration: entry.integration,
-    method_id: entry.method_id,
-    outcome: entry.outcome,
-    trace_id: entry.trace_id,
-    detail_json: canonicalJson(entry.detail),
-    prev_hash: prevHash,
-  };
-}
-
-/** The hash of an audit entry: its content and the hash before it. */
-export function auditHash(row: Omit<AuditRow, 'hash'>): string {
-  // An array of strings, numbers and nulls (the detail is already canonical JSON text), so
-  // plain JSON.stringify is canonical here.
-  return sha256(
-    `${row.prev_hash}\n${JSON.stringify([row.tenant, Number(row.seq), row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json])}`,
-  );
-}
+export { auditHash, auditRow, GENESIS_HASH, toEntry, type AuditRow } from './audit-chain.ts';
 
 /** A StateStore over any SQL driver; SQLite and PostgreSQL differ only in their drivers. */
 export class SqlStore implements StateStore {
@@ -112,20 +77,33 @@ export class SqlStore implements StateStore {
     return this.db.transaction(async (tx) => {
       const lockHead = () => tx.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM botc_audit_head WHERE tenant = ?${this.db.lockSuffix}`, [entry.tenant]);
       let [head] = await lockHead();
+      let rebuilt = false;
       if (!head) {
-        // The tenant's first entry. A concurrent first append makes this insert wait, then do nothing.
-        await tx.run('INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, 0, ?) ON CONFLICT DO NOTHING', [entry.tenant, GENESIS_HASH]);
+        // The tenant's first entry, or a head someone deleted: the chain goes on from the last
+        // stored entry, so a deleted head never makes appends fail. A concurrent append that
+        // also found no head makes this insert wait, then do nothing.
+        const [last] = await tx.all<{ seq: number; hash: string }>('SELECT seq, hash FROM botc_audit WHERE tenant = ? ORDER BY seq DESC LIMIT 1', [entry.tenant]);
+        const inserted = await tx.run('INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [entry.tenant, last ? Number(last.seq) : 0, last?.hash ?? GENESIS_HASH]);
+        rebuilt = inserted === 1 && last !== undefined;
         [head] = await lockHead();
       }
-      const row = auditRow(entry, Number(head!.seq) + 1, head!.hash);
-      const hash = auditHash(row);
-      await tx.run(
-        `INSERT INTO botc_audit (tenant, seq, at, action, actor, integration, method_id, outcome, trace_id, detail_json, prev_hash, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [row.tenant, row.seq, row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json, row.prev_hash, hash],
-      );
-      await tx.run('UPDATE botc_audit_head SET seq = ?, hash = ? WHERE tenant = ?', [row.seq, hash, row.tenant]);
-      return { seq: row.seq, hash };
+      let tip = { seq: Number(head!.seq), hash: head!.hash };
+      const insert = async (input: AuditInput) => {
+        const row = auditRow(input, tip.seq + 1, tip.hash);
+        const hash = auditHash(row);
+        await tx.run(
+          `INSERT INTO botc_audit (tenant, seq, at, action, actor, integration, method_id, outcome, trace_id, detail_json, prev_hash, hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [row.tenant, row.seq, row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json, row.prev_hash, hash],
+        );
+        tip = { seq: row.seq, hash };
+      };
+      // The log records that its head was rebuilt: verification fails until then, and after it
+      // the entry shows when and from where.
+      if (rebuilt) await insert(headRebuiltEntry(entry.tenant, tip));
+      await insert(entry);
+      await tx.run('UPDATE botc_audit_head SET seq = ?, hash = ? WHERE tenant = ?', [tip.seq, tip.hash, entry.tenant]);
+      return tip;
     });
   }
 
@@ -150,30 +128,23 @@ export class SqlStore implements StateStore {
     return rows.map(toEntry);
   }
 
-  async verifyAudit(tenant?: string): Promise<AuditVerification> {
-    const heads = await this.db.all<{ tenant: string; seq: number; hash: string }>(
-      `SELECT tenant, seq, hash FROM botc_audit_head${tenant === undefined ? '' : ' WHERE tenant = ?'} ORDER BY tenant`,
-      tenant === undefined ? [] : [tenant],
+  async verifyAudit(tenant?: string, anchors: readonly AuditAnchor[] = []): Promise<AuditVerification> {
+    return (await this.checkAudit(tenant, anchors)).verdict;
+  }
+
+  async checkAudit(tenant?: string, anchors: readonly AuditAnchor[] = []): Promise<AuditLogCheck> {
+    const only = tenant === undefined ? '' : ' WHERE tenant = ?';
+    const params = tenant === undefined ? [] : [tenant];
+    return verifyAuditLog(
+      {
+        heads: async () =>
+          (await this.db.all<AuditAnchor>(`SELECT tenant, seq, hash FROM botc_audit_head${only} ORDER BY tenant`, params)).map((h) => ({ ...h, seq: Number(h.seq) })),
+        tenantsWithEntries: async () => (await this.db.all<{ tenant: string }>(`SELECT DISTINCT tenant FROM botc_audit${only}`, params)).map((r) => r.tenant),
+        rows: (name) => this.db.all<AuditRow>('SELECT * FROM botc_audit WHERE tenant = ? ORDER BY seq', [name]),
+      },
+      tenant,
+      anchors,
     );
-    let entries = 0;
-    for (const head of heads) {
-      const rows = await this.db.all<AuditRow>('SELECT * FROM botc_audit WHERE tenant = ? ORDER BY seq', [head.tenant]);
-      let previous = GENESIS_HASH;
-      let expected = 1;
-      for (const row of rows) {
-        const seq = Number(row.seq);
-        if (seq !== expected) return { ok: false, tenant: head.tenant, seq: expected, reason: `entry ${expected} is missing (next is ${seq})` };
-        if (row.prev_hash !== previous) return { ok: false, tenant: head.tenant, seq, reason: 'it does not follow the entry before it (deleted, inserted or reordered)' };
-        if (auditHash(row) !== row.hash) return { ok: false, tenant: head.tenant, seq, reason: 'its content does not match its hash (modified)' };
-        previous = row.hash;
-        expected++;
-      }
-      if (Number(head.seq) !== expected - 1 || head.hash !== previous) {
-        return { ok: false, tenant: head.tenant, seq: expected, reason: `the log ends at entry ${expected - 1} but the chain head records ${head.seq} (entries removed from the end)` };
-      }
-      entries += rows.length;
-    }
-    return { ok: true, tenants: heads.length, entries };
   }
 
   async createConfirmation(c: Confirmation): Promise<void> {
@@ -304,23 +275,6 @@ function summary(row: CredentialRow): CredentialSummary {
     scopes: JSON.parse(row.scopes_json) as string[],
     created_at: Number(row.created_at),
     revoked_at: row.revoked_at === null ? null : Number(row.revoked_at),
-  };
-}
-
-export function toEntry(row: AuditRow): AuditEntry {
-  return {
-    tenant: row.tenant,
-    seq: Number(row.seq),
-    at: row.at,
-    action: row.action,
-    actor: row.actor,
-    integration: row.integration,
-    method_id: row.method_id,
-    outcome: row.outcome,
-    trace_id: row.trace_id,
-    detail: JSON.parse(row.detail_json) as Record<string, unknown>,
-    prev_hash: row.prev_hash,
-    hash: row.hash,
   };
 }
 

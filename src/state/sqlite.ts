@@ -1,12 +1,77 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { GENESIS_HASH } from './audit-chain.ts';
 import { SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
 
 const APPEND_ONLY = [
   "CREATE TRIGGER IF NOT EXISTS botc_audit_no_update BEFORE UPDATE ON botc_audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
   "CREATE TRIGGER IF NOT EXISTS botc_audit_no_delete BEFORE DELETE ON botc_audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  // INSERT OR REPLACE deletes the old row without firing DELETE triggers (unless the writing
+  // connection turned on recursive_triggers, which an attacker's connection would not), so
+  // every insert must be the next link of its tenant's chain: the next seq, after the last hash.
+  `CREATE TRIGGER IF NOT EXISTS botc_audit_next_only BEFORE INSERT ON botc_audit
+   WHEN NEW.seq IS NOT COALESCE((SELECT MAX(seq) FROM botc_audit WHERE tenant = NEW.tenant), 0) + 1
+     OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM botc_audit WHERE tenant = NEW.tenant AND seq = NEW.seq - 1), '${GENESIS_HASH}')
+   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: an entry must follow the last one of its tenant'); END`,
 ];
+
+/** Owner-only: the file holds stored results, imported records and confirmation params. */
+const FILE_MODE = 0o600;
+const FOLDER_MODE = 0o700;
+
+/** Options of the embedded store. */
+export interface SqliteOptions {
+  /** How long a connection waits for another process's write lock, in milliseconds (default 15000). */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Creates the database file's folder (0700, only the folders botc creates) and the file itself
+ * (0600) before SQLite does, and tightens an existing file and its -wal/-shm companions to 0600.
+ * SQLite creates the companions with the mode of the database file.
+ */
+function prepareFile(file: string): void {
+  const folder = path.dirname(file);
+  const created = mkdirSync(folder, { recursive: true, mode: FOLDER_MODE });
+  if (created !== undefined) {
+    // mkdir's mode is filtered by the umask; set it exactly on each folder botc made.
+    for (let dir = folder; dir.length >= created.length; dir = path.dirname(dir)) {
+      chmodSync(dir, FOLDER_MODE);
+      if (dir === created) break;
+    }
+  }
+  try {
+    closeSync(openSync(file, 'wx', FILE_MODE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  tighten(file);
+}
+
+function tighten(file: string): void {
+  for (const target of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    if (existsSync(target)) chmodSync(target, FILE_MODE);
+  }
+}
+
+/**
+ * The key of a database file's queue: its real path (links and `..` resolved), so one file
+ * reached through two paths shares one queue instead of deadlocking on SQLite's lock.
+ */
+export function sqliteQueueKey(file: string): string {
+  const absolute = path.resolve(file);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    // Not there yet: the folder's real path and the file's name.
+    try {
+      return path.join(realpathSync(path.dirname(absolute)), path.basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
 
 /**
  * The queue of each database file open in this process, shared by all its connections: a
@@ -28,14 +93,15 @@ class SqliteDriver implements SqlDriver {
   private readonly lane: { tail: Promise<unknown>; users: number };
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.laneKey = file === ':memory:' ? `:memory:${Math.random()}` : path.resolve(file);
+  constructor(file: string, options: SqliteOptions) {
+    if (file !== ':memory:') prepareFile(file);
+    this.laneKey = file === ':memory:' ? `:memory:${Math.random()}` : sqliteQueueKey(file);
     this.lane = lanes.get(this.laneKey) ?? { tail: Promise.resolve(), users: 0 };
     this.lane.users++;
     lanes.set(this.laneKey, this.lane);
-    this.db = new Database(file, { timeout: 15_000 });
+    this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 15_000 });
     this.db.pragma('journal_mode = WAL');
+    if (file !== ':memory:') tighten(file);
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec('BEGIN IMMEDIATE');
@@ -97,6 +163,11 @@ class SqliteDriver implements SqlDriver {
   }
 }
 
-export function openSqliteStore(file: string): SqlStore {
-  return new SqlStore(new SqliteDriver(file));
+/**
+ * Opens (creating when missing) the SQLite store in `file`: owner-only (0600 file, 0700 for
+ * folders it creates), WAL mode, tables and append-only guards set up. `:memory:` for a
+ * throwaway database.
+ */
+export function openSqliteStore(file: string, options: SqliteOptions = {}): SqlStore {
+  return new SqlStore(new SqliteDriver(file, options));
 }

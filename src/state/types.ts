@@ -6,7 +6,8 @@ export interface AuditInput {
   /**
    * What happened: `call` (with its attempts and outcome), `query` (help, status, list ops),
    * `retry`, `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
-   * `credential.added|revoked|denied`.
+   * `credential.added|revoked|denied`, `audit.head_rebuilt` (an append found its tenant's chain
+   * head deleted and rebuilt it from the last entry).
    */
   action: string;
   /** Who did it: `runtime`, `expert:<name>`, `user:<name>`. */
@@ -40,6 +41,19 @@ export interface AuditFilter {
 export type AuditVerification =
   | { ok: true; tenants: number; entries: number }
   | { ok: false; tenant: string; seq: number; reason: string };
+
+/** A point of a tenant's chain: its entry `seq` (1-based) has hash `hash` (hex sha256). */
+export interface AuditAnchor {
+  tenant: string;
+  seq: number;
+  hash: string;
+}
+
+/** A verified log: the verdict, and when it is ok the last entry of each tenant that has entries. */
+export interface AuditLogCheck {
+  verdict: AuditVerification;
+  heads: AuditAnchor[];
+}
 
 export interface IdempotencyRecord {
   args_sha256: string;
@@ -116,7 +130,13 @@ export interface StateStore {
   /** Appends an entry to its tenant's chain; returns its place in the chain. */
   appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }>;
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
-  verifyAudit(tenant?: string): Promise<AuditVerification>;
+  /**
+   * Verifies the hash chain of every tenant with entries or a chain head (or only `tenant`), and
+   * that each anchor (from a signed checkpoint) is still in the log with its hash.
+   */
+  verifyAudit(tenant?: string, anchors?: readonly AuditAnchor[]): Promise<AuditVerification>;
+  /** Like `verifyAudit`, and on success the last entry of each tenant: what a checkpoint signs. */
+  checkAudit(tenant?: string, anchors?: readonly AuditAnchor[]): Promise<AuditLogCheck>;
 
   createConfirmation(confirmation: Confirmation): Promise<void>;
   /** Reads a confirmation without using it, or undefined. */

@@ -1,23 +1,43 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Credential, CredentialSource } from '../runtime/credentials.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from '../runtime/credentials.ts';
+import { KeyFormatError, parseKey32, weakKeyReason } from './keys.ts';
 import { newId } from './sql-store.ts';
-import type { AuditInput, CredentialSummary, StateStore } from './types.ts';
+import type { AuditInput, CredentialSummary, StateStore, StoredCredential } from './types.ts';
 
-export class VaultKeyError extends Error {
+/**
+ * The vault key is missing, malformed, weak, or not the key the stored credentials were
+ * encrypted with. The CLI reports it as a usage error (exit 2); the runtime answers the call
+ * with AUTH_REQUIRED and this message, which never holds a secret.
+ */
+export class VaultKeyError extends CredentialUnavailableError {
   override name = 'VaultKeyError';
 }
 
+const GENERATE = 'generate one with `openssl rand -hex 32`';
+
 /**
- * The encryption key of stored credentials, from `BOTC_SECRET_KEY`: 32 bytes as 64 hex
- * characters or base64. Never stored with the data it protects.
+ * The encryption key of stored credentials, from `BOTC_SECRET_KEY`: exactly 32 bytes, as 64 hex
+ * characters or 44 characters of padded canonical base64 or base64url (src/state/keys.ts), and
+ * not a weak key (all zero, a repeated byte or block, a counting sequence, low entropy,
+ * printable text). Never stored with the data it protects. Throws VaultKeyError.
  */
 export function vaultKeyFromEnv(env: NodeJS.ProcessEnv): Buffer {
-  const raw = env.BOTC_SECRET_KEY?.trim();
-  if (!raw) throw new VaultKeyError('BOTC_SECRET_KEY is not set: credentials are encrypted with it (32 bytes, hex or base64)');
-  const key = /^[0-9a-f]{64}$/i.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
-  if (key.length !== 32) throw new VaultKeyError('BOTC_SECRET_KEY must be 32 bytes (64 hex characters or base64)');
+  const raw = env.BOTC_SECRET_KEY;
+  if (raw === undefined || raw.trim() === '') throw new VaultKeyError(`BOTC_SECRET_KEY is not set: credentials are encrypted with it (32 random bytes; ${GENERATE})`);
+  let key: Buffer;
+  try {
+    key = parseKey32(raw);
+  } catch (error) {
+    if (!(error instanceof KeyFormatError)) throw error;
+    throw new VaultKeyError(`BOTC_SECRET_KEY ${error.message}: it must be 32 bytes as 64 hex characters or 44 characters of base64 ending in \`=\`; ${GENERATE}`);
+  }
+  const weak = weakKeyReason(key);
+  if (weak) throw new VaultKeyError(`BOTC_SECRET_KEY ${weak}: it must be 32 random bytes; ${GENERATE}`);
   return key;
 }
+
+/** What a person hears when the key does not open a stored credential. */
+export const WRONG_VAULT_KEY = 'the credential store cannot be decrypted with this key';
 
 /**
  * Tenant-scoped credentials, encrypted at rest with AES-256-GCM. The tenant and provider are
@@ -33,6 +53,8 @@ export class CredentialVault implements CredentialSource {
 
   async add(tenant: string, provider: string, secret: string, scopes: string[], actor: string): Promise<CredentialSummary> {
     if (secret.length === 0) throw new Error('the secret is empty');
+    // One store, one key: a credential added under another key could never be read with the first.
+    await this.checkKey(tenant);
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(associated(tenant, provider));
@@ -58,11 +80,35 @@ export class CredentialVault implements CredentialSource {
   async get(tenant: string, provider: string): Promise<Credential | undefined> {
     const stored = await this.store.getCredential(tenant, provider);
     if (!stored) return undefined;
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(stored.iv, 'base64'));
-    decipher.setAAD(associated(tenant, provider));
-    decipher.setAuthTag(Buffer.from(stored.tag, 'base64'));
-    const secret = Buffer.concat([decipher.update(Buffer.from(stored.ciphertext, 'base64')), decipher.final()]).toString('utf8');
-    return { secret, scopes: stored.scopes };
+    return { secret: this.decrypt(stored), scopes: stored.scopes };
+  }
+
+  /**
+   * Proves the key opens the stored credentials before anything uses them: every active
+   * credential of `tenant`, or one of another tenant when it has none. Throws VaultKeyError.
+   */
+  async checkKey(tenant: string): Promise<void> {
+    const active = (summaries: CredentialSummary[]) => summaries.filter((c) => c.revoked_at === null);
+    let candidates = active(await this.store.listCredentials(tenant));
+    if (candidates.length === 0) candidates = active(await this.store.listCredentials()).slice(0, 1);
+    for (const candidate of candidates) {
+      const stored = await this.store.getCredential(candidate.tenant, candidate.provider);
+      if (stored) this.decrypt(stored);
+    }
+  }
+
+  private decrypt(stored: StoredCredential): string {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(stored.iv, 'base64'));
+      decipher.setAAD(associated(stored.tenant, stored.provider));
+      decipher.setAuthTag(Buffer.from(stored.tag, 'base64'));
+      return Buffer.concat([decipher.update(Buffer.from(stored.ciphertext, 'base64')), decipher.final()]).toString('utf8');
+    } catch {
+      // GCM's tag check failed: another key encrypted it, or the row was altered or copied.
+      throw new VaultKeyError(
+        `${WRONG_VAULT_KEY} (BOTC_SECRET_KEY): the ${stored.provider} credential of tenant \`${stored.tenant}\` was encrypted with another key, or its row was altered`,
+      );
+    }
   }
 
   /**

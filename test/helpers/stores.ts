@@ -73,7 +73,7 @@ export const sqliteBackend: Backend = {
       url: file,
       raw,
       connect,
-      dropAuditGuards: () => raw.exec('DROP TRIGGER IF EXISTS botc_audit_no_update; DROP TRIGGER IF EXISTS botc_audit_no_delete;'),
+      dropAuditGuards: () => raw.exec('DROP TRIGGER IF EXISTS botc_audit_no_update; DROP TRIGGER IF EXISTS botc_audit_no_delete; DROP TRIGGER IF EXISTS botc_audit_next_only;'),
       crashOnCursorWrite: () =>
         raw.exec(`CREATE TRIGGER test_crash_cursor_insert BEFORE INSERT ON botc_cursor BEGIN SELECT RAISE(ABORT, 'simulated crash'); END;
                   CREATE TRIGGER test_crash_cursor_update BEFORE UPDATE ON botc_cursor BEGIN SELECT RAISE(ABORT, 'simulated crash'); END;`),
@@ -113,7 +113,8 @@ export const postgresBackend: Backend = {
       url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
       raw,
       connect,
-      dropAuditGuards: () => raw.exec('DROP TRIGGER IF EXISTS botc_audit_append_only ON botc_audit'),
+      dropAuditGuards: () =>
+        raw.exec('DROP TRIGGER IF EXISTS botc_audit_append_only ON botc_audit; DROP TRIGGER IF EXISTS botc_audit_no_truncate ON botc_audit; DROP TRIGGER IF EXISTS botc_audit_next_only ON botc_audit;'),
       crashOnCursorWrite: () =>
         raw.exec(`CREATE FUNCTION test_crash_cursor() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'simulated crash'; END $$ LANGUAGE plpgsql;
                   CREATE TRIGGER test_crash_cursor BEFORE INSERT OR UPDATE ON botc_cursor FOR EACH ROW EXECUTE FUNCTION test_crash_cursor();`),
