@@ -77,6 +77,19 @@ export function manyDeals(count: number, perTimestamp: number): FakeDeal[] {
   }));
 }
 
+const ordered = new WeakMap<readonly FakeDeal[], { deal: FakeDeal; ms: number }[]>();
+
+/** Deals by modification time, oldest first; equal times highest id first. Cached per data set. */
+function byModification(deals: readonly FakeDeal[]): { deal: FakeDeal; ms: number }[] {
+  let found = ordered.get(deals);
+  if (!found) {
+    found = deals.map((deal) => ({ deal, ms: Date.parse(deal.hs_lastmodifieddate) }))
+      .sort((a, b) => a.ms - b.ms || Number(b.deal.id) - Number(a.deal.id));
+    ordered.set(deals, found);
+  }
+  return found;
+}
+
 function route(request: RecordedRequest, server: FakeServer): Reply {
   const deals = (server as HubSpotFake).deals;
   if (request.auth !== 'valid') {
@@ -114,15 +127,10 @@ function route(request: RecordedRequest, server: FakeServer): Reply {
       return hubspotError(400, 'VALIDATION_ERROR', `after must be a paging cursor below ${HUBSPOT_SEARCH_CAP}: a search returns at most ${HUBSPOT_SEARCH_CAP} results`);
     }
     const filters = body.filterGroups?.[0]?.filters ?? [];
-    const matching = deals.filter((d) => filters.every((f) => {
-      if (f.propertyName !== 'hs_lastmodifieddate' || f.operator !== 'GTE') return true;
-      return Date.parse(d.hs_lastmodifieddate) >= Number(f.value);
-    }));
+    const since = filters.filter((f) => f.propertyName === 'hs_lastmodifieddate' && f.operator === 'GTE').map((f) => Number(f.value));
     const ascending = body.sorts?.[0]?.direction !== 'DESCENDING';
-    const sorted = [...matching].sort((a, b) => {
-      if (a.hs_lastmodifieddate === b.hs_lastmodifieddate) return Number(b.id) - Number(a.id);
-      return (a.hs_lastmodifieddate < b.hs_lastmodifieddate ? -1 : 1) * (ascending ? 1 : -1);
-    });
+    const matching = byModification(deals).filter((d) => since.every((ms) => d.ms >= ms)).map((d) => d.deal);
+    const sorted = ascending ? matching : [...matching].reverse();
     const start = body.after === undefined ? 0 : Number(body.after);
     const results = sorted.slice(start, Math.min(start + limit, HUBSPOT_SEARCH_CAP));
     const nextStart = start + results.length;
