@@ -88,8 +88,8 @@ const HTTP_AGENT = new HttpAgent({ keepAlive: false });
 const HTTPS_AGENT = new HttpsAgent({ keepAlive: false });
 
 /**
- * The base for providers that speak HTTP, on seed 001's connector lifecycle under seed 003's
- * contract. Handlers normalize; the lifecycle steps do the raw work:
+ * The base for providers that speak HTTP, on a connector lifecycle under the integration
+ * contract of types.ts. Handlers normalize; the lifecycle steps do the raw work:
  *
  * - `connect(config)`: validate provider configuration (base URL, allowed hosts) once;
  * - `auth(ctx)`: the request headers that authenticate one tenant's call;
@@ -129,7 +129,7 @@ export abstract class HttpIntegration extends BaseIntegration {
   protected readonly readViaPost: readonly string[] = [];
   /** Response header carrying the provider's request id. */
   protected readonly requestIdHeader: string = 'x-request-id';
-  /** Response header carrying the remaining rate-limit budget; `0` on a 4xx answer is a rate limit. */
+  /** Response header carrying the remaining rate-limit budget; `0` on a 403 answer is a rate limit. */
   protected readonly rateLimitHeader: string = 'x-ratelimit-remaining';
   /** Phrases (case-insensitive) in a 4xx error message that mean a rate limit. */
   protected readonly rateLimitMarkers: readonly string[] = [];
@@ -269,13 +269,13 @@ export abstract class HttpIntegration extends BaseIntegration {
 
   /**
    * Whether a 4xx answer is the provider's rate limit, and how long it asked to wait (`null`:
-   * it did not say). The default: 429; or the budget header (`rateLimitHeader`) at `0`; or a
-   * 403 with a valid `Retry-After`; or an error message containing one of `rateLimitMarkers`.
+   * it did not say). The default: 429; a 403 with the budget header (`rateLimitHeader`) at `0`
+   * or with a valid `Retry-After`; or an error message containing one of `rateLimitMarkers`.
    * Override to read a provider's own signals (a reset-time header, an error code).
    */
   protected rateLimitFor(status: number, headers: Headers, body: unknown): { retry_after_ms: number | null } | undefined {
     const retryAfter = retryAfterMs(headers.get('retry-after'));
-    const exhausted = headers.get(this.rateLimitHeader)?.trim() === '0';
+    const exhausted = status === 403 && headers.get(this.rateLimitHeader)?.trim() === '0';
     const message = (errorMessage(body) ?? '').toLowerCase();
     const marked = this.rateLimitMarkers.some((marker) => message.includes(marker.toLowerCase()));
     if (status === 429 || exhausted || marked || (status === 403 && retryAfter !== null)) return { retry_after_ms: retryAfter };
