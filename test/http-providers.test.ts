@@ -10,7 +10,7 @@ import { importModule } from '../src/load/modules.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { loopbackConfig } from './servers/fake.ts';
 import { GITHUB_OWNER, GITHUB_REPO, GITHUB_TOKEN, githubError, startGitHub, type GitHubFake } from './servers/github.ts';
-import { HUBSPOT_SEARCH_CAP, HUBSPOT_TOKEN, manyDeals, startHubSpot, type HubSpotFake } from './servers/hubspot.ts';
+import { HUBSPOT_DEALS, HUBSPOT_SEARCH_CAP, HUBSPOT_TOKEN, manyDeals, startHubSpot, type HubSpotFake } from './servers/hubspot.ts';
 
 type IntegrationClass = new (context: { phase: 'runtime'; provider: string; config: Record<string, unknown> }) => Integration;
 
@@ -179,7 +179,7 @@ describe('HubSpot search past 10,000 results', () => {
       expect(starts[0]).toBe(String(Date.parse(since)));
       expect(Number(starts[1])).toBeGreaterThan(Date.parse(since));
     } finally {
-      hubspot.deals = (await import('./servers/hubspot.ts')).HUBSPOT_DEALS;
+      hubspot.deals = HUBSPOT_DEALS;
     }
   });
 
