@@ -39,7 +39,7 @@ beforeEach(() => {
   hubspot.reset();
 });
 
-function context(secret: string, classification: CallContext['classification']): CallContext {
+function context(secret: string, classification: NonNullable<CallContext['classification']>): CallContext {
   return { tenant: 'acme', trace_id: 't', signal: AbortSignal.timeout(5000), credential: { secret, scopes: [] }, classification };
 }
 
