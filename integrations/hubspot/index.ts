@@ -283,7 +283,7 @@ function nextImportCursor(window: ImportWindow, raw: RawObject[], after: string 
   if (final !== undefined) {
     const at = modifiedMs(final);
     const ids = raw.filter((r) => modifiedMs(r) === at).map((r) => r.id);
-    last = last !== null && last.at === at ? { at, ids: [...last.ids, ...ids] } : { at, ids };
+    last = last !== null && last.at === at ? { at, ids: [...new Set([...last.ids, ...ids])] } : { at, ids };
   }
   if (last !== null && last.ids.length > MAX_TIED) {
     throw new IntegrationFailure('PROVIDER_ERROR', `more than ${MAX_TIED} deals share the modification time ${new Date(last.at).toISOString()}; the import cannot page past them`);
