@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import { BOTC, REPO_ROOT } from './helpers/cli.ts';
 import { tempDir } from './helpers/workspace.ts';
+import { loopbackEnv } from './servers/fake.ts';
 import { GITHUB_ISSUES, GITHUB_OWNER, GITHUB_REPO, GITHUB_TOKEN, startGitHub, type GitHubFake } from './servers/github.ts';
 import { SLACK_TOKEN, startSlack, type SlackFake } from './servers/slack.ts';
 
@@ -79,13 +80,13 @@ async function botc(args: string[], env: Record<string, string> = {}): Promise<R
 const bundle = (bot: string) => path.join(out, `${bot}.bundle.json`);
 
 const githubEnv = () => ({
-  BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl,
+  ...loopbackEnv('github', github.baseUrl),
   BOTC_CREDENTIAL_GITHUB: GITHUB_TOKEN,
   BOTC_CREDENTIAL_GITHUB_SCOPES: 'repo:read',
 });
 
 const slackEnv = () => ({
-  BOTC_PROVIDER_SLACK_BASE_URL: slack.baseUrl,
+  ...loopbackEnv('slack', slack.baseUrl),
   BOTC_CREDENTIAL_SLACK: SLACK_TOKEN,
   BOTC_CREDENTIAL_SLACK_SCOPES: 'chat:write, channels:read,groups:read',
 });
@@ -176,7 +177,7 @@ describe('botc call', { timeout: 120_000 }, () => {
   it('exits 1 with AUTH_REQUIRED when no credential is configured, sending nothing', async () => {
     const run = await botc(
       callArgs('support_triage', 'triager', 'issues', 'call', { method_id: 'github.issues.get.v1', params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, number: 4 } }),
-      { BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl },
+      loopbackEnv('github', github.baseUrl),
     );
     expect(run.status).toBe(1);
     expect(json(run).error.code).toBe('AUTH_REQUIRED');
@@ -190,7 +191,7 @@ describe('botc call', { timeout: 120_000 }, () => {
     const args = { method_id: 'github.issues.get.v1', params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, number: 4 } };
     const run = await botc(
       [...callArgs('support_triage', 'triager', 'issues', 'call', args), '--tenant', 'acme', '--credentials', file],
-      { BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl },
+      loopbackEnv('github', github.baseUrl),
     );
     expect(run.status, run.stderr).toBe(0);
     expect(json(run).data.issue.number).toBe(4);
@@ -199,7 +200,7 @@ describe('botc call', { timeout: 120_000 }, () => {
     // Another tenant gets nothing from that file.
     const other = await botc(
       [...callArgs('support_triage', 'triager', 'issues', 'call', args), '--tenant', 'globex', '--credentials', file],
-      { BOTC_PROVIDER_GITHUB_BASE_URL: github.baseUrl },
+      loopbackEnv('github', github.baseUrl),
     );
     expect(other.status).toBe(1);
     expect(json(other).error.code).toBe('AUTH_REQUIRED');

@@ -63,6 +63,7 @@ async function botc(args: string[], state: string, options: { env?: Record<strin
         BOTC_STATE_URL: state,
         BOTC_SECRET_KEY: KEY,
         BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/`,
+        BOTC_PROVIDER_MAILER_ALLOW_PRIVATE_NETWORK: 'true',
         BOTC_PROVIDER_FEED_PAGES: JSON.stringify(PAGES),
         ...options.env,
       },

@@ -135,7 +135,7 @@ describeStores('governance', (backend) => {
       root: FIXTURE,
       store: on,
       credentials: new CredentialVault(on, KEY, () => clock.now),
-      providerConfig: { mailer: { base_url: `${mailer.baseUrl}/` } },
+      providerConfig: { mailer: { base_url: `${mailer.baseUrl}/`, allow_private_network: true } },
       now: () => clock.now,
       ...options,
     });
@@ -298,7 +298,7 @@ describeStores('governance', (backend) => {
 
     it('refuses when what would be sent changed since the preview (another base URL)', async () => {
       const { confirmation } = await proposeWrite(runtime, toolCall('mail', SEND, message()), 'alice');
-      const moved = await load({ providerConfig: { mailer: { base_url: 'http://127.0.0.1:9/elsewhere/' } } });
+      const moved = await load({ providerConfig: { mailer: { base_url: 'http://127.0.0.1:9/elsewhere/', allow_private_network: true } } });
       expect(expectCode(await moved.confirm({ token: confirmation.token, tenant: 'acme', approver: 'alice' }), 'CONFLICT')).toMatch(/no longer matches/);
       expect(mailer.requests).toEqual([]);
       expectOk(await runtime.confirm({ token: confirmation.token, tenant: 'acme', approver: 'alice' }));
@@ -866,7 +866,7 @@ describe('HttpIntegration.push refuses writes where only reads are allowed, befo
   }
 
   const invoke = (classification: CallContext['classification'], method_id: string, dry_run = false) => {
-    const integration = new Pushy({ phase: 'runtime', provider: 'mailer', config: { base_url: `${mailer.baseUrl}/` } });
+    const integration = new Pushy({ phase: 'runtime', provider: 'mailer', config: { base_url: `${mailer.baseUrl}/`, allow_private_network: true } });
     const ctx: CallContext = { tenant: 'acme', trace_id: 't', signal: new AbortController().signal, classification, credential: { secret: MAILER_TOKEN, scopes: [] } };
     return integration.call({ trace_id: 't', method_id, args: {}, timeout_ms: 5000, retry_policy: { max_attempts: 1, backoff_ms: 0, max_backoff_ms: 0 }, dry_run }, ctx);
   };

@@ -13,6 +13,7 @@ import { decideReview } from '../src/state/reviews.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { callConfirmed } from './helpers/governance.ts';
 import { tempDir } from './helpers/workspace.ts';
+import { loopbackConfig } from './servers/fake.ts';
 import { GITHUB_ISSUES, GITHUB_OWNER, GITHUB_REPO, GITHUB_TOKEN, startGitHub, type GitHubFake } from './servers/github.ts';
 import { HUBSPOT_DEALS, HUBSPOT_TOKEN, startHubSpot, type HubSpotFake } from './servers/hubspot.ts';
 import { SLACK_CHANNELS, SLACK_TOKEN, startSlack, type SlackFake } from './servers/slack.ts';
@@ -84,10 +85,10 @@ function load(bot: string, options: { timeout_ms?: number; retry_policy?: RetryP
       store,
       credentials,
       providerConfig: {
-        github: { base_url: github.baseUrl },
-        slack: { base_url: slack.baseUrl },
-        hubspot: { base_url: hubspot.baseUrl },
-        statuspage: { base_url: statuspage.baseUrl },
+        github: loopbackConfig(github.baseUrl),
+        slack: loopbackConfig(slack.baseUrl),
+        hubspot: loopbackConfig(hubspot.baseUrl),
+        statuspage: loopbackConfig(statuspage.baseUrl),
       },
       ...options,
     });
@@ -516,7 +517,8 @@ describe('HubSpot on HttpIntegration', () => {
       // The sync cursor is saved with the records.
       expect(await store.getCursor('acme', 'hubspot.deals.import.v1')).toBe(result.meta.next_cursor);
     } while (cursor !== undefined && batches.length < 10);
-    expect(cursors).toEqual(['2', '4', null]);
+    // The cursor is opaque (it carries the search's restart point); the offsets it holds are asserted below.
+    expect(cursors.map((c) => c === null)).toEqual([false, false, true]);
     const expected = HUBSPOT_DEALS.filter((d) => d.hs_lastmodifieddate >= '2024-05-15')
       .sort((a, b) => a.hs_lastmodifieddate.localeCompare(b.hs_lastmodifieddate))
       .map((d) => d.id);

@@ -674,7 +674,7 @@ describe('READ_ONLY_VIOLATION through HttpIntegration.push', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    web = await load({ providerConfig: { httpro: { base_url: `http://127.0.0.1:${port}/` } } });
+    web = await load({ providerConfig: { httpro: { base_url: `http://127.0.0.1:${port}/`, allow_private_network: true } } });
   });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));

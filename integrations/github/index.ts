@@ -13,6 +13,7 @@ import {
   type HttpReply,
   type MethodHandler,
   type MethodSpec,
+  type QueryValue,
 } from 'botc/integration';
 
 const OWNER = { type: 'string', minLength: 1, maxLength: 39, description: 'Account or organization that owns the repository.', examples: ['octo-org'] };
@@ -240,12 +241,14 @@ const GITHUB_HEADERS = {
 
 /**
  * Pagination is GitHub's Link header (rel="next"), which the base turns into an opaque
- * cursor; rate limits are `x-ratelimit-*`, and a 403 with no budget left is RATE_LIMITED.
+ * cursor; rate limits are `x-ratelimit-*` and the secondary limits (see `rateLimitFor`).
  */
 export class GitHubIntegration extends HttpIntegration {
   protected readonly defaultBaseUrl = 'https://api.github.com';
   protected override readonly requestIdHeader = 'x-github-request-id';
   protected override readonly rateLimitHeader = 'x-ratelimit-remaining';
+  /** "API rate limit exceeded…", "You have exceeded a secondary rate limit…". */
+  protected override readonly rateLimitMarkers = ['rate limit'];
 
   describeMethods(): MethodSpec[] {
     return METHODS;
@@ -299,20 +302,17 @@ export class GitHubIntegration extends HttpIntegration {
   }
 
   /**
-   * GitHub reports an exhausted budget as 403 (or 429) with `x-ratelimit-remaining: 0` and the
-   * reset time in `x-ratelimit-reset` instead of a Retry-After; surface it as the wait.
+   * GitHub's rate limits: the primary budget spent (403 or 429 with `x-ratelimit-remaining: 0`,
+   * the wait in `x-ratelimit-reset`, epoch seconds), and the secondary limits (403 or 429 with
+   * budget left, often a `retry-after`, and a message naming the limit). A Retry-After wins;
+   * without one and without a spent budget, the wait is unknown (null), not guessed.
    */
-  protected override failureFor(status: number, headers: Headers, body: unknown): IntegrationFailure {
-    const failure = super.failureFor(status, headers, body);
-    if (failure.code !== 'RATE_LIMITED' || failure.retry_after_ms !== null) return failure;
-    const reset = Number(headers.get('x-ratelimit-reset'));
-    if (headers.get('x-ratelimit-remaining') !== '0' || !Number.isFinite(reset) || reset <= 0) return failure;
-    return new IntegrationFailure(failure.code, failure.message, {
-      retriable: failure.retriable,
-      http_status: failure.http_status,
-      provider_code: failure.provider_code,
-      retry_after_ms: Math.max(0, reset * 1000 - Date.now()),
-    });
+  protected override rateLimitFor(status: number, headers: Headers, body: unknown): { retry_after_ms: number | null } | undefined {
+    const limited = super.rateLimitFor(status, headers, body);
+    if (!limited || limited.retry_after_ms !== null) return limited;
+    const reset = headers.get('x-ratelimit-reset')?.trim() ?? '';
+    if (headers.get('x-ratelimit-remaining')?.trim() !== '0' || !/^\d+$/.test(reset)) return limited;
+    return { retry_after_ms: Math.max(0, Number(reset) * 1000 - Date.now()) };
   }
 
   private async search(input: HandlerInput, q: string, perPage: number | undefined, ref: string | null) {
@@ -325,7 +325,7 @@ export class GitHubIntegration extends HttpIntegration {
     return out(data, reply, ref);
   }
 
-  private get<T>(input: HandlerInput, path: string, query: Record<string, string | number | undefined>): Promise<HttpReply<T>> {
+  private get<T>(input: HandlerInput, path: string, query: Record<string, QueryValue>): Promise<HttpReply<T>> {
     return this.fetch<T>(input, { path, query, headers: GITHUB_HEADERS });
   }
 }

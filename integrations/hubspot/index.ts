@@ -138,10 +138,13 @@ interface RawPage { results: RawObject[]; paging?: { next?: { after?: string } }
 
 /**
  * HubSpot CRM v3: bearer OAuth token, `paging.next.after` cursors, `x-hubspot-*` headers.
- * The import reads through `sync` (HubSpot's search endpoint is a POST that only reads).
+ * The import reads through `sync` (HubSpot's search endpoint is a POST that only reads,
+ * declared in `readViaPost`).
  */
 export class HubSpotIntegration extends HttpIntegration {
   protected readonly defaultBaseUrl = 'https://api.hubapi.com';
+  /** The import reads through the search endpoint, which takes its query as a POST body. */
+  protected override readonly readViaPost = ['hubspot.deals.import.v1'];
   protected override readonly requestIdHeader = 'x-hubspot-correlation-id';
   protected override readonly rateLimitHeader = 'x-hubspot-ratelimit-remaining';
 
@@ -187,23 +190,27 @@ export class HubSpotIntegration extends HttpIntegration {
         const a = input.args as { since: string; limit?: number };
         const sinceMs = Date.parse(a.since);
         if (Number.isNaN(sinceMs)) throw new IntegrationFailure('VALIDATION_FAILED', '`since` is not a valid ISO 8601 time');
+        const window = input.cursor === undefined ? firstWindow(sinceMs) : readImportCursor(input.cursor, sinceMs);
         // The search endpoint takes its cursor in the body, not the query string.
         const reply = await this.sync<RawPage>({ ...input, cursor: undefined }, {
           method: 'POST',
           path: '/crm/v3/objects/deals/search',
           body: {
-            filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GTE', value: String(sinceMs) }] }],
+            filterGroups: [{ filters: [{ propertyName: 'hs_lastmodifieddate', operator: 'GTE', value: String(window.from) }] }],
             sorts: [{ propertyName: 'hs_lastmodifieddate', direction: 'ASCENDING' }],
             properties: DEAL_PROPERTIES,
             limit: a.limit ?? 100,
-            ...(input.cursor ? { after: input.cursor } : {}),
+            ...(window.after !== undefined ? { after: window.after } : {}),
           },
         });
-        const records = reply.body.results.map(deal);
+        const raw = reply.body.results;
+        // A restarted search begins with the deals of its first millisecond already handed out.
+        const fresh = raw.filter((r) => !(modifiedMs(r) === window.from && window.skip.includes(r.id)));
+        const records = fresh.map(deal);
         const checkpoint = records.reduce((latest, r) => (r.updated_at > latest ? r.updated_at : latest), a.since);
         return {
           data: { records, checkpoint, review_required: true },
-          next_cursor: reply.next_cursor,
+          next_cursor: nextImportCursor(window, raw, reply.next_cursor),
           provider_request_id: reply.provider_request_id,
           rate_limit_remaining: reply.rate_limit_remaining,
           cost_units: 1,
@@ -236,5 +243,85 @@ function deal(raw: RawObject) {
     amount: amount !== null && Number.isFinite(amount) ? amount : null,
     close_date: p['closedate'] ?? null,
     updated_at: p['hs_lastmodifieddate'] ?? raw.updatedAt,
+  };
+}
+
+/**
+ * HubSpot's search answers at most 10,000 results per query; asking past them is a 400. An
+ * import that reaches the cap restarts the search from its checkpoint (the modification time
+ * of the last deal read) instead, and drops the deals of that millisecond it already handed
+ * out (by id: HubSpot sorts by one property only, so deals with equal times come in no
+ * reliable order).
+ */
+const SEARCH_CAP = 10_000;
+/** Most deals sharing one modification time that a restart can tell apart (bounds the cursor). */
+const MAX_TIED = 1_000;
+
+/** Where an import page reads: a search from `from` (epoch ms), at offset `after`. */
+interface ImportWindow {
+  from: number;
+  after: string | undefined;
+  /** Ids modified at exactly `from` that an earlier search already handed out. */
+  skip: string[];
+  /** The latest modification time read in this search, and the ids read at that time. */
+  last: { at: number; ids: string[] } | null;
+}
+
+function firstWindow(sinceMs: number): ImportWindow {
+  return { from: sinceMs, after: undefined, skip: [], last: null };
+}
+
+function modifiedMs(raw: RawObject): number {
+  return Date.parse(raw.properties['hs_lastmodifieddate'] ?? raw.updatedAt);
+}
+
+/** The cursor of the next import page (base64url JSON), or null after the last page. */
+function nextImportCursor(window: ImportWindow, raw: RawObject[], after: string | null): string | null {
+  if (after === null) return null;
+  let last = window.last;
+  const final = raw.at(-1);
+  if (final !== undefined) {
+    const at = modifiedMs(final);
+    const ids = raw.filter((r) => modifiedMs(r) === at).map((r) => r.id);
+    last = last !== null && last.at === at ? { at, ids: [...new Set([...last.ids, ...ids])] } : { at, ids };
+  }
+  if (last !== null && last.ids.length > MAX_TIED) {
+    throw new IntegrationFailure('PROVIDER_ERROR', `more than ${MAX_TIED} deals share the modification time ${new Date(last.at).toISOString()}; the import cannot page past them`);
+  }
+  let next: ImportWindow;
+  if (!/^\d+$/.test(after) || Number(after) < SEARCH_CAP) {
+    next = { ...window, after, last };
+  } else {
+    if (last === null || last.at === window.from) {
+      throw new IntegrationFailure('PROVIDER_ERROR', `more than ${SEARCH_CAP} deals share one modification time; the import cannot page past HubSpot's search limit`);
+    }
+    next = { from: last.at, after: undefined, skip: last.ids, last };
+  }
+  return Buffer.from(JSON.stringify({ v: 1, ...next }), 'utf8').toString('base64url');
+}
+
+/** The window a cursor of `nextImportCursor` names; VALIDATION_FAILED for anything else. */
+function readImportCursor(cursor: string, sinceMs: number): ImportWindow {
+  const refuse = () => new IntegrationFailure('VALIDATION_FAILED', 'the cursor was not handed out by an import from this `since`; start again without a cursor');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw refuse();
+  }
+  const w = value as { v?: unknown; from?: unknown; after?: unknown; skip?: unknown; last?: { at?: unknown; ids?: unknown } | null };
+  const idList = (ids: unknown): ids is string[] =>
+    Array.isArray(ids) && ids.length <= MAX_TIED && ids.every((id) => typeof id === 'string' && /^\d{1,20}$/.test(id));
+  const ok = typeof w === 'object' && w !== null && w.v === 1
+    && Number.isSafeInteger(w.from) && (w.from as number) >= sinceMs
+    && (w.after === undefined || (typeof w.after === 'string' && /^\d{1,9}$/.test(w.after)))
+    && idList(w.skip)
+    && (w.last === null || (typeof w.last === 'object' && Number.isSafeInteger(w.last.at) && idList(w.last.ids)));
+  if (!ok) throw refuse();
+  return {
+    from: w.from as number,
+    after: w.after as string | undefined,
+    skip: w.skip as string[],
+    last: w.last === null || w.last === undefined ? null : { at: w.last.at as number, ids: w.last.ids as string[] },
   };
 }

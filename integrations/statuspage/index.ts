@@ -163,11 +163,9 @@ export class StatuspageIntegration extends HttpIntegration {
 
   protected override applyCursor(): void {}
 
-  /** Statuspage also throttles with 420. */
-  protected override failureFor(status: number, headers: Headers, body: unknown): IntegrationFailure {
-    if (status !== 420) return super.failureFor(status, headers, body);
-    return new IntegrationFailure('RATE_LIMITED', 'statuspage answered 420: rate limit exceeded', {
-      retriable: true, http_status: 420, provider_code: '420', retry_after_ms: retryAfterMs(headers.get('retry-after')),
-    });
+  /** Statuspage also throttles with 420 ("Enhance your calm"). */
+  protected override rateLimitFor(status: number, headers: Headers, body: unknown): { retry_after_ms: number | null } | undefined {
+    if (status === 420) return { retry_after_ms: retryAfterMs(headers.get('retry-after')) };
+    return super.rateLimitFor(status, headers, body);
   }
 }

@@ -68,7 +68,7 @@ export function defineMethod(declaration: MethodDeclaration): MethodSpec {
 }
 
 /**
- * The base provider authors extend (seed 003's BaseIntegration). A subclass declares its
+ * The base provider authors extend. A subclass declares its
  * methods and a handler per method id; the base dispatches, times the call and turns
  * every failure, expected or not, into an IntegrationResult with a closed error code.
  */

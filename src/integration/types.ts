@@ -1,6 +1,6 @@
 /**
- * The integration contract (SPEC §5, seeds 001 and 003). Wire objects keep the
- * seed's snake_case field names because runtimes in other languages read them.
+ * The integration contract (README.md, "MethodSpec" and "Writing an integration"). Wire
+ * objects keep snake_case field names because runtimes in other languages read them.
  */
 
 export const CAPABILITIES = [
@@ -79,7 +79,7 @@ export interface ResultMeta {
   rate_limit_remaining: number | null;
   cost_units: number | null;
   provenance: Provenance;
-  /** Runtime additions that are not part of the seed contract (warnings, attempts). */
+  /** Runtime additions beyond the fields above (warnings, attempts, retry_after_ms). */
   [extra: string]: unknown;
 }
 

@@ -191,6 +191,22 @@ export class FakeServer {
   }
 }
 
+/**
+ * Provider configuration for a fake server on loopback: its `base_url`, plus the documented
+ * opt-ins a deployment would need to reach such an address (`allowed_hosts` for a host the
+ * integration does not declare, `allow_private_network` for a loopback address). Production
+ * defaults refuse both.
+ */
+export function loopbackConfig(baseUrl: string): { base_url: string; allowed_hosts: string; allow_private_network: true } {
+  return { base_url: baseUrl, allowed_hosts: new URL(baseUrl).hostname, allow_private_network: true };
+}
+
+/** The same opt-ins as environment variables for `botc call` (`BOTC_PROVIDER_<PROVIDER>_<KEY>`). */
+export function loopbackEnv(provider: string, baseUrl: string): Record<string, string> {
+  const prefix = `BOTC_PROVIDER_${provider.toUpperCase()}_`;
+  return { [`${prefix}BASE_URL`]: baseUrl, [`${prefix}ALLOWED_HOSTS`]: new URL(baseUrl).hostname, [`${prefix}ALLOW_PRIVATE_NETWORK`]: 'true' };
+}
+
 /** Starts a fake server; `stop()` it in `afterAll`. */
 export async function startFake<S extends FakeServer>(server: S): Promise<S> {
   await server.start();

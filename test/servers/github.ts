@@ -105,7 +105,9 @@ function paginate<T>(items: readonly T[], request: RecordedRequest, baseUrl: str
   const link = (page: number, rel: string) => {
     const query = new URLSearchParams(request.query);
     query.set('page', String(page));
-    return `<${baseUrl}${request.path}?${query}>; rel="${rel}"`;
+    // GitHub writes commas in its links as they are (`labels=bug,ui`): legal in a URI, and a
+    // trap for a Link parser that splits the header at every comma.
+    return `<${baseUrl}${request.path}?${query.toString().replace(/%2C/gi, ',')}>; rel="${rel}"`;
   };
   const rels: string[] = [];
   if (pageNo > 1) rels.push(link(pageNo - 1, 'prev'));

@@ -4,6 +4,11 @@
  * `POST /crm/v3/objects/deals/search`. It paginates with `limit` and `paging.next.after`
  * (query `after` for lists, body `after` for search), sends `x-hubspot-correlation-id` and the
  * `x-hubspot-ratelimit-*` headers, and answers errors with `{status, message, correlationId, category}`.
+ *
+ * Search enforces HubSpot's limit of 10,000 results per query: a page never reaches past the
+ * 10,000th result and `after` at or beyond it is a 400, while `paging.next.after` still names
+ * the next offset, as HubSpot does. Results with equal sort values come in no order a client
+ * may rely on (here: highest id first).
  */
 import { FakeServer, type RecordedRequest, type Reply } from './fake.ts';
 
@@ -60,7 +65,33 @@ function page<T>(items: readonly T[], limit: number, after: string | undefined, 
   };
 }
 
+/** HubSpot's limit on the results of one search query. */
+export const HUBSPOT_SEARCH_CAP = 10_000;
+
+/** `count` generated deals, ids from 100001, `perTimestamp` of them sharing each modification time. */
+export function manyDeals(count: number, perTimestamp: number): FakeDeal[] {
+  const start = Date.parse('2024-06-01T00:00:00.000Z');
+  return Array.from({ length: count }, (_, i) => ({
+    id: String(100_001 + i), dealname: `Deal ${i}`, dealstage: 'appointmentscheduled', pipeline: 'default',
+    amount: null, closedate: null, hs_lastmodifieddate: new Date(start + Math.floor(i / perTimestamp) * 1000).toISOString(),
+  }));
+}
+
+const ordered = new WeakMap<readonly FakeDeal[], { deal: FakeDeal; ms: number }[]>();
+
+/** Deals by modification time, oldest first; equal times highest id first. Cached per data set. */
+function byModification(deals: readonly FakeDeal[]): { deal: FakeDeal; ms: number }[] {
+  let found = ordered.get(deals);
+  if (!found) {
+    found = deals.map((deal) => ({ deal, ms: Date.parse(deal.hs_lastmodifieddate) }))
+      .sort((a, b) => a.ms - b.ms || Number(b.deal.id) - Number(a.deal.id));
+    ordered.set(deals, found);
+  }
+  return found;
+}
+
 function route(request: RecordedRequest, server: FakeServer): Reply {
+  const deals = (server as HubSpotFake).deals;
   if (request.auth !== 'valid') {
     return hubspotError(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication.');
   }
@@ -72,7 +103,7 @@ function route(request: RecordedRequest, server: FakeServer): Reply {
     if (after !== undefined && !/^\d+$/.test(after)) return hubspotError(400, 'VALIDATION_ERROR', 'after is not a valid paging cursor');
     if (request.query['archived'] === 'true') return { status: 200, body: { results: [] } };
     const properties = (request.query['properties'] ?? '').split(',').filter(Boolean);
-    const result = page(HUBSPOT_DEALS, limit, after, (next) => `${base}/crm/v3/objects/deals?limit=${limit}&after=${next}`);
+    const result = page(deals, limit, after, (next) => `${base}/crm/v3/objects/deals?limit=${limit}&after=${next}`);
     return { status: 200, body: { ...result, results: result.results.map((d) => dealObject(d, properties)) } };
   }
   const contact = /^\/crm\/v3\/objects\/contacts\/([^/]+)$/.exec(request.path);
@@ -92,22 +123,27 @@ function route(request: RecordedRequest, server: FakeServer): Reply {
     };
     const limit = body.limit ?? 10;
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) return hubspotError(400, 'VALIDATION_ERROR', 'limit must be between 1 and 200');
+    if (body.after !== undefined && (!/^\d+$/.test(body.after) || Number(body.after) >= HUBSPOT_SEARCH_CAP)) {
+      return hubspotError(400, 'VALIDATION_ERROR', `after must be a paging cursor below ${HUBSPOT_SEARCH_CAP}: a search returns at most ${HUBSPOT_SEARCH_CAP} results`);
+    }
     const filters = body.filterGroups?.[0]?.filters ?? [];
-    const matching = HUBSPOT_DEALS.filter((d) => filters.every((f) => {
-      if (f.propertyName !== 'hs_lastmodifieddate' || f.operator !== 'GTE') return true;
-      return Date.parse(d.hs_lastmodifieddate) >= Number(f.value);
-    }));
+    const since = filters.filter((f) => f.propertyName === 'hs_lastmodifieddate' && f.operator === 'GTE').map((f) => Number(f.value));
     const ascending = body.sorts?.[0]?.direction !== 'DESCENDING';
-    const sorted = [...matching].sort((a, b) => (a.hs_lastmodifieddate < b.hs_lastmodifieddate ? -1 : 1) * (ascending ? 1 : -1));
-    const result = page(sorted, limit, body.after, () => '');
-    const paging = result.paging ? { paging: { next: { after: result.paging.next.after } } } : {};
-    return { status: 200, body: { total: matching.length, results: result.results.map((d) => dealObject(d, body.properties ?? [])), ...paging } };
+    const matching = byModification(deals).filter((d) => since.every((ms) => d.ms >= ms)).map((d) => d.deal);
+    const sorted = ascending ? matching : [...matching].reverse();
+    const start = body.after === undefined ? 0 : Number(body.after);
+    const results = sorted.slice(start, Math.min(start + limit, HUBSPOT_SEARCH_CAP));
+    const nextStart = start + results.length;
+    const paging = nextStart < sorted.length ? { paging: { next: { after: String(nextStart) } } } : {};
+    return { status: 200, body: { total: matching.length, results: results.map((d) => dealObject(d, body.properties ?? [])), ...paging } };
   }
   return hubspotError(404, 'OBJECT_NOT_FOUND', `no route for ${request.method} ${request.path}`);
 }
 
 export class HubSpotFake extends FakeServer {
   remaining = 100;
+  /** The portal's deals, in id order; tests may replace them. */
+  deals: readonly FakeDeal[] = HUBSPOT_DEALS;
 
   constructor(token = HUBSPOT_TOKEN) {
     super(route, { token });
