@@ -1,11 +1,22 @@
-import type { ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv } from '../schema/ajv.ts';
 
-const MAX_REPORTED_ERRORS = 5;
+/**
+ * At most this many problems are listed in one `VALIDATION_FAILED` / `OUTPUT_INVALID`
+ * message; more are summed up as "and N more problems".
+ */
+export const MAX_REPORTED_ERRORS = 10;
+/** Names and values quoted in a message are cut to this many characters. */
+const MAX_QUOTED = 64;
 
-/** Compiles each method schema once and reuses the validator for every call. */
+/**
+ * Compiles each method schema once and reuses the validator for every call. Validation
+ * collects every problem (ajv `allErrors`, still linear in the data), and patterns run on a
+ * linear-time regular expression engine (src/schema/regexp.ts), so no param value can make
+ * a call block the event loop.
+ */
 export class Validators {
-  private readonly ajv = createAjv();
+  private readonly ajv = createAjv({ allErrors: true });
   private readonly cache = new Map<object, ValidateFunction>();
 
   get(schema: object): ValidateFunction {
@@ -17,11 +28,119 @@ export class Validators {
     return validate;
   }
 
-  /** Undefined when valid; otherwise a bounded, readable list of what is wrong. */
+  /**
+   * Undefined when valid; otherwise every problem, in the schema's order, as one readable
+   * line naming the property at fault: "unknown property `colour`; `limit`: must be ≤ 100",
+   * at most `MAX_REPORTED_ERRORS` of them.
+   */
   check(schema: object, value: unknown): string | undefined {
     const validate = this.get(schema);
     if (validate(value)) return undefined;
-    const errors = (validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS);
-    return errors.map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`).join('; ');
+    return describeErrors(validate.errors ?? []);
   }
+}
+
+/** The problems of a failed validation, bounded, each once; see `Validators.check`. */
+export function describeErrors(errors: readonly ErrorObject[]): string {
+  const lines = [...new Set(errors.filter((e) => !isSummary(e, errors)).map(describeError))];
+  if (lines.length === 0) return 'the value does not match the schema';
+  const shown = lines.slice(0, MAX_REPORTED_ERRORS);
+  const more = lines.length - shown.length;
+  return shown.join('; ') + (more > 0 ? `; and ${more} more problem${more === 1 ? '' : 's'}` : '');
+}
+
+/** `if` repeats the error of its `then`/`else` branch, which is listed itself. */
+function isSummary(error: ErrorObject, all: readonly ErrorObject[]): boolean {
+  return error.keyword === 'if' && all.some((e) => e !== error && e.schemaPath.startsWith(error.schemaPath.replace(/\/if$/, '/')));
+}
+
+function describeError(error: ErrorObject): string {
+  const at = propertyPath(error.instancePath);
+  const where = (text: string) => (at ? `\`${at}\`: ${text}` : text);
+  const p = error.params as Record<string, unknown>;
+  const child = (name: unknown) => quote(at ? `${at}.${String(name)}` : String(name));
+  switch (error.keyword) {
+    case 'additionalProperties':
+    case 'unevaluatedProperties':
+      return `unknown property ${child(p['additionalProperty'] ?? p['unevaluatedProperty'])}`;
+    case 'required':
+      return `missing property ${child(p['missingProperty'])}`;
+    case 'dependentRequired':
+      return `missing property ${child(p['missingProperty'])} (required with ${child(p['property'])})`;
+    case 'type':
+      return where(`must be ${article(String(p['type']).replace(/,/g, ' or '))}, got ${typeName(error.data)}`);
+    case 'maximum':
+      return where(`must be ≤ ${String(p['limit'])}`);
+    case 'minimum':
+      return where(`must be ≥ ${String(p['limit'])}`);
+    case 'exclusiveMaximum':
+      return where(`must be < ${String(p['limit'])}`);
+    case 'exclusiveMinimum':
+      return where(`must be > ${String(p['limit'])}`);
+    case 'multipleOf':
+      return where(`must be a multiple of ${String(p['multipleOf'])}`);
+    case 'maxLength':
+      return where(`must be at most ${String(p['limit'])} characters long`);
+    case 'minLength':
+      return where(`must be at least ${String(p['limit'])} characters long`);
+    case 'maxItems':
+      return where(`must have at most ${String(p['limit'])} items`);
+    case 'minItems':
+      return where(`must have at least ${String(p['limit'])} items`);
+    case 'maxProperties':
+      return where(`must have at most ${String(p['limit'])} properties`);
+    case 'minProperties':
+      return where(`must have at least ${String(p['limit'])} properties`);
+    case 'uniqueItems':
+      return where(`items ${String(p['j'])} and ${String(p['i'])} are identical; items must be unique`);
+    case 'enum':
+      return where(`must be one of ${((p['allowedValues'] as unknown[] | undefined) ?? []).slice(0, 10).map((v) => quote(JSON.stringify(v) ?? String(v))).join(', ')}`);
+    case 'const':
+      return where(`must be ${quote(JSON.stringify(p['allowedValue']) ?? String(p['allowedValue']))}`);
+    case 'pattern':
+      return where(`must match the pattern ${quote(String(p['pattern']))}`);
+    case 'format':
+      return where(`must be a valid ${String(p['format'])}`);
+    case 'propertyNames':
+      return where(`property name ${quote(String(p['propertyName']))} is not allowed`);
+    case 'false schema':
+      return at ? `property \`${at}\` is not allowed` : 'no value is allowed here';
+    case 'oneOf':
+      return where(p['passingSchemas'] ? 'must match exactly one of the allowed shapes, but matches several' : 'must match exactly one of the allowed shapes');
+    case 'anyOf':
+      return where('must match at least one of the allowed shapes');
+    case 'not':
+      return where('must not match the excluded shape');
+    default:
+      return where(error.message ?? 'is invalid');
+  }
+}
+
+/** `/filter/labels/0` → `filter.labels[0]`; the root is "". */
+function propertyPath(pointer: string): string {
+  if (pointer === '') return '';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((segment, i) => (/^\d+$/.test(segment) ? `[${segment}]` : i === 0 ? segment : `.${segment}`))
+    .join('');
+}
+
+/** A caller-supplied name or value in backquotes, control characters escaped, cut short. */
+function quote(text: string): string {
+  const escaped = JSON.stringify(text).slice(1, -1).replace(/`/g, "'");
+  const clipped = escaped.length > MAX_QUOTED ? `${escaped.slice(0, MAX_QUOTED)}…` : escaped;
+  return `\`${clipped}\``;
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a number';
+  return article(typeof value);
 }
