@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Diagnostics as RecheckDiagnostics, Parameters as RecheckParameters } from 'recheck';
-import { createAjv, type Ajv2020 } from '../schema/ajv.ts';
+import { createAjv, withBaseUri, type Ajv2020 } from '../schema/ajv.ts';
 import { runsInLinearTime } from '../schema/regexp.ts';
 
 const MAX_DEPTH = 64;
@@ -94,7 +94,7 @@ export class SchemaInspector {
     }
     this.lintSink = [];
     try {
-      this.ajv.compile(schema);
+      this.ajv.compile(withBaseUri(schema));
     } catch (error) {
       const message = (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, '');
       return fail({ message, pointer: pointerOfMessage(schema, message) });
@@ -235,7 +235,7 @@ function decidePattern(pattern: string): string | undefined {
 /** ajv's strict-mode remark, without its internal path and option name. */
 function lintMessage(message: string): string {
   return message
-    .replace(/ at (path )?"#[^"]*"/, '')
+    .replace(/ at (path )?"[^"#]*#[^"]*"/, '')
     .replace(/ \(strict\w+\)$/, '')
     .replace(/^missing type "([^"]+)" for keyword "([^"]+)"$/, '`$2` applies only to `$1` values, but the schema does not say `type: "$1"`');
 }
@@ -246,14 +246,14 @@ function lintMessage(message: string): string {
  */
 function pointerOfMessage(schema: unknown, message: string): string {
   const keyword = /for keyword "([^"]+)"/.exec(message)?.[1] ?? /^(?:unknown keyword: )?"([^"]+)"/.exec(message)?.[1];
-  const at = / at (?:path )?"#([^"]*)"/.exec(message)?.[1];
+  const at = / at (?:path )?"[^"#]*#([^"]*)"/.exec(message)?.[1];
   if (at !== undefined) {
     const base = decodeURIComponent(at);
     if (/\(strictRequired\)$/.test(message)) return `${base}/required`;
     const named = keyword ?? /^"([^"]+)"/.exec(message)?.[1];
     return named ? `${base}/${escapePointer(named)}` : base;
   }
-  const unresolved = /can't resolve reference (\S+)/.exec(message)?.[1];
+  const unresolved = /can't resolve reference (\S+) from/.exec(message)?.[1];
   if (unresolved) return findKeyword(schema, '$ref', unresolved) ?? findKeyword(schema, '$dynamicRef', unresolved) ?? '';
   const quoted = keyword ?? /"([^"]+)"/.exec(message)?.[1] ?? /^(\w+) is ignored/.exec(message)?.[1];
   return quoted ? (findKeyword(schema, quoted) ?? '') : '';

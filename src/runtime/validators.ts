@@ -1,5 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { createAjv } from '../schema/ajv.ts';
+import { createAjv, withBaseUri } from '../schema/ajv.ts';
 
 /**
  * At most this many problems are listed in one `VALIDATION_FAILED` / `OUTPUT_INVALID`
@@ -22,7 +22,7 @@ export class Validators {
   get(schema: object): ValidateFunction {
     let validate = this.cache.get(schema);
     if (!validate) {
-      validate = this.ajv.compile(schema);
+      validate = this.ajv.compile(withBaseUri(schema));
       this.cache.set(schema, validate);
     }
     return validate;

@@ -26,6 +26,9 @@ export interface AjvOptions {
   allErrors?: boolean;
 }
 
+/** JSON Schema 2020-12 formats that botc does not assert (ajv-formats has no checker for them). */
+export const ANNOTATION_ONLY_FORMATS = ['iri', 'iri-reference', 'idn-email', 'idn-hostname'] as const;
+
 /**
  * The one ajv configuration for method schemas, shared by the build (compile checks)
  * and the runtime (validation): JSON Schema 2020-12, no `$data`, no remote loading (no
@@ -67,7 +70,22 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvO
   // `$anchor` is core JSON Schema 2020-12; ajv resolves it but does not list it as a keyword.
   if (!ajv.getKeyword('$anchor')) ajv.addKeyword({ keyword: '$anchor', schemaType: 'string' });
   addFormats(ajv);
+  // Formats of JSON Schema 2020-12 that ajv-formats does not implement: accepted as
+  // annotations (any string passes) rather than refused as unknown.
+  for (const format of ANNOTATION_ONLY_FORMATS) if (!ajv.formats[format]) ajv.addFormat(format, true);
   return ajv;
+}
+
+/**
+ * The base URI botc gives a schema that declares no `$id` of its own. JSON Schema leaves
+ * that base to the implementation; ajv needs one to resolve a bare `"$ref": "#"` (a
+ * recursive schema). The `.invalid` domain can never be fetched, and nothing is fetched.
+ */
+export const DEFAULT_BASE_URI = 'https://botc.invalid/schema.json';
+
+/** The schema to hand to `ajv.compile`: with botc's base URI when it declares no `$id`. */
+export function withBaseUri<T extends object>(schema: T): T {
+  return '$id' in schema ? schema : { $id: DEFAULT_BASE_URI, ...schema };
 }
 
 export type { Ajv2020 };
