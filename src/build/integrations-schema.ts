@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Diagnostics as RecheckDiagnostics, Parameters as RecheckParameters } from 'recheck';
 import { createAjv, withBaseUri, type Ajv2020 } from '../schema/ajv.ts';
 import { runsInLinearTime } from '../schema/regexp.ts';
+import { didYouMean } from '../diagnostics/hints.ts';
 
 const MAX_DEPTH = 64;
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
@@ -96,8 +97,12 @@ export class SchemaInspector {
     try {
       this.ajv.compile(withBaseUri(schema));
     } catch (error) {
-      const message = (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, '');
-      return fail({ message, pointer: pointerOfMessage(schema, message) });
+      const raw = (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, '');
+      const pointer = pointerOfMessage(schema, raw);
+      const unknown = /^unknown keyword: "(.*)"$/.exec(raw)?.[1];
+      if (unknown === undefined) return fail({ message: raw, pointer });
+      const guess = didYouMean(unknown, Object.keys(this.ajv.RULES.keywords));
+      return fail({ message: `${pointer || '/'}: unknown keyword \`${unknown}\`${guess ? ` (${guess})` : ''}`, pointer });
     }
     for (const { message: pattern, pointer } of patterns) {
       const problem = patternProblem(pattern);
@@ -108,7 +113,7 @@ export class SchemaInspector {
   }
 }
 
-/** Plain JSON data, at most 64 levels deep, with no property named `__proto__`. */
+/** Plain JSON data, at most 64 levels deep, with no key named `__proto__` or `$data`. */
 function walkData(value: unknown, pointer: string, depth: number): SchemaFinding | undefined {
   if (depth > MAX_DEPTH) return { message: `the schema nests deeper than ${MAX_DEPTH} levels`, pointer };
   if (Array.isArray(value)) {
@@ -132,6 +137,8 @@ function walkData(value: unknown, pointer: string, depth: number): SchemaFinding
     // A `__proto__` key turns into the prototype of the object in careless JavaScript
     // consumers (prototype pollution); no real API needs a property of that name.
     if (key === '__proto__') return { message: `${here}: the name \`__proto__\` is not allowed in a schema`, pointer: here };
+    // ajv's `$data` (a value taken from the validated data) can sit where a number belongs.
+    if (key === '$data') return { message: `${here}: \`$data\` references are not allowed`, pointer: here };
     const problem = walkData(value[key], here, depth + 1);
     if (problem) return problem;
   }
@@ -147,7 +154,6 @@ function walkSchema(schema: unknown, pointer: string, patterns: SchemaFinding[])
   if (!isPlainObject(schema)) return undefined;
   for (const [key, child] of Object.entries(schema)) {
     const here = `${pointer}/${escapePointer(key)}`;
-    if (key === '$data') return { message: `${here}: \`$data\` references are not allowed`, pointer: here };
     if ((key === '$ref' || key === '$dynamicRef') && typeof child === 'string' && !child.startsWith('#')) {
       return { message: `${here}: remote reference \`${child}\` is not allowed; use a local \`#/$defs/...\` reference`, pointer: here };
     }
@@ -237,7 +243,10 @@ function lintMessage(message: string): string {
   return message
     .replace(/ at (path )?"[^"#]*#[^"]*"/, '')
     .replace(/ \(strict\w+\)$/, '')
-    .replace(/^missing type "([^"]+)" for keyword "([^"]+)"$/, '`$2` applies only to `$1` values, but the schema does not say `type: "$1"`');
+    .replace(/^missing type "([^"]+)" for keyword "([^"]+)"$/, '`$2` applies only to `$1` values, but the schema does not say `type: "$1"`')
+    .replace(/^required property "(.*)" is not defined$/, '`required` names `$1`, which this schema does not define in `properties`')
+    .replace(/^"if" without "then" and "else" is ignored$/, '`if` without `then` or `else` has no effect')
+    .replace(/^"(then|else)" without "if" is ignored$/, '`$1` without `if` has no effect');
 }
 
 /**
@@ -292,13 +301,19 @@ export function schemaKeywordOffset(source: string, methodId: string, which: str
     if (offset >= 0) break;
   }
   if (offset < 0) return undefined;
+  // The method's own text ends where the next method's id key begins.
+  const next = /\bmethod_id\s*:/g;
+  next.lastIndex = offset;
+  const end = next.exec(source)?.index ?? source.length;
   const names = [which, ...pointer.split('/').slice(1).map(unescapePointer).filter((name) => !/^\d+$/.test(name))];
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const key = new RegExp(`(?:(?<![\\w$])${escaped}|'${escaped}'|"${escaped}")\\s*:`, 'g');
+    const key = new RegExp(`(?:(?<![\\w$])${escaped}|'${escaped}'|"${escaped}")\\s*:(\\s*)`, 'g');
     key.lastIndex = offset;
     const match = key.exec(source);
-    if (!match) return undefined;
+    if (!match || match.index >= end) return undefined;
+    // The schema must be written out here (an object literal), not a name for one defined elsewhere.
+    if (i === 0 && source[match.index + match[0].length] !== '{') return undefined;
     offset = match.index;
   }
   return offset;

@@ -94,9 +94,9 @@ function describeError(error: ErrorObject): string {
     case 'uniqueItems':
       return where(`items ${String(p['j'])} and ${String(p['i'])} are identical; items must be unique`);
     case 'enum':
-      return where(`must be one of ${((p['allowedValues'] as unknown[] | undefined) ?? []).slice(0, 10).map((v) => quote(JSON.stringify(v) ?? String(v))).join(', ')}`);
+      return where(`must be one of ${((p['allowedValues'] as unknown[] | undefined) ?? []).slice(0, 10).map(quoteValue).join(', ')}`);
     case 'const':
-      return where(`must be ${quote(JSON.stringify(p['allowedValue']) ?? String(p['allowedValue']))}`);
+      return where(`must be ${quoteValue(p['allowedValue'])}`);
     case 'pattern':
       return where(`must match the pattern ${quote(String(p['pattern']))}`);
     case 'format':
@@ -132,6 +132,11 @@ function quote(text: string): string {
   const escaped = JSON.stringify(text).slice(1, -1).replace(/`/g, "'");
   const clipped = escaped.length > MAX_QUOTED ? `${escaped.slice(0, MAX_QUOTED)}…` : escaped;
   return `\`${clipped}\``;
+}
+
+/** A schema value (enum member, const): strings as themselves, anything else as JSON. */
+function quoteValue(value: unknown): string {
+  return quote(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
 }
 
 function article(type: string): string {
