@@ -51,6 +51,20 @@ describe('VALIDATION_FAILED names the property and lists every problem', () => {
     expect(message.length).toBeLessThan(200);
   });
 
+  it('names places in a provider output by the schema only, never by its keys or values', () => {
+    const schema = { type: 'object', additionalProperties: false, properties: { items: { type: 'array', items: { type: 'object', properties: { title: { type: 'string' } } } } } };
+    const message = new Validators().checkOutput(schema, { sk_live_secret_key: 1, items: [{ title: 7 }, { title: 'ok' }] })!;
+    expect(message).toBe('has a property the schema does not allow; `items[].title`: must be a string, got an integer');
+    expect(message).not.toContain('sk_live');
+  });
+
+  it('keeps the message short for a 100,000-item array of wrong items', () => {
+    const schema = { type: 'object', properties: { ids: { type: 'array', items: { type: 'string' } } } };
+    const message = new Validators().check(schema, { ids: Array.from({ length: 100_000 }, (_, i) => i) })!;
+    expect(message.length).toBeLessThan(450);
+    expect(message).toMatch(/^`ids\[0\]`: must be a string, got an integer; .*; and \d+ more problems$/);
+  });
+
   it('does not let an inherited name satisfy `required`', () => {
     expect(new Validators().check({ type: 'object', required: ['toString'] }, {})).toBe('missing property `toString`');
   });

@@ -216,13 +216,20 @@ export function patternProblem(pattern: string): string | undefined {
 }
 
 function decidePattern(pattern: string): string | undefined {
-  if (!recheck) {
-    // The pure JavaScript backend: no native binary or Java to spawn, the same verdicts on
-    // every machine. It runs on the calling thread (the build's schema worker).
-    process.env.RECHECK_SYNC_BACKEND = 'pure';
-    recheck = (createRequire(import.meta.url)('recheck') as { checkSync: CheckSync }).checkSync;
+  recheck ??= (createRequire(import.meta.url)('recheck') as { checkSync: CheckSync }).checkSync;
+  // The pure JavaScript backend (chosen by this variable, read on each call): no native binary
+  // or Java to spawn, the same verdicts on every machine, on the calling thread (the build's
+  // schema worker). The variable is restored at once: the process's environment is not ours.
+  const previous = process.env.RECHECK_SYNC_BACKEND;
+  process.env.RECHECK_SYNC_BACKEND = 'pure';
+  let result: RecheckDiagnostics;
+  try {
+    // Patterns are compiled with the `u` flag by ajv, so they are analysed with it.
+    result = recheck(pattern, 'u', { timeout: PATTERN_CHECK_BUDGET_MS, randomSeed: 0 });
+  } finally {
+    if (previous === undefined) delete process.env.RECHECK_SYNC_BACKEND;
+    else process.env.RECHECK_SYNC_BACKEND = previous;
   }
-  const result = recheck(pattern, 'u', { timeout: PATTERN_CHECK_BUDGET_MS, randomSeed: 0 });
   if (result.status === 'safe') return undefined;
   if (result.status === 'unknown') {
     if (runsInLinearTime(pattern)) return undefined;

@@ -3,9 +3,12 @@ import { createAjv, withBaseUri } from '../schema/ajv.ts';
 
 /**
  * At most this many problems are listed in one `VALIDATION_FAILED` / `OUTPUT_INVALID`
- * message; more are summed up as "and N more problems".
+ * message (and at most `MAX_REPORTED_CHARS` characters of them); the rest are counted as
+ * "and N more problems".
  */
 export const MAX_REPORTED_ERRORS = 10;
+/** The list of problems stops before this many characters (the first one is always shown). */
+export const MAX_REPORTED_CHARS = 360;
 /** Names and values quoted in a message are cut to this many characters. */
 const MAX_QUOTED = 64;
 
@@ -36,16 +39,49 @@ export class Validators {
   check(schema: object, value: unknown): string | undefined {
     const validate = this.get(schema);
     if (validate(value)) return undefined;
-    return describeErrors(validate.errors ?? []);
+    return describeErrors(validate.errors ?? [], { fromCaller: true });
+  }
+
+  /**
+   * As `check`, for a provider's output (`OUTPUT_INVALID`): the output is withheld from the
+   * model, so the message names places by the schema alone (`items[].title`), never a key or
+   * value taken from the output itself.
+   */
+  checkOutput(schema: object, value: unknown): string | undefined {
+    const validate = this.get(schema);
+    if (validate(value)) return undefined;
+    return describeErrors(validate.errors ?? [], { fromCaller: false });
   }
 }
 
-/** The problems of a failed validation, bounded, each once; see `Validators.check`. */
-export function describeErrors(errors: readonly ErrorObject[]): string {
-  const lines = [...new Set(errors.filter((e) => !isSummary(e, errors)).map(describeError))];
-  if (lines.length === 0) return 'the value does not match the schema';
-  const shown = lines.slice(0, MAX_REPORTED_ERRORS);
-  const more = lines.length - shown.length;
+/**
+ * The problems of a failed validation, each once, bounded by `MAX_REPORTED_ERRORS` and
+ * `MAX_REPORTED_CHARS`; see `Validators.check`. `fromCaller`: the value came from the caller,
+ * who may see its own names and values again; otherwise (a provider's output) the message
+ * names places by the schema only.
+ */
+export function describeErrors(errors: readonly ErrorObject[], { fromCaller }: { fromCaller: boolean }): string {
+  const describe = (error: ErrorObject) => describeError(error, fromCaller ? propertyPath(error.instancePath) : schemaPlace(error.schemaPath), fromCaller);
+  // Described one by one until the message is full: a 100,000-item array has as many errors.
+  const shown: string[] = [];
+  let length = 0;
+  let more = 0;
+  for (const error of errors) {
+    if (error.keyword === 'if' && isSummary(error, errors)) continue;
+    if (more > 0) {
+      more++;
+      continue;
+    }
+    const line = describe(error);
+    if (shown.includes(line)) continue;
+    if (shown.length === MAX_REPORTED_ERRORS || (shown.length > 0 && length + line.length > MAX_REPORTED_CHARS)) {
+      more = 1;
+      continue;
+    }
+    shown.push(line);
+    length += line.length + 2;
+  }
+  if (shown.length === 0) return 'the value does not match the schema';
   return shown.join('; ') + (more > 0 ? `; and ${more} more problem${more === 1 ? '' : 's'}` : '');
 }
 
@@ -54,14 +90,14 @@ function isSummary(error: ErrorObject, all: readonly ErrorObject[]): boolean {
   return error.keyword === 'if' && all.some((e) => e !== error && e.schemaPath.startsWith(error.schemaPath.replace(/\/if$/, '/')));
 }
 
-function describeError(error: ErrorObject): string {
-  const at = propertyPath(error.instancePath);
+function describeError(error: ErrorObject, at: string, fromCaller: boolean): string {
   const where = (text: string) => (at ? `\`${at}\`: ${text}` : text);
   const p = error.params as Record<string, unknown>;
   const child = (name: unknown) => quote(at ? `${at}.${String(name)}` : String(name));
   switch (error.keyword) {
     case 'additionalProperties':
     case 'unevaluatedProperties':
+      if (!fromCaller) return where('has a property the schema does not allow');
       return `unknown property ${child(p['additionalProperty'] ?? p['unevaluatedProperty'])}`;
     case 'required':
       return `missing property ${child(p['missingProperty'])}`;
@@ -102,7 +138,7 @@ function describeError(error: ErrorObject): string {
     case 'format':
       return where(`must be a valid ${String(p['format'])}`);
     case 'propertyNames':
-      return where(`property name ${quote(String(p['propertyName']))} is not allowed`);
+      return where(fromCaller ? `property name ${quote(String(p['propertyName']))} is not allowed` : 'has a property name the schema does not allow');
     case 'false schema':
       return at ? `property \`${at}\` is not allowed` : 'no value is allowed here';
     case 'oneOf':
@@ -114,6 +150,35 @@ function describeError(error: ErrorObject): string {
     default:
       return where(error.message ?? 'is invalid');
   }
+}
+
+/**
+ * The place a schema path validates, named by the schema alone: `#/properties/items/items/
+ * properties/title/type` → `items[].title`; a name matched by `patternProperties` or
+ * `additionalProperties` is `*`. Keywords that do not move into the value are skipped.
+ */
+function schemaPlace(schemaPath: string): string {
+  const segments = schemaPath.replace(/^#/, '').split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let place = '';
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === 'properties') {
+      const name = segments[++i] ?? '';
+      place += place ? `.${name}` : name;
+    } else if (segment === 'patternProperties') {
+      i++;
+      place += place ? '.*' : '*';
+    } else if (segment === 'additionalProperties' || segment === 'unevaluatedProperties') {
+      if (i < segments.length - 1) place += place ? '.*' : '*';
+    } else if (segment === 'items' || segment === 'unevaluatedItems' || segment === 'contains') {
+      if (i < segments.length - 1) place += '[]';
+    } else if (segment === 'prefixItems') {
+      place += `[${segments[++i] ?? ''}]`;
+    } else if (segment === 'allOf' || segment === 'anyOf' || segment === 'oneOf' || segment === '$defs' || segment === 'definitions' || segment === 'dependentSchemas') {
+      i++;
+    }
+  }
+  return place;
 }
 
 /** `/filter/labels/0` → `filter.labels[0]`; the root is "". */
