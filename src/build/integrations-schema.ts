@@ -224,8 +224,17 @@ function decidePattern(pattern: string): string | undefined {
   process.env.RECHECK_SYNC_BACKEND = 'pure';
   let result: RecheckDiagnostics;
   try {
-    // Patterns are compiled with the `u` flag by ajv, so they are analysed with it.
-    result = recheck(pattern, 'u', { timeout: PATTERN_CHECK_BUDGET_MS, randomSeed: 0 });
+    // Patterns are compiled with the `u` flag by ajv, so they are analysed with it. The
+    // automaton analysis is exact and fast even for large bounded repeats (`{1,255}`, which
+    // recheck's defaults would hand to the slow fuzzer); lookaround and backreferences are
+    // beyond automata, and only those patterns are fuzzed.
+    const analysed = unboundRepeats(pattern);
+    const started = Date.now();
+    result = recheck(analysed, 'u', { checker: 'automaton', timeout: PATTERN_CHECK_BUDGET_MS });
+    if (result.status === 'unknown' && result.error.kind === 'unsupported') {
+      const timeout = Math.max(PATTERN_CHECK_BUDGET_MS - (Date.now() - started), 1);
+      result = recheck(analysed, 'u', { checker: 'fuzz', randomSeed: 0, timeout });
+    }
   } finally {
     if (previous === undefined) delete process.env.RECHECK_SYNC_BACKEND;
     else process.env.RECHECK_SYNC_BACKEND = previous;
@@ -243,6 +252,52 @@ function decidePattern(pattern: string): string | undefined {
     return `\`${pattern}\` needs the backtracking engine (lookahead or a backreference) and can take time of degree ${result.complexity.degree} in the input length to match, ${attack}`;
   }
   return `\`${pattern}\` can take time of degree ${result.complexity.degree} in the input length to match (more than ${MAX_PATTERN_DEGREE} is refused), ${attack}`;
+}
+
+/**
+ * The pattern with every counted repeat that can loop (`{2}`, `{1,255}`, `{3,}`) made
+ * unbounded (`+`, or `*` from zero), for the analysis only. A counted repeat behaves like an
+ * unbounded one on inputs up to its bound, and `^(a|a){1,255}$` is as catastrophic on a
+ * 40-character input as `^(a|a)+$`; an automaton cannot see that once the repeat is unrolled
+ * into a finite graph, and unrolling large counts is what makes analysis slow. Whatever is
+ * ambiguous in the pattern stays ambiguous in the result, so a pattern found safe this way
+ * is safe. `{0,1}` and `{1}` do not loop and are kept.
+ */
+export function unboundRepeats(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      // An escape, with its braced or bracketed argument (`\p{L}`, `\u{1F600}`, `\k<name>`).
+      let end = i + 2;
+      const argument = /^[pPu]\{[^}]*\}|^k<[^>]*>/.exec(pattern.slice(i + 1));
+      if (argument) end = i + 1 + argument[0].length;
+      out += pattern.slice(i, end);
+      i = end - 1;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      continue;
+    }
+    const counted = c === '{' ? /^\{(\d+)(?:(,)(\d*))?\}/.exec(pattern.slice(i)) : null;
+    if (counted) {
+      const min = Number(counted[1]);
+      const max = counted[2] === undefined ? min : counted[3] === '' ? Infinity : Number(counted[3]);
+      out += max <= 1 ? counted[0] : min === 0 ? '*' : '+';
+      i += counted[0].length - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 /** ajv's strict-mode remark, without its internal path and option name. */
