@@ -17,15 +17,25 @@ const SEMVER =
   '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$';
 
 describe('ReDoS decisions at build', () => {
-  it('accepts unambiguous patterns with nested quantifiers, and lookbehind', { timeout: 60_000 }, () => {
-    for (const pattern of ['^[a-z0-9]+(\\.[a-z0-9]+)*$', '^[a-z0-9]+(?:-[a-z0-9]+)*$', '(?<=@)[a-z]+\\.com$', SEMVER]) {
-      expect(errorOf(withPattern(pattern)), pattern).toBeUndefined();
-      // They are not slow either: a 40,000-character hostile input is matched at once.
-      const started = performance.now();
-      new RegExp(pattern, 'u').test(`${'a.'.repeat(20_000)}!`);
-      expect(performance.now() - started).toBeLessThan(200);
-    }
+  const expectAcceptedAndFast = (pattern: string) => {
+    expect(errorOf(withPattern(pattern)), pattern).toBeUndefined();
+    // Rightly so: even on ECMAScript's backtracking engine a 40,000-character hostile input is matched at once.
+    const started = performance.now();
+    new RegExp(pattern, 'u').test(`${'a.'.repeat(20_000)}!`);
+    new RegExp(pattern, 'u').test(`${'a-'.repeat(20_000)}!`);
+    expect(performance.now() - started).toBeLessThan(200);
+  };
+
+  it('accepts unambiguous patterns with nested quantifiers (hostnames, slugs)', { timeout: 30_000 }, () => {
+    expectAcceptedAndFast('^[a-z0-9]+(\\.[a-z0-9]+)*$');
+    expectAcceptedAndFast('^[a-z0-9]+(?:-[a-z0-9]+)*$');
   });
+
+  // The largest pattern here: about 2 s of CPU for the automaton analysis.
+  it('accepts the semver.org pattern', { timeout: 60_000 }, () => expectAcceptedAndFast(SEMVER));
+
+  // Lookbehind is beyond automata: recheck fuzzes it (a few seconds of CPU).
+  it('accepts lookbehind', { timeout: 60_000 }, () => expectAcceptedAndFast('(?<=@)[a-z]+\\.com$'));
 
   it('refuses exponential patterns, alternation under a star included, with the attack string', { timeout: 30_000 }, () => {
     for (const pattern of ['^(a|a)*$', '^(a+)+$', '^(\\w+\\s?)*$']) {
