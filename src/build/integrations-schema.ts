@@ -100,7 +100,11 @@ export class SchemaInspector {
       const raw = (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, '');
       const pointer = pointerOfMessage(schema, raw);
       const unknown = /^unknown keyword: "(.*)"$/.exec(raw)?.[1];
-      if (unknown === undefined) return fail({ message: raw, pointer });
+      if (unknown === undefined) {
+        // ajv names the base URI botc lends a schema without `$id`; the author never wrote it.
+        const message = raw.replace(/ from id \S+$/, '').replace(/^can't resolve reference (\S+)$/, '`$ref` `$1` points to nothing in this schema');
+        return fail({ message: `${pointer || '/'}: ${message}`, pointer });
+      }
       const guess = didYouMean(unknown, Object.keys(this.ajv.RULES.keywords));
       return fail({ message: `${pointer || '/'}: unknown keyword \`${unknown}\`${guess ? ` (${guess})` : ''}`, pointer });
     }
