@@ -52,6 +52,12 @@ describe('schema findings in the module source', () => {
     expect(source.slice(quoted, quoted + 12)).toBe("pattern: 'y'");
   });
 
+  it('finds the element of an array: the second `required` of an `anyOf`', () => {
+    const text = "defineMethod({ method_id: 'demo.d.v1', input_schema: { type: 'object', anyOf: [{ required: ['a'] }, { required: ['b'] }] } }),";
+    const offset = schemaKeywordOffset(text, 'demo.d.v1', 'input_schema', '/anyOf/1/required')!;
+    expect(text.slice(offset, offset + 15)).toBe("required: ['b']");
+  });
+
   it('gives up (the build then points at the method id) for a schema defined elsewhere', () => {
     expect(schemaKeywordOffset(source, 'demo.b.v1', 'input_schema', '/properties/q/pattern')).toBeUndefined();
   });

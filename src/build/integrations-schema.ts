@@ -371,8 +371,15 @@ export function schemaKeywordOffset(source: string, methodId: string, which: str
   const next = /\bmethod_id\s*:/g;
   next.lastIndex = offset;
   const end = next.exec(source)?.index ?? source.length;
-  const names = [which, ...pointer.split('/').slice(1).map(unescapePointer).filter((name) => !/^\d+$/.test(name))];
+  const names = [which, ...pointer.split('/').slice(1).map(unescapePointer)];
   for (const [i, name] of names.entries()) {
+    if (i > 0 && /^\d+$/.test(name) && names[i - 1] !== 'properties') {
+      // An array index: the element of the array literal that follows the key just found.
+      const element = arrayElementOffset(source, offset, Number(name), end);
+      if (element === undefined) return undefined;
+      offset = element;
+      continue;
+    }
     const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const key = new RegExp(`(?:(?<![\\w$])${escaped}|'${escaped}'|"${escaped}")\\s*:(\\s*)`, 'g');
     key.lastIndex = offset;
@@ -383,6 +390,36 @@ export function schemaKeywordOffset(source: string, methodId: string, which: str
     offset = match.index;
   }
   return offset;
+}
+
+/**
+ * The offset of element `index` of the array literal that starts at the first `[` after
+ * `from` (before `end`), skipping elements by their brackets and string quotes; undefined
+ * when the text there is not such an array.
+ */
+function arrayElementOffset(source: string, from: number, index: number, end: number): number | undefined {
+  // `from` is a key; its value must be the array literal itself.
+  let i = source.indexOf('[', from);
+  const colon = source.indexOf(':', from);
+  if (i < 0 || i >= end || colon < 0 || colon > i || source.slice(colon + 1, i).trim() !== '') return undefined;
+  i++;
+  for (let element = 0; element < index; element++) {
+    let depth = 0;
+    for (; i < end; i++) {
+      const c = source[i]!;
+      if (c === '"' || c === "'" || c === '`') {
+        for (i++; i < end && source[i] !== c; i++) if (source[i] === '\\') i++;
+      } else if (c === '[' || c === '{' || c === '(') depth++;
+      else if (c === ']' || c === '}' || c === ')') {
+        if (depth === 0) return undefined;
+        depth--;
+      } else if (c === ',' && depth === 0) break;
+    }
+    if (i >= end) return undefined;
+    i++;
+  }
+  while (i < end && /\s/.test(source[i]!)) i++;
+  return i < end ? i : undefined;
 }
 
 function escapePointer(name: string): string {
