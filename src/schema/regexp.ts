@@ -15,9 +15,10 @@ const JS_SPACE = '\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}
 const JS_DOT = '[^\\n\\r\\x{2028}\\x{2029}]';
 
 /**
- * Rewrites the constructs whose meaning differs between ECMAScript and RE2 (`.`, `\s`, `\S`)
- * in a pattern already translated to RE2 syntax. Undefined when a construct cannot be
- * rewritten (`\S` inside a character class): the caller then keeps ECMAScript's engine.
+ * Rewrites the constructs whose meaning differs between ECMAScript and RE2 (`.`, `\s`, `\S`,
+ * `[` inside a class) in a pattern already translated to RE2 syntax. Undefined when a
+ * construct cannot be rewritten (`\S` inside a class, an empty class `[]`): the caller then
+ * keeps ECMAScript's engine.
  */
 function alignWithEcmaScript(re2Source: string): string | undefined {
   let out = '';
@@ -36,15 +37,16 @@ function alignWithEcmaScript(re2Source: string): string | undefined {
     }
     if (inClass) {
       if (c === ']') inClass = false;
-      out += c;
+      // A `[` inside a class is a plain character in ECMAScript; RE2 would read `[:alpha:]`.
+      out += c === '[' ? '\\[' : c;
       continue;
     }
     if (c === '[') {
+      // `[]` matches nothing in ECMAScript, while RE2 reads a `]` there as a member.
+      if (re2Source[i + 1] === ']' || re2Source.startsWith('^]', i + 1)) return undefined;
       inClass = true;
       out += c;
-      // A `]` or `^]` right after the opening bracket is a literal member, not the end.
       if (re2Source[i + 1] === '^') out += re2Source[++i];
-      if (re2Source[i + 1] === ']') out += re2Source[++i];
       continue;
     }
     out += c === '.' ? JS_DOT : c;
