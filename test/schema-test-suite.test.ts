@@ -6,8 +6,9 @@ import { Validators } from '../src/runtime/validators.ts';
 
 /**
  * The official JSON Schema Test Suite, draft 2020-12 (vendored under
- * test/vendor/JSON-Schema-Test-Suite, MIT; the optional/ tests are not part of the required
- * suite and are not run). Two promises are checked against every test group:
+ * test/vendor/JSON-Schema-Test-Suite, MIT). The optional/ tests are not part of the required
+ * suite; of them only the regular expression ones run (they test the runtime's regex engine).
+ * Two promises are checked against every test group:
  *
  * (a) the build's schema check accepts every schema of the suite, except the ones that break
  *     a documented safety rule, and then for exactly that rule (the message says which);
@@ -111,6 +112,25 @@ describe('JSON Schema Test Suite, draft 2020-12', () => {
     }
     expect(disagreements).toEqual([]);
     expect(compared).toBeGreaterThan(1000);
+  });
+
+  // Optional in the suite, but they are what the RE2 engine (src/schema/regexp.ts) must keep.
+  it('the optional ECMAScript regex tests (ecmascript-regex, non-bmp-regex) hold on the RE2 engine', { timeout: 60_000 }, () => {
+    const inspector = new SchemaInspector();
+    const validators = new Validators();
+    const disagreements: string[] = [];
+    let compared = 0;
+    for (const file of ['ecmascript-regex.json', 'non-bmp-regex.json']) {
+      for (const group of JSON.parse(readFileSync(`${SUITE}optional/${file}`, 'utf8')) as SuiteGroup[]) {
+        expect(inspector.check(group.schema).error, `${file} | ${group.description}`).toBeUndefined();
+        for (const test of group.tests) {
+          compared++;
+          if ((validators.check(group.schema as object, test.data) === undefined) !== test.valid) disagreements.push(`${file} | ${group.description} | ${test.description}`);
+        }
+      }
+    }
+    expect(disagreements).toEqual([]);
+    expect(compared).toBeGreaterThan(80);
   });
 
   it('every exclusion still names a group or test of the suite', () => {
