@@ -207,8 +207,8 @@ const patternVerdicts = new Map<string, string | undefined>();
 
 /**
  * Whether a pattern can take super-quadratic time to match, decided by recheck (an analysis
- * of the pattern's automaton for ambiguity, with fuzzing where the automaton is too big),
- * each distinct pattern once. The message carries recheck's attack string. A pattern the
+ * of the pattern's automaton for ambiguity; fuzzing for lookaround and backreferences), each
+ * distinct pattern once per thread. The message carries recheck's attack string. A pattern the
  * checker cannot decide within the budget is accepted only if the runtime runs it on the
  * linear-time engine.
  */
@@ -229,9 +229,8 @@ function decidePattern(pattern: string): string | undefined {
   let result: RecheckDiagnostics;
   try {
     // Patterns are compiled with the `u` flag by ajv, so they are analysed with it. The
-    // automaton analysis is exact and fast even for large bounded repeats (`{1,255}`, which
-    // recheck's defaults would hand to the slow fuzzer); lookaround and backreferences are
-    // beyond automata, and only those patterns are fuzzed.
+    // automaton analysis is exact; lookaround and backreferences are beyond automata, and
+    // only those patterns go to recheck's fuzzer (slower, and it may miss an attack).
     const analysed = unboundRepeats(pattern);
     const started = Date.now();
     result = recheck(analysed, 'u', { checker: 'automaton', timeout: PATTERN_CHECK_BUDGET_MS });
