@@ -248,9 +248,9 @@ describe('VALIDATION_FAILED (SECURITY 11): bounded errors, the integration is no
   it('refuses an extra property and a wrong type', async () => {
     const tag = tagOf('validation');
     const extra = expectError(await callMethod(runtime, 'reads', ECHO, { tag, surprise: 1 }), 'VALIDATION_FAILED');
-    expect(extra.message).toMatch(/additional properties/);
+    expect(extra.message).toContain('unknown property `surprise`');
     const wrong = expectError(await callMethod(runtime, 'reads', ECHO, { tag, fail_times: 'three' }), 'VALIDATION_FAILED');
-    expect(wrong.message).toContain('/fail_times');
+    expect(wrong.message).toContain('`fail_times`: must be');
     expectError(await callMethod(runtime, 'reads', ECHO, { tag, mode: 'explode' }), 'VALIDATION_FAILED');
     expectError(await callMethod(runtime, 'writes', SEND, { tag }), 'VALIDATION_FAILED');
     expect(calls(tag)).toHaveLength(0);

@@ -15,6 +15,7 @@ import { methodSpecSchema } from '../schema/method-spec.ts';
 import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
 import { SchemaChecker } from './schema-checker.ts';
+import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from './integrations-schema.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
@@ -419,8 +420,18 @@ function checkMethod(
     report('method-spec-invalid', 'it names a replacement but is not deprecated', 'set `deprecated: true`, or drop `replacement_method_id`');
   }
   for (const which of ['input_schema', 'output_schema'] as const) {
-    const problem = schemas.problem(spec[which]);
-    if (problem) report('method-schema-invalid', `${which}: ${problem}`, 'method schemas are strict JSON Schema 2020-12 objects with local references only');
+    const { error, lints } = schemas.report(spec[which]);
+    // Each finding points at its keyword in the module source when the schema is written there.
+    const near = (pointer: string) => {
+      const offset = schemaKeywordOffset(loaded.source, spec.method_id, which, pointer);
+      return offset === undefined ? at : loaded.lines.positionAt(offset);
+    };
+    if (error) {
+      ctx.diagnostics.report('method-schema-invalid', { file: loaded.file, at: near(error.pointer), message: `${label}: ${which}: ${error.message}`, hint: SCHEMA_INVALID_HINT });
+    }
+    for (const lint of lints) {
+      ctx.diagnostics.report('method-schema-lint', { file: loaded.file, at: near(lint.pointer), message: `${label}: ${which}: ${lint.pointer || '/'}: ${lint.message}`, hint: SCHEMA_LINT_HINT });
+    }
   }
   const allowed = ALLOWED_CAPABILITIES[entry.classification];
   const forbidden = spec.capabilities.filter((c) => !allowed.has(c));

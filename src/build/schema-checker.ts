@@ -1,6 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { createAjv, type Ajv2020 } from '../schema/ajv.ts';
-import { exactJson, schemaProblem } from './integrations-schema.ts';
+import { exactJson, SchemaInspector, type SchemaReport } from './integrations-schema.ts';
 
 /**
  * The worker script, beside this module once compiled. Run from TypeScript sources (the
@@ -9,20 +8,20 @@ import { exactJson, schemaProblem } from './integrations-schema.ts';
 const WORKER_URL = import.meta.url.endsWith('.js') ? new URL('./schema-worker.js', import.meta.url) : undefined;
 
 /**
- * Checks method schemas (SECURITY.md item 10), each distinct schema once. Compiling a schema
+ * Checks method schemas (the rules: docs/security.md), each distinct schema once. Compiling a schema
  * with ajv is the costliest check of a build, so schemas submitted early are compiled on a
  * worker thread while the main thread loads the bots; `problem` answers from those results,
  * and checks on the spot whatever the worker did not answer.
  */
 export class SchemaChecker {
-  /** Problems (undefined: none) by exact JSON text. */
-  private readonly answers = new Map<string, string | undefined>();
+  /** Reports by exact JSON text. */
+  private readonly answers = new Map<string, SchemaReport>();
   private readonly submitted = new Set<string>();
   /** Batches posted to the worker and not answered yet, oldest first: it answers in order. */
   private readonly batches: string[][] = [];
   private worker: Worker | undefined;
   private idle: (() => void) | undefined;
-  private ajv: Ajv2020 | undefined;
+  private inspector: SchemaInspector | undefined;
 
   constructor() {
     if (!WORKER_URL) return;
@@ -33,9 +32,9 @@ export class SchemaChecker {
     }
     // A worker must never keep the process alive, even if the build stops before `settle`.
     this.worker.unref();
-    this.worker.on('message', (problems: (string | null)[]) => {
+    this.worker.on('message', (reports: SchemaReport[]) => {
       const batch = this.batches.shift() ?? [];
-      batch.forEach((text, i) => this.answers.set(text, problems[i] ?? undefined));
+      batch.forEach((text, i) => this.answers.set(text, reports[i]!));
       if (this.batches.length === 0) this.idle?.();
     });
     // A failed worker answers nothing more; `problem` checks the rest itself.
@@ -71,12 +70,16 @@ export class SchemaChecker {
     await worker?.terminate();
   }
 
-  /** The first problem of a schema, or undefined when it is valid and safe. */
-  problem(schema: unknown): string | undefined {
+  /**
+   * The report of a method schema: its first error (`method-schema-invalid`), or else its
+   * lints (`method-schema-lint`), each with a JSON Pointer into the schema.
+   */
+  report(schema: unknown): SchemaReport {
     const text = exactJson(schema);
-    if (text !== undefined && this.answers.has(text)) return this.answers.get(text);
-    const problem = schemaProblem((this.ajv ??= createAjv({ checkOnly: true })), schema);
-    if (text !== undefined) this.answers.set(text, problem);
-    return problem;
+    const known = text === undefined ? undefined : this.answers.get(text);
+    if (known) return known;
+    const report = (this.inspector ??= new SchemaInspector()).checkMethodSchema(schema);
+    if (text !== undefined) this.answers.set(text, report);
+    return report;
   }
 }

@@ -1,12 +1,12 @@
 import { parentPort } from 'node:worker_threads';
-import { createAjv } from '../schema/ajv.ts';
-import { schemaProblem } from './integrations-schema.ts';
+import { SchemaInspector } from './integrations-schema.ts';
 
 /**
  * The worker thread of `SchemaChecker`: takes batches of schemas as exact JSON texts and
- * answers each batch, in order, with every schema's first problem (null when there is none).
+ * answers each batch, in order, with every schema's report. The ReDoS analysis of patterns
+ * (the slowest check, up to seconds for a large pattern) runs here, off the main thread.
  */
-const ajv = createAjv({ checkOnly: true });
+const inspector = new SchemaInspector();
 parentPort!.on('message', (texts: string[]) => {
-  parentPort!.postMessage(texts.map((text) => schemaProblem(ajv, JSON.parse(text)) ?? null));
+  parentPort!.postMessage(texts.map((text) => inspector.checkMethodSchema(JSON.parse(text))));
 });

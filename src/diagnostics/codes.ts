@@ -28,6 +28,7 @@ export const DIAGNOSTIC_CODES = {
   'method-duplicate': { severity: 'error', summary: 'two methods share one id' },
   'method-spec-invalid': { severity: 'error', summary: 'a MethodSpec breaks the integration contract' },
   'method-schema-invalid': { severity: 'error', summary: 'an input or output schema is not a valid, safe JSON Schema' },
+  'method-schema-lint': { severity: 'warning', summary: 'a valid schema construct that is likely a mistake' },
   'method-deprecated': { severity: 'warning', summary: 'a tool uses a deprecated method' },
   'replacement-unknown': { severity: 'error', summary: '`replacement_method_id` names no declared method' },
   'classification-violation': { severity: 'error', summary: "a method's capabilities break its integration's classification" },

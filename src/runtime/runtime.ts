@@ -277,7 +277,7 @@ export class Runtime {
     // everything else (reads, and imports, whose dry run still returns records) is validated.
     const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind === 'outbound_write';
     if (final.ok && !isPreview) {
-      const invalid = this.validators.check(plan.spec.output_schema, final.data);
+      const invalid = this.validators.checkOutput(plan.spec.output_schema, final.data);
       if (invalid) final = errorResult('OUTPUT_INVALID', `the provider's output does not match ${plan.spec.method_id}: ${invalid}`, final.meta);
     }
     final.meta.latency_ms = elapsed(started);

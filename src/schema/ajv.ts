@@ -1,5 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { linearRegExp } from './regexp.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -11,26 +12,80 @@ export interface AjvOptions {
    * they happen while the code is generated, not while it is optimized.
    */
   checkOnly?: boolean;
+  /**
+   * Receives ajv's strict-mode remarks (a keyword without a matching `type`, `if` without
+   * `then`, `required` naming a property the same schema does not define, ...) instead of
+   * failing the compile. Such schemas are valid JSON Schema 2020-12; the build reports the
+   * remarks as `method-schema-lint` warnings, the runtime ignores them.
+   */
+  onLint?: (message: string) => void;
+  /**
+   * Collect every error of a failed validation (bounded by the caller), not only the first.
+   * Validation then goes on after the first error; it stays linear in the data size.
+   */
+  allErrors?: boolean;
 }
+
+/** JSON Schema 2020-12 formats that botc does not assert (ajv-formats has no checker for them). */
+export const ANNOTATION_ONLY_FORMATS = ['iri', 'iri-reference', 'idn-email', 'idn-hostname'] as const;
 
 /**
  * The one ajv configuration for method schemas, shared by the build (compile checks)
- * and the runtime (validation): strict, JSON Schema 2020-12, no `$data`, no remote
- * loading (no `loadSchema`, so a remote `$ref` can never be fetched).
+ * and the runtime (validation): JSON Schema 2020-12, no `$data`, no remote loading (no
+ * `loadSchema`, so a remote `$ref` can never be fetched). Unknown keywords and unknown
+ * formats fail the compile (they are typos, `maxLenght`); ajv's stylistic strict checks are
+ * handed to `onLint`. Regular expressions (`pattern`, `patternProperties`) run on a
+ * linear-time engine where the pattern allows it (see `linearRegExp`).
  */
-export function createAjv({ checkOnly = false }: AjvOptions = {}): Ajv2020 {
+export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvOptions = {}): Ajv2020 {
+  const lint = onLint ? 'log' : false;
   const ajv = new Ajv2020({
     strict: true,
+    strictSchema: 'log',
+    strictTypes: lint,
+    strictTuples: lint,
+    strictRequired: lint,
     allowUnionTypes: true,
-    allErrors: false,
+    allErrors,
+    // Errors carry the offending value, so messages can say what was given ("got a string").
+    verbose: allErrors,
     $data: false,
+    // `required: ["toString"]` must not be met by `{}` through Object.prototype.
+    ownProperties: true,
     addUsedSchema: false,
     validateFormats: true,
     messages: true,
-    ...(checkOnly ? { code: { optimize: false } } : {}),
+    logger: {
+      log: () => undefined,
+      warn: (...args: unknown[]) => {
+        const message = String(args[0] ?? '').replace(/^strict mode: /, '');
+        // Unknown keywords are typos of known ones, not style: they stay errors.
+        if (message.startsWith('unknown keyword: ')) throw new Error(message);
+        onLint?.(message);
+      },
+      error: () => undefined,
+    },
+    code: { regExp: linearRegExp, ...(checkOnly ? { optimize: false } : {}) },
   });
+  // `$anchor` is core JSON Schema 2020-12; ajv resolves it but does not list it as a keyword.
+  if (!ajv.getKeyword('$anchor')) ajv.addKeyword({ keyword: '$anchor', schemaType: 'string' });
   addFormats(ajv);
+  // Formats of JSON Schema 2020-12 that ajv-formats does not implement: accepted as
+  // annotations (any string passes) rather than refused as unknown.
+  for (const format of ANNOTATION_ONLY_FORMATS) if (!ajv.formats[format]) ajv.addFormat(format, true);
   return ajv;
+}
+
+/**
+ * The base URI botc gives a schema that declares no `$id` of its own. JSON Schema leaves
+ * that base to the implementation; ajv needs one to resolve a bare `"$ref": "#"` (a
+ * recursive schema). The `.invalid` domain can never be fetched, and nothing is fetched.
+ */
+export const DEFAULT_BASE_URI = 'https://botc.invalid/schema.json';
+
+/** The schema to hand to `ajv.compile`: with botc's base URI when it declares no `$id`. */
+export function withBaseUri<T extends object>(schema: T): T {
+  return '$id' in schema ? schema : { $id: DEFAULT_BASE_URI, ...schema };
 }
 
 export type { Ajv2020 };
