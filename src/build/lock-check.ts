@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
 import { listNames } from '../diagnostics/hints.ts';
@@ -84,6 +86,8 @@ export function checkLock(
 }
 
 function readLock(files: WorkspaceFiles, diagnostics: Diagnostics): LockFile | undefined | 'broken' {
+  // Most workspaces have no lock: look before opening, so a build reads only files that exist.
+  if (!existsSync(path.join(files.root, LOCK_FILE))) return undefined;
   const broken = (message: string, at?: Position) => {
     diagnostics.report('json-syntax', { file: LOCK_FILE, at, message, hint: 'botc writes this file: restore it from version control, or delete it and run `botc lock`' });
     return 'broken' as const;
