@@ -68,7 +68,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (error) {
     if (error instanceof Error && USER_ERRORS.has(error.name)) {
       const hint = (error as { hint?: unknown }).hint;
-      io.stderr(`botc ${command}: ${error.message}\n${typeof hint === 'string' ? `  hint: ${hint}\n` : ''}`);
+      io.stderr(`botc: ${error.message}\n${typeof hint === 'string' ? `  hint: ${hint}\n` : ''}`);
       return 2;
     }
     io.stderr(`botc: internal error: ${error instanceof Error ? error.message : String(error)}\n`);

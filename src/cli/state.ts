@@ -122,7 +122,9 @@ export async function runReview(argv: string[], io: Io): Promise<number> {
       let missing = 0;
       for (const id of positionals) {
         // A batch id decides every record of the batch that is still pending.
-        const ids = id.startsWith('batch_') ? (await store.listReviews({ tenant, batch_id: id, status: 'pending' })).map((i) => i.id) : [id];
+        const ids = id.startsWith('batch_')
+          ? (await store.listReviews({ tenant, batch_id: id, status: 'pending' })).sort((a, b) => (a.record_key < b.record_key ? -1 : a.record_key > b.record_key ? 1 : 0)).map((i) => i.id)
+          : [id];
         if (ids.length === 0) {
           missing++;
           io.stderr(`botc review ${sub}: no pending record in batch ${id} for tenant ${tenant}\n`);
