@@ -216,7 +216,7 @@ describe('user mistakes are usage errors or diagnostics, never internal errors',
     const syntax = walkableWorkspace({ 'botc.config.json': '{ "out": "dist", }\n' });
     const pretty = await botc(['check', '--root', syntax]);
     expect(pretty.status).toBe(1);
-    expect(pretty.stdout).toMatch(/^botc\.config\.json:1:\d+ error \[config-invalid\] botc\.config\.json is not valid JSON/);
+    expect(pretty.stdout).toMatch(/^botc\.config\.json:1:\d+ error \[json-syntax\] botc\.config\.json is not valid JSON/);
   });
 
   it('a broken botc.config.json stops `call` with a usage error at its place (exit 2)', async () => {

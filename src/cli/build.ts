@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build, type BuildResult } from '../build/build.ts';
+import { build } from '../build/build.ts';
 import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
-import { sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import type { Io } from './main.ts';
 import { renderGithub, renderJson, renderPretty } from './render.ts';
@@ -30,24 +29,21 @@ async function runBuildCommand(command: 'build' | 'check', argv: string[], io: I
   const cwd = io.cwd ?? process.cwd();
   const root = workspaceRoot(values.root, cwd);
 
-  // A broken botc.config.json is a diagnostic like any other (and shows in json and github
-  // output); the build still reports everything else, and writes nothing.
+  // A broken botc.config.json is a diagnostic of the build (and shows in json and github
+  // output like any other); the output folder is then the default, and nothing is written.
   let config: WorkspaceConfig = {};
-  let configProblem: Diagnostic | undefined;
   try {
     config = readConfig(root);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    configProblem = error.diagnostic;
   }
-  let result: BuildResult = await build({
+  const result = await build({
     root,
     out: values.out === undefined ? (config.out ?? 'dist') : path.resolve(cwd, values.out),
     bots: values.bot,
-    write: command === 'build' && configProblem === undefined,
+    write: command === 'build',
     keepBundles: false,
   });
-  if (configProblem) result = { ...result, ok: false, diagnostics: sortDiagnostics([configProblem, ...result.diagnostics]), bundles: [] };
 
   if (format === 'json') io.stdout(renderJson(result));
   else if (format === 'github') {
