@@ -227,6 +227,12 @@ describe('user mistakes are usage errors or diagnostics, never internal errors',
     expect(run.stderr).not.toContain('internal error');
   });
 
+  it('a state store that cannot be opened is a usage error that hides the password of its URL', async () => {
+    const run = await botc(['audit', 'list', '--state', 'postgres://botc:s3cret-pw@127.0.0.1:1/botc']);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('botc: the state store postgres://botc:***@127.0.0.1:1/botc cannot be opened (ECONNREFUSED)\n  hint: check --state or BOTC_STATE_URL (postgres://... or a SQLite file)\n');
+  });
+
   describe('with the governance bundle', () => {
     let bundle: string;
     beforeAll(async () => {

@@ -49,7 +49,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   if (command === '--help' || command === '-h' || command === 'help') {
     const [topic, ...extra] = rest;
-    if (topic === undefined || topic === '--help' || topic === '-h') {
+    if (topic === undefined || topic === '--help' || topic === '-h' || topic === 'help') {
       io.stdout(usage());
       return 0;
     }

@@ -19,8 +19,18 @@ import { workspaceRoot } from './workspace.ts';
 export async function storeFor(values: { state?: string | undefined; root?: string | undefined }, io: Io): Promise<StateStore> {
   const cwd = io.cwd ?? process.cwd();
   const location = values.state ?? io.env.BOTC_STATE_URL;
-  if (location) return openStore(location, cwd);
-  return openStore(undefined, workspaceRoot(values.root, cwd));
+  const root = location ? cwd : workspaceRoot(values.root, cwd);
+  try {
+    return await openStore(location, root);
+  } catch (error) {
+    // A wrong --state or BOTC_STATE_URL is the user's to fix. The URL's password is not shown.
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`the state store ${location ? redactUrl(location) : 'in the workspace'} cannot be opened (${reason})`, 'check --state or BOTC_STATE_URL (postgres://... or a SQLite file)');
+  }
+}
+
+function redactUrl(location: string): string {
+  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }
 
 /**
