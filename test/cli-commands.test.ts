@@ -408,7 +408,7 @@ describe('state commands share one set of rules', { timeout: 60_000 }, () => {
       freshState();
       expect((await addCredential('acme')).status).toBe(0);
       const token = await propose('Hello.');
-      for (const args of [['confirm', token, bundle, '--root', FIXTURE, '--approver', 'alice'], ['confirm', token], [...confirmArgs(), token]]) {
+      for (const args of [['confirm', token, bundle, '--root', FIXTURE, '--approver', 'alice'], ['confirm', token], [...confirmArgs(), token], [...confirmArgs(), `--token=${token}`], [...confirmArgs(), '--token', token]]) {
         const run = await botc(args, { env: env() });
         expect(run.status).toBe(2);
         expect(run.stdout).toBe('');

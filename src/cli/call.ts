@@ -74,9 +74,11 @@ const TOKEN_FILE_CAP = 4096;
  * can read a process's arguments (`ps`, /proc/<pid>/cmdline), and shells keep them in history.
  */
 export async function runConfirm(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, CONFIRM_OPTIONS);
-  if (positionals.length === 2 || positionals.some((p) => p.startsWith(TOKEN_PREFIX))) {
-    // The old form `botc confirm <token> <bundle>`. The token is not echoed back.
+  const tokenOnArgv = argv.some((a) => a === '--token' || a.startsWith('--token=') || a.startsWith(TOKEN_PREFIX));
+  const { values, positionals } = parse(tokenOnArgv ? [] : argv, CONFIRM_OPTIONS);
+  if (tokenOnArgv || positionals.length === 2) {
+    // The old form `botc confirm <token> <bundle>`, or a token given any other way on the
+    // command line. The token is not echoed back.
     throw new UsageError(
       'botc confirm no longer takes the token as an argument: arguments are visible to every user of the machine (`ps`) and stay in shell history',
       `pass it on standard input: printf '%s' "$TOKEN" | botc confirm <bundle> --approver NAME, or from a file only you can read: --token-file FILE`,
