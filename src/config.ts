@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { WorkspaceFiles } from './load/files.ts';
 import { parseJson } from './load/json.ts';
 import { nameSchema } from './schema/common.ts';
+import type { Diagnostic } from './diagnostics/diagnostic.ts';
 
 export const CONFIG_FILE = 'botc.config.json';
 
@@ -28,8 +29,24 @@ export const configSchema = z.strictObject({
 
 export type WorkspaceConfig = z.infer<typeof configSchema>;
 
+/**
+ * botc.config.json is broken. `diagnostic` locates the mistake (`json-syntax` or
+ * `config-invalid`), so
+ * `check` and `build` report it like any other diagnostic; other commands stop with it.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  constructor(readonly diagnostic: Diagnostic) {
+    super(`${diagnostic.file}${diagnostic.line === undefined ? '' : `:${diagnostic.line}:${diagnostic.column ?? 1}`}: ${diagnostic.message}`);
+  }
+  /** How to fix it. */
+  get hint(): string | undefined {
+    return this.diagnostic.hint;
+  }
+}
+
+function configProblem(code: 'config-invalid' | 'json-syntax', message: string, hint: string, at?: { line: number; column: number }): ConfigError {
+  return new ConfigError({ code, severity: 'error', message, file: CONFIG_FILE, ...(at ? { line: at.line, column: at.column } : {}), hint });
 }
 
 /** Reads botc.config.json when present; a broken config is an error the caller reports. */
@@ -38,15 +55,20 @@ export function readConfig(root: string): WorkspaceConfig {
   const read = files.read(CONFIG_FILE);
   if (!read.ok) {
     if (read.kind === 'missing') return {};
-    throw new ConfigError(`${CONFIG_FILE} cannot be read (${read.kind})`);
+    throw configProblem('config-invalid', `${CONFIG_FILE} cannot be read (${read.kind})`, `make ${CONFIG_FILE} a regular file inside the workspace`);
   }
   const parsed = parseJson(read.text);
-  if (!parsed.ok) throw new ConfigError(`${CONFIG_FILE}:${parsed.at.line}:${parsed.at.column}: ${parsed.message}`);
+  if (!parsed.ok) throw configProblem('json-syntax', `${CONFIG_FILE} is not valid JSON: ${parsed.message}`, 'fix the JSON syntax at this place', parsed.at);
   const result = configSchema.safeParse(parsed.document.value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const at = parsed.document.locate(issue.path.filter((p): p is string | number => typeof p !== 'symbol'));
-    throw new ConfigError(`${CONFIG_FILE}:${at.line}:${at.column}: ${issue.path.join('.') || 'config'}: ${issue.message}`);
+    throw configProblem(
+      'config-invalid',
+      `${issue.path.join('.') || 'the config'}: ${issue.message}`,
+      'the settings are `out`, `providers` and `runtime` (see the README, `botc.config.json`)',
+      at,
+    );
   }
   return result.data;
 }

@@ -140,7 +140,7 @@ describe('botc CLI', { timeout: 60_000 }, () => {
   });
 
   test.each([
-    ['an unknown --bot', ['check', '--bot', 'nope'], /nope/],
+    ['an unknown --bot', ['check', '--root', REPO_ROOT, '--bot', 'nope'], /nope/],
     ['an unknown flag', ['check', '--frobnicate'], /--frobnicate/],
     ['a bad --format', ['check', '--format', 'xml'], /--format.*xml/],
     ['a missing --format value', ['check', '--format'], /--format/],

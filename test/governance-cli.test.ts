@@ -91,15 +91,18 @@ function expectNoSecret(run: Run): void {
 }
 
 const json = (run: Run) => JSON.parse(run.stdout) as { ok: boolean; data?: any; error?: any; meta: any };
-const lines = (run: Run) => run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+/** A list command's output: one JSON array. */
+const lines = (run: Run) => JSON.parse(run.stdout) as Record<string, any>[];
 
 const callArgs = (tool: string, args: unknown, extra: string[] = []) => [
   'call', bundle, '--root', FIXTURE, '--expert', 'operator', '--tool', tool, '--op', 'call', '--args', JSON.stringify(args), '--tenant', 'acme', ...extra,
 ];
 const sendArgs = (text: string) => callArgs('mail', { method_id: SEND, params: { to: 'ops@example.com', text } }, ['--approver', 'alice']);
-const confirmArgs = (token: string, approver: string, extra: string[] = []) => ['confirm', token, bundle, '--root', FIXTURE, '--tenant', 'acme', '--approver', approver, ...extra];
+/** `botc confirm` with the token on standard input, as a person runs it (never on argv). */
+const confirmWith = (token: string, approver: string, state: string, extra: string[] = []) =>
+  botc(['confirm', bundle, '--root', FIXTURE, '--tenant', 'acme', '--approver', approver, ...extra], state, { input: `${token}\n` });
 const addCredential = (state: string, extra: string[] = []) =>
-  botc(['credentials', 'add', 'mailer', '--tenant', 'acme', '--scopes', 'mail:send', '--actor', 'admin', ...extra], state, { input: `${MAILER_TOKEN}\n` });
+  botc(['credentials', 'add', 'mailer', '--root', FIXTURE, '--tenant', 'acme', '--scopes', 'mail:send', '--actor', 'admin', ...extra], state, { input: `${MAILER_TOKEN}\n` });
 
 /** Every byte of a SQLite state, write-ahead log included. */
 function sqliteBytes(file: string): Buffer {
@@ -137,7 +140,7 @@ describe('governance commands on a SQLite state', { timeout: 180_000 }, () => {
     const asArgument = await botc(['credentials', 'add', 'mailer', '--tenant', 'acme', '--secret', 'sk_argv_secret_123'], state, { input: 'x' });
     expect(asArgument.status).toBe(2);
     expect(asArgument.stdout).toBe('');
-    const empty = await botc(['credentials', 'add', 'mailer', '--tenant', 'acme'], state, { input: '' });
+    const empty = await botc(['credentials', 'add', 'mailer', '--root', FIXTURE, '--tenant', 'acme', '--scopes', 'mail:send'], state, { input: '' });
     expect(empty.status).toBe(2);
     expect(empty.stderr).toMatch(/no secret/);
     const noKey = await botc(['credentials', 'add', 'mailer', '--tenant', 'acme'], state, { input: `${MAILER_TOKEN}\n`, env: { BOTC_SECRET_KEY: '' } });
@@ -155,7 +158,7 @@ describe('governance commands on a SQLite state', { timeout: 180_000 }, () => {
     expect(revoked.status).toBe(0);
     expect(revoked.stdout).toMatch(/revoked mailer for acme/);
     expect((await botc(['credentials', 'revoke', 'mailer', '--tenant', 'acme'], state)).status).toBe(1);
-    expect(JSON.parse((await botc(['credentials', 'list'], state)).stdout)[0].revoked_at).toEqual(expect.any(Number));
+    expect(JSON.parse((await botc(['credentials', 'list'], state)).stdout)[0].revoked_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
     const audit = await botc(['audit', 'list', '--tenant', 'acme'], state);
     expect(audit.status).toBe(0);
@@ -179,18 +182,18 @@ describe('governance commands on a SQLite state', { timeout: 180_000 }, () => {
     const token = result.meta.confirmation.token as string;
     expect(mailer.requests).toEqual([]);
 
-    const wrong = await botc(confirmArgs(token, 'mallory'), state);
+    const wrong = await confirmWith(token, 'mallory', state);
     expect(wrong.status).toBe(1);
     expect(json(wrong).error.code).toBe('AUTH_FORBIDDEN');
     expect(mailer.requests).toEqual([]);
 
-    const other = await botc(confirmArgs(token, 'alice', ['--params', JSON.stringify({ to: 'ops@example.com', text: 'Something else.' })]), state);
+    const other = await confirmWith(token, 'alice', state, ['--params', JSON.stringify({ to: 'ops@example.com', text: 'Something else.' })]);
     expect(other.status).toBe(1);
     expect(json(other).error.code).toBe('CONFLICT');
     expect(mailer.requests).toEqual([]);
 
     // Two people press "send" at once, in two processes: one send.
-    const both = await Promise.all([botc(confirmArgs(token, 'alice'), state), botc(confirmArgs(token, 'alice'), state)]);
+    const both = await Promise.all([confirmWith(token, 'alice', state), confirmWith(token, 'alice', state)]);
     expect(both.map((r) => r.status).sort()).toEqual([0, 1]);
     for (const run of both) expectNoSecret(run);
     const sent = json(both.find((r) => r.status === 0)!);
@@ -198,7 +201,7 @@ describe('governance commands on a SQLite state', { timeout: 180_000 }, () => {
     expect(json(both.find((r) => r.status === 1)!).error.code).toBe('CONFIRMATION_REQUIRED');
     expect(mailer.requests).toEqual([expect.objectContaining({ method: 'POST', path: '/messages', auth: 'valid' })]);
 
-    const again = await botc(confirmArgs(token, 'alice'), state);
+    const again = await confirmWith(token, 'alice', state);
     expect(again.status).toBe(1);
     expect(mailer.requests).toHaveLength(1);
 
@@ -324,7 +327,7 @@ describeStores('botc call, confirm and audit end to end', (backend) => {
     expect(proposed.status, proposed.stderr).toBe(1);
     const token = json(proposed).meta.confirmation.token as string;
     expect(mailer.requests).toEqual([]);
-    const sent = await botc(confirmArgs(token, 'alice'), state);
+    const sent = await confirmWith(token, 'alice', state);
     expect(sent.status, sent.stderr).toBe(0);
     expectNoSecret(sent);
     expect(json(sent).data).toEqual({ id: 'm1', to: 'ops@example.com', text: 'From the CLI.' });

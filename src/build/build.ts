@@ -3,6 +3,7 @@ import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/di
 import type { Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { isName, nameProblem } from '../load/names.ts';
+import { ConfigError, readConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { assembleBundle, type CommonBlock } from './assemble.ts';
@@ -74,6 +75,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const entries = discover(files.root);
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
+  reportConfig(diagnostics, files.root);
 
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
@@ -131,6 +133,16 @@ function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undef
     throw new BuildUsageError(`no bot named ${unknown.map((u) => `\`${clip(u)}\``).join(', ')}; bots: ${[...byName.keys()].join(', ') || 'none'}`);
   }
   return [...new Set(wanted)].sort().map((w) => byName.get(w)!);
+}
+
+/** A broken botc.config.json is a diagnostic of the build like any other. */
+function reportConfig(diagnostics: Diagnostics, root: string): void {
+  try {
+    readConfig(root);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    diagnostics.items.push(error.diagnostic);
+  }
 }
 
 function reportUnsafeRoots(diagnostics: Diagnostics, entries: WorkspaceEntries): void {

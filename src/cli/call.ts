@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { providerConfig, readConfig } from '../config.ts';
@@ -7,11 +8,13 @@ import { Runtime } from '../runtime/runtime.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Io } from './main.ts';
+import { parseJson } from '../load/json.ts';
 import { checkVaultKey, storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
+import { workspaceRoot } from './workspace.ts';
 
 const RUNTIME_OPTIONS = {
-  root: { type: 'string', default: '.' },
+  root: { type: 'string' },
   tenant: { type: 'string', default: 'default' },
   credentials: { type: 'string' },
   state: { type: 'string' },
@@ -31,16 +34,16 @@ function parse<O extends typeof CALL_OPTIONS | typeof CONFIRM_OPTIONS>(argv: str
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, `botc help ${options === CALL_OPTIONS ? 'call' : 'confirm'} lists the options`);
   }
 }
 
 /** `botc call <bundle> --expert E --tool T --op OP [--args JSON]`: one tool call, printed as JSON. */
 export async function runCall(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, CALL_OPTIONS);
-  if (positionals.length !== 1) throw new UsageError('botc call takes one bundle path');
+  if (positionals.length !== 1) throw new UsageError('botc call takes one bundle path', 'botc call <bundle> --expert E --tool T --op OP');
   for (const required of ['expert', 'tool', 'op'] as const) {
-    if (!values[required]) throw new UsageError(`botc call needs --${required}`);
+    if (!values[required]) throw new UsageError(`botc call needs --${required}`, 'botc call <bundle> --expert E --tool T --op OP');
   }
   const args = jsonOption(values.args, '--args');
   return withRuntime(positionals[0]!, values, io, async (runtime) => {
@@ -58,18 +61,37 @@ export async function runCall(argv: string[], io: Io): Promise<number> {
   });
 }
 
-const CONFIRM_OPTIONS = { ...RUNTIME_OPTIONS, params: { type: 'string' } } as const;
+const CONFIRM_OPTIONS = { ...RUNTIME_OPTIONS, params: { type: 'string' }, 'token-file': { type: 'string' } } as const;
 
-/** `botc confirm <token> <bundle> --approver NAME`: send a previewed outbound write. */
+/** Confirmation tokens as the runtime hands them out; nothing else is a token. */
+const TOKEN_PREFIX = 'botc_confirm_';
+/** A token is about 60 characters; a file much larger than that is not a token file. */
+const TOKEN_FILE_CAP = 4096;
+
+/**
+ * `botc confirm <bundle> --approver NAME`: send a previewed outbound write. The token comes
+ * from standard input or `--token-file`, never from the arguments: every user of the machine
+ * can read a process's arguments (`ps`, /proc/<pid>/cmdline), and shells keep them in history.
+ */
 export async function runConfirm(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, CONFIRM_OPTIONS);
-  if (positionals.length !== 2) throw new UsageError('botc confirm <token> <bundle> --approver NAME');
+  const tokenOnArgv = argv.some((a) => a === '--token' || a.startsWith('--token=') || a.startsWith(TOKEN_PREFIX));
+  const { values, positionals } = parse(tokenOnArgv ? [] : argv, CONFIRM_OPTIONS);
+  if (tokenOnArgv || positionals.length === 2) {
+    // The old form `botc confirm <token> <bundle>`, or a token given any other way on the
+    // command line. The token is not echoed back.
+    throw new UsageError(
+      'botc confirm no longer takes the token as an argument: arguments are visible to every user of the machine (`ps`) and stay in shell history',
+      `pass it on standard input: printf '%s' "$TOKEN" | botc confirm <bundle> --approver NAME, or from a file only you can read: --token-file FILE`,
+    );
+  }
+  if (positionals.length !== 1) throw new UsageError('botc confirm takes one bundle path', 'printf \'%s\' "$TOKEN" | botc confirm <bundle> --approver NAME');
   const approver = values.approver ?? io.env.USER;
   if (!approver) throw new UsageError('--approver names the person confirming');
   const params = jsonOption(values.params, '--params') as Record<string, unknown> | undefined;
-  return withRuntime(positionals[1]!, values, io, async (runtime) => {
+  const token = await readToken(values['token-file'], io);
+  return withRuntime(positionals[0]!, values, io, async (runtime) => {
     const result = await runtime.confirm({
-      token: positionals[0]!,
+      token,
       tenant: values.tenant,
       approver,
       ...(params ? { params } : {}),
@@ -78,6 +100,30 @@ export async function runConfirm(argv: string[], io: Io): Promise<number> {
     io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     return result.ok ? 0 : 1;
   });
+}
+
+/** The confirmation token from `--token-file FILE` or standard input, surrounding space removed. */
+async function readToken(file: string | undefined, io: Io): Promise<string> {
+  let text: string;
+  if (file !== undefined) {
+    const resolved = path.resolve(io.cwd ?? process.cwd(), file);
+    try {
+      if (statSync(resolved).size > TOKEN_FILE_CAP) throw new UsageError(`--token-file ${file} is larger than a token (${TOKEN_FILE_CAP} bytes at most)`);
+      text = readFileSync(resolved, 'utf8');
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new UsageError(`--token-file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else {
+    if (!io.stdin) throw new UsageError('the token is read from standard input or --token-file FILE');
+    text = await io.stdin();
+  }
+  const token = text.trim();
+  if (!token) throw new UsageError(`no confirmation token ${file === undefined ? 'on standard input' : `in ${file}`}`, `printf '%s' "$TOKEN" | botc confirm <bundle> --approver NAME`);
+  if (!token.startsWith(TOKEN_PREFIX) || /\s/.test(token)) {
+    throw new UsageError(`${file === undefined ? 'standard input' : file} does not hold a confirmation token (one line starting with \`${TOKEN_PREFIX}\`)`, 'the token is `meta.confirmation.token` of the CONFIRMATION_REQUIRED result');
+  }
+  return token;
 }
 
 function jsonOption(text: string | undefined, flag: string): unknown {
@@ -90,24 +136,29 @@ function jsonOption(text: string | undefined, flag: string): unknown {
 }
 
 interface RuntimeValues {
-  root: string;
+  root?: string | undefined;
   tenant: string;
   credentials?: string | undefined;
   state?: string | undefined;
 }
 
 async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, work: (runtime: Runtime) => Promise<number>): Promise<number> {
-  const root = path.resolve(values.root);
+  // Everything that can be the user's mistake is checked before the state store is opened, so
+  // a command run from the wrong folder creates nothing there.
+  const cwd = io.cwd ?? process.cwd();
+  const root = workspaceRoot(values.root, cwd);
   const config = readConfig(root);
-  const bundle = readBundle(path.resolve(bundlePath));
-  const store: StateStore = await storeFor(values, io);
+  const bundle = readBundle(path.resolve(cwd, bundlePath));
+  const credentialsFile = values.credentials ?? io.env.BOTC_CREDENTIALS_FILE;
+  const fileSource = credentialsFile ? readCredentialsFile(path.resolve(cwd, credentialsFile)) : undefined;
+  const store: StateStore = await storeFor({ ...values, root }, io);
   let runtime: Runtime;
   try {
     await checkVaultKey(store, io.env, values.tenant);
     runtime = await Runtime.load(bundle, {
       root,
       store,
-      credentials: credentialSources(values, io, store),
+      credentials: credentialSources(fileSource, values.tenant, io, store),
       providerConfig: providerConfig(config, io.env, Object.keys(bundle.integrations)),
       ...(config.runtime?.timeout_ms !== undefined ? { timeout_ms: config.runtime.timeout_ms } : {}),
       ...(config.runtime?.retry_policy !== undefined ? { retry_policy: config.runtime.retry_policy } : {}),
@@ -124,11 +175,30 @@ async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, wo
 }
 
 /** A credentials file first, then the environment, then the encrypted store when a key is set. */
-function credentialSources(values: RuntimeValues, io: Io, store: StateStore): CredentialSource {
+function credentialSources(file: CredentialSource | undefined, tenant: string, io: Io, store: StateStore): CredentialSource {
   const sources: CredentialSource[] = [];
-  const file = values.credentials ?? io.env.BOTC_CREDENTIALS_FILE;
-  if (file) sources.push(credentialsFromFile(file));
-  sources.push(credentialsFromEnv(io.env, values.tenant));
+  if (file) sources.push(file);
+  sources.push(credentialsFromEnv(io.env, tenant));
   if (io.env.BOTC_SECRET_KEY) sources.push(new CredentialVault(store, vaultKeyFromEnv(io.env)));
   return chainCredentials(...sources);
+}
+
+/**
+ * A `--credentials` file, or a usage error that says what is wrong and where. The parser's own
+ * message is not shown: it can quote the text around the mistake, which holds secrets.
+ */
+function readCredentialsFile(file: string): CredentialSource {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`credentials file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new UsageError(`credentials file ${file}:${parsed.at.line}:${parsed.at.column} is not valid JSON`, 'the format is {"<tenant>": {"<provider>": {"secret": "...", "scopes": ["..."]}}}');
+  try {
+    return credentialsFromFile(file);
+  } catch (error) {
+    throw new UsageError(`${file}: ${(error as Error).message}`, 'the format is {"<tenant>": {"<provider>": {"secret": "...", "scopes": ["..."]}}}');
+  }
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXPORT_TARGETS, exportBundle, type ExportOptions, type ExportTarget } from '../agents/export.ts';
 import { TOOL_STYLES, type ToolStyle } from '../agents/functions.ts';
@@ -27,13 +28,13 @@ export async function runExport(args: string[], io: Io): Promise<number> {
   const target = values.target;
   if (!target || !(EXPORT_TARGETS as readonly string[]).includes(target)) throw new UsageError(`--target must be one of ${EXPORT_TARGETS.join(', ')}`);
   if (!(TOOL_STYLES as readonly string[]).includes(values.style)) throw new UsageError(`--style must be envelope or methods, not \`${values.style}\``);
-  const bundlePath = positionals[0]!;
-  const options: ExportOptions = { target: target as ExportTarget, style: values.style as ToolStyle, strict: values.strict, bundlePath };
+  const bundlePath = path.resolve(io.cwd ?? process.cwd(), positionals[0]!);
+  const options: ExportOptions = { target: target as ExportTarget, style: values.style as ToolStyle, strict: values.strict, bundlePath: positionals[0]! };
   if (values.expert !== undefined) options.expert = values.expert;
   if (values.server !== undefined) options.server = values.server;
   const result = exportBundle(readBundle(bundlePath), options);
   if (!result.ok) {
-    for (const p of result.problems) io.stderr(`${bundlePath}: ${p.subject}: ${p.message}\n`);
+    for (const p of result.problems) io.stderr(`${positionals[0]}: ${p.subject}: ${p.message}\n`);
     return 1;
   }
   io.stdout(`${JSON.stringify(result.document, null, 2)}\n`);

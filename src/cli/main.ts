@@ -1,103 +1,78 @@
-import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { build, BuildUsageError } from '../build/build.ts';
-import { WorkspaceFiles } from '../load/files.ts';
-import { renderGithub, renderJson, renderPretty, type Format } from './render.ts';
-import { runCall, runConfirm } from './call.ts';
-import { runAudit, runCredentials, runReview } from './state.ts';
-import { VaultKeyError } from '../state/vault.ts';
-import { UsageError } from './usage.ts';
-import { runDiff, runImpact, runLock } from './versioning.ts';
-import { runExport } from './export.ts';
-import { ConfigError, readConfig } from '../config.ts';
-import { BundleLoadError } from '../runtime/bundle.ts';
+import { readFileSync } from 'node:fs';
+import { didYouMean } from '../diagnostics/hints.ts';
+import { COMMAND_HELP, COMMANDS, usage } from './help.ts';
 
-const USAGE = `botc: the bot compiler
-
-Usage:
-  botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github]
-  botc check [--root DIR] [--bot ID]... [--format pretty|json|github]
-  botc call <bundle> --expert E --tool T --op OP [--args JSON] [--root DIR] [--tenant T]
-            [--credentials FILE] [--state URL] [--approver NAME]
-  botc confirm <token> <bundle> --approver NAME [--tenant T] [--root DIR] [--state URL]
-  botc review list|approve|reject [ID...] [--tenant T] [--reviewer NAME] [--status S] [--state URL]
-  botc credentials add|list|revoke [PROVIDER] [--tenant T] [--scopes a,b] [--state URL]
-  botc audit list|verify [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O] [--state URL]
-  botc audit verify [--tenant T] [--checkpoint FILE] [--state URL]
-  botc audit checkpoint [--tenant T] [--state URL]
-  botc export <bundle> --target T [--expert E] [--style envelope|methods] [--strict] [--server NAME]
-  botc lock [--root DIR]
-  botc diff <old.bundle.json|DIR> <new.bundle.json|DIR> [--format pretty|json|markdown|github] [--fail-on breaking|any]
-  botc impact <method_id|provider> [--root DIR] [--format pretty|json]
-
-Commands:
-  build   validate the workspace and write one bundle per bot to --out (default: dist)
-  check   validate everything, write nothing
-  call    run one tool call through a bundle and print the result as JSON
-          (exit 0 when ok, 1 when the result is an error)
-  confirm send an outbound write a person approved (the token comes from CONFIRMATION_REQUIRED)
-  review  list imported records waiting for review; approve or reject them
-  credentials  store tenant credentials encrypted with BOTC_SECRET_KEY; the secret is read from stdin
-  audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry);
-          checkpoint prints each tenant's last entry signed with BOTC_AUDIT_SIGNING_KEY (Ed25519),
-          and verify --checkpoint FILE proves the log still extends it
-  export  print tool definitions of one expert for an agent runtime (openai-responses, openai-chat,
-          anthropic, gemini, mcp, claude-code)
-  lock    record every declared method in botc.lock.json; refuses a breaking change of a locked id
-  diff    compare two builds for review: experts, prompt blocks, tools, methods (breaking or not)
-  impact  list the bots, tools and experts that use a method or a provider
-
-State: --state or BOTC_STATE_URL (postgres://... or a SQLite file), default <root>/.botc/state.db.
-
-Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
-`;
-
+/** What the CLI talks to: injected, so that tests run commands in process. */
 export interface Io {
   stdout: (text: string) => void;
-  /** Reads all of standard input (secrets for `credentials add`). */
-  stdin?: () => Promise<string>;
   stderr: (text: string) => void;
-  isTty: boolean;
+  /** Reads all of standard input (secrets for `credentials add`, tokens for `confirm`). */
+  stdin?: () => Promise<string>;
+  /** The folder relative paths and the workspace search start from; default `process.cwd()`. */
+  cwd?: string;
+  /** Whether stdout is a terminal (colour); default false. */
+  isTty?: boolean;
   env: NodeJS.ProcessEnv;
 }
+
+type Command = (argv: string[], io: Io) => Promise<number>;
+
+// Each command is imported when it runs: `botc --help` and `botc --version` load no compiler,
+// runtime or database driver.
+const RUNNERS: Record<string, () => Promise<Command>> = {
+  build: async () => (await import('./build.ts')).runBuild,
+  check: async () => (await import('./build.ts')).runCheck,
+  call: async () => (await import('./call.ts')).runCall,
+  confirm: async () => (await import('./call.ts')).runConfirm,
+  review: async () => (await import('./state.ts')).runReview,
+  credentials: async () => (await import('./state.ts')).runCredentials,
+  audit: async () => (await import('./state.ts')).runAudit,
+  export: async () => (await import('./export.ts')).runExport,
+  lock: async () => (await import('./versioning.ts')).runLock,
+  diff: async () => (await import('./versioning.ts')).runDiff,
+  impact: async () => (await import('./versioning.ts')).runImpact,
+};
+
+/**
+ * Errors that are the user's mistake (bad arguments, a missing workspace, a broken config,
+ * bundle or credentials file, a wrong key): a message on stderr and exit 2, never "internal
+ * error". Matched by name because their classes live in modules loaded only on demand.
+ */
+const USER_ERRORS = new Set(['UsageError', 'BuildUsageError', 'ConfigError', 'BundleLoadError', 'VaultKeyError']);
 
 /** Runs the CLI and returns the exit status. The only place that prints. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    io.stdout(USAGE);
-    return command === undefined ? 2 : 0;
+  if (command === undefined) {
+    io.stderr(usage());
+    return 2;
+  }
+  if (command === '--version' || command === '-v') {
+    io.stdout(`botc ${version()}\n`);
+    return 0;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    const [topic, ...extra] = rest;
+    if (topic === undefined || topic === '--help' || topic === '-h' || topic === 'help') {
+      io.stdout(usage());
+      return 0;
+    }
+    if (extra.length > 0 || !Object.hasOwn(COMMAND_HELP, topic)) return unknownCommand(extra.length > 0 ? rest.join(' ') : topic, io);
+    io.stdout(COMMAND_HELP[topic]!.text);
+    return 0;
+  }
+  if (!Object.hasOwn(RUNNERS, command)) return unknownCommand(command, io);
+  if (asksForHelp(rest)) {
+    io.stdout(COMMAND_HELP[command]!.text);
+    return 0;
   }
   try {
-    switch (command) {
-      case 'build':
-      case 'check':
-        return await runBuild(command, rest, io);
-      case 'call':
-        return await runCall(rest, io);
-      case 'confirm':
-        return await runConfirm(rest, io);
-      case 'review':
-        return await runReview(rest, io);
-      case 'credentials':
-        return await runCredentials(rest, io);
-      case 'audit':
-        return await runAudit(rest, io);
-      case 'export':
-        return await runExport(rest, io);
-      case 'lock':
-        return await runLock(rest, io);
-      case 'diff':
-        return await runDiff(rest, io);
-      case 'impact':
-        return await runImpact(rest, io);
-      default:
-        io.stderr(`botc: unknown command \`${command}\`\n\n${USAGE}`);
-        return 2;
-    }
+    const run = await RUNNERS[command]!();
+    return await run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof BuildUsageError || error instanceof ConfigError || error instanceof BundleLoadError || error instanceof VaultKeyError) {
-      io.stderr(`botc: ${error.message}\n`);
+    if (error instanceof Error && USER_ERRORS.has(error.name)) {
+      const hint = (error as { hint?: unknown }).hint;
+      io.stderr(`botc: ${error.message}\n${typeof hint === 'string' ? `  hint: ${hint}\n` : ''}`);
       return 2;
     }
     io.stderr(`botc: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -106,51 +81,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-
-async function runBuild(command: 'build' | 'check', args: string[], io: Io): Promise<number> {
-  const { values } = parse(args);
-  const format = values.format;
-  if (!['pretty', 'json', 'github'].includes(format)) throw new UsageError(`--format must be pretty, json or github, not \`${format}\``);
-  const root = values.root;
-  const result = await build({
-    root,
-    out: values.out === undefined ? (readConfig(root).out ?? 'dist') : pathFromCwd(values.out),
-    bots: values.bot,
-    write: command === 'build',
-    keepBundles: false,
-  });
-  const files = new WorkspaceFiles(root);
-  const output =
-    (format as Format) === 'json'
-      ? renderJson(result)
-      : format === 'github'
-        ? renderGithub(result)
-        : renderPretty(result, { color: io.isTty && !io.env.NO_COLOR, source: (file) => readForFrame(files, file) }, command);
-  io.stdout(output);
-  return result.ok ? 0 : 1;
+function unknownCommand(command: string, io: Io): number {
+  const suggestion = command.startsWith('-') ? undefined : didYouMean(command, COMMANDS);
+  io.stderr(`botc: unknown command \`${command.slice(0, 64)}\`${suggestion ? `: ${suggestion}` : ''}\n  hint: botc --help lists the commands\n`);
+  return 2;
 }
 
-function readForFrame(files: WorkspaceFiles, file: string): string | undefined {
-  const read = files.read(file);
-  return read.ok ? read.text : undefined;
-}
-
-function pathFromCwd(value: string): string {
-  // Not `new URL(...)`: a URL would percent-encode spaces and cut the path at `#` or `?`.
-  return path.resolve(value);
-}
-
-const BUILD_OPTIONS = {
-  root: { type: 'string', default: '.' },
-  out: { type: 'string' },
-  bot: { type: 'string', multiple: true, default: [] as string[] },
-  format: { type: 'string', default: 'pretty' },
-} satisfies ParseArgsConfig['options'];
-
-function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: BUILD_OPTIONS, allowPositionals: false, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+/** `--help` or `-h` among the arguments, before a `--` that ends the options. */
+function asksForHelp(args: readonly string[]): boolean {
+  for (const arg of args) {
+    if (arg === '--') return false;
+    if (arg === '--help' || arg === '-h') return true;
   }
+  return false;
+}
+
+/** The version in package.json, next to src/ and lib/ alike. */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }

@@ -1,17 +1,33 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { didYouMean } from '../diagnostics/hints.ts';
+import { ERROR_CODES } from '../integration/types.ts';
 import { AuditCheckpointError, openCheckpoint, signCheckpoint, signingKeyFromEnv, verifyKeyFromEnv } from '../state/audit-checkpoint.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import { openStore } from '../state/open.ts';
 import { decideReview } from '../state/reviews.ts';
-import type { AuditAnchor, StateStore } from '../state/types.ts';
+import type { AuditAnchor, ReviewItem, ReviewStatus, StateStore } from '../state/types.ts';
 import type { Io } from './main.ts';
 import { UsageError } from './usage.ts';
+import { workspaceRoot } from './workspace.ts';
 
-/** Where the state store is: `--state`, else BOTC_STATE_URL, else `<root>/.botc/state.db`. */
+/**
+ * Where the state store is: `--state`, else BOTC_STATE_URL (a relative SQLite path is relative
+ * to the current folder), else `<root>/.botc/state.db`. Only the last needs a workspace; the
+ * root is found (or refused) before anything is opened, so nothing is created outside one.
+ */
 export async function storeFor(values: { state?: string | undefined; root?: string | undefined }, io: Io): Promise<StateStore> {
-  return openStore(values.state ?? io.env.BOTC_STATE_URL, path.resolve(values.root ?? '.'));
+  const cwd = io.cwd ?? process.cwd();
+  const location = values.state ?? io.env.BOTC_STATE_URL;
+  const root = location ? cwd : workspaceRoot(values.root, cwd);
+  try {
+    return await openStore(location, root);
+  } catch (error) {
+    // A wrong --state or BOTC_STATE_URL is the user's to fix. The URL's password is not shown.
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`the state store ${location ? redactUrl(location) : 'in the workspace'} cannot be opened (${reason})`, 'check --state or BOTC_STATE_URL (postgres://... or a SQLite file)');
+  }
 }
 
 /**
@@ -22,19 +38,34 @@ export async function checkVaultKey(store: StateStore, env: NodeJS.ProcessEnv, t
   if (env.BOTC_SECRET_KEY) await new CredentialVault(store, vaultKeyFromEnv(env)).checkKey(tenant);
 }
 
+function redactUrl(location: string): string {
+  return location.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
+/**
+ * The options every state command takes. `--tenant` has no default here: one rule for every
+ * command decides what its absence means (see `tenantToChange` and `tenantsToRead`).
+ */
 const COMMON = {
-  root: { type: 'string', default: '.' },
+  root: { type: 'string' },
   state: { type: 'string' },
-  tenant: { type: 'string', default: 'default' },
+  tenant: { type: 'string' },
 } as const;
 
-function parse<O extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(argv: string[], options: O) {
+const LIST = { format: { type: 'string', default: 'json' } } as const;
+
+function parse<O extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(command: string, argv: string[], options: O) {
   try {
     return parseArgs({ args: argv, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, `botc help ${command} lists the options`);
   }
 }
+
+/** A command that changes state acts on one tenant: `--tenant`, else `default`. */
+const tenantToChange = (values: { tenant?: string | undefined }): string => values.tenant ?? 'default';
+/** A command that reads (list, verify) shows every tenant unless `--tenant` names one. */
+const tenantsToRead = (values: { tenant?: string | undefined }): string | undefined => values.tenant;
 
 async function withStore<T>(values: { state?: string | undefined; root?: string | undefined }, io: Io, work: (store: StateStore) => Promise<T>): Promise<T> {
   const store = await storeFor(values, io);
@@ -45,83 +76,165 @@ async function withStore<T>(values: { state?: string | undefined; root?: string 
   }
 }
 
-const print = (io: Io, value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+/**
+ * One value of a closed set, in any case: `--outcome ok`, `--outcome AUTH_FORBIDDEN` and
+ * `--outcome auth_forbidden` are the same. An unknown value is refused with the nearest one.
+ */
+function enumOption<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  const found = allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase());
+  if (found !== undefined) return found;
+  const near = didYouMean(value.toLowerCase(), allowed.map((a) => a.toLowerCase()));
+  throw new UsageError(`--${flag} \`${value.slice(0, 64)}\` is not one of ${allowed.join(', ')}${near ? `: ${near}` : ''}`);
+}
+
+type ListFormat = 'json' | 'ndjson';
+
+/**
+ * Every list prints one JSON array (`--format json`, the default), or one JSON object per line
+ * (`--format ndjson`) for logs too long to hold in memory at once.
+ */
+function printList(io: Io, format: ListFormat, items: readonly unknown[]): void {
+  if (format === 'ndjson') for (const item of items) io.stdout(`${JSON.stringify(item)}\n`);
+  else io.stdout(`${JSON.stringify(items, null, 2)}\n`);
+}
+
+const listFormat = (value: string): ListFormat => enumOption('format', value, ['json', 'ndjson'] as const)!;
+
+/** Milliseconds since the epoch as ISO 8601 (UTC), as every time botc prints. */
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function reviewView(item: ReviewItem) {
+  const { record_json, created_at, decided_at, ...rest } = item;
+  return { ...rest, record: JSON.parse(record_json) as unknown, created_at: iso(created_at), decided_at: iso(decided_at) };
+}
+
+const REVIEW_STATUSES: readonly ReviewStatus[] = ['pending', 'approved', 'rejected'];
 
 /** `botc review list|approve|reject`. */
 export async function runReview(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parse(rest, { status: { type: 'string' }, batch: { type: 'string' }, reviewer: { type: 'string' } });
   if (sub === 'list') {
-    const status = values.status as string | undefined;
-    if (status !== undefined && !['pending', 'approved', 'rejected'].includes(status)) throw new UsageError('--status is pending, approved or rejected');
+    const { values, positionals } = parse('review', rest, { ...LIST, status: { type: 'string' }, batch: { type: 'string' } });
+    if (positionals.length > 0) throw new UsageError('botc review list takes no ids', 'filter with --status or --batch');
+    const format = listFormat(values.format);
+    const status = enumOption('status', values.status, REVIEW_STATUSES);
+    const tenant = tenantsToRead(values);
     return withStore(values, io, async (store) => {
       const items = await store.listReviews({
-        tenant: values.tenant,
-        ...(status ? { status: status as 'pending' } : {}),
-        ...(values.batch ? { batch_id: values.batch as string } : {}),
+        ...(tenant !== undefined ? { tenant } : {}),
+        ...(status ? { status } : {}),
+        ...(values.batch ? { batch_id: values.batch } : {}),
       });
-      print(io, items.map((i) => ({ ...i, record: JSON.parse(i.record_json) as unknown, record_json: undefined })));
+      printList(io, format, items.map(reviewView));
       return 0;
     });
   }
   if (sub === 'approve' || sub === 'reject') {
-    if (positionals.length === 0) throw new UsageError(`botc review ${sub} needs one or more review ids`);
-    const reviewer = (values.reviewer as string | undefined) ?? io.env.USER;
+    const { values, positionals } = parse('review', rest, { reviewer: { type: 'string' } });
+    if (positionals.length === 0) throw new UsageError(`botc review ${sub} needs one or more record ids (rev_...) or batch ids (batch_...)`);
+    const reviewer = values.reviewer ?? io.env.USER;
     if (!reviewer) throw new UsageError('--reviewer names the person deciding');
+    const tenant = tenantToChange(values);
+    const decision = sub === 'approve' ? 'approved' : 'rejected';
     return withStore(values, io, async (store) => {
       let missing = 0;
       for (const id of positionals) {
-        const item = await decideReview(store, { tenant: values.tenant, id, decision: sub === 'approve' ? 'approved' : 'rejected', reviewer });
-        if (!item) {
+        // A batch id decides every record of the batch that is still pending.
+        const ids = id.startsWith('batch_')
+          ? (await store.listReviews({ tenant, batch_id: id, status: 'pending' })).sort((a, b) => (a.record_key < b.record_key ? -1 : a.record_key > b.record_key ? 1 : 0)).map((i) => i.id)
+          : [id];
+        if (ids.length === 0) {
           missing++;
-          io.stderr(`botc: no pending review ${id} for tenant ${values.tenant}\n`);
-        } else io.stdout(`${item.status} ${item.id} (${item.provider} ${item.record_key})\n`);
+          io.stderr(`botc review ${sub}: no pending record in batch ${id} for tenant ${tenant}\n`);
+        }
+        for (const one of ids) {
+          const item = await decideReview(store, { tenant, id: one, decision, reviewer });
+          if (!item) {
+            missing++;
+            io.stderr(`botc review ${sub}: no pending review ${one} for tenant ${tenant}\n`);
+          } else io.stdout(`${item.status} ${item.id} (${item.provider} ${item.record_key})\n`);
+        }
       }
       return missing === 0 ? 0 : 1;
     });
   }
-  throw new UsageError('botc review list|approve|reject');
+  throw new UsageError(sub === undefined ? 'botc review needs a subcommand' : `unknown subcommand \`review ${sub.slice(0, 64)}\``, 'botc review list|approve|reject');
 }
 
 /** `botc credentials add|list|revoke`: secrets come from standard input, never from arguments. */
-export async function runCredentials(argv: string[], io: Io & { stdin?: () => Promise<string> }): Promise<number> {
+export async function runCredentials(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parse(rest, { scopes: { type: 'string', default: '' }, actor: { type: 'string' } });
-  const actor = `user:${(values.actor as string | undefined) ?? io.env.USER ?? 'cli'}`;
+  const { values, positionals } = parse('credentials', rest, { ...LIST, scopes: { type: 'string' }, actor: { type: 'string' } });
+  const actor = `user:${values.actor ?? io.env.USER ?? 'cli'}`;
   if (sub === 'list') {
+    if (positionals.length > 0) throw new UsageError('botc credentials list takes no provider', 'filter with --tenant');
+    const format = listFormat(values.format);
     return withStore(values, io, async (store) => {
-      print(io, await store.listCredentials(rest.includes('--tenant') ? values.tenant : undefined));
+      const rows = await store.listCredentials(tenantsToRead(values));
+      printList(io, format, rows.map((r) => ({ ...r, created_at: iso(r.created_at), revoked_at: iso(r.revoked_at) })));
       return 0;
     });
   }
   if (sub === 'add' || sub === 'revoke') {
     const [provider] = positionals;
-    if (!provider || positionals.length !== 1) throw new UsageError(`botc credentials ${sub} <provider> --tenant T`);
+    if (!provider || positionals.length !== 1) throw new UsageError(`botc credentials ${sub} takes one provider`, `botc credentials ${sub} <provider> --tenant T`);
+    const tenant = tenantToChange(values);
     const key = vaultKeyFromEnv(io.env);
     if (sub === 'add') {
+      if (values.scopes === undefined) {
+        throw new UsageError('botc credentials add needs --scopes: the scopes the secret was granted', "--scopes repo:read,issues:read (or --scopes '' for a secret with none)");
+      }
+      const scopes = [...new Set(values.scopes.split(',').map((s) => s.trim()).filter(Boolean))];
+      const root = workspaceRoot(values.root, io.cwd ?? process.cwd());
+      const providers = registeredProviders(root);
+      if (!providers.includes(provider)) {
+        const near = didYouMean(provider, providers);
+        throw new UsageError(`provider \`${provider.slice(0, 64)}\` is not in the workspace registry (integrations/manifest.json)${near ? `: ${near}` : ''}`, `the providers are ${providers.join(', ') || 'none'}`);
+      }
       if (!io.stdin) throw new UsageError('the secret is read from standard input');
       const secret = (await io.stdin()).replace(/\r?\n$/, '');
-      if (!secret) throw new UsageError('no secret on standard input');
-      const scopes = (values.scopes as string).split(',').map((s) => s.trim()).filter(Boolean);
-      return withStore(values, io, async (store) => {
-        const summary = await new CredentialVault(store, key).add(values.tenant, provider, secret, scopes, actor);
-        print(io, summary);
+      if (!secret) throw new UsageError('no secret on standard input', `printf '%s' "$SECRET" | botc credentials add ${provider} --scopes ...`);
+      return withStore({ ...values, root }, io, async (store) => {
+        const summary = await new CredentialVault(store, key).add(tenant, provider, secret, scopes, actor);
+        print(io, { ...summary, created_at: iso(summary.created_at), revoked_at: iso(summary.revoked_at) });
         return 0;
       });
     }
     return withStore(values, io, async (store) => {
-      const revoked = await new CredentialVault(store, key).revoke(values.tenant, provider, actor);
-      io.stdout(revoked ? `revoked ${provider} for ${values.tenant}\n` : `no active ${provider} credential for ${values.tenant}\n`);
+      const revoked = await new CredentialVault(store, key).revoke(tenant, provider, actor);
+      io.stdout(revoked ? `revoked ${provider} for ${tenant}\n` : `no active ${provider} credential for ${tenant}\n`);
       return revoked ? 0 : 1;
     });
   }
-  throw new UsageError('botc credentials add|list|revoke');
+  throw new UsageError(sub === undefined ? 'botc credentials needs a subcommand' : `unknown subcommand \`credentials ${sub.slice(0, 64)}\``, 'botc credentials add|list|revoke');
 }
+
+const print = (io: Io, value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+
+/** The providers of the workspace registry, integrations/manifest.json. */
+function registeredProviders(root: string): string[] {
+  const file = path.join(root, 'integrations', 'manifest.json');
+  let registry: unknown;
+  try {
+    registry = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? 'is not valid JSON' : `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    throw new UsageError(`the workspace registry integrations/manifest.json ${reason}`, 'botc check shows what is wrong with it');
+  }
+  const entries = (registry as { integrations?: unknown } | null)?.integrations;
+  if (!Array.isArray(entries)) throw new UsageError('the workspace registry integrations/manifest.json has no `integrations` list', 'botc check shows what is wrong with it');
+  return entries.map((e) => (e as { provider?: unknown } | null)?.provider).filter((p): p is string => typeof p === 'string').sort();
+}
+
+/** Outcomes of audit entries: `ok`, `pending` (a confirmation or an import waits), or an error code. */
+const OUTCOMES = ['ok', 'pending', ...ERROR_CODES] as const;
 
 /** `botc audit list|verify|checkpoint`. */
 export async function runAudit(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values } = parse(rest, {
+  const { values } = parse('audit', rest, {
+    ...LIST,
     checkpoint: { type: 'string' },
     since: { type: 'string' },
     until: { type: 'string' },
@@ -131,31 +244,33 @@ export async function runAudit(argv: string[], io: Io): Promise<number> {
     limit: { type: 'string' },
     all: { type: 'boolean', default: false },
   });
-  const tenant = values.all || !rest.includes('--tenant') ? undefined : values.tenant;
+  const tenant = values.all ? undefined : tenantsToRead(values);
   if (sub === 'list') {
     if (values.checkpoint !== undefined) throw new UsageError('--checkpoint belongs to `botc audit verify`');
+    const format = listFormat(values.format);
+    const outcome = enumOption('outcome', values.outcome, OUTCOMES);
     const limit = values.limit === undefined ? undefined : Number(values.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit is a positive whole number');
     for (const bound of ['since', 'until'] as const) {
-      if (values[bound] !== undefined && Number.isNaN(Date.parse(values[bound] as string))) throw new UsageError(`--${bound} is an ISO 8601 time`);
+      if (values[bound] !== undefined && Number.isNaN(Date.parse(values[bound]))) throw new UsageError(`--${bound} is an ISO 8601 time`, `for example --${bound} 2026-11-01 or 2026-11-01T09:30:00Z`);
     }
     return withStore(values, io, async (store) => {
       const entries = await store.listAudit({
         ...(tenant !== undefined ? { tenant } : {}),
-        ...(values.since ? { since: new Date(values.since as string).toISOString() } : {}),
-        ...(values.until ? { until: new Date(values.until as string).toISOString() } : {}),
-        ...(values.integration ? { integration: values.integration as string } : {}),
-        ...(values.outcome ? { outcome: values.outcome as string } : {}),
-        ...(values.action ? { action: values.action as string } : {}),
+        ...(values.since ? { since: new Date(values.since).toISOString() } : {}),
+        ...(values.until ? { until: new Date(values.until).toISOString() } : {}),
+        ...(values.integration ? { integration: values.integration.toLowerCase() } : {}),
+        ...(outcome ? { outcome } : {}),
+        ...(values.action ? { action: values.action.toLowerCase() } : {}),
         ...(limit !== undefined ? { limit } : {}),
       });
-      for (const e of entries) io.stdout(`${JSON.stringify(e)}\n`);
+      printList(io, format, entries);
       return 0;
     });
   }
   if (sub === 'verify') return verifyAudit(values, tenant, io);
   if (sub === 'checkpoint') return checkpointAudit(values, tenant, io);
-  throw new UsageError('botc audit list|verify|checkpoint');
+  throw new UsageError(sub === undefined ? 'botc audit needs a subcommand' : `unknown subcommand \`audit ${sub.slice(0, 64)}\``, 'botc audit list|verify|checkpoint');
 }
 
 type AuditValues = { state?: string | undefined; root?: string | undefined; checkpoint?: string | boolean | undefined };

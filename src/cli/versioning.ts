@@ -11,6 +11,7 @@ import { LOCK_FILE, serializeLock } from '../versioning/lock.ts';
 import type { Io } from './main.ts';
 import { renderPretty } from './render.ts';
 import { UsageError } from './usage.ts';
+import { workspaceRoot } from './workspace.ts';
 
 /** Runs node's parseArgs, turning its complaints into usage errors. */
 function parsed<T>(parse: () => T): T {
@@ -27,8 +28,8 @@ function parsed<T>(parse: () => T): T {
  * nothing is written, so the lock never records half of a change.
  */
 export async function runLock(args: string[], io: Io): Promise<number> {
-  const { values } = parsed(() => parseArgs({ args, options: { root: { type: 'string', default: '.' } }, strict: true }));
-  const root = values.root;
+  const { values } = parsed(() => parseArgs({ args, options: { root: { type: 'string' } }, strict: true }));
+  const root = workspaceRoot(values.root, io.cwd ?? process.cwd());
   const result = await build({ root, write: false, keepBundles: false, lock: 'update' });
   if (!result.ok || !result.lock) {
     const files = new WorkspaceFiles(root);
@@ -61,7 +62,8 @@ export async function runDiff(args: string[], io: Io): Promise<number> {
   if (!['pretty', 'json', 'markdown', 'github'].includes(format)) throw new UsageError(`--format must be pretty, json, markdown or github, not \`${format}\``);
   const failOn = values['fail-on'];
   if (failOn !== undefined && failOn !== 'breaking' && failOn !== 'any') throw new UsageError(`--fail-on must be breaking or any, not \`${failOn}\``);
-  const diff = diffBuilds(readBuild(positionals[0]!), readBuild(positionals[1]!));
+  const cwd = io.cwd ?? process.cwd();
+  const diff = diffBuilds(readBuild(path.resolve(cwd, positionals[0]!)), readBuild(path.resolve(cwd, positionals[1]!)));
   const render = { pretty: formatPretty, markdown: formatMarkdown, github: formatGithub, json: (d: typeof diff) => `${JSON.stringify(d, null, 2)}\n` }[format as 'pretty'];
   io.stdout(render(diff));
   if (failOn === 'breaking') return diff.summary.breaking > 0 ? 1 : 0;
@@ -74,12 +76,12 @@ export async function runDiff(args: string[], io: Io): Promise<number> {
  * experts that use a method, or any method of a provider.
  */
 export async function runImpact(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parsed(() => parseArgs({ args, options: { root: { type: 'string', default: '.' }, format: { type: 'string', default: 'pretty' } }, allowPositionals: true, strict: true }));
+  const { values, positionals } = parsed(() => parseArgs({ args, options: { root: { type: 'string' }, format: { type: 'string', default: 'pretty' } }, allowPositionals: true, strict: true }));
   if (positionals.length !== 1) throw new UsageError('botc impact takes one method id or provider name');
   const format = values.format;
   if (format !== 'pretty' && format !== 'json') throw new UsageError(`--format must be pretty or json, not \`${format}\``);
   const target = positionals[0]!;
-  const root = values.root;
+  const root = workspaceRoot(values.root, io.cwd ?? process.cwd());
   const result = await build({ root, write: false, keepBundles: true, lock: 'ignore' });
   if (!result.ok) {
     const files = new WorkspaceFiles(root);

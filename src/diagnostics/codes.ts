@@ -37,6 +37,7 @@ export const DIAGNOSTIC_CODES = {
   'permission-missing': { severity: 'error', summary: 'a method needs a permission its integration does not declare' },
   'lifecycle-deprecated': { severity: 'warning', summary: 'a tool uses an integration in `deprecated`' },
   'lifecycle-end-of-support': { severity: 'error', summary: 'a tool uses an integration in `end_of_support`' },
+  'config-invalid': { severity: 'error', summary: 'botc.config.json does not parse or breaks its format' },
   'method-redefined': { severity: 'error', summary: "a locked method id's schemas changed incompatibly" },
   'lock-outdated': { severity: 'warning', summary: 'a locked method changed compatibly and `botc lock` was not run' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>;

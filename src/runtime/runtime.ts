@@ -423,8 +423,10 @@ export class Runtime {
       detail: { batch_id: batchId, records: items.length, queued: queued.length },
     });
     const meta: ResultMeta = { ...result.meta, latency_ms: elapsed(started) };
-    meta['review'] = { batch_id: batchId, records: items.length, pending: queued.filter((q) => q.status === 'pending').length };
-    return errorResult('REVIEW_REQUIRED', `${items.length} imported record(s) wait for review (batch ${batchId}); they are untrusted until a person approves them`, meta);
+    const pending = queued.filter((q) => q.status === 'pending').length;
+    meta['review'] = { batch_id: batchId, records: items.length, pending };
+    // A re-import absorbs records already decided: only the pending ones wait for a person.
+    return errorResult('REVIEW_REQUIRED', `${pending} of ${items.length} imported record(s) wait for review (batch ${batchId}); they are untrusted until a person approves them`, meta);
   }
 
   /** Records of an import batch, once reviewed: REVIEW_REQUIRED while any is pending. */

@@ -1,0 +1,245 @@
+/**
+ * The help texts of the CLI. Kept apart from the commands so that `botc --help` and
+ * `botc --version` load nothing else (they must answer at once, also in CI scripts).
+ */
+
+interface CommandHelp {
+  /** One line for the command list of `botc --help`. */
+  summary: string;
+  /** The full text of `botc help <command>` and `botc <command> --help`. */
+  text: string;
+}
+
+const WORKSPACE = `The workspace root is --root DIR, else the nearest folder at or above the current one that
+holds botc.config.json, or bots/ and integrations/; without one botc stops (exit 2).`;
+
+const STATE = `State: --state URL or BOTC_STATE_URL (postgres://... or a SQLite file), else
+<root>/.botc/state.db.`;
+
+const TENANT = `Tenants: commands that change state act on --tenant (default: \`default\`); list and verify
+show every tenant unless --tenant names one.`;
+
+const LISTS = `Lists print one JSON array; --format ndjson prints one JSON object per line instead.
+Times are ISO 8601 (UTC).`;
+
+const BUILD_FLAGS = `  --root DIR        the workspace (see below)
+  --bot ID          only this bot (repeatable)
+  --format F        pretty (default), json or github (GitHub Actions annotations, paths
+                    relative to the repository root)`;
+
+const COLOUR = `Colour: only on a terminal; NO_COLOR or TERM=dumb turn it off, FORCE_COLOR=1 turns it on
+(FORCE_COLOR=0 off).`;
+
+export const COMMAND_HELP: Record<string, CommandHelp> = {
+  build: {
+    summary: 'validate the workspace and write one bundle per bot',
+    text: `Usage: botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github]
+
+Validates the workspace and writes one bundle per bot; nothing is written unless the whole
+build is free of errors.
+
+${BUILD_FLAGS}
+  --out DIR         where bundles go, relative to the current folder (default: \`out\` of
+                    botc.config.json, else dist/ under the root)
+
+${WORKSPACE}
+${COLOUR}
+
+Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
+`,
+  },
+  check: {
+    summary: 'validate everything, write nothing',
+    text: `Usage: botc check [--root DIR] [--bot ID]... [--format pretty|json|github]
+
+Does everything \`botc build\` does but write.
+
+${BUILD_FLAGS}
+
+${WORKSPACE}
+${COLOUR}
+
+Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
+`,
+  },
+  call: {
+    summary: 'run one tool call through a bundle and print the result as JSON',
+    text: `Usage: botc call <bundle> --expert E --tool T --op OP [--args JSON] [--tenant T]
+                 [--root DIR] [--credentials FILE] [--state URL] [--approver NAME] [--trace-id ID]
+
+Runs one tool call ({op, args}) through a bundle and prints the result as JSON.
+
+  --credentials FILE  JSON {"<tenant>": {"<provider>": {"secret", "scopes"}}}; also
+                      BOTC_CREDENTIALS_FILE, BOTC_CREDENTIAL_<PROVIDER>, or the encrypted
+                      store when BOTC_SECRET_KEY is set
+  --approver NAME     the person who may confirm an outbound write this call proposes
+
+${WORKSPACE}
+${STATE}
+${TENANT}
+
+Exit status: 0 the result is ok, 1 the result is an error, 2 bad usage or a bundle that does
+not load.
+`,
+  },
+  confirm: {
+    summary: 'send an outbound write a person approved',
+    text: `Usage: botc confirm <bundle> --approver NAME [--token-file FILE] [--tenant T] [--params JSON]
+                    [--root DIR] [--state URL]
+
+Sends an outbound write that a call answered with CONFIRMATION_REQUIRED. The token is read
+from standard input, or from --token-file FILE; never give it as an argument (every user of
+the machine can read arguments in \`ps\`):
+
+  printf '%s' "$TOKEN" | botc confirm dist/bot.bundle.json --approver alice
+
+  --approver NAME   the person confirming (default: $USER)
+  --params JSON     the params the person approved, when the host changed them
+
+${WORKSPACE}
+${STATE}
+${TENANT}
+
+Exit status: 0 sent, 1 the result is an error, 2 bad usage.
+`,
+  },
+  review: {
+    summary: 'list imported records waiting for review; approve or reject them',
+    text: `Usage: botc review list [--status pending|approved|rejected] [--batch ID] [--tenant T] [--format json|ndjson]
+       botc review approve|reject <ID>... [--reviewer NAME] [--tenant T]
+
+Imported records stay untrusted until a person approves them. An ID is a record (rev_...)
+or a whole import batch (batch_...): approving a batch approves each of its pending records.
+
+  --reviewer NAME   the person deciding (default: $USER)
+
+${WORKSPACE}
+${STATE}
+${TENANT}
+${LISTS}
+
+Exit status: 0 done, 1 an ID names nothing pending, 2 bad usage.
+`,
+  },
+  credentials: {
+    summary: 'store tenant credentials, encrypted with BOTC_SECRET_KEY',
+    text: `Usage: botc credentials add <provider> --scopes a,b [--tenant T]
+       botc credentials list [--tenant T] [--format json|ndjson]
+       botc credentials revoke <provider> [--tenant T]
+
+Credentials are encrypted with BOTC_SECRET_KEY (32 bytes, hex or base64). \`add\` reads the
+secret from standard input, never from an argument; the provider must be one the workspace
+registry (integrations/manifest.json) declares, and --scopes lists the scopes the secret was
+granted (\`--scopes ''\` for none).
+
+${WORKSPACE}
+${STATE}
+${TENANT}
+${LISTS}
+
+Exit status: 0 done, 1 nothing to revoke, 2 bad usage.
+`,
+  },
+  audit: {
+    summary: 'list the audit log, or verify its hash chain',
+    text: `Usage: botc audit list [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O]
+                       [--action A] [--limit N] [--format json|ndjson]
+       botc audit verify [--tenant T] [--checkpoint FILE]
+       botc audit checkpoint [--tenant T]
+
+\`verify\` checks the hash chain and exits 1 naming the first bad entry. --outcome is \`ok\`,
+\`pending\` or an error code, in any case (\`--outcome auth_forbidden\`).
+\`checkpoint\` prints each tenant's last entry (tenant, seq, hash) signed with
+BOTC_AUDIT_SIGNING_KEY (Ed25519); keep it outside the store. \`verify --checkpoint FILE\` checks
+the signature with BOTC_AUDIT_VERIFY_KEY and proves the log still extends it.
+
+${WORKSPACE}
+${STATE}
+${TENANT}
+${LISTS}
+
+Exit status: 0 done (verify: intact), 1 verify found a broken chain, 2 bad usage.
+`,
+  },
+  export: {
+    summary: 'print tool definitions of one expert for an agent runtime',
+    text: `Usage: botc export <bundle> --target T [--expert E] [--style envelope|methods] [--strict]
+                   [--server NAME]
+
+Prints one JSON document of the expert's tools for an agent runtime, with schemas rewritten to
+what that runtime accepts. Targets: openai-responses, openai-chat, anthropic, gemini, mcp,
+claude-code (one .claude/agents/<expert>.md per expert, and .mcp.json).
+
+  --expert E        the expert (may be omitted when the bot has one; claude-code: all)
+  --style S         envelope (default): one function per tool, input {op, args};
+                    methods: one function per method, named <tool>__<method id with _>
+  --strict          the target's strict mode (openai-*, anthropic)
+  --server NAME     the MCP server name in claude-code tool names (mcp__<server>__<tool>)
+
+Exit status: 0 printed, 1 the bundle cannot be exported for the target (problems on stderr),
+2 bad usage.
+`,
+  },
+  lock: {
+    summary: 'record every declared method in botc.lock.json',
+    text: `Usage: botc lock [--root DIR]
+
+Records every method the integrations declare in botc.lock.json (sorted, byte-stable): new ids
+are added, compatible changes updated, unused ids dropped. A breaking change of a locked id is
+refused (method-redefined) and nothing is written: publish a new version (.v2) instead.
+
+${WORKSPACE}
+
+Exit status: 0 written or up to date, 1 errors found, 2 bad usage.
+`,
+  },
+  diff: {
+    summary: 'compare two builds: experts, prompt blocks, tools, methods',
+    text: `Usage: botc diff <old.bundle.json|DIR> <new.bundle.json|DIR> [--format F] [--fail-on breaking|any]
+
+Compares two builds bot by bot: experts and tools added or removed, each system prompt block by
+block with a unified diff, methods added, removed or changed (breaking or compatible),
+classification, lifecycle, tier and module changes.
+
+  --format F        pretty (default), json, markdown (a pull-request comment) or github
+  --fail-on X       exit 1 when there is a breaking change (breaking) or any change (any)
+
+Exit status: 0 compared, 1 --fail-on matched, 2 bad usage or a bundle that does not load.
+`,
+  },
+  impact: {
+    summary: 'list the bots, tools and experts that use a method or provider',
+    text: `Usage: botc impact <method_id|provider> [--root DIR] [--format pretty|json]
+
+Lists every bot, tool and expert that uses a method id, or any method of a provider.
+
+${WORKSPACE}
+
+Exit status: 0 listed, 1 the workspace has errors, 2 bad usage.
+`,
+  },
+};
+
+/** The commands, in the order `botc --help` lists them. */
+export const COMMANDS = Object.keys(COMMAND_HELP);
+
+/** `botc --help`. */
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.length));
+  const list = COMMANDS.map((c) => `  ${c.padEnd(width)}  ${COMMAND_HELP[c]!.summary}`).join('\n');
+  return `botc: the bot compiler
+
+Usage: botc <command> [options]
+
+Commands:
+${list}
+
+  botc help <command>     the options of one command (or: botc <command> --help)
+  botc --version          the version of botc
+
+${WORKSPACE}
+${STATE}
+
+Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
+`;
+}
