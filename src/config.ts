@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { WorkspaceFiles } from './load/files.ts';
+import type { Diagnostics } from './diagnostics/diagnostic.ts';
+import { didYouMean, listNames } from './diagnostics/hints.ts';
+import { WorkspaceFiles, describeReadFailure } from './load/files.ts';
 import { parseJson } from './load/json.ts';
-import { nameSchema } from './schema/common.ts';
+import { clip, nameSchema } from './schema/common.ts';
 
 export const CONFIG_FILE = 'botc.config.json';
 
@@ -38,7 +40,8 @@ export function readConfig(root: string): WorkspaceConfig {
   const read = files.read(CONFIG_FILE);
   if (!read.ok) {
     if (read.kind === 'missing') return {};
-    throw new ConfigError(`${CONFIG_FILE} cannot be read (${read.kind})`);
+    const where = read.kind === 'encoding' ? `:${read.at.line}:${read.at.column}` : '';
+    throw new ConfigError(`${CONFIG_FILE}${where} cannot be read: ${describeReadFailure(read)}`);
   }
   const parsed = parseJson(read.text);
   if (!parsed.ok) throw new ConfigError(`${CONFIG_FILE}:${parsed.at.line}:${parsed.at.column}: ${parsed.message}`);
@@ -49,6 +52,32 @@ export function readConfig(root: string): WorkspaceConfig {
     throw new ConfigError(`${CONFIG_FILE}:${at.line}:${at.column}: ${issue.path.join('.') || 'config'}: ${issue.message}`);
   }
   return result.data;
+}
+
+/**
+ * Every provider named under `providers` in botc.config.json must be registered: a misspelt
+ * provider name would otherwise leave the real provider on its default (production) URL
+ * without a word. Reported as `integration-unregistered` (the config names a provider the
+ * registry does not register), located at the key, with "did you mean". A config that does
+ * not read or parse is skipped here: the command line refuses it on its own.
+ */
+export function checkConfigProviders(files: WorkspaceFiles, diagnostics: Diagnostics, registered: ReadonlySet<string>): void {
+  const read = files.read(CONFIG_FILE);
+  if (!read.ok) return;
+  const parsed = parseJson(read.text);
+  if (!parsed.ok) return;
+  const value = parsed.document.value as { providers?: unknown } | null;
+  const providers = value !== null && typeof value === 'object' ? value.providers : undefined;
+  if (providers === null || typeof providers !== 'object' || Array.isArray(providers)) return;
+  for (const name of Object.keys(providers)) {
+    if (registered.has(name)) continue;
+    diagnostics.report('integration-unregistered', {
+      file: CONFIG_FILE,
+      at: parsed.document.locate(['providers'], name),
+      message: `\`providers\` configures \`${clip(name)}\`, which no integration in integrations/manifest.json registers`,
+      hint: didYouMean(name, registered) ?? `registered providers: ${listNames([...registered].sort())}`,
+    });
+  }
 }
 
 /**

@@ -212,7 +212,7 @@ describe('WorkspaceFiles', () => {
     writeFileSync(path.join(root, 'bin.md'), Buffer.from([104, 0, 105]));
     writeFileSync(path.join(root, 'big.md'), 'x'.repeat(101));
     expect(files.read('dir')).toMatchObject({ ok: false, kind: 'unsafe' });
-    expect(files.read('bin.md')).toEqual({ ok: false, kind: 'not-text' });
+    expect(files.read('bin.md')).toMatchObject({ ok: false, kind: 'encoding', at: { line: 1, column: 2 }, byte: 1 });
     expect(files.read('big.md', 100)).toEqual({ ok: false, kind: 'too-large', size: 101, cap: 100 });
     expect(files.read('big.md', 101)).toMatchObject({ ok: true });
   });

@@ -5,7 +5,7 @@ import {
   ALLOWED_CAPABILITIES, MINIMUM_TIER, PERMISSION_FOR, PERMISSION_TYPES, idempotencyProblem, type PermissionType,
 } from '../governance/policy.ts';
 import { ADVANCED_MODES, type Integration, type MethodSpec } from '../integration/types.ts';
-import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
 import { parseJson } from '../load/json.ts';
 import { methodIdProblem, providerOf } from '../load/names.ts';
 import { LineIndex } from '../load/text.ts';
@@ -141,6 +141,8 @@ function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Loc
         message: 'integrations/ has provider folders but no manifest.json registry',
         hint: 'create integrations/manifest.json with an `integrations` list naming each provider',
       });
+    } else if (read.kind === 'encoding') {
+      ctx.diagnostics.report('file-encoding', encodingDiagnostic(REGISTRY_FILE, read)!);
     } else {
       ctx.diagnostics.report(read.kind === 'unsafe' ? 'unsafe-path' : 'integration-registry-invalid', {
         file: REGISTRY_FILE,
@@ -283,6 +285,10 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
   }
   const read = ctx.files.read(file, MODULE_FILE_CAP);
   if (!read.ok) {
+    if (read.kind === 'encoding') {
+      ctx.diagnostics.report('file-encoding', encodingDiagnostic(file, read)!);
+      return undefined;
+    }
     const unsafe = read.kind === 'unsafe';
     ctx.diagnostics.report(unsafe ? 'unsafe-path' : 'integration-module-missing', {
       file: REGISTRY_FILE,

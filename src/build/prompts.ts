@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { DiagnosticCode } from '../diagnostics/codes.ts';
 import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
 import { parseMarkdown } from '../load/frontmatter.ts';
 import type { JsonPath } from '../load/json.ts';
 import { LineIndex } from '../load/text.ts';
@@ -29,7 +29,8 @@ export interface PromptFile<Data> {
 export type PromptRead<Data> = { ok: true; prompt: PromptFile<Data> } | { ok: false; missing: boolean };
 
 /**
- * Reads one prompt file: refuses unsafe paths and oversized files, splits and validates the
+ * Reads one prompt file (`ok: false` with `missing: false` means it exists but was refused and
+ * already reported, so no caller may report it again as missing): refuses unsafe paths and oversized files, splits and validates the
  * front matter against `schema`, scans for invisible characters and checks the template.
  */
 export function readPrompt<S extends z.ZodType>(
@@ -41,6 +42,11 @@ export function readPrompt<S extends z.ZodType>(
   const read = files.read(file);
   if (!read.ok) {
     if (read.kind === 'missing') return { ok: false, missing: true };
+    const encoding = encodingDiagnostic(file, read);
+    if (encoding) {
+      diagnostics.report('file-encoding', encoding);
+      return { ok: false, missing: false };
+    }
     const code: DiagnosticCode = read.kind === 'unsafe' ? 'unsafe-path' : 'frontmatter-invalid';
     diagnostics.report(code, {
       file,
