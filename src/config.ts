@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { Diagnostics } from './diagnostics/diagnostic.ts';
 import { didYouMean, listNames } from './diagnostics/hints.ts';
 import { WorkspaceFiles, describeReadFailure } from './load/files.ts';
 import { parseJson } from './load/json.ts';
-import { clip, nameSchema } from './schema/common.ts';
+import { clip, issueMessage, nameSchema } from './schema/common.ts';
 
 export const CONFIG_FILE = 'botc.config.json';
 
@@ -49,7 +50,8 @@ export function readConfig(root: string): WorkspaceConfig {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const at = parsed.document.locate(issue.path.filter((p): p is string | number => typeof p !== 'symbol'));
-    throw new ConfigError(`${CONFIG_FILE}:${at.line}:${at.column}: ${issue.path.join('.') || 'config'}: ${issue.message}`);
+    const where = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `\`${clip(k)}\``).join(', ')}` : issueMessage(issue, { value: parsed.document.value });
+    throw new ConfigError(`${CONFIG_FILE}:${at.line}:${at.column}: ${issue.path.join('.') || 'config'}: ${where}`);
   }
   return result.data;
 }
@@ -62,6 +64,7 @@ export function readConfig(root: string): WorkspaceConfig {
  * not read or parse is skipped here: the command line refuses it on its own.
  */
 export function checkConfigProviders(files: WorkspaceFiles, diagnostics: Diagnostics, registered: ReadonlySet<string>): void {
+  if (!existsSync(files.absolute(CONFIG_FILE))) return; // most workspaces have none; do not open what is not there
   const read = files.read(CONFIG_FILE);
   if (!read.ok) return;
   const parsed = parseJson(read.text);

@@ -280,6 +280,7 @@ function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotS
         : issue.path[0] === 'version'
           ? 'use MAJOR.MINOR.PATCH, for example `1.0.0`'
           : 'see the manifest format in the README',
+      { value: document.value, raw: document.raw },
     );
     return;
   }

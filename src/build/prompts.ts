@@ -74,7 +74,7 @@ export function readPrompt<S extends z.ZodType>(
   const result = schema.safeParse(markdown.data);
   let data: z.output<S> | undefined;
   if (result.success) data = result.data;
-  else reportIssues(diagnostics, 'frontmatter-invalid', file, result.error.issues, markdown.locate, frontMatterHint);
+  else reportIssues(diagnostics, 'frontmatter-invalid', file, result.error.issues, markdown.locate, frontMatterHint, { value: markdown.data, raw: markdown.raw });
 
   const { template, problems } = checkTemplate(markdown.body);
   for (const problem of problems) {
@@ -104,6 +104,8 @@ function frontMatterHint(issue: z.core.$ZodIssue): string | undefined {
   if (issue.code === 'unrecognized_keys') {
     return 'expert keys are `fexp_description`, `fexp_allow_tools`, `fexp_block_tools`, `fexp_skills`; other prompts allow `description` (and `when_tools_any` in common blocks)';
   }
-  if (issue.path[0] === 'fexp_description') return 'add `fexp_description: <what the expert does>`';
+  if (issue.path[0] === 'fexp_description' && issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    return 'add `fexp_description: <what the expert does>`';
+  }
   return undefined;
 }
