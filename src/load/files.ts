@@ -215,9 +215,12 @@ function firstInvalidUtf8(bytes: Buffer): number {
   return bytes.length;
 }
 
+/** Windows-1252 characters of 0x80–0x9F (the rest of 0xA0–0xFF is Latin-1), to name what a legacy byte meant. */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+
 function windows1252(byte: number): string | undefined {
   if (byte < 0x80) return undefined;
-  const char = new TextDecoder('windows-1252').decode(Uint8Array.of(byte));
+  const char = byte < 0xa0 ? CP1252_HIGH[byte - 0x80]! : String.fromCharCode(byte);
   return /[\p{L}\p{N}\p{P}\p{S}]/u.test(char) ? char : undefined;
 }
 
