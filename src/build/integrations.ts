@@ -15,7 +15,8 @@ import { methodSpecSchema } from '../schema/method-spec.ts';
 import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
 import { SchemaChecker } from './schema-checker.ts';
-import { describeLoadError, importModule } from '../load/modules.ts';
+import { describeLoadError, importModule, loadErrorPosition } from '../load/modules.ts';
+import { checkRenamedProvider } from './provider-rename.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -77,12 +78,17 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     const permissions = checkPermissions(ctx, entry, locate);
     const loading = loadModule(ctx, entry, locate);
     loading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
-    return { entry, permissions, loading };
+    return { entry, locate, permissions, loading };
   });
-  for (const { entry, permissions, loading } of loads) {
+  for (const { entry, locate, permissions, loading } of loads) {
     const loaded = await loading;
     if (!loaded) {
       set.unknowable.providers.add(entry.provider);
+      continue;
+    }
+    const renamed = checkRenamedProvider(diagnostics, REGISTRY_FILE, entry, locate('provider'), loaded.specs);
+    if (renamed !== undefined) {
+      set.unknowable.providers.add(entry.provider).add(renamed);
       continue;
     }
     pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
@@ -304,7 +310,7 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
   } catch (error) {
     ctx.diagnostics.report('integration-module-missing', {
       file,
-      at: { line: 1, column: 1 },
+      at: loadErrorPosition(error) ?? { line: 1, column: 1 },
       message: `module of provider \`${entry.provider}\` fails to load: ${describeLoadError(error, ctx.files.root)}`,
       hint: /Cannot find (module|package) 'botc/.test(String(error))
         ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
