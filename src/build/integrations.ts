@@ -167,7 +167,7 @@ function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Loc
   const { document } = parsed;
   const result = registrySchema.safeParse(document.value);
   if (!result.success) {
-    reportIssues(ctx.diagnostics, 'integration-registry-invalid', REGISTRY_FILE, result.error.issues, document.locate, registryHint);
+    reportIssues(ctx.diagnostics, 'integration-registry-invalid', REGISTRY_FILE, result.error.issues, document.locate, registryHint, { value: document.value, raw: document.raw });
     return undefined;
   }
   const seen = new Map<string, number>();
@@ -400,7 +400,7 @@ function checkMethod(
 
   const parsed = methodSpecSchema.safeParse(raw);
   if (!parsed.success) {
-    reportIssues(ctx.diagnostics, 'method-spec-invalid', loaded.file, parsed.error.issues, () => at, () => 'see the MethodSpec fields in the README');
+    reportIssues(ctx.diagnostics, 'method-spec-invalid', loaded.file, parsed.error.issues, () => at, () => 'see the MethodSpec fields in the README', { value: raw });
     for (const d of ctx.diagnostics.items.slice(mark)) d.message = `${label}: ${d.message}`;
     return undefined;
   }

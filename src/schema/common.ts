@@ -79,15 +79,16 @@ function found(issue: z.core.$ZodIssue, source: IssueSource): Found {
     }
     return current === undefined ? { present: false } : { present: true, value: current };
   }
-  const received = /received (\w+)/.exec(issue.message)?.[1] ?? /received (\w+)/.exec(JSON.stringify(issue))?.[1];
+  const received = /received (\w+)/.exec(issue.message)?.[1];
   if (received === 'undefined') return { present: false };
-  return { present: 'unknown', type: received ?? 'a value of another type' };
+  return { present: 'unknown', type: received ?? '' };
 }
 
 /** One sentence for one zod issue (any kind), without the path. */
 export function issueMessage(issue: z.core.$ZodIssue, source: IssueSource = {}): string {
   const actual = found(issue, source);
-  const got = actual.present === true ? describeValue(actual.value) : actual.present === 'unknown' ? `a ${actual.type}` : 'nothing';
+  const got =
+    actual.present === true ? describeValue(actual.value) : actual.present === 'unknown' ? (actual.type ? `a ${actual.type}` : 'a value of another kind') : 'nothing';
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   // A schema's own message (`must be a semantic version such as \`1.0.0\``) says more than ours.
   const custom = !/^(Invalid|Too (small|big))/.test(issue.message) && issue.code !== 'invalid_type' && issue.code !== 'invalid_union' && issue.code !== 'custom';
@@ -111,8 +112,10 @@ export function issueMessage(issue: z.core.$ZodIssue, source: IssueSource = {}):
       const inner = issue.errors.find((branch) => branch.every((i) => i.code !== 'invalid_type' || i.path.length > 0));
       return inner?.[0] ? issueMessage({ ...inner[0], path: [...issue.path, ...inner[0].path] } as z.core.$ZodIssue, source) : `does not match any allowed form, got ${got}`;
     }
-    case 'invalid_value':
-      return `must be ${issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`}, got ${got}`;
+    case 'invalid_value': {
+      const allowed = issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return actual.present === true ? `must be ${allowed}, got ${got}` : `must be ${allowed}`;
+    }
     case 'too_small':
     case 'too_big': {
       const small = issue.code === 'too_small';
