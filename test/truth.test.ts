@@ -184,6 +184,8 @@ describe('names that refer to nothing', () => {
     const all = await checkWorkspace(root);
     expect(located(all.diagnostics)).toEqual([{ code: 'frontmatter-invalid', file: 'prompts/10_things.md', line: 2, column: 18 }]);
     expect(all.diagnostics[0]!.hint).toBe('did you mean `things`?');
+    // With `--bot`, other bots' tools are unknown: no guess.
+    expect((await checkWorkspace(root, ['demo'])).diagnostics).toEqual([]);
     writeFileSync(path.join(root, 'prompts/10_things.md'), '---\nwhen_tools_any: things\n---\nList first.\n');
     expect((await checkWorkspace(root)).diagnostics).toEqual([]);
   });
