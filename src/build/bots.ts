@@ -129,7 +129,7 @@ const PROMPT_FILE = /^(personality|expert|skill|tool)(?:_(.*))?\.md$/;
  */
 const PROMPT_LIKE = /^(personality|expert|skill|tool)(?:[-_. ]+(.*?))?\.(?:md|markdown)$/i;
 
-/** The §1 file name a prompt-like file name was meant to be, or undefined when it does not look like a prompt. */
+/** The layout's file name (`expert_<name>.md`, ...) a prompt-like file name was meant to be, or undefined when it does not look like a prompt. */
 export function expectedPromptName(base: string): string | undefined {
   const match = PROMPT_LIKE.exec(base);
   if (!match) return undefined;

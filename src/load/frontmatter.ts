@@ -27,7 +27,7 @@ export type MarkdownParse = { ok: true; file: MarkdownFile } | { ok: false; mess
 const DELIMITER = /^---[ \t]*\r?$/;
 
 /**
- * Splits a prompt file into YAML front matter and body (SPEC §3, SECURITY.md items 1–4).
+ * Splits a prompt file into YAML front matter and body (docs/security.md, "Building untrusted workspaces").
  * Front matter is YAML only: a language tag after `---`, an unterminated block, aliases,
  * anchors, merge keys, custom tags, duplicate keys and non-object values are refused
  * before anything is evaluated or expanded. Every refusal is located at the line that breaks
