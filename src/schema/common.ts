@@ -57,10 +57,13 @@ export function reportIssues(
       }
       continue;
     }
-    const where = path.length ? `\`${formatPath(path)}\`: ` : '';
+    const described = issueMessage(issue, source);
+    // "`name` is required: expected a string" reads better than "`name`: required: ...".
+    const message =
+      path.length === 0 ? described : described.startsWith('required: ') ? `\`${formatPath(path)}\` is ${described}` : `\`${formatPath(path)}\`: ${described}`;
     diagnostics.report(code, {
       file,
-      message: `${where}${issueMessage(issue, source)}`,
+      message,
       at: locate(path),
       hint: hint?.(issue),
     });
