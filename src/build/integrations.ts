@@ -17,6 +17,7 @@ import type { Entry } from './discover.ts';
 import { SchemaChecker } from './schema-checker.ts';
 import { describeLoadError, importModule, loadErrorPosition } from '../load/modules.ts';
 import { checkRenamedProvider } from './provider-rename.ts';
+import { placeSchemaProblem } from './schema-location.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -428,7 +429,12 @@ function checkMethod(
   }
   for (const which of ['input_schema', 'output_schema'] as const) {
     const problem = schemas.problem(spec[which]);
-    if (problem) report('method-schema-invalid', `${which}: ${problem}`, 'method schemas are strict JSON Schema 2020-12 objects with local references only');
+    if (!problem) continue;
+    const place = placeSchemaProblem(loaded, problem);
+    if (place && !place.first) continue; // a shared sub-schema: already reported where it is written
+    const hint = 'method schemas are strict JSON Schema 2020-12 objects with local references only';
+    if (place) ctx.diagnostics.report('method-schema-invalid', { file: loaded.file, at: place.at, message: `${label}: ${which}: ${problem}`, hint });
+    else report('method-schema-invalid', `${which}: ${problem}`, hint);
   }
   const allowed = ALLOWED_CAPABILITIES[entry.classification];
   const forbidden = spec.capabilities.filter((c) => !allowed.has(c));
