@@ -230,6 +230,23 @@ describe('near-miss prompt file names', () => {
     expect(expectedPromptName(name)).toBe(expected);
   });
 
+  test('every near miss is reported, also two meant for one name; notes and README.md are not', async () => {
+    const root = withTool({
+      'bots/demo/prompts/Expert-a.md': '---\nfexp_description: A.\n---\nA.\n',
+      'bots/demo/prompts/expert-a.md': '---\nfexp_description: A.\n---\nA.\n',
+      'bots/demo/prompts/tool_things.MD': 'Use things.\n',
+      'bots/demo/prompts/README.md': 'Notes.\n',
+      'bots/demo/prompts/notes.txt': 'Notes.\n',
+    });
+    const result = await checkWorkspace(root);
+    expect(result.ok).toBe(true);
+    expect(result.diagnostics.map((d) => [d.code, d.file, d.hint])).toEqual([
+      ['prompt-file-misnamed', 'bots/demo/prompts/Expert-a.md', 'rename it to expert_a.md, or move it out of prompts/ if it is not a prompt'],
+      ['prompt-file-misnamed', 'bots/demo/prompts/expert-a.md', 'rename it to expert_a.md, or move it out of prompts/ if it is not a prompt'],
+      ['prompt-file-misnamed', 'bots/demo/prompts/tool_things.MD', 'tool_things.md exists too: merge the two files, or move tool_things.MD out of prompts/'],
+    ]);
+  });
+
   test('a misnamed skill the expert names is one skill-missing error whose hint is the rename', async () => {
     const root = withTool({
       [EXPERT]: '---\nfexp_description: Helps.\nfexp_allow_tools: [things]\nfexp_skills: [tone]\n---\nYou help.\n',

@@ -41,7 +41,7 @@ export interface BotSource {
    * broken front matter), as `<kind>_<name>`: never reported again as missing.
    */
   refused: Set<string>;
-  /** Files that look like prompts but break the layout: expected file name → the file's path. */
+  /** Files that look like prompts but break the layout: the file's path → the expected file name. */
   misnamed: Map<string, string>;
 }
 
@@ -106,14 +106,14 @@ export function loadBot(
   for (const entry of promptEntries) loadPromptEntry(files, diagnostics, bot, entry);
   if (bot.experts.length === 0 && bot.expertsComplete) {
     // A misnamed expert file is the reason there is no expert: one diagnostic that names the rename.
-    const misnamed = [...bot.misnamed].filter(([expected]) => expected.startsWith('expert_'));
-    for (const [expected] of misnamed) bot.misnamed.delete(expected);
+    const misnamed = [...bot.misnamed].filter(([, expected]) => expected.startsWith('expert_'));
+    for (const [file] of misnamed) bot.misnamed.delete(file);
     diagnostics.report('expert-missing', {
       file: `${dir.path}/prompts`,
-      message: `bot \`${id}\` has no expert${misnamed.length > 0 ? ` (${listNames(misnamed.map(([, file]) => path.posix.basename(file)))} ${misnamed.length === 1 ? 'is' : 'are'} not named \`expert_<name>.md\`)` : ''}`,
+      message: `bot \`${id}\` has no expert${misnamed.length > 0 ? ` (${listNames(misnamed.map(([file]) => path.posix.basename(file)))} ${misnamed.length === 1 ? 'is' : 'are'} not named \`expert_<name>.md\`)` : ''}`,
       hint:
         misnamed.length > 0
-          ? misnamed.map(([expected, file]) => `rename ${path.posix.basename(file)} to ${expected}`).join('; ')
+          ? misnamed.map(([file, expected]) => `rename ${path.posix.basename(file)} to ${expected}`).join('; ')
           : `create ${dir.path}/prompts/expert_<name>.md with \`fexp_description\` front matter`,
     });
   }
@@ -146,7 +146,7 @@ function loadPromptEntry(files: WorkspaceFiles, diagnostics: Diagnostics, bot: B
   if (!match || (kind === 'personality' ? name !== undefined : name === undefined)) {
     // Notes, drafts and other files are not prompt blocks; a near miss of a prompt name is reported later.
     const expected = entry.kind === 'file' ? expectedPromptName(base) : undefined;
-    if (expected !== undefined && !bot.misnamed.has(expected)) bot.misnamed.set(expected, entry.path);
+    if (expected !== undefined) bot.misnamed.set(entry.path, expected);
     return;
   }
   if (entry.kind !== 'file') {
@@ -347,9 +347,10 @@ function collectToolMethods(diagnostics: Diagnostics, file: string, methods: str
 export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
   checkBotRules(diagnostics, bot);
   // Near misses that no other diagnostic already explained.
-  for (const [expected, file] of bot.misnamed) {
+  const loaded = new Set([...bot.experts.map((e) => e.prompt), ...bot.skills.values(), ...bot.toolPrompts.values(), ...(bot.personality ? [bot.personality] : [])].map((p) => p.file));
+  for (const [file, expected] of bot.misnamed) {
     const base = path.posix.basename(file);
-    const exists = expected !== `${base}` && [...bot.experts.map((e) => e.prompt.file), ...[...bot.skills.values(), ...bot.toolPrompts.values()].map((p) => p.file), bot.personality?.file].includes(`bots/${bot.id}/prompts/${expected}`);
+    const exists = loaded.has(`bots/${bot.id}/prompts/${expected}`);
     diagnostics.report('prompt-file-misnamed', {
       file,
       message: `\`${clip(base)}\` looks like a prompt file but is not named as one, so the build ignores it`,
@@ -362,11 +363,14 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
   }
 }
 
-/** The misnamed file that was meant to be `expected`, consumed so that it is reported once, with the diagnostic it explains. */
+/**
+ * The misnamed files that were meant to be `expected`, consumed so that each is reported once,
+ * with the diagnostic it explains; their names as one phrase, or undefined when there are none.
+ */
 function takeMisnamed(bot: BotSource, expected: string): string | undefined {
-  const file = bot.misnamed.get(expected);
-  if (file !== undefined) bot.misnamed.delete(expected);
-  return file === undefined ? undefined : path.posix.basename(file);
+  const files = [...bot.misnamed].filter(([, meant]) => meant === expected).map(([file]) => file);
+  for (const file of files) bot.misnamed.delete(file);
+  return files.length === 0 ? undefined : files.map((file) => path.posix.basename(file)).join(' or ');
 }
 
 function checkBotRules(diagnostics: Diagnostics, bot: BotSource): void {
