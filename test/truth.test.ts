@@ -65,7 +65,8 @@ describe('text inputs: strict UTF-8, line endings normalized', () => {
   });
 
   test('a UTF-8 byte-order mark is dropped; CRLF and lone CR become LF', () => {
-    expect(decodeText(Buffer.from('\ufeffa\r\nb\rc\n'))).toEqual({ ok: true, text: 'a\nb\nc\n' });
+    expect(decodeText(Buffer.from('\ufeffa\r\nb\rc\n'))).toEqual({ ok: true, text: 'a\nb\nc\n', normalized: true });
+    expect(decodeText(Buffer.from('a\n'))).toEqual({ ok: true, text: 'a\n', normalized: false });
   });
 
   test('the digest of a file is the digest of its normalized text', () => {

@@ -69,9 +69,14 @@ export class WorkspaceFiles {
         if (n === 0) break;
         filled += n;
       }
-      const decoded = decodeText(buffer.subarray(0, filled));
+      const bytes = buffer.subarray(0, filled);
+      const decoded = decodeText(bytes);
       if (!decoded.ok) return decoded;
-      return { ok: true, text: decoded.text, sha256: createHash('sha256').update(decoded.text, 'utf8').digest('hex') };
+      // The digest is of the normalized text; when nothing was normalized, those are the bytes read.
+      const digest = createHash('sha256');
+      if (!decoded.normalized) digest.update(bytes);
+      else digest.update(decoded.text, 'utf8');
+      return { ok: true, text: decoded.text, sha256: digest.digest('hex') };
     } finally {
       closeSync(fd);
     }
@@ -121,7 +126,7 @@ export function describeReadFailure(failure: ReadFailure): string {
  * A failure names the line, column (in UTF-16 code units, as every other column) and byte
  * offset of the first offending byte.
  */
-export function decodeText(bytes: Buffer): { ok: true; text: string } | ({ ok: false } & Extract<ReadFailure, { kind: 'encoding' }>) {
+export function decodeText(bytes: Buffer): { ok: true; text: string; normalized: boolean } | ({ ok: false } & Extract<ReadFailure, { kind: 'encoding' }>) {
   if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
     const order = bytes[0] === 0xff ? 'LE' : 'BE';
     return encodingFailure(bytes, 0, `the file is UTF-16 ${order} (it starts with the byte-order mark ${order === 'LE' ? 'FF FE' : 'FE FF'}), not UTF-8`);
@@ -146,9 +151,12 @@ export function decodeText(bytes: Buffer): { ok: true; text: string } | ({ ok: f
     );
   }
   let text = bytes.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
-  return { ok: true, text };
+  const bom = text.charCodeAt(0) === 0xfeff;
+  if (bom) text = text.slice(1);
+  const cr = text.includes('\r');
+  if (cr) text = text.replace(/\r\n?/g, '\n');
+  // `normalized`: the text differs from the bytes (a byte-order mark dropped, line endings changed).
+  return { ok: true, text, normalized: bom || cr };
 }
 
 function encodingFailure(bytes: Buffer, offset: number, message: string): { ok: false } & Extract<ReadFailure, { kind: 'encoding' }> {
