@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { WorkspaceFiles } from './load/files.ts';
+import type { Diagnostics } from './diagnostics/diagnostic.ts';
+import { didYouMean, listNames } from './diagnostics/hints.ts';
+import { WorkspaceFiles, describeReadFailure } from './load/files.ts';
 import { parseJson } from './load/json.ts';
-import { nameSchema } from './schema/common.ts';
+import { clip, issueMessage, nameSchema } from './schema/common.ts';
 import type { Diagnostic } from './diagnostics/diagnostic.ts';
 
 export const CONFIG_FILE = 'botc.config.json';
@@ -45,7 +48,7 @@ export class ConfigError extends Error {
   }
 }
 
-function configProblem(code: 'config-invalid' | 'json-syntax', message: string, hint: string, at?: { line: number; column: number }): ConfigError {
+function configProblem(code: 'config-invalid' | 'json-syntax' | 'file-encoding', message: string, hint: string, at?: { line: number; column: number }): ConfigError {
   return new ConfigError({ code, severity: 'error', message, file: CONFIG_FILE, ...(at ? { line: at.line, column: at.column } : {}), hint });
 }
 
@@ -55,7 +58,8 @@ export function readConfig(root: string): WorkspaceConfig {
   const read = files.read(CONFIG_FILE);
   if (!read.ok) {
     if (read.kind === 'missing') return {};
-    throw configProblem('config-invalid', `${CONFIG_FILE} cannot be read (${read.kind})`, `make ${CONFIG_FILE} a regular file inside the workspace`);
+    if (read.kind === 'encoding') throw configProblem('file-encoding', `${CONFIG_FILE} cannot be read: ${describeReadFailure(read)}`, `save ${CONFIG_FILE} as UTF-8`, read.at);
+    throw configProblem('config-invalid', `${CONFIG_FILE} cannot be read: ${describeReadFailure(read)}`, `make ${CONFIG_FILE} a regular file inside the workspace`);
   }
   const parsed = parseJson(read.text);
   if (!parsed.ok) throw configProblem('json-syntax', `${CONFIG_FILE} is not valid JSON: ${parsed.message}`, 'fix the JSON syntax at this place', parsed.at);
@@ -63,14 +67,42 @@ export function readConfig(root: string): WorkspaceConfig {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const at = parsed.document.locate(issue.path.filter((p): p is string | number => typeof p !== 'symbol'));
+    const what = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `\`${clip(k)}\``).join(', ')}` : issueMessage(issue, { value: parsed.document.value });
     throw configProblem(
       'config-invalid',
-      `${issue.path.join('.') || 'the config'}: ${issue.message}`,
+      `${issue.path.join('.') || 'the config'}: ${what}`,
       'the settings are `out`, `providers` and `runtime` (see the README, `botc.config.json`)',
       at,
     );
   }
   return result.data;
+}
+
+/**
+ * Every provider named under `providers` in botc.config.json must be registered: a misspelt
+ * provider name would otherwise leave the real provider on its default (production) URL
+ * without a word. Reported as `integration-unregistered` (the config names a provider the
+ * registry does not register), located at the key, with "did you mean". A config that does
+ * not read or parse is skipped here: the command line refuses it on its own.
+ */
+export function checkConfigProviders(files: WorkspaceFiles, diagnostics: Diagnostics, registered: ReadonlySet<string>): void {
+  if (!existsSync(files.absolute(CONFIG_FILE))) return; // most workspaces have none; do not open what is not there
+  const read = files.read(CONFIG_FILE);
+  if (!read.ok) return;
+  const parsed = parseJson(read.text);
+  if (!parsed.ok) return;
+  const value = parsed.document.value as { providers?: unknown } | null;
+  const providers = value !== null && typeof value === 'object' ? value.providers : undefined;
+  if (providers === null || typeof providers !== 'object' || Array.isArray(providers)) return;
+  for (const name of Object.keys(providers)) {
+    if (registered.has(name)) continue;
+    diagnostics.report('integration-unregistered', {
+      file: CONFIG_FILE,
+      at: parsed.document.locate(['providers'], name),
+      message: `\`providers\` configures \`${clip(name)}\`, which no integration in integrations/manifest.json registers`,
+      hint: didYouMean(name, registered) ?? `registered providers: ${listNames([...registered].sort())}`,
+    });
+  }
 }
 
 /**

@@ -173,7 +173,7 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     expect(caretLine.indexOf('^')).toBe(contentStart + template.column - 1);
     expect(frameLine.slice(caretLine.indexOf('^'))).toMatch(/^nope/);
     const hint = lines.slice(head + 1).find((l) => l.trimStart().startsWith('hint:'));
-    expect(hint).toMatch(/^ {2}hint: available here: `bot`, `expert`, `tools`, `skills`$/);
+    expect(hint).toMatch(/^ {2}hint: available here: `bot`, `expert`, `tools`, `skills`; if the braces are meant as text, a literal `\{\{` is written `\\\{\{`/);
     expect(lines.filter((l) => l.length > 0).at(-1)).toBe('failed: 2 errors, 0 warnings');
   });
 

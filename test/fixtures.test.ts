@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { check, type BuildResult } from '../src/build/build.ts';
 import { serializeBundle, type Bundle } from '../src/bundle/format.ts';
+import { renderPretty } from '../src/cli/render.ts';
+import { WorkspaceFiles } from '../src/load/files.ts';
 import { DIAGNOSTIC_CODES, type DiagnosticCode } from '../src/diagnostics/codes.ts';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.ts';
 
@@ -15,6 +17,9 @@ import type { Diagnostic } from '../src/diagnostics/diagnostic.ts';
  *   `<fixture>/expected/<bot>.bundle.json`, byte for byte, on every build;
  * - `invalid-<code>[-<variant>]` fail with diagnostics of that one code only, which proves
  *   that one mistake never cascades into several codes.
+ *
+ * Every fixture also has `<fixture>/expected/pretty.txt`: the `pretty` text `botc check` prints
+ * for it (no colour), so a change of wording shows in review.
  *
  * Each fixture's expected.json lists every diagnostic (code, severity, file, line, column) in
  * output order, and optionally `hint_includes` / `message_includes` strings that some
@@ -71,7 +76,8 @@ function located({ code, severity, file, line, column }: Diagnostic): ExpectedDi
  * when there is no line to point at: its `file` is a folder or does not exist (`expert-missing`
  * on `prompts/`, `integration-unregistered` on a folder, `manifest-invalid` on a bot folder with
  * an invalid name or a missing manifest.json, `integration-registry-invalid` on a missing
- * registry), or the path itself is the problem (`unsafe-path` on a badly named prompt file).
+ * registry), or the path itself is the problem (`unsafe-path` on a badly named prompt file,
+ * `prompt-file-misnamed`).
  */
 function expectLocated(root: string, diagnostic: Diagnostic): void {
   const { file, line, column } = diagnostic;
@@ -82,7 +88,7 @@ function expectLocated(root: string, diagnostic: Diagnostic): void {
   if (line === undefined || column === undefined) {
     expect(line, `${diagnostic.code} has a line but no column`).toBeUndefined();
     expect(column, `${diagnostic.code} has a column but no line`).toBeUndefined();
-    expect(!isFile || diagnostic.code === 'unsafe-path', `${diagnostic.code} on ${file} needs a line and column`).toBe(true);
+    expect(!isFile || diagnostic.code === 'unsafe-path' || diagnostic.code === 'prompt-file-misnamed', `${diagnostic.code} on ${file} needs a line and column`).toBe(true);
     return;
   }
   expect(isFile, `${file} is a file`).toBe(true);
@@ -157,6 +163,17 @@ describe.each(fixtures)('%s', (name) => {
     }
   });
 
+  it('renders the pretty text of its golden file (expected/pretty.txt)', { timeout: TIMEOUT }, async () => {
+    // The same render the CLI uses for `botc check`, without colour, so that message wording is reviewed like code.
+    const result = await buildOnce(name);
+    const files = new WorkspaceFiles(root);
+    const source = (file: string) => {
+      const read = files.read(file);
+      return read.ok ? read.text : undefined;
+    };
+    await expect(renderPretty(result, { color: false, source }, 'check')).toMatchFileSnapshot(`fixtures/${name}/expected/pretty.txt`);
+  });
+
   if (!name.startsWith('valid-')) return;
 
   it('matches the golden bundles and builds byte-identical bundles twice', { timeout: TIMEOUT }, async () => {
@@ -169,7 +186,7 @@ describe.each(fixtures)('%s', (name) => {
     }
     // Every bundle has its golden file (toMatchFileSnapshot); no golden file outlives its bot.
     const golden = readdirSync(path.join(root, 'expected'), { withFileTypes: true }).map((e) => e.name);
-    expect(golden.filter((file) => !first.built.some((b) => file === `${b.bot.id}.bundle.json`)), 'stale golden bundles').toEqual([]);
+    expect(golden.filter((file) => file !== 'pretty.txt' && !first.built.some((b) => file === `${b.bot.id}.bundle.json`)), 'stale golden bundles').toEqual([]);
 
     const second = await check({ root });
     expect(second.built.map(serializeBundle)).toEqual(first.built.map(serializeBundle));

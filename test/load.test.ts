@@ -64,8 +64,8 @@ describe('parseJson', () => {
   });
 
   test.each([
-    ['a trailing comma in an object', '{\n  "a": 1,\n}', 3, 1],
-    ['a trailing comma in an array', '{"a": [1, 2,]}', 1, 13],
+    ['a trailing comma in an object', '{\n  "a": 1,\n}', 2, 9],
+    ['a trailing comma in an array', '{"a": [1, 2,]}', 1, 12],
     ['a comment', '{\n  // no\n  "a": 1\n}', 2, 3],
     ['a single-quoted string', "{'a': 1}", 1, 2],
     ['a missing comma', '{\n  "a": 1\n  "b": 2\n}', 3, 3],
@@ -155,7 +155,8 @@ describe('parseMarkdown', () => {
   test.each([
     ['a language tag', '---js\n{}\n---\n', { line: 1, column: 4 }, /must be YAML/],
     ['an unterminated block', '---\na: 1\n', { line: 1, column: 1 }, /not closed/],
-    ['a YAML syntax error', '---\nfexp_description: Helps.\na: b: c\n---\n', { line: 3, column: 4 }, /not valid YAML/],
+    ['an unquoted `: ` in a value', '---\nfexp_description: Helps.\na: b: c\n---\n', { line: 3, column: 5 }, /contains `: `/],
+    ['a YAML syntax error', '---\nfexp_description: Helps.\na: [b\n---\n', { line: 4, column: 1 }, /not valid YAML/],
     ['a list', '---\n- a\n---\n', { line: 2, column: 1 }, /mapping/],
     ['a duplicate key', '---\na: 1\nb: 2\na: 3\n---\n', { line: 4, column: 1 }, /unique/],
     ['an alias', '---\na: &x 1\nb: *x\n---\n', { line: 3, column: 4 }, /alias/],
@@ -212,7 +213,7 @@ describe('WorkspaceFiles', () => {
     writeFileSync(path.join(root, 'bin.md'), Buffer.from([104, 0, 105]));
     writeFileSync(path.join(root, 'big.md'), 'x'.repeat(101));
     expect(files.read('dir')).toMatchObject({ ok: false, kind: 'unsafe' });
-    expect(files.read('bin.md')).toEqual({ ok: false, kind: 'not-text' });
+    expect(files.read('bin.md')).toMatchObject({ ok: false, kind: 'encoding', at: { line: 1, column: 2 }, byte: 1 });
     expect(files.read('big.md', 100)).toEqual({ ok: false, kind: 'too-large', size: 101, cap: 100 });
     expect(files.read('big.md', 101)).toMatchObject({ ok: true });
   });

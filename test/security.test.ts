@@ -127,7 +127,6 @@ describe('3. unterminated front matter', () => {
     ['a body after it', '---\nfexp_description: Helps.\nYou help.\n'],
     ['nothing after it', '---\nfexp_description: Helps.\n'],
     ['only the opening line', '---'],
-    ['a closing line with text after the dashes', '---\nfexp_description: Helps.\n--- \u200b\nYou help.\n'],
   ])('with %s: an error, never an empty body', async (_name, text) => {
     const result = await checkWorkspace(writeWorkspace({ [EXPERT]: text }));
     expect(result.ok).toBe(false);
@@ -135,6 +134,14 @@ describe('3. unterminated front matter', () => {
     const d = only(result.diagnostics);
     expect(d).toMatchObject({ code: 'frontmatter-invalid', file: EXPERT, line: 1, column: 1 });
     expect(d.message).toMatch(/not closed/);
+  });
+
+  test('with a closing line with text after the dashes: an error at that line, never an empty body', async () => {
+    const result = await checkWorkspace(writeWorkspace({ [EXPERT]: '---\nfexp_description: Helps.\n--- \u200b\nYou help.\n' }));
+    expect(result.built).toEqual([]);
+    const d = only(result.diagnostics);
+    expect(d).toMatchObject({ code: 'frontmatter-invalid', file: EXPERT, line: 3, column: 4 });
+    expect(d.message).toMatch(/starts with `---`/);
   });
 
   test('in a skill file too', async () => {

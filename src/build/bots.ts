@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
 import { closest, didYouMean, listNames } from '../diagnostics/hints.ts';
 import type { WorkspaceFiles } from '../load/files.ts';
-import { describeReadFailure } from '../load/files.ts';
+import { describeReadFailure, encodingDiagnostic } from '../load/files.ts';
 import { parseJson, type JsonPath } from '../load/json.ts';
 import { isName, methodIdProblem, nameProblem } from '../load/names.ts';
 import { findInvisible } from '../load/unicode.ts';
@@ -36,6 +36,13 @@ export interface BotSource {
   toolPrompts: Map<string, PromptFile<unknown>>;
   /** Well-formed method ids of the manifest's tools, once per tool: resolved against the integrations later. */
   methodRefs: MethodRef[];
+  /**
+   * Prompts that exist but were refused and already reported (unsafe, too large, bad encoding,
+   * broken front matter), as `<kind>_<name>`: never reported again as missing.
+   */
+  refused: Set<string>;
+  /** Files that look like prompts but break the layout: the file's path → the expected file name. */
+  misnamed: Map<string, string>;
 }
 
 export interface MethodRef {
@@ -81,6 +88,8 @@ export function loadBot(
     skills: new Map(),
     toolPrompts: new Map(),
     methodRefs: [],
+    refused: new Set(),
+    misnamed: new Map(),
   };
   loadManifest(files, diagnostics, bot);
 
@@ -96,24 +105,52 @@ export function loadBot(
   }
   for (const entry of promptEntries) loadPromptEntry(files, diagnostics, bot, entry);
   if (bot.experts.length === 0 && bot.expertsComplete) {
+    // A misnamed expert file is the reason there is no expert: one diagnostic that names the rename.
+    const misnamed = [...bot.misnamed].filter(([, expected]) => expected.startsWith('expert_'));
+    for (const [file] of misnamed) bot.misnamed.delete(file);
     diagnostics.report('expert-missing', {
       file: `${dir.path}/prompts`,
-      message: `bot \`${id}\` has no expert`,
-      hint: `create ${dir.path}/prompts/expert_<name>.md with \`fexp_description\` front matter`,
+      message: `bot \`${id}\` has no expert${misnamed.length > 0 ? ` (${listNames(misnamed.map(([file]) => path.posix.basename(file)))} ${misnamed.length === 1 ? 'is' : 'are'} not named \`expert_<name>.md\`)` : ''}`,
+      hint:
+        misnamed.length > 0
+          ? misnamed.map(([file, expected]) => `rename ${path.posix.basename(file)} to ${expected}`).join('; ')
+          : `create ${dir.path}/prompts/expert_<name>.md with \`fexp_description\` front matter`,
     });
   }
   return bot;
 }
 
 const PROMPT_FILE = /^(personality|expert|skill|tool)(?:_(.*))?\.md$/;
+/**
+ * A file "looks like a prompt" when its name, ignoring case, is one of the prompt kinds,
+ * optionally followed by `-`, `_`, `.` or spaces and a name, with the extension `.md` or
+ * `.markdown` in any case (`expert-reviewer.md`, `Skill_tone.MD`, `tool_x.markdown`,
+ * `Personality.md`). Any other file (README.md, notes.txt, drafts) is not a prompt block.
+ */
+const PROMPT_LIKE = /^(personality|expert|skill|tool)(?:[-_. ]+(.*?))?\.(?:md|markdown)$/i;
+
+/** The layout's file name (`expert_<name>.md`, ...) a prompt-like file name was meant to be, or undefined when it does not look like a prompt. */
+export function expectedPromptName(base: string): string | undefined {
+  const match = PROMPT_LIKE.exec(base);
+  if (!match) return undefined;
+  const kind = match[1]!.toLowerCase();
+  if (kind === 'personality') return 'personality.md';
+  const name = match[2]?.toLowerCase().replace(/[-. ]+/g, '_');
+  return name ? `${kind}_${name}.md` : `${kind}_<name>.md`;
+}
 
 function loadPromptEntry(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSource, entry: Entry): void {
   const base = path.posix.basename(entry.path);
   const match = PROMPT_FILE.exec(base);
-  if (!match) return; // notes, drafts and other files are not prompt blocks
-  const [, kind, name] = match;
-  if (kind === 'personality' ? name !== undefined : name === undefined) return;
+  const [, kind, name] = match ?? [];
+  if (!match || (kind === 'personality' ? name !== undefined : name === undefined)) {
+    // Notes, drafts and other files are not prompt blocks; a near miss of a prompt name is reported later.
+    const expected = entry.kind === 'file' ? expectedPromptName(base) : undefined;
+    if (expected !== undefined) bot.misnamed.set(entry.path, expected);
+    return;
+  }
   if (entry.kind !== 'file') {
+    bot.refused.add(`${kind}_${name ?? ''}`);
     diagnostics.report('unsafe-path', {
       file: entry.path,
       message: `prompt \`${base}\` is ${entryKindProblem(entry, 'file')}`,
@@ -136,7 +173,10 @@ function loadPromptEntry(files: WorkspaceFiles, diagnostics: Diagnostics, bot: B
     return;
   }
   const read = readPrompt(files, diagnostics, entry.path, blockFrontMatterSchema);
-  if (!read.ok) return;
+  if (!read.ok) {
+    if (!read.missing) bot.refused.add(`${kind}_${name ?? ''}`);
+    return;
+  }
   if (kind === 'personality') bot.personality = read.prompt;
   else if (kind === 'skill') bot.skills.set(name!, read.prompt);
   else bot.toolPrompts.set(name!, read.prompt);
@@ -215,6 +255,8 @@ function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotS
   const file = bot.manifestFile;
   const read = files.read(file);
   if (!read.ok) {
+    const encoding = encodingDiagnostic(file, read);
+    if (encoding) return diagnostics.report('file-encoding', encoding);
     diagnostics.report(read.kind === 'unsafe' ? 'unsafe-path' : 'manifest-invalid', {
       file,
       message: read.kind === 'missing' ? `bot \`${bot.id}\` has no manifest.json` : `the manifest cannot be read: ${describeReadFailure(read)}`,
@@ -238,6 +280,7 @@ function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotS
         : issue.path[0] === 'version'
           ? 'use MAJOR.MINOR.PATCH, for example `1.0.0`'
           : 'see the manifest format in the README',
+      { value: document.value, raw: document.raw },
     );
     return;
   }
@@ -302,30 +345,100 @@ function collectToolMethods(diagnostics: Diagnostics, file: string, methods: str
 
 /** Stage 3: the cross-file rules of one bot (tools, experts, prompts agree). */
 export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
+  checkBotRules(diagnostics, bot);
+  // Near misses that no other diagnostic already explained.
+  const loaded = new Set([...bot.experts.map((e) => e.prompt), ...bot.skills.values(), ...bot.toolPrompts.values(), ...(bot.personality ? [bot.personality] : [])].map((p) => p.file));
+  for (const [file, expected] of bot.misnamed) {
+    const base = path.posix.basename(file);
+    const exists = loaded.has(`bots/${bot.id}/prompts/${expected}`);
+    diagnostics.report('prompt-file-misnamed', {
+      file,
+      message: `\`${clip(base)}\` looks like a prompt file but is not named as one, so the build ignores it`,
+      hint: expected.includes('<name>')
+        ? `name it ${expected}, where <name> matches ^[a-z][a-z0-9_]{0,63}$`
+        : exists
+          ? `${expected} exists too: merge the two files, or move ${clip(base)} out of prompts/`
+          : `rename it to ${expected}${expected === 'personality.md' ? ' (a bot has one personality)' : ''}, or move it out of prompts/ if it is not a prompt`,
+    });
+  }
+}
+
+/**
+ * The misnamed files that were meant to be `expected`, consumed so that each is reported once,
+ * with the diagnostic it explains; their names as one phrase, or undefined when there are none.
+ */
+function takeMisnamed(bot: BotSource, expected: string): string | undefined {
+  const files = [...bot.misnamed].filter(([, meant]) => meant === expected).map(([file]) => file);
+  for (const file of files) bot.misnamed.delete(file);
+  return files.length === 0 ? undefined : files.map((file) => path.posix.basename(file)).join(' or ');
+}
+
+function checkBotRules(diagnostics: Diagnostics, bot: BotSource): void {
   const promptPath = (kind: string, name: string) => `bots/${bot.id}/prompts/${kind}_${name}.md`;
   for (const expert of bot.experts) {
     for (const skill of expert.skills) {
-      if (bot.skills.has(skill)) continue;
+      if (bot.skills.has(skill) || bot.refused.has(`skill_${skill}`)) continue;
+      const misnamed = takeMisnamed(bot, `skill_${skill}.md`);
       diagnostics.report('skill-missing', {
         file: expert.prompt.file,
         at: expert.prompt.locate(['fexp_skills', expert.skills.indexOf(skill)]),
-        message: `skill \`${skill}\` has no file`,
-        hint: didYouMean(skill, bot.skills.keys()) ?? `create ${promptPath('skill', skill)}`,
+        message: `skill \`${skill}\` has no file${misnamed ? ` (${clip(misnamed)} is not named \`skill_${skill}.md\`)` : ''}`,
+        hint: misnamed ? `rename ${clip(misnamed)} to skill_${skill}.md` : (didYouMean(skill, bot.skills.keys()) ?? `create ${promptPath('skill', skill)}`),
       });
     }
   }
   const manifest = bot.manifest;
   if (!manifest) return;
   const installed = new Map(manifest.tools.map((t, i) => [t.name, i]));
+  const allowers = new Map<string, string[]>();
+  for (const expert of bot.experts) for (const tool of expert.allow) allowers.set(tool, [...(allowers.get(tool) ?? []), expert.name]);
+
+  // A tool renamed by a typo in the manifest: the experts and the tool prompt agree on the name
+  // it had, and outvote the manifest. That is one error at the manifest, not one per expert and prompt.
+  const renamedInManifest = new Map<string, string>(); // meant name → installed (misspelt) name
+  for (const name of new Set([...allowers.keys(), ...bot.toolPrompts.keys()])) {
+    if (installed.has(name)) continue;
+    const typo = closest(name, installed.keys());
+    if (typo === undefined || renamedInManifest.has(name)) continue;
+    const votesFor = (allowers.get(name)?.length ?? 0) + (bot.toolPrompts.has(name) ? 1 : 0);
+    const votesAgainst = 1 + (allowers.get(typo)?.length ?? 0) + (bot.toolPrompts.has(typo) ? 1 : 0);
+    if (votesFor > votesAgainst) renamedInManifest.set(name, typo);
+  }
+  const typoInManifest = new Set(renamedInManifest.values());
+  for (const [meant, typo] of renamedInManifest) {
+    const by = allowers.get(meant) ?? [];
+    const evidence = [
+      ...(by.length > 0 ? [`${by.length === 1 ? 'expert' : 'experts'} ${listNames(by)} allow \`${meant}\``] : []),
+      ...(bot.toolPrompts.has(meant) ? [`prompts/tool_${meant}.md exists`] : []),
+    ];
+    diagnostics.report('tool-unreachable', {
+      file: bot.manifestFile,
+      at: bot.locateInManifest(['tools', installed.get(typo)!, 'name']),
+      message: `tool \`${typo}\` is installed but no expert allows it; ${evidence.join(' and ')}`,
+      hint: `did you mean \`${meant}\`? rename the tool to \`${meant}\` in manifest.json`,
+    });
+  }
 
   // A misnamed tool prompt (`tool_isues.md`) is reported as an orphan whose hint names the tool; not also `tool-prompt-missing`.
-  const misnamedFor = new Set([...bot.toolPrompts.keys()].filter((n) => !installed.has(n)).flatMap((n) => closest(n, installed.keys()) ?? []));
-  const allowedSomewhere = new Set<string>();
+  const misnamedFor = new Set([...bot.toolPrompts.keys()].filter((n) => !installed.has(n) && !renamedInManifest.has(n)).flatMap((n) => closest(n, installed.keys()) ?? []));
+  const allowedSomewhere = new Set<string>(typoInManifest);
+  /** Allowed tools without a prompt: reported once per tool, listing every expert that allows it. */
+  const withoutPrompt = new Map<string, { experts: string[]; file: string; at: () => Position }>();
   for (const expert of bot.experts) {
     const blockers = expert.block.filter((p) => BLOCK_PATTERN.test(p)).map((p) => ({ pattern: p, regex: globToRegExp(p) }));
+    for (const [index, pattern] of expert.block.entries()) {
+      if (isGlob(pattern) || !BLOCK_PATTERN.test(pattern) || installed.has(pattern)) continue;
+      diagnostics.report('block-unknown-tool', {
+        file: expert.prompt.file,
+        at: expert.prompt.locate(['fexp_block_tools', index]),
+        message: `\`fexp_block_tools\` names \`${clip(pattern)}\`, which bot \`${bot.id}\` does not install, so it blocks nothing`,
+        hint: didYouMean(pattern, installed.keys()) ?? `installed tools: ${listNames([...installed.keys()])}; use a glob such as \`*${clip(pattern)}*\` to guard future tools`,
+      });
+    }
     for (const [index, tool] of expert.allow.entries()) {
       // Located only when reported: finding a position re-parses the front matter.
       const at = () => expert.prompt.locate(['fexp_allow_tools', index]);
+      if (renamedInManifest.has(tool)) continue;
       if (!installed.has(tool)) {
         // A near miss names the tool the author meant: one typo is one diagnostic, not also `tool-unreachable`.
         const meant = closest(tool, installed.keys());
@@ -349,18 +462,24 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
         });
         continue;
       }
-      if (!bot.toolPrompts.has(tool) && !misnamedFor.has(tool)) {
-        diagnostics.report('tool-prompt-missing', {
-          file: expert.prompt.file,
-          at: at(),
-          message: `allowed tool \`${tool}\` has no tool prompt`,
-          hint: `create ${promptPath('tool', tool)} describing when and how to use the tool`,
-        });
+      if (!bot.toolPrompts.has(tool) && !misnamedFor.has(tool) && !bot.refused.has(`tool_${tool}`)) {
+        const missing = withoutPrompt.get(tool);
+        if (missing) missing.experts.push(expert.name);
+        else withoutPrompt.set(tool, { experts: [expert.name], file: expert.prompt.file, at });
       }
     }
   }
+  for (const [tool, { experts, file, at }] of withoutPrompt) {
+    const misnamed = takeMisnamed(bot, `tool_${tool}.md`);
+    diagnostics.report('tool-prompt-missing', {
+      file,
+      at: at(),
+      message: `allowed tool \`${tool}\` has no tool prompt (allowed by ${experts.length === 1 ? 'expert' : 'experts'} ${listNames(experts)})${misnamed ? `; ${clip(misnamed)} is not named \`tool_${tool}.md\`` : ''}`,
+      hint: misnamed ? `rename ${clip(misnamed)} to tool_${tool}.md` : `create ${promptPath('tool', tool)} describing when and how to use the tool`,
+    });
+  }
   for (const [name, prompt] of bot.toolPrompts) {
-    if (installed.has(name)) continue;
+    if (installed.has(name) || renamedInManifest.has(name)) continue;
     diagnostics.report('tool-prompt-orphan', {
       file: prompt.file,
       at: { line: 1, column: 1 },
@@ -381,4 +500,3 @@ export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
     });
   }
 }
-

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
@@ -8,6 +9,7 @@ import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { assembleBundle, type CommonBlock } from './assemble.ts';
 import { resolveToolMethods } from './bot-methods.ts';
+import { didYouMean, listNames } from '../diagnostics/hints.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
 import { BundleWriter } from './emit.ts';
@@ -88,8 +90,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (bot) bots.push(bot);
   }
   for (const bot of bots) checkBot(diagnostics, bot);
+  const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
+  if (everyBot) checkCommonBlockTools(diagnostics, commons, bots);
   const integrations = await resolveIntegrations(pending);
   for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
+  if (!integrations.unknowable.all) {
+    checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
+  }
   const lockMode = options.lock ?? 'check';
   const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
   const lock = lockMode === 'ignore' ? undefined : checkLock(files, diagnostics, integrations, used, (id) => integrations.declared.get(id), lockMode);
@@ -155,10 +162,44 @@ function reportUnsafeRoots(diagnostics: Diagnostics, entries: WorkspaceEntries):
   }
 }
 
+/**
+ * `when_tools_any` names tools of any bot: a name that no bot installs would silently drop the
+ * block from every expert. Checked only when every bot of the workspace is loaded with a
+ * usable manifest (a `--bot` selection or a broken manifest leaves the set of tools unknown).
+ */
+function checkCommonBlockTools(diagnostics: Diagnostics, commons: readonly CommonBlock[], bots: readonly BotSource[]): void {
+  if (bots.length === 0 || bots.some((b) => !b.manifest)) return;
+  const tools = new Set(bots.flatMap((b) => b.manifest!.tools.map((t) => t.name)));
+  for (const { prompt } of commons) {
+    for (const [index, tool] of (prompt.data?.when_tools_any ?? []).entries()) {
+      if (!isName(tool) || tools.has(tool)) continue;
+      diagnostics.report('frontmatter-invalid', {
+        file: prompt.file,
+        at: prompt.locate(['when_tools_any', index]),
+        message: `\`when_tools_any\` names \`${clip(tool)}\`, which no bot installs, so the block would never be included for it`,
+        hint: didYouMean(tool, tools) ?? `tools of the workspace's bots: ${listNames([...tools].sort())}`,
+      });
+    }
+  }
+}
+
+/** `prompts/notes.MD`, `prompts/style.markdown`: common blocks are `*.md`, so these would be skipped without a word. */
+const COMMON_LIKE = /^(.+)\.(?:md|markdown)$/i;
+
 function loadCommonBlocks(files: WorkspaceFiles, diagnostics: Diagnostics, entries: WorkspaceEntries): CommonBlock[] {
   const blocks: CommonBlock[] = [];
   for (const entry of entries.commonPrompts) {
-    if (!entry.path.endsWith('.md')) continue;
+    if (!entry.path.endsWith('.md')) {
+      const like = entry.kind === 'file' ? COMMON_LIKE.exec(path.posix.basename(entry.path)) : null;
+      if (like) {
+        diagnostics.report('prompt-file-misnamed', {
+          file: entry.path,
+          message: `\`${clip(path.posix.basename(entry.path))}\` looks like a common block but does not end in \`.md\`, so the build ignores it`,
+          hint: `rename it to ${like[1]}.md, or move it out of prompts/ if it is not a prompt`,
+        });
+      }
+      continue;
+    }
     if (entry.kind !== 'file') {
       diagnostics.report('unsafe-path', {
         file: entry.path,

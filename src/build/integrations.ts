@@ -5,7 +5,7 @@ import {
   ALLOWED_CAPABILITIES, MINIMUM_TIER, PERMISSION_FOR, PERMISSION_TYPES, idempotencyProblem, type PermissionType,
 } from '../governance/policy.ts';
 import { ADVANCED_MODES, type Integration, type MethodSpec } from '../integration/types.ts';
-import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
 import { parseJson } from '../load/json.ts';
 import { methodIdProblem, providerOf } from '../load/names.ts';
 import { LineIndex } from '../load/text.ts';
@@ -16,7 +16,9 @@ import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
 import { SchemaChecker } from './schema-checker.ts';
 import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from './integrations-schema.ts';
-import { describeLoadError, importModule } from '../load/modules.ts';
+import { describeLoadError, importModule, loadErrorPosition } from '../load/modules.ts';
+import { checkRenamedProvider } from './provider-rename.ts';
+import { placeSchemaProblem } from './schema-location.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -81,12 +83,17 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     const permissions = checkPermissions(ctx, entry, locate);
     const loading = loadModule(ctx, entry, locate);
     loading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
-    return { entry, permissions, loading };
+    return { entry, locate, permissions, loading };
   });
-  for (const { entry, permissions, loading } of loads) {
+  for (const { entry, locate, permissions, loading } of loads) {
     const loaded = await loading;
     if (!loaded) {
       set.unknowable.providers.add(entry.provider);
+      continue;
+    }
+    const renamed = checkRenamedProvider(diagnostics, REGISTRY_FILE, entry, locate('provider'), loaded.specs);
+    if (renamed !== undefined) {
+      set.unknowable.providers.add(entry.provider).add(renamed);
       continue;
     }
     pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
@@ -146,6 +153,8 @@ function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Loc
         message: 'integrations/ has provider folders but no manifest.json registry',
         hint: 'create integrations/manifest.json with an `integrations` list naming each provider',
       });
+    } else if (read.kind === 'encoding') {
+      ctx.diagnostics.report('file-encoding', encodingDiagnostic(REGISTRY_FILE, read)!);
     } else {
       ctx.diagnostics.report(read.kind === 'unsafe' ? 'unsafe-path' : 'integration-registry-invalid', {
         file: REGISTRY_FILE,
@@ -164,7 +173,7 @@ function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Loc
   const { document } = parsed;
   const result = registrySchema.safeParse(document.value);
   if (!result.success) {
-    reportIssues(ctx.diagnostics, 'integration-registry-invalid', REGISTRY_FILE, result.error.issues, document.locate, registryHint);
+    reportIssues(ctx.diagnostics, 'integration-registry-invalid', REGISTRY_FILE, result.error.issues, document.locate, registryHint, { value: document.value, raw: document.raw });
     return undefined;
   }
   const seen = new Map<string, number>();
@@ -288,6 +297,10 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
   }
   const read = ctx.files.read(file, MODULE_FILE_CAP);
   if (!read.ok) {
+    if (read.kind === 'encoding') {
+      ctx.diagnostics.report('file-encoding', encodingDiagnostic(file, read)!);
+      return undefined;
+    }
     const unsafe = read.kind === 'unsafe';
     ctx.diagnostics.report(unsafe ? 'unsafe-path' : 'integration-module-missing', {
       file: REGISTRY_FILE,
@@ -303,7 +316,7 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
   } catch (error) {
     ctx.diagnostics.report('integration-module-missing', {
       file,
-      at: { line: 1, column: 1 },
+      at: loadErrorPosition(error) ?? { line: 1, column: 1 },
       message: `module of provider \`${entry.provider}\` fails to load: ${describeLoadError(error, ctx.files.root)}`,
       hint: /Cannot find (module|package) 'botc/.test(String(error))
         ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
@@ -393,7 +406,7 @@ function checkMethod(
 
   const parsed = methodSpecSchema.safeParse(raw);
   if (!parsed.success) {
-    reportIssues(ctx.diagnostics, 'method-spec-invalid', loaded.file, parsed.error.issues, () => at, () => 'see the MethodSpec fields in the README');
+    reportIssues(ctx.diagnostics, 'method-spec-invalid', loaded.file, parsed.error.issues, () => at, () => 'see the MethodSpec fields in the README', { value: raw });
     for (const d of ctx.diagnostics.items.slice(mark)) d.message = `${label}: ${d.message}`;
     return undefined;
   }
@@ -421,16 +434,21 @@ function checkMethod(
   }
   for (const which of ['input_schema', 'output_schema'] as const) {
     const { error, lints } = schemas.report(spec[which]);
-    // Each finding points at its keyword in the module source when the schema is written there.
-    const near = (pointer: string) => {
+    // Each finding points at its keyword in the module source: where the method writes the
+    // schema out, by its pointer; in a sub-schema shared by several methods, where the keyword
+    // is written, and then once only, not again at every method that uses it.
+    const near = (pointer: string, message: string) => {
       const offset = schemaKeywordOffset(loaded.source, spec.method_id, which, pointer);
-      return offset === undefined ? at : loaded.lines.positionAt(offset);
+      if (offset !== undefined) return { at: loaded.lines.positionAt(offset), first: true };
+      return placeSchemaProblem(loaded, `${pointer}: ${message}`) ?? { at, first: true };
     };
     if (error) {
-      ctx.diagnostics.report('method-schema-invalid', { file: loaded.file, at: near(error.pointer), message: `${label}: ${which}: ${error.message}`, hint: SCHEMA_INVALID_HINT });
+      const place = near(error.pointer, error.message);
+      if (place.first) ctx.diagnostics.report('method-schema-invalid', { file: loaded.file, at: place.at, message: `${label}: ${which}: ${error.message}`, hint: SCHEMA_INVALID_HINT });
     }
     for (const lint of lints) {
-      ctx.diagnostics.report('method-schema-lint', { file: loaded.file, at: near(lint.pointer), message: `${label}: ${which}: ${lint.pointer || '/'}: ${lint.message}`, hint: SCHEMA_LINT_HINT });
+      const place = near(lint.pointer, lint.message);
+      if (place.first) ctx.diagnostics.report('method-schema-lint', { file: loaded.file, at: place.at, message: `${label}: ${which}: ${lint.pointer || '/'}: ${lint.message}`, hint: SCHEMA_LINT_HINT });
     }
   }
   const allowed = ALLOWED_CAPABILITIES[entry.classification];

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { DiagnosticCode } from '../diagnostics/codes.ts';
 import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
 import { parseMarkdown } from '../load/frontmatter.ts';
 import type { JsonPath } from '../load/json.ts';
 import { LineIndex } from '../load/text.ts';
@@ -29,7 +29,8 @@ export interface PromptFile<Data> {
 export type PromptRead<Data> = { ok: true; prompt: PromptFile<Data> } | { ok: false; missing: boolean };
 
 /**
- * Reads one prompt file: refuses unsafe paths and oversized files, splits and validates the
+ * Reads one prompt file (`ok: false` with `missing: false` means it exists but was refused and
+ * already reported, so no caller may report it again as missing): refuses unsafe paths and oversized files, splits and validates the
  * front matter against `schema`, scans for invisible characters and checks the template.
  */
 export function readPrompt<S extends z.ZodType>(
@@ -41,6 +42,11 @@ export function readPrompt<S extends z.ZodType>(
   const read = files.read(file);
   if (!read.ok) {
     if (read.kind === 'missing') return { ok: false, missing: true };
+    const encoding = encodingDiagnostic(file, read);
+    if (encoding) {
+      diagnostics.report('file-encoding', encoding);
+      return { ok: false, missing: false };
+    }
     const code: DiagnosticCode = read.kind === 'unsafe' ? 'unsafe-path' : 'frontmatter-invalid';
     diagnostics.report(code, {
       file,
@@ -68,7 +74,7 @@ export function readPrompt<S extends z.ZodType>(
   const result = schema.safeParse(markdown.data);
   let data: z.output<S> | undefined;
   if (result.success) data = result.data;
-  else reportIssues(diagnostics, 'frontmatter-invalid', file, result.error.issues, markdown.locate, frontMatterHint);
+  else reportIssues(diagnostics, 'frontmatter-invalid', file, result.error.issues, markdown.locate, frontMatterHint, { value: markdown.data, raw: markdown.raw });
 
   const { template, problems } = checkTemplate(markdown.body);
   for (const problem of problems) {
@@ -98,6 +104,8 @@ function frontMatterHint(issue: z.core.$ZodIssue): string | undefined {
   if (issue.code === 'unrecognized_keys') {
     return 'expert keys are `fexp_description`, `fexp_allow_tools`, `fexp_block_tools`, `fexp_skills`; other prompts allow `description` (and `when_tools_any` in common blocks)';
   }
-  if (issue.path[0] === 'fexp_description') return 'add `fexp_description: <what the expert does>`';
+  if (issue.path[0] === 'fexp_description' && issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    return 'add `fexp_description: <what the expert does>`';
+  }
   return undefined;
 }

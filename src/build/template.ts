@@ -55,7 +55,7 @@ export function checkTemplate(source: string): CheckedTemplate {
     // The same parse (and whitespace control) that `Handlebars.compile` starts with.
     program = Handlebars.parse(source);
   } catch (error) {
-    return { template: undefined, problems: [parseProblem(error)] };
+    return { template: undefined, problems: [parseProblem(error, source)] };
   }
   const problems: TemplateProblem[] = [];
   const walker = new Walker(problems);
@@ -92,7 +92,7 @@ class Walker {
 
   private mustache(node: hbs.AST.MustacheStatement, frames: Frame[], eachDepth: number): void {
     if (node.path.type !== 'PathExpression') {
-      return this.problem(node, 'a literal cannot be rendered on its own', 'write the text directly');
+      return this.problem(node, 'a literal cannot be rendered on its own', `write the text directly; ${ESCAPE_HINT}`);
     }
     const path = node.path as hbs.AST.PathExpression;
     if (node.params.length > 0 || node.hash?.pairs.length) {
@@ -186,7 +186,7 @@ class Walker {
         this.problem(
           path,
           `unknown name \`${path.original}\``,
-          known.length > 0 ? `available here: ${known.map((k) => `\`${k}\``).join(', ')}` : 'this value has no fields',
+          `${known.length > 0 ? `available here: ${known.map((k) => `\`${k}\``).join(', ')}` : 'this value has no fields'}${path.parts.length === 1 && !path.data ? `; if the braces are meant as text, ${ESCAPE_HINT}` : ''}`,
         );
         return undefined;
       }
@@ -208,7 +208,12 @@ function findParam(frames: Frame[], name: string): ValueType | undefined {
   return undefined;
 }
 
-function parseProblem(error: unknown): TemplateProblem {
+/** How to write braces that are text, not a template expression. */
+const ESCAPE_HINT = 'a literal `{{` is written `\\{{` (for example `\\{{name}}` renders as `{{name}}`)';
+
+function parseProblem(error: unknown, source: string): TemplateProblem {
+  const blocks = blockStructureProblem(source);
+  if (blocks) return blocks;
   const message = error instanceof Error ? error.message : String(error);
   const line = /on line (\d+)/.exec(message)?.[1];
   const lines = message.split('\n');
@@ -217,6 +222,44 @@ function parseProblem(error: unknown): TemplateProblem {
     message: `the template does not parse${expecting ? `: ${expecting.replace(/'/g, '`')}` : `: ${lines[0]}`}`,
     line: line ? Number(line) : 1,
     column: 1,
-    hint: 'check that every `{{#block}}` is closed by a matching `{{/block}}` and braces are balanced',
+    hint: `check that braces are balanced; ${ESCAPE_HINT}`,
   };
+}
+
+/**
+ * Block tags that do not pair up, found by a scan of the source (Handlebars reports them at
+ * the end of the file, or at the closing tag): the message points at the opening tag that is
+ * never closed, or at a closing tag that closes nothing.
+ */
+function blockStructureProblem(source: string): TemplateProblem | undefined {
+  const stack: { name: string; text: string; offset: number }[] = [];
+  const tag = /\\\{\{|\{\{!--[\s\S]*?--\}\}|\{\{![\s\S]*?\}\}|\{\{~?\s*([#^/])\s*([^\s}~]+)[^}]*\}\}/g;
+  const at = (offset: number) => {
+    const before = source.slice(0, offset);
+    const line = before.split('\n').length;
+    return { line, column: offset - before.lastIndexOf('\n') };
+  };
+  for (let match = tag.exec(source); match; match = tag.exec(source)) {
+    const [text, kind, name] = match;
+    if (kind === undefined || name === undefined) continue; // an escape or a comment
+    if (kind !== '/') {
+      stack.push({ name, text, offset: match.index });
+      continue;
+    }
+    const open = stack.pop();
+    if (!open) {
+      return { message: `\`${text}\` closes a block that was never opened`, ...at(match.index), hint: `remove it, or open the block with \`{{#${name} ...}}\` before it` };
+    }
+    if (open.name !== name) {
+      const close = at(match.index);
+      return {
+        message: `\`${open.text}\` is not closed: \`${text}\` at line ${close.line}, column ${close.column} closes a different block`,
+        ...at(open.offset),
+        hint: `close it with \`{{/${open.name}}}\` before \`${text}\``,
+      };
+    }
+  }
+  const open = stack.pop();
+  if (open) return { message: `\`${open.text}\` is never closed`, ...at(open.offset), hint: `add \`{{/${open.name}}}\` where the block ends` };
+  return undefined;
 }

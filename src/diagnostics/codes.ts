@@ -40,6 +40,9 @@ export const DIAGNOSTIC_CODES = {
   'config-invalid': { severity: 'error', summary: 'botc.config.json does not parse or breaks its format' },
   'method-redefined': { severity: 'error', summary: "a locked method id's schemas changed incompatibly" },
   'lock-outdated': { severity: 'warning', summary: 'a locked method changed compatibly and `botc lock` was not run' },
+  'file-encoding': { severity: 'error', summary: 'a text input is not UTF-8 (UTF-16, Windows-1252, NUL bytes); names the line, column and byte' },
+  'prompt-file-misnamed': { severity: 'warning', summary: 'a file in a prompts folder looks like a prompt but does not follow the layout; the hint names the expected file name' },
+  'block-unknown-tool': { severity: 'warning', summary: 'a literal (non-glob) `fexp_block_tools` name matches no tool of the bot' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -1,4 +1,3 @@
-import matter from 'gray-matter';
 import { isAlias, isCollection, isMap, isNode, isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { Position } from '../diagnostics/diagnostic.ts';
 import type { JsonPath } from './json.ts';
@@ -15,84 +14,114 @@ export interface MarkdownFile {
   /** 1-based line where the body starts. */
   bodyLine: number;
   locate(path: JsonPath, key?: string): Position;
+  /** The source text of the scalar at `path` as written (`1.10` for a value YAML reads as 1.1), when there is one. */
+  raw?: ((path: JsonPath) => string | undefined) | undefined;
 }
 
 export type MarkdownParse = { ok: true; file: MarkdownFile } | { ok: false; message: string; at: Position; hint: string };
 
-const OPEN = /^---[ \t]*\r?$/;
-const CLOSE = /^---[ \t]*\r?$/m;
+/**
+ * A front matter delimiter line: `---`, then nothing but spaces or tabs. The same rule holds for
+ * the opening and the closing line, so trailing whitespace an editor leaves is never an error.
+ */
+const DELIMITER = /^---[ \t]*\r?$/;
 
 /**
- * Splits a prompt file into YAML front matter and body (SPEC §3, SECURITY.md items 1–4).
+ * Splits a prompt file into YAML front matter and body (docs/security.md, "Building untrusted workspaces").
  * Front matter is YAML only: a language tag after `---`, an unterminated block, aliases,
  * anchors, merge keys, custom tags, duplicate keys and non-object values are refused
- * before anything is evaluated or expanded.
+ * before anything is evaluated or expanded. Every refusal is located at the line that breaks
+ * the rule: the opening line, the line inside that starts with `---`, or the blank lines
+ * before a front matter that does not start on line 1.
  */
 export function parseMarkdown(text: string): MarkdownParse {
-  if (!text.startsWith('---')) return { ok: true, file: plainFile(text) };
-  const firstBreak = text.indexOf('\n');
-  const firstLine = firstBreak < 0 ? text : text.slice(0, firstBreak);
-  if (!OPEN.test(firstLine)) {
+  if (!text.startsWith('---')) return misplacedFrontMatter(text) ?? { ok: true, file: plainFile(text) };
+  const lines = splitLines(text);
+  const opening = lines[0]!;
+  if (!DELIMITER.test(opening.text)) {
     return {
       ok: false,
-      message: `front matter must be YAML, but the opening line is \`${firstLine.trim().slice(0, 40)}\``,
+      message: `front matter must be YAML, but the opening line is \`${opening.text.trim().slice(0, 40)}\``,
       at: { line: 1, column: 4 },
-      hint: 'open the front matter with a line that is exactly `---`; language tags such as `---js` are not allowed',
+      hint: 'open the front matter with a line that is `---` (trailing spaces allowed); language tags such as `---js` are not allowed',
     };
   }
-  const rest = firstBreak < 0 ? '' : text.slice(firstBreak + 1);
-  const close = CLOSE.exec(rest);
-  if (!close) {
+  const closeIndex = lines.findIndex((line, index) => index > 0 && line.text.startsWith('---'));
+  if (closeIndex < 0) {
     return {
       ok: false,
-      message: 'the front matter is not closed',
+      message: 'the front matter opened on line 1 is not closed',
       at: { line: 1, column: 1 },
-      hint: 'end the front matter with a line that is exactly `---`',
+      hint: 'end the front matter with a line that is `---`',
     };
   }
-  const yamlText = rest.slice(0, close.index);
+  const close = lines[closeIndex]!;
+  if (!DELIMITER.test(close.text)) {
+    return {
+      ok: false,
+      message: `a line inside the front matter starts with \`---\`: \`${close.text.trim().slice(0, 40)}\``,
+      at: { line: closeIndex + 1, column: 4 },
+      hint: 'the closing delimiter is a line that is `---` (trailing spaces allowed); quote a value that starts with `---`',
+    };
+  }
+  const yamlText = text.slice(lines[1]!.start, close.start);
   const yaml = parseYaml(yamlText, 2);
   if (!yaml.ok) return yaml;
-
-  // gray-matter splits the file. Its engines are replaced so that nothing is ever evaluated
-  // (the YAML is already parsed, strictly, above); the options object keeps it from caching.
-  const data = yaml.data;
-  const split = matter(text, {
-    language: 'yaml',
-    delimiters: '---',
-    engines: { yaml: () => data, js: refuseEngine, javascript: refuseEngine, coffee: refuseEngine, json: refuseEngine },
-  });
-  if (trimBreaks(split.matter) !== trimBreaks(yamlText)) {
-    // The split closes at any line that starts with `---`; we close only at a line that is `---`.
-    return {
-      ok: false,
-      message: 'a line inside the front matter starts with `---`',
-      at: new LineIndex(text).positionAt(firstBreak + 1 + split.matter.length + 1),
-      hint: 'only the closing delimiter line may start with `---`',
-    };
-  }
-  const body = split.content;
-  const bodyOffset = text.length - body.length;
+  const bodyOffset = close.end;
   return {
     ok: true,
     file: {
       data: yaml.data,
       hasFrontMatter: true,
-      body,
+      body: text.slice(bodyOffset),
       bodyOffset,
-      bodyLine: lineAt(text, bodyOffset),
+      bodyLine: closeIndex + 2,
       locate: yaml.locate,
+      raw: yaml.raw,
     },
   };
 }
 
-function refuseEngine(): never {
-  throw new Error('front matter engines other than YAML are disabled');
+interface Line {
+  /** The line without its line break. */
+  text: string;
+  start: number;
+  /** Offset after the line break. */
+  end: number;
 }
 
-function trimBreaks(text: string): string {
-  // The split leaves the `\r` of a CRLF line before the closing `---`; drop it too.
-  return text.replace(/^\r?\n/, '').replace(/\r?\n?$/, '');
+function splitLines(text: string): Line[] {
+  const lines: Line[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline + 1;
+    lines.push({ text: text.slice(start, newline < 0 ? text.length : newline).replace(/\r$/, ''), start, end });
+    if (newline < 0) break;
+    start = end;
+  }
+  return lines;
+}
+
+/**
+ * Blank lines before a front matter turn it into body text, and the file then fails for a
+ * "missing" key that is right there. Reported where the front matter was meant to start.
+ */
+function misplacedFrontMatter(text: string): MarkdownParse | undefined {
+  const leading = /^(?:[ \t]*\r?\n)+/.exec(text);
+  if (!leading) return undefined;
+  const rest = text.slice(leading[0].length);
+  const first = /^[^\n]*/.exec(rest)![0];
+  if (!DELIMITER.test(first)) return undefined;
+  const lines = splitLines(rest);
+  if (!lines.slice(1).some((line) => DELIMITER.test(line.text))) return undefined;
+  const blank = lineAt(text, leading[0].length);
+  return {
+    ok: false,
+    message: `the front matter must start on line 1, but ${blank === 2 ? 'a blank line comes' : `${blank - 1} blank lines come`} before \`---\``,
+    at: { line: 1, column: 1 },
+    hint: 'delete the blank lines before the opening `---`',
+  };
 }
 
 function plainFile(text: string): MarkdownFile {
@@ -100,7 +129,7 @@ function plainFile(text: string): MarkdownFile {
 }
 
 type YamlParse =
-  | { ok: true; data: Record<string, unknown>; locate: (path: JsonPath, key?: string) => Position }
+  | { ok: true; data: Record<string, unknown>; locate: (path: JsonPath, key?: string) => Position; raw: (path: JsonPath) => string | undefined }
   | { ok: false; message: string; at: Position; hint: string };
 
 const YAML_OPTIONS = { uniqueKeys: true, merge: false, schema: 'core', strict: true, prettyErrors: false, version: '1.2' } as const;
@@ -108,10 +137,19 @@ const YAML_OPTIONS = { uniqueKeys: true, merge: false, schema: 'core', strict: t
 function parseYaml(source: string, firstLine: number): YamlParse {
   const lines = new LineIndex(source, firstLine - 1);
   const simple = parseSimpleYaml(source);
-  if (simple) return { ok: true, data: simple, locate: locator(source, lines) };
+  if (simple) return { ok: true, data: simple, ...locator(source, lines) };
   const doc = parseDocument(source, YAML_OPTIONS);
   const error = doc.errors[0];
   if (error) {
+    const colon = unquotedColon(source, error.pos[0]);
+    if (colon) {
+      return {
+        ok: false,
+        message: `the value of \`${colon.key}\` contains \`: \`, which YAML reads as the start of another mapping`,
+        at: lines.positionAt(colon.offset),
+        hint: `quote the value: \`${colon.key}: ${JSON.stringify(colon.value)}\``,
+      };
+    }
     return {
       ok: false,
       message: `the front matter is not valid YAML: ${firstSentence(error.message)}`,
@@ -130,7 +168,23 @@ function parseYaml(source: string, firstLine: number): YamlParse {
     };
   }
   const data = (doc.contents === null ? {} : doc.toJS({ maxAliasCount: 0 })) as Record<string, unknown>;
-  return { ok: true, data, locate: locator(source, lines) };
+  return { ok: true, data, ...locator(source, lines) };
+}
+
+/**
+ * `key: a value: with a colon` — an unquoted `: ` inside a plain value. YAML refuses it with a
+ * message about nested mappings; the author meant one string. Found on the line of the error.
+ */
+function unquotedColon(source: string, errorOffset: number): { key: string; value: string; offset: number } | undefined {
+  const lineStart = source.lastIndexOf('\n', errorOffset - 1) + 1;
+  const lineEnd = source.indexOf('\n', lineStart);
+  const line = source.slice(lineStart, lineEnd < 0 ? source.length : lineEnd).replace(/\r$/, '');
+  const match = /^([A-Za-z_][\w-]*):[ \t]+([^"'\[{|>&*!#\s][^#]*?)[ \t]*$/.exec(line);
+  if (!match) return undefined;
+  const value = match[2]!;
+  const inner = value.search(/:[ \t]/);
+  if (inner < 0) return undefined;
+  return { key: match[1]!, value, offset: lineStart + match[0].indexOf(value, match[1]!.length + 1) + inner };
 }
 
 /**
@@ -138,17 +192,49 @@ function parseYaml(source: string, firstLine: number): YamlParse {
  * first use rather than kept: a build holds thousands of prompts, and keeping every parsed
  * document for the few that get a diagnostic costs memory and garbage-collection time.
  */
-function locator(source: string, lines: LineIndex): (path: JsonPath, key?: string) => Position {
+function locator(source: string, lines: LineIndex): { locate: (path: JsonPath, key?: string) => Position; raw: (path: JsonPath) => string | undefined } {
   let doc: Document | undefined;
-  return (path, key) => {
-    doc ??= parseDocument(source, YAML_OPTIONS);
+  const parsed = () => (doc ??= parseDocument(source, YAML_OPTIONS));
+  const locate = (path: JsonPath, key?: string): Position => {
+    const document = parsed();
     const target = key === undefined ? path : [...path, key];
+    // An item of a comma-separated string (`fexp_skills: a, Bad`): the column of that item.
+    const item = commaItemOffset(document, source, target);
+    if (item !== undefined) return lines.positionAt(item);
     for (let length = target.length; length >= 0; length--) {
-      const offset = keyOrValueOffset(doc, target.slice(0, length));
+      const offset = keyOrValueOffset(document, target.slice(0, length));
       if (offset !== undefined) return lines.positionAt(offset);
     }
     return lines.positionAt(0);
   };
+  const raw = (path: JsonPath): string | undefined => {
+    const node = parsed().getIn(path, true);
+    return isScalar(node) && node.range ? source.slice(node.range[0], node.range[1]) : undefined;
+  };
+  return { locate, raw };
+}
+
+/** Where item `index` of a comma-separated scalar string starts, for a path that ends in an index. */
+function commaItemOffset(doc: Document, source: string, path: JsonPath): number | undefined {
+  const index = path.at(-1);
+  if (typeof index !== 'number' || path.length < 2) return undefined;
+  const node = doc.getIn(path.slice(0, -1), true);
+  if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return undefined;
+  const start = node.range[0];
+  const written = source.slice(start, node.range[1]);
+  const quoted = written.startsWith('"') || written.startsWith("'") ? 1 : 0;
+  // Items as the list schema splits them: by commas, trimmed, empty ones dropped.
+  let seen = 0;
+  let at = quoted;
+  for (const part of written.slice(quoted, written.length - quoted).split(',')) {
+    const lead = part.length - part.trimStart().length;
+    if (part.trim().length > 0) {
+      if (seen === index) return start + at + lead;
+      seen++;
+    }
+    at += part.length + 1;
+  }
+  return undefined;
 }
 
 /** The core-schema tags; any other explicit tag (`!custom`, `!!js/function`, `!!binary`) is refused. */

@@ -8,6 +8,8 @@ export interface JsonDocument {
   value: unknown;
   /** Where the value at `path` starts; with `key`, where that property's key starts. */
   locate(path: JsonPath, key?: string): Position;
+  /** The source text of the value at `path` as written, when it exists. */
+  raw(path: JsonPath): string | undefined;
 }
 
 export type JsonParse =
@@ -45,6 +47,11 @@ export function parseJson(text: string): JsonParse {
       const target = node.parent?.type === 'property' ? node.parent : node;
       return lines.positionAt(target.offset);
     },
+    raw(path) {
+      tree ??= parseTree(text) ?? undefined;
+      const node = tree ? findNodeAtLocation(tree, path as (string | number)[]) : undefined;
+      return node ? text.slice(node.offset, node.offset + node.length) : undefined;
+    },
   };
   return { ok: true, document };
 }
@@ -62,7 +69,24 @@ function syntaxError(text: string, lines: LineIndex): JsonParse {
   parseTree(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
   const first = errors[0];
   if (!first) return { ok: false, message: 'the file is not valid JSON', at: { line: 1, column: 1 } };
+  const comma = trailingComma(text, first);
+  if (comma !== undefined) return { ok: false, message: 'trailing comma: JSON allows no comma after the last entry', at: lines.positionAt(comma) };
   return { ok: false, message: describeParseError(printParseErrorCode(first.error)), at: lines.positionAt(first.offset) };
+}
+
+/**
+ * The offset of a trailing comma, when that is what the parser stumbled on: a comma directly
+ * before the closing `]` or `}` it failed at, and without which that closer parses.
+ */
+function trailingComma(text: string, error: ParseError): number | undefined {
+  const offset = error.offset;
+  if (text[offset] !== ']' && text[offset] !== '}') return undefined;
+  let i = offset - 1;
+  while (i >= 0 && /\s/.test(text[i]!)) i--;
+  if (text[i] !== ',') return undefined;
+  const errors: ParseError[] = [];
+  parseTree(text.slice(0, i) + text.slice(i + 1), errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
+  return errors.some((e) => e.offset === offset - 1) ? undefined : i;
 }
 
 function describeParseError(code: string): string {

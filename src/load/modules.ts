@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { register, type NamespacedUnregister } from 'tsx/esm/api';
+import type { Position } from '../diagnostics/diagnostic.ts';
 
 /**
  * One tsx registration for the whole process, made on first use. `tsImport` registers a new
@@ -23,9 +24,26 @@ export async function importModule(absolutePath: string, sha256: string): Promis
   return (await import(url)) as Record<string, unknown>;
 }
 
-/** The first line of a load error, with the workspace root taken out so output stays portable. */
+/**
+ * The loader's own words for a load error, with the workspace root taken out so output stays
+ * portable: the first line, or for a TypeScript syntax error (esbuild, through tsx:
+ * `Transform failed with 1 error:\n<file>:<line>:<column>: ERROR: <text>`) the error's text.
+ */
 export function describeLoadError(error: unknown, root: string): string {
   const message = error instanceof Error ? error.message : String(error);
-  const firstLine = message.split('\n').find((l) => l.trim().length > 0) ?? 'unknown error';
+  const transform = TRANSFORM_ERROR.exec(message);
+  const firstLine = transform ? `syntax error: ${transform[4]}` : (message.split('\n').find((l) => l.trim().length > 0) ?? 'unknown error');
   return firstLine.split(pathToFileURL(root).href + '/').join('').split(root + '/').join('');
+}
+
+const TRANSFORM_ERROR = /^Transform failed with \d+ errors?:\n(.*?):(\d+):(\d+): ERROR: (.*)$/m;
+
+/**
+ * Where in the module a load error is, when the loader says: esbuild's 1-based line and
+ * 0-based column of a TypeScript syntax error, as a 1-based position.
+ */
+export function loadErrorPosition(error: unknown): Position | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const transform = TRANSFORM_ERROR.exec(message);
+  return transform ? { line: Number(transform[2]), column: Number(transform[3]) + 1 } : undefined;
 }

@@ -3,7 +3,7 @@ import { nonEmptyString, stringListSchema } from './common.ts';
 
 /** Front matter of bots/<bot>/prompts/expert_<name>.md (SPEC §3). */
 export const expertFrontMatterSchema = z.strictObject({
-  fexp_description: z.string({ error: 'required: a one-line description of the expert' }).pipe(nonEmptyString),
+  fexp_description: z.string().pipe(nonEmptyString),
   fexp_allow_tools: stringListSchema.optional(),
   fexp_block_tools: stringListSchema.optional(),
   fexp_skills: stringListSchema.optional(),
