@@ -55,6 +55,7 @@ function configProblem(code: 'config-invalid' | 'json-syntax' | 'file-encoding',
 /** Reads botc.config.json when present; a broken config is an error the caller reports. */
 export function readConfig(root: string): WorkspaceConfig {
   const files = new WorkspaceFiles(root);
+  if (!existsSync(files.absolute(CONFIG_FILE))) return {}; // most workspaces have none: open only what is there
   const read = files.read(CONFIG_FILE);
   if (!read.ok) {
     if (read.kind === 'missing') return {};

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loopbackEnv } from './servers/fake.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import { COMMANDS } from '../src/cli/help.ts';
@@ -167,7 +168,7 @@ describe('help, version and mistyped commands', () => {
   it('an unknown subcommand of a state command is a usage error naming the subcommands', async () => {
     const run = await botc(['audit', 'lsit']);
     expect(run.status).toBe(2);
-    expect(run.stderr).toBe('botc: unknown subcommand `audit lsit`\n  hint: botc audit list|verify\n');
+    expect(run.stderr).toBe('botc: unknown subcommand `audit lsit`\n  hint: botc audit list|verify|checkpoint\n');
   });
 });
 
@@ -264,7 +265,7 @@ describe('state commands share one set of rules', { timeout: 60_000 }, () => {
   let state: string;
   let bundle: string;
   let mailer: MailerFake;
-  const env = () => ({ BOTC_STATE_URL: state, BOTC_SECRET_KEY: KEY, BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/` });
+  const env = () => ({ BOTC_STATE_URL: state, BOTC_SECRET_KEY: KEY, ...loopbackEnv('mailer', `${mailer.baseUrl}/`) });
 
   beforeAll(async () => {
     const out = tempDir('botc-cli-state-');

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import matter from 'gray-matter';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.ts';
 import { TEXT_FILE_CAP } from '../src/load/files.ts';
@@ -71,16 +70,6 @@ describe('1. front matter language tags never run code', () => {
       { code: 'frontmatter-invalid', file: 'prompts/00_common.md', line: 1, column: 4 },
     ]);
     expect((globalThis as Record<string, unknown>).__pwned).toBeUndefined();
-  });
-
-  test('control: the same payload is live code for gray-matter with its default engines', () => {
-    const text = '---js\n{ fexp_description: (globalThis.__controlPayloadRan = true, "x") }\n---\nbody\n';
-    try {
-      matter(text, {});
-      expect((globalThis as Record<string, unknown>).__controlPayloadRan).toBe(true);
-    } finally {
-      delete (globalThis as Record<string, unknown>).__controlPayloadRan;
-    }
   });
 });
 

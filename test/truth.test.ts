@@ -127,7 +127,7 @@ describe('text inputs: strict UTF-8, line endings normalized', () => {
   test('a botc.config.json that is not UTF-8 is refused with its position', () => {
     const root = writeWorkspace({ 'botc.config.json': Buffer.from([0x7b, 0x0a, 0x20, 0x93, 0x7d]) });
     expect(() => readConfig(root)).toThrow(ConfigError);
-    expect(() => readConfig(root)).toThrow(/botc\.config\.json:2:2 cannot be read: .*byte 0x93/);
+    expect(() => readConfig(root)).toThrow(/botc\.config\.json:2:2: botc\.config\.json cannot be read: .*byte 0x93/);
   });
 });
 
