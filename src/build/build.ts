@@ -68,39 +68,45 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
   const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren);
-  const commons = loadCommonBlocks(files, diagnostics, entries);
-  const bots: BotSource[] = [];
-  for (const dir of selected) {
-    const name = path.posix.basename(dir.path);
-    const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
-    if (bot) bots.push(bot);
-  }
-  for (const bot of bots) checkBot(diagnostics, bot);
-  const integrations = await resolveIntegrations(pending);
-  for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
-
-  const outDir = path.resolve(files.root, options.out ?? 'dist');
-  const writer = options.write === false ? undefined : new BundleWriter(outDir);
-  const summaries: BundleSummary[] = [];
-  const built: Bundle[] = [];
-  if (diagnostics.errorCount === 0) {
-    try {
-      for (const bot of bots) {
-        const bundle = assembleBundle(bot, commons, integrations, diagnostics);
-        if (!bundle) continue;
-        if (diagnostics.errorCount === 0) writer?.stage(bundle);
-        if (options.keepBundles !== false) built.push(bundle);
-        summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
-      }
-    } catch (error) {
-      writer?.discard();
-      throw error;
+  // Every way out, a throw included, stops the schema worker: a thread left running would
+  // keep the process alive after the CLI has answered (a hung CI job).
+  try {
+    const commons = loadCommonBlocks(files, diagnostics, entries);
+    const bots: BotSource[] = [];
+    for (const dir of selected) {
+      const name = path.posix.basename(dir.path);
+      const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
+      if (bot) bots.push(bot);
     }
+    for (const bot of bots) checkBot(diagnostics, bot);
+    const integrations = await resolveIntegrations(pending);
+    for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
+
+    const outDir = path.resolve(files.root, options.out ?? 'dist');
+    const writer = options.write === false ? undefined : new BundleWriter(outDir);
+    const summaries: BundleSummary[] = [];
+    const built: Bundle[] = [];
+    if (diagnostics.errorCount === 0) {
+      try {
+        for (const bot of bots) {
+          const bundle = assembleBundle(bot, commons, integrations, diagnostics);
+          if (!bundle) continue;
+          if (diagnostics.errorCount === 0) writer?.stage(bundle);
+          if (options.keepBundles !== false) built.push(bundle);
+          summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
+        }
+      } catch (error) {
+        writer?.discard();
+        throw error;
+      }
+    }
+    const ok = diagnostics.errorCount === 0;
+    if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
+    else writer?.discard();
+    return { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
+  } finally {
+    pending.schemas.close();
   }
-  const ok = diagnostics.errorCount === 0;
-  if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
-  else writer?.discard();
-  return { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
 }
 
 /** `check`: everything `build` does but write. */

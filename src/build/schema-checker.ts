@@ -31,8 +31,6 @@ export class SchemaChecker {
     } catch {
       return; // no threads here: every check runs in `problem`
     }
-    // A worker must never keep the process alive, even if the build stops before `settle`.
-    this.worker.unref();
     this.worker.on('message', (problems: (string | null)[]) => {
       const batch = this.batches.shift() ?? [];
       batch.forEach((text, i) => this.answers.set(text, problems[i] ?? undefined));
@@ -46,6 +44,9 @@ export class SchemaChecker {
     };
     this.worker.on('error', stop);
     this.worker.on('exit', stop);
+    // The worker keeps the process alive while answers are awaited (an unref'd worker would
+    // let a waiting build end with its promise unsettled); `close`, on every way out of a
+    // build, ends it.
   }
 
   /** Starts checking these schemas, if a worker is running. */
@@ -69,6 +70,23 @@ export class SchemaChecker {
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
+  }
+
+  /**
+   * Stops the worker now, whatever it is doing; answers not yet received are checked on the
+   * calling thread by `problem`. Safe to call more than once. Every way out of a build calls
+   * this (a `finally`), so a build that throws leaves no thread behind.
+   */
+  close(): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.batches.length = 0;
+    this.idle?.();
+    // Not awaited: the thread is told to stop and no longer holds the process open.
+    if (worker) {
+      worker.unref();
+      void worker.terminate();
+    }
   }
 
   /** The first problem of a schema, or undefined when it is valid and safe. */
