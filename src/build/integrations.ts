@@ -15,7 +15,7 @@ import { methodSpecSchema } from '../schema/method-spec.ts';
 import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
 import { SchemaChecker } from './schema-checker.ts';
-import { describeLoadError, importModule } from '../load/modules.ts';
+import { inspectModules, type ModuleReport } from '../load/sandbox.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -71,22 +71,32 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     return pending;
   }
   checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
-  // Every import starts at once (tsx's loader thread and esbuild work alongside); results are taken in registry order.
-  const loads = entries.map(({ entry, locate }) => {
-    checkModes(ctx, entry, locate);
-    const permissions = checkPermissions(ctx, entry, locate);
-    const loading = loadModule(ctx, entry, locate);
-    loading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
-    return { entry, permissions, loading };
-  });
-  for (const { entry, permissions, loading } of loads) {
-    const loaded = await loading;
-    if (!loaded) {
-      set.unknowable.providers.add(entry.provider);
-      continue;
+  try {
+    const prepared = entries.map(({ entry, locate }) => {
+      checkModes(ctx, entry, locate);
+      const permissions = checkPermissions(ctx, entry, locate);
+      return { entry, locate, permissions, read: readModule(ctx, entry, locate) };
+    });
+    // Every module's top-level code runs in one sandboxed child process (docs/security.md).
+    const readable = prepared.filter((p) => p.read !== undefined);
+    const reports = await inspectModules(
+      files.root,
+      readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), exportName: entry.export ?? 'default', provider: entry.provider })),
+    );
+    const byEntry = new Map(readable.map((p, i) => [p, reports[i]!]));
+    for (const item of prepared) {
+      const report = byEntry.get(item);
+      const loaded = item.read && report ? interpretReport(ctx, item.entry, item.locate, item.read, report) : undefined;
+      if (!loaded) {
+        set.unknowable.providers.add(item.entry.provider);
+        continue;
+      }
+      pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
+      pending.modules.push({ entry: item.entry, permissions: item.permissions, loaded });
     }
-    pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
-    pending.modules.push({ entry, permissions, loaded });
+  } catch (error) {
+    pending.schemas.close();
+    throw error;
   }
   return pending;
 }
@@ -267,9 +277,14 @@ interface ModuleLoad {
   lines: LineIndex;
   sha256: string;
   specs: unknown[];
+  /** The keys of the integration's handlers(), when it has one (the base class); else null. */
+  handlers: string[] | null;
 }
 
-async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['locate']): Promise<ModuleLoad | undefined> {
+type ModuleRead = Omit<ModuleLoad, 'specs' | 'handlers'>;
+
+/** The module file, read and hashed; undefined (reported) when its path is unsafe or it cannot be read. */
+function readModule(ctx: Context, entry: RegistryEntry, locate: Located['locate']): ModuleRead | undefined {
   const file = `integrations/${entry.module}`;
   const at = locate('module');
   if (!WorkspaceFiles.isContained(entry.module) || !WorkspaceFiles.isContained(file)) {
@@ -292,66 +307,53 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
     });
     return undefined;
   }
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = await importModule(ctx.files.absolute(file), read.sha256);
-  } catch (error) {
-    ctx.diagnostics.report('integration-module-missing', {
-      file,
-      at: { line: 1, column: 1 },
-      message: `module of provider \`${entry.provider}\` fails to load: ${describeLoadError(error, ctx.files.root)}`,
-      hint: /Cannot find (module|package) 'botc/.test(String(error))
-        ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
-        : 'fix the error so the module imports cleanly',
-    });
-    return undefined;
-  }
+  return { file, source: read.text, lines: new LineIndex(read.text), sha256: read.sha256 };
+}
+
+/** Turns what the sandbox found into diagnostics, or the module's method list. */
+function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['locate'], read: ModuleRead, report: ModuleReport): ModuleLoad | undefined {
   const exportName = entry.export ?? 'default';
   const exportMissing = (message: string, hint: string) => {
-    ctx.diagnostics.report('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? at, message, hint });
+    ctx.diagnostics.report('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? locate('module'), message, hint });
     return undefined;
   };
-  const Constructor = namespace[exportName];
-  if (typeof Constructor !== 'function') {
-    const available = Object.keys(namespace).filter((k) => typeof namespace[k] === 'function');
-    return exportMissing(
-      `module \`${entry.module}\` has no export \`${exportName}\` that is a class`,
-      didYouMean(exportName, available) ?? `exported classes: ${listNames(available)}`,
-    );
+  if (report.ok) return { ...read, specs: report.specs, handlers: report.handlers };
+  switch (report.failure) {
+    case 'skipped':
+      return undefined;
+    case 'load':
+      ctx.diagnostics.report('integration-module-missing', {
+        file: read.file,
+        at: { line: 1, column: 1 },
+        message: `module of provider \`${entry.provider}\` fails to load: ${report.message}`,
+        hint: /(Cannot find (module|package)|Could not resolve) ["']botc\//.test(report.message)
+          ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
+          : 'fix the error so the module imports cleanly',
+      });
+      return undefined;
+    case 'no-export':
+      return exportMissing(
+        `module \`${entry.module}\` has no export \`${exportName}\` that is a class`,
+        didYouMean(exportName, report.available) ?? `exported classes: ${listNames(report.available)}`,
+      );
+    case 'construct':
+      return exportMissing(
+        `\`${exportName}\` of provider \`${entry.provider}\` throws when constructed: ${report.message}`,
+        'the constructor must not do I/O or need credentials at build time',
+      );
+    case 'not-integration':
+      return exportMissing(
+        `\`${exportName}\` of provider \`${entry.provider}\` is not an integration: it lacks ${listNames(report.missing)}`,
+        'extend `BaseIntegration` from `botc/integration`, or implement describeMethods(), authStatus() and call()',
+      );
+    case 'describe':
+      return exportMissing(
+        `describeMethods() of provider \`${entry.provider}\` throws: ${report.message}`,
+        'describeMethods() must return the method list without I/O',
+      );
+    case 'not-array':
+      return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
   }
-  let instance: Partial<Integration>;
-  try {
-    instance = new (Constructor as new (context: unknown) => Partial<Integration>)({
-      phase: 'build',
-      provider: entry.provider,
-      config: {},
-    });
-  } catch (error) {
-    return exportMissing(
-      `\`${exportName}\` of provider \`${entry.provider}\` throws when constructed: ${describeLoadError(error, ctx.files.root)}`,
-      'the constructor must not do I/O or need credentials at build time',
-    );
-  }
-  const missing = (['describeMethods', 'authStatus', 'call'] as const).filter((m) => typeof instance[m] !== 'function');
-  if (missing.length > 0) {
-    return exportMissing(
-      `\`${exportName}\` of provider \`${entry.provider}\` is not an integration: it lacks ${listNames(missing)}`,
-      'extend `BaseIntegration` from `botc/integration`, or implement describeMethods(), authStatus() and call()',
-    );
-  }
-  let specs: unknown;
-  try {
-    specs = instance.describeMethods!();
-  } catch (error) {
-    return exportMissing(
-      `describeMethods() of provider \`${entry.provider}\` throws: ${describeLoadError(error, ctx.files.root)}`,
-      'describeMethods() must return the method list without I/O',
-    );
-  }
-  if (!Array.isArray(specs)) {
-    return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
-  }
-  return { file, source: read.text, lines: new LineIndex(read.text), sha256: read.sha256, specs };
 }
 
 /** Where the id appears quoted in the module source: its `occurrence`-th appearance (0-based), or the last one. */
