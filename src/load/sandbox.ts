@@ -51,8 +51,9 @@ const BOTC_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
  * module after another, and sends back one `ModuleReport` per module over IPC.
  *
  * Never throws for a module's fault: every failure is a report, in request order.
+ * `timeoutMs` bounds the whole load (default `SANDBOX_TIMEOUT_MS`).
  */
-export async function inspectModules(root: string, requests: readonly ModuleRequest[]): Promise<ModuleReport[]> {
+export async function inspectModules(root: string, requests: readonly ModuleRequest[], options: { timeoutMs?: number } = {}): Promise<ModuleReport[]> {
   const reports: (ModuleReport | undefined)[] = requests.map(() => undefined);
   const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
@@ -60,7 +61,7 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
     if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message };
     else jobs.push({ index, url: `data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`, exportName: requests[index]!.exportName, provider: requests[index]!.provider });
   });
-  if (jobs.length > 0) await runChild(root, jobs, reports);
+  if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS);
   return reports.map((report): ModuleReport => {
     if (!report) return { ok: false, failure: 'skipped' };
     if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[] };
@@ -83,7 +84,7 @@ function readableFolders(root: string): string[] {
   return [...folders];
 }
 
-function runChild(root: string, jobs: { index: number; url: string; exportName: string; provider: string }[], reports: (ModuleReport | undefined)[]): Promise<void> {
+function runChild(root: string, jobs: { index: number; url: string; exportName: string; provider: string }[], reports: (ModuleReport | undefined)[], timeoutMs: number): Promise<void> {
   const args = [
     permissionFlag(),
     ...readableFolders(root).map((folder) => `--allow-fs-read=${folder}`),
@@ -110,7 +111,7 @@ function runChild(root: string, jobs: { index: number; url: string; exportName: 
       if (why && culprit) reports[culprit.index] = { ok: false, failure: 'load', message: why };
       resolve();
     };
-    const timer = setTimeout(() => finish(`loading did not finish within ${SANDBOX_TIMEOUT_MS / 1000} s (top-level code, constructor or describeMethods() never returns)`), SANDBOX_TIMEOUT_MS);
+    const timer = setTimeout(() => finish(`loading did not finish within ${timeoutMs / 1000} s (top-level code, constructor or describeMethods() never returns)`), timeoutMs);
     child.on('message', (message: { index: number; report: ModuleReport }) => {
       if (reports[message.index] !== undefined || !jobs.some((j) => j.index === message.index)) return;
       reports[message.index] = message.report;
