@@ -132,6 +132,7 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
       declared.set(spec.method_id, { provider: entry.provider, file: loaded.file, at });
       return [spec];
     });
+    checkHandlers(ctx, loaded, methods, occurrences);
     set.providers.set(entry.provider, { entry, moduleFile: loaded.file, sha256: loaded.sha256, methods });
     for (const spec of methods) set.methods.set(spec.method_id, spec);
   }
@@ -439,6 +440,45 @@ function checkMethod(
     }
   }
   return ctx.diagnostics.hasErrorsSince(mark) ? undefined : spec;
+}
+
+/**
+ * An integration on the base class dispatches through `handlers()`: a declared method with
+ * no handler answers UNKNOWN_METHOD at run time, and a handler no method declares is dead
+ * code, usually a typo of the id it was meant for. The two sets must be equal. A typo is one
+ * diagnostic, at the handler's key, naming the method it was meant for; a method with no
+ * handler at all is reported at its declaration. Methods whose spec is broken are already
+ * reported and are neither required nor matched.
+ */
+function checkHandlers(ctx: Context, loaded: ModuleLoad, methods: MethodSpec[], declaredIds: Map<string, number>): void {
+  if (loaded.handlers === null) return;
+  const handlers = new Set(loaded.handlers);
+  const unhandled = methods.map((m) => m.method_id).filter((id) => !handlers.has(id));
+  const extra = loaded.handlers.filter((id) => !declaredIds.has(id));
+  const paired = new Set<string>();
+  for (const key of extra) {
+    const meant = unhandled.filter((id) => !paired.has(id));
+    const hint = didYouMean(key, meant);
+    const match = hint === undefined ? undefined : meant.find((id) => hint.includes(`\`${id}\``));
+    if (match) paired.add(match);
+    ctx.diagnostics.report('method-spec-invalid', {
+      file: loaded.file,
+      at: methodPosition(loaded, key),
+      message: match
+        ? `handler \`${clip(key)}\` in handlers() matches no declared method, so method \`${match}\` has no handler and would answer UNKNOWN_METHOD`
+        : `handler \`${clip(key)}\` in handlers() matches no method that describeMethods() declares`,
+      hint: match ? `${hint} rename the handler key to the method id` : 'declare the method in describeMethods(), or remove the handler',
+    });
+  }
+  for (const id of unhandled) {
+    if (paired.has(id)) continue;
+    ctx.diagnostics.report('method-spec-invalid', {
+      file: loaded.file,
+      at: methodPosition(loaded, id),
+      message: `method \`${id}\` has no handler in handlers(), so every call would answer UNKNOWN_METHOD`,
+      hint: `add a handler keyed \`${id}\` to handlers()${extra.length > 0 ? '' : ', or stop declaring the method'}`,
+    });
+  }
 }
 
 function checkReplacements(ctx: Context, set: IntegrationSet, declared: Map<string, { file: string; at: Position }>): void {
