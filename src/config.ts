@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { WorkspaceFiles } from './load/files.ts';
 import { parseJson } from './load/json.ts';
@@ -14,8 +15,12 @@ const retryPolicySchema = z.strictObject({
 /** botc.config.json: optional workspace settings (SPEC §1). */
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
-  /** Default output folder of `botc build`, relative to the workspace root. */
-  out: z.string().min(1).optional(),
+  /**
+   * Default output folder of `botc build`: a folder inside the workspace, relative to its root.
+   * Only the command line (`--out`) may send bundles elsewhere: a workspace under review must
+   * not choose where its build writes, or which folder's bundles a full build prunes.
+   */
+  out: z.string().min(1).refine(isInsideWorkspace, 'must be a relative path to a folder inside the workspace (use --out to write elsewhere)').optional(),
   /** Per-provider runtime configuration (never secrets): `{"github": {"base_url": "..."}}`. */
   providers: z.record(nameSchema, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).optional(),
   runtime: z
@@ -25,6 +30,12 @@ export const configSchema = z.strictObject({
     })
     .optional(),
 });
+
+function isInsideWorkspace(value: string): boolean {
+  if (value.includes('\0') || value.includes('\\') || path.posix.isAbsolute(value) || path.win32.isAbsolute(value)) return false;
+  const normalized = path.posix.normalize(value);
+  return normalized !== '.' && normalized !== './' && normalized !== '..' && !normalized.startsWith('../');
+}
 
 export type WorkspaceConfig = z.infer<typeof configSchema>;
 

@@ -9,7 +9,7 @@ import { assembleBundle, type CommonBlock } from './assemble.ts';
 import { resolveToolMethods } from './bot-methods.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
-import { BundleWriter } from './emit.ts';
+import { BundleWriter, outputFolderProblem } from './emit.ts';
 import { loadIntegrations, resolveIntegrations } from './integrations.ts';
 import { readPrompt } from './prompts.ts';
 
@@ -83,7 +83,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
 
     const outDir = path.resolve(files.root, options.out ?? 'dist');
-    const writer = options.write === false ? undefined : new BundleWriter(outDir);
+    const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
+    if (outProblem) {
+      diagnostics.report('unsafe-path', {
+        file: displayPath(files.root, outDir),
+        message: `the output folder cannot be written: ${outProblem.split(files.root + path.sep).join('')}`,
+        hint: 'make the output folder a real folder (not a link), or name another with --out',
+      });
+    }
+    const writer = options.write === false ? undefined : new BundleWriter(outDir, files.root);
     const summaries: BundleSummary[] = [];
     const built: Bundle[] = [];
     if (diagnostics.errorCount === 0) {
