@@ -9,7 +9,7 @@ import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/fi
 import { parseJson } from '../load/json.ts';
 import { methodIdProblem, providerOf } from '../load/names.ts';
 import { LineIndex } from '../load/text.ts';
-import { findInvisible } from '../load/unicode.ts';
+import { findInvisible, type InvisibleCharacter } from '../load/unicode.ts';
 import { clip, reportIssues } from '../schema/common.ts';
 import { methodSpecSchema } from '../schema/method-spec.ts';
 import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
@@ -408,9 +408,17 @@ function checkMethod(
   if (spec.provider !== entry.provider) {
     report('method-spec-invalid', `\`provider\` is \`${clip(spec.provider)}\` but the registry entry is \`${entry.provider}\``, `set \`provider: '${entry.provider}'\``);
   }
-  const invisible = findInvisible(spec.description);
-  if (invisible) {
-    report('method-spec-invalid', `the description contains ${invisible.name} (${invisible.codePoint}) at character ${invisible.offset + 1}`, 'remove invisible characters; they can hide instructions from reviewers');
+  // Every string a model reads: in the spec (description, cost unit, ...) under
+  // method-spec-invalid, in a schema (descriptions, titles, enum, const, examples, default,
+  // property names) under method-schema-invalid. One diagnostic per place.
+  for (const [where, value] of [['', { ...spec, input_schema: undefined, output_schema: undefined }], ['input_schema', spec.input_schema], ['output_schema', spec.output_schema]] as const) {
+    const found = findInvisibleIn(value, where === '' ? [] : [where]);
+    if (!found) continue;
+    report(
+      where === '' ? 'method-spec-invalid' : 'method-schema-invalid',
+      `${found.path.length > 0 ? `\`${found.path.join('.')}\`` : 'a string'}${found.inKey ? ' (a property name)' : ''} contains ${found.invisible.name} (${found.invisible.codePoint}) at character ${found.invisible.offset + 1}`,
+      'remove invisible characters; they can hide instructions from reviewers',
+    );
   }
   const mismatch = idempotencyProblem(spec.capabilities, spec.idempotency);
   if (mismatch) report('method-spec-invalid', mismatch, 'make `idempotency` match what the method does');
@@ -479,6 +487,38 @@ function checkHandlers(ctx: Context, loaded: ModuleLoad, methods: MethodSpec[], 
       hint: `add a handler keyed \`${id}\` to handlers()${extra.length > 0 ? '' : ', or stop declaring the method'}`,
     });
   }
+}
+
+/**
+ * The first invisible character (see src/load/unicode.ts) in any string or property name of
+ * `value`, with its path. The values of `pattern` and the keys of `patternProperties` are
+ * regular expressions, not text, and may spell control characters on purpose.
+ */
+function findInvisibleIn(value: unknown, path: (string | number)[], depth = 0): { path: (string | number)[]; invisible: InvisibleCharacter; inKey: boolean } | undefined {
+  if (depth > 128) return undefined; // deeper than any schema check accepts; reported there
+  if (typeof value === 'string') {
+    const invisible = findInvisible(value);
+    return invisible ? { path, invisible, inKey: false } : undefined;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findInvisibleIn(item, [...path, index], depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const regexKeys = path.at(-1) === 'patternProperties';
+  for (const [key, item] of Object.entries(value)) {
+    if (!regexKeys) {
+      const invisible = findInvisible(key);
+      if (invisible) return { path: [...path, key], invisible, inKey: true };
+    }
+    if (key === 'pattern' && typeof item === 'string') continue;
+    const found = findInvisibleIn(item, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function checkReplacements(ctx: Context, set: IntegrationSet, declared: Map<string, { file: string; at: Position }>): void {
