@@ -110,7 +110,7 @@ function describe(cp: number): string {
   if (cp <= 0x1f || (cp >= 0x7f && cp <= 0x9f)) return 'a control character';
   if (cp === 0x00ad) return 'a soft hyphen';
   if (cp === 0x034f) return 'a combining grapheme joiner';
-  if (cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0) return 'a Hangul filler (a blank letter)';
+  if (cp === 0x115f || cp === 0x1160 || cp === 0x3164 || cp === 0xffa0) return 'a blank Hangul filler letter';
   if (cp >= 0x206a && cp <= 0x206f) return 'a deprecated invisible format character';
   if (cp === 0x17b4 || cp === 0x17b5) return 'an invisible Khmer vowel';
   if (cp >= 0xfff9 && cp <= 0xfffb) return 'an interlinear annotation character';
