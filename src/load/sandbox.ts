@@ -55,13 +55,14 @@ const BOTC_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
  */
 export async function inspectModules(root: string, requests: readonly ModuleRequest[], options: { timeoutMs?: number } = {}): Promise<ModuleReport[]> {
   const reports: (ModuleReport | undefined)[] = requests.map(() => undefined);
-  const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file)));
+  const packageFolders = new Set<string>();
+  const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
   bundles.forEach((bundle, index) => {
     if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message };
     else jobs.push({ index, url: `data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`, exportName: requests[index]!.exportName, provider: requests[index]!.provider });
   });
-  if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS);
+  if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS, packageFolders);
   return reports.map((report): ModuleReport => {
     if (!report) return { ok: false, failure: 'skipped' };
     if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[] };
@@ -75,19 +76,29 @@ function permissionFlag(): string {
   return process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 }
 
-/** Folders the child may read: the workspace, botc's install and the node_modules they use (real paths). */
-function readableFolders(root: string): string[] {
+/**
+ * Folders the child may read (real paths): the workspace, botc's install, the node_modules
+ * folders they use, and the node_modules folders that the modules' package imports resolved
+ * into (a workspace inside a monorepo imports from the repository's node_modules).
+ */
+function readableFolders(root: string, packageFolders: ReadonlySet<string>): string[] {
   const folders = new Set<string>();
-  for (const candidate of [root, BOTC_ROOT, path.join(BOTC_ROOT, 'node_modules'), path.join(root, 'node_modules')]) {
+  for (const candidate of [root, BOTC_ROOT, path.join(BOTC_ROOT, 'node_modules'), path.join(root, 'node_modules'), ...packageFolders]) {
     if (existsSync(candidate)) folders.add(realpathSync(candidate));
   }
   return [...folders];
 }
 
-function runChild(root: string, jobs: { index: number; url: string; exportName: string; provider: string }[], reports: (ModuleReport | undefined)[], timeoutMs: number): Promise<void> {
+function runChild(
+  root: string,
+  jobs: { index: number; url: string; exportName: string; provider: string }[],
+  reports: (ModuleReport | undefined)[],
+  timeoutMs: number,
+  packageFolders: ReadonlySet<string>,
+): Promise<void> {
   const args = [
     permissionFlag(),
-    ...readableFolders(root).map((folder) => `--allow-fs-read=${folder}`),
+    ...readableFolders(root, packageFolders).map((folder) => `--allow-fs-read=${folder}`),
     `--max-old-space-size=${SANDBOX_HEAP_MB}`,
     '--no-warnings',
     '-e',
@@ -128,7 +139,7 @@ function runChild(root: string, jobs: { index: number; url: string; exportName: 
 
 type Bundled = { ok: true; code: string } | { ok: false; message: string };
 
-async function bundleModule(root: string, file: string): Promise<Bundled> {
+async function bundleModule(root: string, file: string, packageFolders: Set<string>): Promise<Bundled> {
   try {
     const result = await esbuild({
       entryPoints: [file],
@@ -139,7 +150,7 @@ async function bundleModule(root: string, file: string): Promise<Bundled> {
       platform: 'node',
       target: 'node20',
       logLevel: 'silent',
-      plugins: [workspaceOnly(root)],
+      plugins: [workspaceOnly(root, packageFolders)],
     });
     return { ok: true, code: result.outputFiles[0]!.text };
   } catch (error) {
@@ -157,7 +168,7 @@ const BUILTINS = new Set(builtinModules);
  * packages stay imports, resolved here from the importing file and handed to the child as
  * absolute `file:` URLs (a `data:` module cannot resolve a bare name itself).
  */
-function workspaceOnly(root: string): Plugin {
+function workspaceOnly(root: string, packageFolders: Set<string>): Plugin {
   return {
     name: 'botc-workspace-only',
     setup(build) {
@@ -166,6 +177,9 @@ function workspaceOnly(root: string): Plugin {
         if (args.path.startsWith('node:') || BUILTINS.has(args.path)) return { path: args.path, external: true };
         try {
           const resolved = createRequire(args.importer || path.join(root, 'index.js')).resolve(args.path);
+          const marker = `${path.sep}node_modules${path.sep}`;
+          const cut = resolved.lastIndexOf(marker);
+          if (cut >= 0) packageFolders.add(resolved.slice(0, cut + marker.length - 1));
           return { path: pathToFileURL(resolved).href, external: true };
         } catch {
           return { errors: [{ text: `Cannot find package '${args.path}'` }] };
