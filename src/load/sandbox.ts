@@ -39,10 +39,11 @@ const BOTC_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 /**
  * Loads integration modules the way `botc build` and `botc check` must on an untrusted
  * workspace: their top-level code, constructors, describeMethods() and handlers() run in ONE
- * child process under Node's permission model, with read access to the workspace and to
- * botc's own install only; no file writes, no child processes, no worker threads, no native
+ * child process under Node's permission model, with read access to the workspace, botc's own
+ * install and the node_modules folders they use, nothing else; no file writes, no child processes, no worker threads, no native
  * addons, an empty environment (no secrets to read), a heap bound and a wall-clock timeout.
- * See docs/security.md for what the model does not restrict (network above all).
+ * The README ("Loading modules at build time: the sandbox") says what the model does not
+ * restrict (the network above all).
  *
  * Each module is first bundled here, in the trusted process, with esbuild: TypeScript is
  * transpiled (the loader thread tsx needs is a worker, which the sandbox forbids), relative
@@ -133,7 +134,11 @@ function runChild(
       const last = stderr.trim().split('\n').filter((l) => /Error|denied|heap/i.test(l)).at(-1);
       finish(`the module stopped the loader (${signal ?? `exit code ${code}`})${last ? `: ${last.trim()}` : ''}`);
     });
-    child.send({ jobs: jobs.map(({ index, url, exportName, provider }) => ({ index, url, exportName, provider })) });
+    try {
+      child.send({ jobs });
+    } catch (error) {
+      finish(`the module loader could not start: ${error instanceof Error ? error.message : String(error)}`);
+    }
   });
 }
 
@@ -294,6 +299,8 @@ async function inspect(job) {
   } catch { handlers = null; }
   try { return { ok: true, specs: encode(specs, 0, []), handlers }; } catch (error) { return { ok: false, failure: 'describe', message: messageOf(error) }; }
 }
+// A parent that dies (Ctrl-C, kill) closes the channel: the child must not outlive it.
+process.on('disconnect', () => process.exit(0));
 process.once('message', async ({ jobs }) => {
   for (const job of jobs) {
     const report = await inspect(job);
