@@ -5,6 +5,8 @@
  * compiled lib/ (`npm run build:lib`).
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { decodeWire, inspectModules } from '../src/load/sandbox.ts';
@@ -98,6 +100,36 @@ describe('integration modules load in a sandbox at build time', () => {
     const result = await checkWorkspace(root);
     expect(result.diagnostics.map((d) => d.code)).toEqual(['integration-module-missing']);
     expect(result.diagnostics[0]!.message).toContain('resolves outside the workspace');
+  });
+
+  test('best effort: top-level code cannot reach the network through fetch, http, net or dgram', async () => {
+    let connections = 0;
+    const server = createServer((_req, res) => res.end('ok'));
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const source = `import http from 'node:http';
+import net from 'node:net';
+import dgram from 'node:dgram';
+const outcomes = {};
+const attempt = async (name, action) => { try { await action(); outcomes[name] = 'done'; } catch (error) { outcomes[name] = error.code ?? error.message; } };
+await attempt('fetch', () => fetch('http://127.0.0.1:${port}/'));
+await attempt('http', () => new Promise((resolve, reject) => { const req = http.get('http://127.0.0.1:${port}/', resolve); req.on('error', reject); }));
+await attempt('net', () => new Promise((resolve, reject) => { const s = net.connect(${port}, '127.0.0.1', resolve); s.on('error', reject); }));
+await attempt('dgram', () => dgram.createSocket('udp4'));
+await attempt('restore', () => { net.Socket.prototype.connect = function () {}; });
+throw new Error('outcomes ' + JSON.stringify(outcomes));
+`;
+      const root = writeWorkspace({ 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': source });
+      const result = await checkWorkspace(root);
+      const message = result.diagnostics[0]!.message;
+      for (const name of ['fetch', 'http', 'net', 'dgram']) expect(message).toContain(`"${name}":"ERR_ACCESS_DENIED"`);
+      expect(message).not.toContain('"restore":"done"');
+      expect(connections).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 
   test('values JSON cannot hold keep their kind across the process boundary', () => {

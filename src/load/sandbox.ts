@@ -299,6 +299,24 @@ async function inspect(job) {
   } catch { handlers = null; }
   try { return { ok: true, specs: encode(specs, 0, []), handlers }; } catch (error) { return { ok: false, failure: 'describe', message: messageOf(error) }; }
 }
+// Best effort, not a boundary: Node's permission model leaves the network open, so the ways
+// to it that module code can reach are replaced before any module loads. Every TCP, TLS and
+// HTTP client goes through net.Socket#connect; fetch and WebSocket are globals; UDP is dgram.
+{
+  const deny = (what) => function denied() {
+    const error = new Error('network access is not allowed while botc loads modules (' + what + ')');
+    error.code = 'ERR_ACCESS_DENIED';
+    throw error;
+  };
+  const lock = (target, key, value) => Object.defineProperty(target, key, { value, writable: false, configurable: false });
+  const net = require('node:net');
+  lock(net.Socket.prototype, 'connect', deny('connect'));
+  lock(net.Server.prototype, 'listen', deny('listen'));
+  const dgram = require('node:dgram');
+  lock(dgram, 'createSocket', deny('dgram'));
+  lock(dgram.Socket.prototype, 'send', deny('dgram'));
+  for (const name of ['fetch', 'WebSocket', 'EventSource']) if (name in globalThis) lock(globalThis, name, deny(name));
+}
 // A parent that dies (Ctrl-C, kill) closes the channel: the child must not outlive it.
 process.on('disconnect', () => process.exit(0));
 process.once('message', async ({ jobs }) => {
