@@ -65,13 +65,14 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
   };
   const ctx: Context = { files, diagnostics };
   const pending: PendingIntegrations = { ctx, set, modules: [], schemas: new SchemaChecker() };
-  const entries = readRegistry(ctx, set, children);
-  if (!entries) {
-    set.unknowable.all = true;
-    return pending;
-  }
-  checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
+  // A throw from here on must not leave the schema worker running (it would keep the process alive).
   try {
+    const entries = readRegistry(ctx, set, children);
+    if (!entries) {
+      set.unknowable.all = true;
+      return pending;
+    }
+    checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
     const prepared = entries.map(({ entry, locate }) => {
       checkModes(ctx, entry, locate);
       const permissions = checkPermissions(ctx, entry, locate);
