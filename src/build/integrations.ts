@@ -82,7 +82,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     const readable = prepared.filter((p) => p.read !== undefined);
     const reports = await inspectModules(
       files.root,
-      readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), exportName: entry.export ?? 'default', provider: entry.provider })),
+      readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), source: read!.source, exportName: entry.export ?? 'default', provider: entry.provider })),
     );
     const byEntry = new Map(readable.map((p, i) => [p, reports[i]!]));
     for (const item of prepared) {

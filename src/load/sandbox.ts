@@ -9,6 +9,11 @@ import { describeLoadError } from './modules.ts';
 /** One integration module to inspect: its absolute path, the export to construct, its provider. */
 export interface ModuleRequest {
   file: string;
+  /**
+   * The module's text as the build read (and hashed) it. The entry is bundled from this text,
+   * not read again, so the methods checked are those of the file the bundle records.
+   */
+  source?: string;
   exportName: string;
   provider: string;
 }
@@ -57,7 +62,7 @@ const BOTC_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export async function inspectModules(root: string, requests: readonly ModuleRequest[], options: { timeoutMs?: number } = {}): Promise<ModuleReport[]> {
   const reports: (ModuleReport | undefined)[] = requests.map(() => undefined);
   const packageFolders = new Set<string>();
-  const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, packageFolders)));
+  const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
   bundles.forEach((bundle, index) => {
     if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message };
@@ -144,10 +149,12 @@ function runChild(
 
 type Bundled = { ok: true; code: string } | { ok: false; message: string };
 
-async function bundleModule(root: string, file: string, packageFolders: Set<string>): Promise<Bundled> {
+async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
   try {
     const result = await esbuild({
-      entryPoints: [file],
+      ...(source === undefined
+        ? { entryPoints: [file] }
+        : { stdin: { contents: source, resolveDir: path.dirname(file), sourcefile: path.relative(root, file), loader: /\.m?ts$/.test(file) ? ('ts' as const) : ('js' as const) } }),
       absWorkingDir: root,
       bundle: true,
       write: false,
