@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { WorkspaceFiles } from './load/files.ts';
 import { parseJson } from './load/json.ts';
+import { escapeForTerminal } from './load/unicode.ts';
 import { nameSchema } from './schema/common.ts';
 
 export const CONFIG_FILE = 'botc.config.json';
@@ -39,8 +40,13 @@ function isInsideWorkspace(value: string): boolean {
 
 export type WorkspaceConfig = z.infer<typeof configSchema>;
 
+/** A broken botc.config.json. The message quotes the file, so it is made terminal-safe here. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+
+  constructor(message: string) {
+    super(escapeForTerminal(message));
+  }
 }
 
 /** Reads botc.config.json when present; a broken config is an error the caller reports. */
