@@ -15,3 +15,10 @@ const status = await main(process.argv.slice(2), {
   env: process.env,
 });
 process.exitCode = status;
+// The command has answered: once its output is flushed, nothing it started (a worker thread,
+// a child process, a timer left by an integration module) may keep a CI job waiting.
+const exitWhenFlushed = () => {
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) process.exit(status);
+  else setTimeout(exitWhenFlushed, 5);
+};
+exitWhenFlushed();

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import type { Diagnostics } from './diagnostics/diagnostic.ts';
 import { didYouMean, listNames } from './diagnostics/hints.ts';
@@ -6,6 +7,7 @@ import { WorkspaceFiles, describeReadFailure } from './load/files.ts';
 import { parseJson } from './load/json.ts';
 import { clip, issueMessage, nameSchema } from './schema/common.ts';
 import type { Diagnostic } from './diagnostics/diagnostic.ts';
+import { escapeForTerminal } from './load/unicode.ts';
 
 export const CONFIG_FILE = 'botc.config.json';
 
@@ -18,8 +20,12 @@ const retryPolicySchema = z.strictObject({
 /** botc.config.json: optional workspace settings (SPEC §1). */
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
-  /** Default output folder of `botc build`, relative to the workspace root. */
-  out: z.string().min(1).optional(),
+  /**
+   * Default output folder of `botc build`: a folder inside the workspace, relative to its root.
+   * Only the command line (`--out`) may send bundles elsewhere: a workspace under review must
+   * not choose where its build writes, or which folder's bundles a full build prunes.
+   */
+  out: z.string().min(1).refine(isInsideWorkspace, 'must be a relative path to a folder inside the workspace (use --out to write elsewhere)').optional(),
   /** Per-provider runtime configuration (never secrets): `{"github": {"base_url": "..."}}`. */
   providers: z.record(nameSchema, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).optional(),
   runtime: z
@@ -29,6 +35,12 @@ export const configSchema = z.strictObject({
     })
     .optional(),
 });
+
+function isInsideWorkspace(value: string): boolean {
+  if (value.includes('\0') || value.includes('\\') || path.posix.isAbsolute(value) || path.win32.isAbsolute(value)) return false;
+  const normalized = path.posix.normalize(value);
+  return normalized !== '.' && normalized !== './' && normalized !== '..' && !normalized.startsWith('../');
+}
 
 export type WorkspaceConfig = z.infer<typeof configSchema>;
 
@@ -40,7 +52,8 @@ export type WorkspaceConfig = z.infer<typeof configSchema>;
 export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(readonly diagnostic: Diagnostic) {
-    super(`${diagnostic.file}${diagnostic.line === undefined ? '' : `:${diagnostic.line}:${diagnostic.column ?? 1}`}: ${diagnostic.message}`);
+    // The message quotes the file, so it is made terminal-safe here.
+    super(escapeForTerminal(`${diagnostic.file}${diagnostic.line === undefined ? '' : `:${diagnostic.line}:${diagnostic.column ?? 1}`}: ${diagnostic.message}`));
   }
   /** How to fix it. */
   get hint(): string | undefined {

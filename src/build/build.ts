@@ -12,7 +12,7 @@ import { resolveToolMethods } from './bot-methods.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
-import { BundleWriter } from './emit.ts';
+import { BundleWriter, outputFolderProblem } from './emit.ts';
 import { loadIntegrations, resolveIntegrations } from './integrations.ts';
 import { checkLock } from './lock-check.ts';
 import { readPrompt } from './prompts.ts';
@@ -82,49 +82,63 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
   const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren);
-  const commons = loadCommonBlocks(files, diagnostics, entries);
-  const bots: BotSource[] = [];
-  for (const dir of selected) {
-    const name = path.posix.basename(dir.path);
-    const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
-    if (bot) bots.push(bot);
-  }
-  for (const bot of bots) checkBot(diagnostics, bot);
-  const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
-  if (everyBot) checkCommonBlockTools(diagnostics, commons, bots);
-  const integrations = await resolveIntegrations(pending);
-  for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
-  if (!integrations.unknowable.all) {
-    checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
-  }
-  const lockMode = options.lock ?? 'check';
-  const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
-  const lock = lockMode === 'ignore' ? undefined : checkLock(files, diagnostics, integrations, used, (id) => integrations.declared.get(id), lockMode);
-
-  const outDir = path.resolve(files.root, options.out ?? 'dist');
-  const writer = options.write === false ? undefined : new BundleWriter(outDir);
-  const summaries: BundleSummary[] = [];
-  const built: Bundle[] = [];
-  if (diagnostics.errorCount === 0) {
-    try {
-      for (const bot of bots) {
-        const bundle = assembleBundle(bot, commons, integrations, diagnostics);
-        if (!bundle) continue;
-        if (diagnostics.errorCount === 0) writer?.stage(bundle);
-        if (options.keepBundles !== false) built.push(bundle);
-        summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
-      }
-    } catch (error) {
-      writer?.discard();
-      throw error;
+  // Every way out, a throw included, stops the schema worker: a thread left running would
+  // keep the process alive after the CLI has answered (a hung CI job).
+  try {
+    const commons = loadCommonBlocks(files, diagnostics, entries);
+    const bots: BotSource[] = [];
+    for (const dir of selected) {
+      const name = path.posix.basename(dir.path);
+      const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
+      if (bot) bots.push(bot);
     }
+    for (const bot of bots) checkBot(diagnostics, bot);
+    const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
+    if (everyBot) checkCommonBlockTools(diagnostics, commons, bots);
+    const integrations = await resolveIntegrations(pending);
+    for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
+    if (!integrations.unknowable.all) {
+      checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
+    }
+    const lockMode = options.lock ?? 'check';
+    const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
+    const lock = lockMode === 'ignore' ? undefined : checkLock(files, diagnostics, integrations, used, (id) => integrations.declared.get(id), lockMode);
+
+    const outDir = path.resolve(files.root, options.out ?? 'dist');
+    const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
+    if (outProblem) {
+      diagnostics.report('unsafe-path', {
+        file: displayPath(files.root, outDir),
+        message: `the output folder cannot be written: ${outProblem.split(files.root + path.sep).join('')}`,
+        hint: 'make the output folder a real folder (not a link), or name another with --out',
+      });
+    }
+    const writer = options.write === false ? undefined : new BundleWriter(outDir, files.root);
+    const summaries: BundleSummary[] = [];
+    const built: Bundle[] = [];
+    if (diagnostics.errorCount === 0) {
+      try {
+        for (const bot of bots) {
+          const bundle = assembleBundle(bot, commons, integrations, diagnostics);
+          if (!bundle) continue;
+          if (diagnostics.errorCount === 0) writer?.stage(bundle);
+          if (options.keepBundles !== false) built.push(bundle);
+          summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
+        }
+      } catch (error) {
+        writer?.discard();
+        throw error;
+      }
+    }
+    const ok = diagnostics.errorCount === 0;
+    if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
+    else writer?.discard();
+    const result: BuildResult = { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
+    if (lockMode === 'update' && lock) result.lock = lock;
+    return result;
+  } finally {
+    pending.schemas.close();
   }
-  const ok = diagnostics.errorCount === 0;
-  if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
-  else writer?.discard();
-  const result: BuildResult = { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
-  if (lockMode === 'update' && lock) result.lock = lock;
-  return result;
 }
 
 /** `check`: everything `build` does but write. */

@@ -1,11 +1,69 @@
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { serializeSortedBundle, type Bundle } from '../bundle/format.ts';
+
+/**
+ * Temporary bundle files: `.<bot>.bundle.json.<pid>.<random>.tmp` (and the older
+ * `<bot>.bundle.json.<pid>.tmp`). The pid tells a crashed build's leftovers from a running one's.
+ */
+const TEMPORARY = /^\.?[a-z][a-z0-9_]{0,63}\.bundle\.json\.(\d+)(?:\.[0-9a-f]+)?\.tmp$/;
+
+/**
+ * Why `outDir` may not receive bundles, or undefined. The folder and every folder between the
+ * workspace root and it must not be a symbolic link (a planted `dist -> /elsewhere` would send
+ * the output, and the pruning of stale bundles, anywhere), and it must be a folder if it exists.
+ * A folder outside the workspace (only the command line's `--out` can name one) is checked
+ * for itself only.
+ */
+export function outputFolderProblem(root: string, outDir: string): string | undefined {
+  const relative = path.relative(root, outDir);
+  const inside = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+  const chain = inside ? relative.split(path.sep).map((_, i, parts) => path.join(root, ...parts.slice(0, i + 1))) : [outDir];
+  for (const folder of chain) {
+    let stat;
+    try {
+      stat = lstatSync(folder);
+    } catch {
+      return undefined; // missing from here down: the build creates it
+    }
+    if (stat.isSymbolicLink()) return `\`${folder}\` is a symbolic link`;
+    if (!stat.isDirectory()) return `\`${folder}\` is not a folder`;
+  }
+  return undefined;
+}
+
+/** True when `outDir` is the workspace root or inside it, by real paths. */
+function insideWorkspace(root: string, outDir: string): boolean {
+  try {
+    const realRoot = realpathSync(root);
+    const real = realpathSync(outDir);
+    return real === realRoot || real.startsWith(realRoot + path.sep);
+  } catch {
+    return false;
+  }
+}
+
+/** True when no process with this id is running (its temporary files are a crash's leftovers). */
+function gone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 /**
  * Stage 5: writes each bundle as soon as it is assembled, to a temporary file beside its
  * target, and puts the files in place only once the whole build has succeeded. A build then
  * holds no bundle longer than it needs to, and a failed one leaves the output folder as it was.
+ *
+ * Temporary files are created exclusively (`O_CREAT | O_EXCL | O_NOFOLLOW`, a random name), so
+ * a planted file or link is never written through; a build removes the temporary files that
+ * crashed builds (no longer running) left behind. Stale bundles are pruned only in a folder
+ * inside the workspace (`root`), never elsewhere.
  */
 export class BundleWriter {
   private readonly staged: { name: string; temporary: string; target: string }[] = [];
@@ -13,22 +71,32 @@ export class BundleWriter {
   /** The first folder this build created for the output, removed again on failure. */
   private created: string | undefined;
 
-  constructor(private readonly outDir: string) {}
+  constructor(
+    private readonly outDir: string,
+    /** The workspace root: pruning happens only inside it. */
+    private readonly root: string,
+  ) {}
 
   stage(bundle: Bundle): void {
     this.prepare();
     const name = `${bundle.bot.id}.bundle.json`;
     const target = path.join(this.outDir, name);
-    const temporary = `${target}.${process.pid}.tmp`;
+    const temporary = path.join(this.outDir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     this.staged.push({ name, temporary, target });
-    writeFileSync(temporary, serializeSortedBundle(bundle));
+    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    try {
+      const data = Buffer.from(serializeSortedBundle(bundle));
+      for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Renames every staged bundle into place; a full build also removes bundles of bots that no longer exist. */
   commit(pruneStale: boolean): void {
     this.prepare();
     for (const { temporary, target } of this.staged) renameSync(temporary, target);
-    if (!pruneStale) return;
+    if (!pruneStale || !insideWorkspace(this.root, this.outDir)) return;
     const written = new Set(this.staged.map((s) => s.name));
     for (const name of readdirSync(this.outDir)) {
       if (name.endsWith('.bundle.json') && !written.has(name)) rmSync(path.join(this.outDir, name), { force: true });
@@ -45,5 +113,10 @@ export class BundleWriter {
     if (this.ready) return;
     this.created = mkdirSync(this.outDir, { recursive: true });
     this.ready = true;
+    for (const name of readdirSync(this.outDir)) {
+      const match = TEMPORARY.exec(name);
+      // unlink never follows a link: a planted link is removed, not its target.
+      if (match && gone(Number(match[1]))) rmSync(path.join(this.outDir, name), { force: true });
+    }
   }
 }

@@ -9,16 +9,17 @@ import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure, encodingDiagnosti
 import { parseJson } from '../load/json.ts';
 import { methodIdProblem, providerOf } from '../load/names.ts';
 import { LineIndex } from '../load/text.ts';
-import { findInvisible } from '../load/unicode.ts';
+import { findInvisible, type InvisibleCharacter } from '../load/unicode.ts';
 import { clip, reportIssues } from '../schema/common.ts';
 import { methodSpecSchema } from '../schema/method-spec.ts';
 import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
 import { SchemaChecker } from './schema-checker.ts';
 import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from './integrations-schema.ts';
-import { describeLoadError, importModule, loadErrorPosition } from '../load/modules.ts';
+import { loadErrorPosition } from '../load/modules.ts';
 import { checkRenamedProvider } from './provider-rename.ts';
 import { placeSchemaProblem } from './schema-location.ts';
+import { inspectModules, type ModuleReport } from '../load/sandbox.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -71,33 +72,44 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
   };
   const ctx: Context = { files, diagnostics };
   const pending: PendingIntegrations = { ctx, set, modules: [], schemas: new SchemaChecker() };
-  const entries = readRegistry(ctx, set, children);
-  if (!entries) {
-    set.unknowable.all = true;
-    return pending;
-  }
-  checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
-  // Every import starts at once (tsx's loader thread and esbuild work alongside); results are taken in registry order.
-  const loads = entries.map(({ entry, locate }) => {
-    checkModes(ctx, entry, locate);
-    const permissions = checkPermissions(ctx, entry, locate);
-    const loading = loadModule(ctx, entry, locate);
-    loading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
-    return { entry, locate, permissions, loading };
-  });
-  for (const { entry, locate, permissions, loading } of loads) {
-    const loaded = await loading;
-    if (!loaded) {
-      set.unknowable.providers.add(entry.provider);
-      continue;
+  // A throw from here on must not leave the schema worker running (it would keep the process alive).
+  try {
+    const entries = readRegistry(ctx, set, children);
+    if (!entries) {
+      set.unknowable.all = true;
+      return pending;
     }
-    const renamed = checkRenamedProvider(diagnostics, REGISTRY_FILE, entry, locate('provider'), loaded.specs);
-    if (renamed !== undefined) {
-      set.unknowable.providers.add(entry.provider).add(renamed);
-      continue;
+    checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
+    const prepared = entries.map(({ entry, locate }) => {
+      checkModes(ctx, entry, locate);
+      const permissions = checkPermissions(ctx, entry, locate);
+      return { entry, locate, permissions, read: readModule(ctx, entry, locate) };
+    });
+    // Every module's top-level code runs in one sandboxed child process (docs/security.md).
+    const readable = prepared.filter((p) => p.read !== undefined);
+    const reports = await inspectModules(
+      files.root,
+      readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), source: read!.source, exportName: entry.export ?? 'default', provider: entry.provider })),
+    );
+    const byEntry = new Map(readable.map((p, i) => [p, reports[i]!]));
+    for (const item of prepared) {
+      const report = byEntry.get(item);
+      const loaded = item.read && report ? interpretReport(ctx, item.entry, item.locate, item.read, report) : undefined;
+      if (!loaded) {
+        set.unknowable.providers.add(item.entry.provider);
+        continue;
+      }
+      const renamed = checkRenamedProvider(diagnostics, REGISTRY_FILE, item.entry, item.locate('provider'), loaded.specs);
+      if (renamed !== undefined) {
+        set.unknowable.providers.add(item.entry.provider).add(renamed);
+        continue;
+      }
+      pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
+      pending.modules.push({ entry: item.entry, permissions: item.permissions, loaded });
     }
-    pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
-    pending.modules.push({ entry, permissions, loaded });
+  } catch (error) {
+    pending.schemas.close();
+    throw error;
   }
   return pending;
 }
@@ -134,6 +146,7 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
       set.declared.set(spec.method_id, { file: loaded.file, at });
       return [spec];
     });
+    checkHandlers(ctx, loaded, methods, occurrences);
     set.providers.set(entry.provider, { entry, moduleFile: loaded.file, sha256: loaded.sha256, methods });
     for (const spec of methods) set.methods.set(spec.method_id, spec);
   }
@@ -281,9 +294,14 @@ interface ModuleLoad {
   lines: LineIndex;
   sha256: string;
   specs: unknown[];
+  /** The keys of the integration's handlers(), when it has one (the base class); else null. */
+  handlers: string[] | null;
 }
 
-async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['locate']): Promise<ModuleLoad | undefined> {
+type ModuleRead = Omit<ModuleLoad, 'specs' | 'handlers'>;
+
+/** The module file, read and hashed; undefined (reported) when its path is unsafe or it cannot be read. */
+function readModule(ctx: Context, entry: RegistryEntry, locate: Located['locate']): ModuleRead | undefined {
   const file = `integrations/${entry.module}`;
   const at = locate('module');
   if (!WorkspaceFiles.isContained(entry.module) || !WorkspaceFiles.isContained(file)) {
@@ -310,66 +328,54 @@ async function loadModule(ctx: Context, entry: RegistryEntry, locate: Located['l
     });
     return undefined;
   }
-  let namespace: Record<string, unknown>;
-  try {
-    namespace = await importModule(ctx.files.absolute(file), read.sha256);
-  } catch (error) {
-    ctx.diagnostics.report('integration-module-missing', {
-      file,
-      at: loadErrorPosition(error) ?? { line: 1, column: 1 },
-      message: `module of provider \`${entry.provider}\` fails to load: ${describeLoadError(error, ctx.files.root)}`,
-      hint: /Cannot find (module|package) 'botc/.test(String(error))
-        ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
-        : 'fix the error so the module imports cleanly',
-    });
-    return undefined;
-  }
+  return { file, source: read.text, lines: new LineIndex(read.text), sha256: read.sha256 };
+}
+
+/** Turns what the sandbox found into diagnostics, or the module's method list. */
+function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['locate'], read: ModuleRead, report: ModuleReport): ModuleLoad | undefined {
   const exportName = entry.export ?? 'default';
   const exportMissing = (message: string, hint: string) => {
-    ctx.diagnostics.report('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? at, message, hint });
+    ctx.diagnostics.report('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? locate('module'), message, hint });
     return undefined;
   };
-  const Constructor = namespace[exportName];
-  if (typeof Constructor !== 'function') {
-    const available = Object.keys(namespace).filter((k) => typeof namespace[k] === 'function');
-    return exportMissing(
-      `module \`${entry.module}\` has no export \`${exportName}\` that is a class`,
-      didYouMean(exportName, available) ?? `exported classes: ${listNames(available)}`,
-    );
+  if (report.ok) return { ...read, specs: report.specs, handlers: report.handlers };
+  switch (report.failure) {
+    case 'skipped':
+      return undefined;
+    case 'load':
+      ctx.diagnostics.report('integration-module-missing', {
+        file: read.file,
+        // A syntax error keeps the transform's own line and column.
+        at: loadErrorPosition(new Error(report.message)) ?? { line: 1, column: 1 },
+        message: `module of provider \`${entry.provider}\` fails to load: ${report.message}`,
+        hint: /(Cannot find (module|package)|Could not resolve) ["']botc\//.test(report.message)
+          ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
+          : 'fix the error so the module imports cleanly',
+      });
+      return undefined;
+    case 'no-export':
+      return exportMissing(
+        `module \`${entry.module}\` has no export \`${exportName}\` that is a class`,
+        didYouMean(exportName, report.available) ?? `exported classes: ${listNames(report.available)}`,
+      );
+    case 'construct':
+      return exportMissing(
+        `\`${exportName}\` of provider \`${entry.provider}\` throws when constructed: ${report.message}`,
+        'the constructor must not do I/O or need credentials at build time',
+      );
+    case 'not-integration':
+      return exportMissing(
+        `\`${exportName}\` of provider \`${entry.provider}\` is not an integration: it lacks ${listNames(report.missing)}`,
+        'extend `BaseIntegration` from `botc/integration`, or implement describeMethods(), authStatus() and call()',
+      );
+    case 'describe':
+      return exportMissing(
+        `describeMethods() of provider \`${entry.provider}\` throws: ${report.message}`,
+        'describeMethods() must return the method list without I/O',
+      );
+    case 'not-array':
+      return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
   }
-  let instance: Partial<Integration>;
-  try {
-    instance = new (Constructor as new (context: unknown) => Partial<Integration>)({
-      phase: 'build',
-      provider: entry.provider,
-      config: {},
-    });
-  } catch (error) {
-    return exportMissing(
-      `\`${exportName}\` of provider \`${entry.provider}\` throws when constructed: ${describeLoadError(error, ctx.files.root)}`,
-      'the constructor must not do I/O or need credentials at build time',
-    );
-  }
-  const missing = (['describeMethods', 'authStatus', 'call'] as const).filter((m) => typeof instance[m] !== 'function');
-  if (missing.length > 0) {
-    return exportMissing(
-      `\`${exportName}\` of provider \`${entry.provider}\` is not an integration: it lacks ${listNames(missing)}`,
-      'extend `BaseIntegration` from `botc/integration`, or implement describeMethods(), authStatus() and call()',
-    );
-  }
-  let specs: unknown;
-  try {
-    specs = instance.describeMethods!();
-  } catch (error) {
-    return exportMissing(
-      `describeMethods() of provider \`${entry.provider}\` throws: ${describeLoadError(error, ctx.files.root)}`,
-      'describeMethods() must return the method list without I/O',
-    );
-  }
-  if (!Array.isArray(specs)) {
-    return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
-  }
-  return { file, source: read.text, lines: new LineIndex(read.text), sha256: read.sha256, specs };
 }
 
 /** Where the id appears quoted in the module source: its `occurrence`-th appearance (0-based), or the last one. */
@@ -423,9 +429,17 @@ function checkMethod(
   if (spec.provider !== entry.provider) {
     report('method-spec-invalid', `\`provider\` is \`${clip(spec.provider)}\` but the registry entry is \`${entry.provider}\``, `set \`provider: '${entry.provider}'\``);
   }
-  const invisible = findInvisible(spec.description);
-  if (invisible) {
-    report('method-spec-invalid', `the description contains ${invisible.name} (${invisible.codePoint}) at character ${invisible.offset + 1}`, 'remove invisible characters; they can hide instructions from reviewers');
+  // Every string a model reads: in the spec (description, cost unit, ...) under
+  // method-spec-invalid, in a schema (descriptions, titles, enum, const, examples, default,
+  // property names) under method-schema-invalid. One diagnostic per place.
+  for (const [where, value] of [['', { ...spec, input_schema: undefined, output_schema: undefined }], ['input_schema', spec.input_schema], ['output_schema', spec.output_schema]] as const) {
+    const found = findInvisibleIn(value, where === '' ? [] : [where]);
+    if (!found) continue;
+    report(
+      where === '' ? 'method-spec-invalid' : 'method-schema-invalid',
+      `${found.path.length > 0 ? `\`${found.path.join('.')}\`` : 'a string'}${found.inKey ? ' (a property name)' : ''} contains ${found.invisible.name} (${found.invisible.codePoint}) at character ${found.invisible.offset + 1}`,
+      'remove invisible characters; they can hide instructions from reviewers',
+    );
   }
   const mismatch = idempotencyProblem(spec.capabilities, spec.idempotency);
   if (mismatch) report('method-spec-invalid', mismatch, 'make `idempotency` match what the method does');
@@ -470,6 +484,77 @@ function checkMethod(
     }
   }
   return ctx.diagnostics.hasErrorsSince(mark) ? undefined : spec;
+}
+
+/**
+ * An integration on the base class dispatches through `handlers()`: a declared method with
+ * no handler answers UNKNOWN_METHOD at run time, and a handler no method declares is dead
+ * code, usually a typo of the id it was meant for. The two sets must be equal. A typo is one
+ * diagnostic, at the handler's key, naming the method it was meant for; a method with no
+ * handler at all is reported at its declaration. Methods whose spec is broken are already
+ * reported and are neither required nor matched.
+ */
+function checkHandlers(ctx: Context, loaded: ModuleLoad, methods: MethodSpec[], declaredIds: Map<string, number>): void {
+  if (loaded.handlers === null) return;
+  const handlers = new Set(loaded.handlers);
+  const unhandled = methods.map((m) => m.method_id).filter((id) => !handlers.has(id));
+  const extra = loaded.handlers.filter((id) => !declaredIds.has(id));
+  const paired = new Set<string>();
+  for (const key of extra) {
+    const meant = unhandled.filter((id) => !paired.has(id));
+    const hint = didYouMean(key, meant);
+    const match = hint === undefined ? undefined : meant.find((id) => hint.includes(`\`${id}\``));
+    if (match) paired.add(match);
+    ctx.diagnostics.report('method-spec-invalid', {
+      file: loaded.file,
+      at: methodPosition(loaded, key),
+      message: match
+        ? `handler \`${clip(key)}\` in handlers() matches no declared method, so method \`${match}\` has no handler and would answer UNKNOWN_METHOD`
+        : `handler \`${clip(key)}\` in handlers() matches no method that describeMethods() declares`,
+      hint: match ? `${hint} rename the handler key to the method id` : 'declare the method in describeMethods(), or remove the handler',
+    });
+  }
+  for (const id of unhandled) {
+    if (paired.has(id)) continue;
+    ctx.diagnostics.report('method-spec-invalid', {
+      file: loaded.file,
+      at: methodPosition(loaded, id),
+      message: `method \`${id}\` has no handler in handlers(), so every call would answer UNKNOWN_METHOD`,
+      hint: `add a handler keyed \`${id}\` to handlers()${extra.length > 0 ? '' : ', or stop declaring the method'}`,
+    });
+  }
+}
+
+/**
+ * The first invisible character (see src/load/unicode.ts) in any string or property name of
+ * `value`, with its path. The values of `pattern` and the keys of `patternProperties` are
+ * regular expressions, not text, and may spell control characters on purpose.
+ */
+function findInvisibleIn(value: unknown, path: (string | number)[], depth = 0): { path: (string | number)[]; invisible: InvisibleCharacter; inKey: boolean } | undefined {
+  if (depth > 128) return undefined; // deeper than any schema check accepts; reported there
+  if (typeof value === 'string') {
+    const invisible = findInvisible(value);
+    return invisible ? { path, invisible, inKey: false } : undefined;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findInvisibleIn(item, [...path, index], depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const regexKeys = path.at(-1) === 'patternProperties';
+  for (const [key, item] of Object.entries(value)) {
+    if (!regexKeys) {
+      const invisible = findInvisible(key);
+      if (invisible) return { path: [...path, key], invisible, inKey: true };
+    }
+    if (key === 'pattern' && typeof item === 'string') continue;
+    const found = findInvisibleIn(item, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function checkReplacements(ctx: Context, set: IntegrationSet, declared: Map<string, { file: string; at: Position }>): void {

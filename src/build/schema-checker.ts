@@ -28,16 +28,14 @@ export class SchemaChecker {
     try {
       this.worker = new Worker(WORKER_URL);
     } catch {
-      return; // no threads here: every check runs in `problem`
+      return; // no threads here: every check runs in `report`
     }
-    // A worker must never keep the process alive, even if the build stops before `settle`.
-    this.worker.unref();
     this.worker.on('message', (reports: SchemaReport[]) => {
       const batch = this.batches.shift() ?? [];
       batch.forEach((text, i) => this.answers.set(text, reports[i]!));
       if (this.batches.length === 0) this.idle?.();
     });
-    // A failed worker answers nothing more; `problem` checks the rest itself.
+    // A failed worker answers nothing more; `report` checks the rest itself.
     const stop = () => {
       this.worker = undefined;
       this.batches.length = 0;
@@ -45,6 +43,9 @@ export class SchemaChecker {
     };
     this.worker.on('error', stop);
     this.worker.on('exit', stop);
+    // The worker keeps the process alive while answers are awaited (an unref'd worker would
+    // let a waiting build end with its promise unsettled); `close`, on every way out of a
+    // build, ends it.
   }
 
   /** Starts checking these schemas, if a worker is running. */
@@ -68,6 +69,23 @@ export class SchemaChecker {
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
+  }
+
+  /**
+   * Stops the worker now, whatever it is doing; answers not yet received are checked on the
+   * calling thread by `report`. Safe to call more than once. Every way out of a build calls
+   * this (a `finally`), so a build that throws leaves no thread behind.
+   */
+  close(): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.batches.length = 0;
+    this.idle?.();
+    // Not awaited: the thread is told to stop and no longer holds the process open.
+    if (worker) {
+      worker.unref();
+      void worker.terminate();
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { BuildResult } from '../build/build.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import { escapeForTerminal as safe } from '../load/unicode.ts';
 
 export type Format = 'pretty' | 'json' | 'github';
 
@@ -29,7 +30,7 @@ export function renderGithub(result: BuildResult): string {
 }
 
 function escapeData(value: string): string {
-  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return safe(value).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
 function escapeProperty(value: string): string {
@@ -41,16 +42,17 @@ export function renderPretty(result: BuildResult, options: PrettyOptions, verb: 
   const paint = painter(options.color);
   const out: string[] = [];
   for (const d of result.diagnostics) {
-    const where = d.line === undefined ? d.file : `${d.file}:${d.line}:${d.column ?? 1}`;
+    // Messages quote workspace text: nothing in it may reach the terminal as a control character.
+    const where = safe(d.line === undefined ? d.file : `${d.file}:${d.line}:${d.column ?? 1}`);
     const severity = d.severity === 'error' ? paint.red('error') : paint.yellow('warning');
-    out.push(`${paint.bold(where)} ${severity} ${paint.dim(`[${d.code}]`)} ${d.message}`);
+    out.push(`${paint.bold(where)} ${severity} ${paint.dim(`[${d.code}]`)} ${safe(d.message)}`);
     const frame = codeFrame(d, options.source(d.file), paint);
     if (frame) out.push(frame);
-    if (d.hint) out.push(`  ${paint.cyan('hint:')} ${d.hint}`);
+    if (d.hint) out.push(`  ${paint.cyan('hint:')} ${safe(d.hint)}`);
     out.push('');
   }
   if (result.ok) {
-    for (const b of result.bundles) out.push(`${paint.green(verb === 'build' ? 'wrote' : 'checked')} ${b.path} ${paint.dim(b.digest.slice(0, 12))}`);
+    for (const b of result.bundles) out.push(`${paint.green(verb === 'build' ? 'wrote' : 'checked')} ${safe(b.path)} ${paint.dim(b.digest.slice(0, 12))}`);
   }
   out.push(summary(result, paint));
   return `${out.join('\n')}\n`;
@@ -76,11 +78,13 @@ function codeFrame(d: Diagnostic, text: string | undefined, paint: Painter): str
   const out: string[] = [];
   for (let i = first; i <= last; i++) {
     const gutter = String(i + 1).padStart(width);
-    const content = (lines[i] ?? '').replace(/\r$/, '').replace(/\t/g, '  ').slice(0, 160);
+    const raw = (lines[i] ?? '').replace(/\r$/, '').replace(/\t/g, '  ');
+    const content = safe(raw).slice(0, 160);
     out.push(`  ${i === index ? paint.red('>') : ' '} ${paint.dim(`${gutter} |`)} ${content}`);
     if (i === index) {
-      const column = Math.max(1, d.column ?? 1);
-      out.push(`    ${' '.repeat(width)} ${paint.dim('|')} ${' '.repeat(column - 1)}${paint.red('^')}`);
+      // The caret stands under the character, after any escapes before it.
+      const before = (lines[i] ?? '').slice(0, Math.max(1, d.column ?? 1) - 1).replace(/\t/g, '  ');
+      out.push(`    ${' '.repeat(width)} ${paint.dim('|')} ${' '.repeat(safe(before).length)}${paint.red('^')}`);
     }
   }
   return out.join('\n');

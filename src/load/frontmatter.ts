@@ -1,6 +1,7 @@
 import { isAlias, isCollection, isMap, isNode, isPair, isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { Position } from '../diagnostics/diagnostic.ts';
 import type { JsonPath } from './json.ts';
+import { checkYamlDepth } from './depth.ts';
 import { parseSimpleYaml } from './simple-yaml.ts';
 import { LineIndex, lineAt } from './text.ts';
 
@@ -136,6 +137,7 @@ const YAML_OPTIONS = { uniqueKeys: true, merge: false, schema: 'core', strict: t
 
 function parseYaml(source: string, firstLine: number): YamlParse {
   const lines = new LineIndex(source, firstLine - 1);
+  const tooDeep = checkYamlDepth(source, lines); if (tooDeep) return tooDeep;
   const simple = parseSimpleYaml(source);
   if (simple) return { ok: true, data: simple, ...locator(source, lines) };
   const doc = parseDocument(source, YAML_OPTIONS);

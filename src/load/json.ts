@@ -1,5 +1,6 @@
 import { findNodeAtLocation, parseTree, printParseErrorCode, visit, type Node, type ParseError } from 'jsonc-parser';
 import type { Position } from '../diagnostics/diagnostic.ts';
+import { checkJsonDepth } from './depth.ts';
 import { LineIndex } from './text.ts';
 
 export type JsonPath = readonly (string | number)[];
@@ -21,6 +22,7 @@ export type JsonParse =
  * the text so a zod or ajv path can be mapped back to a line and column.
  */
 export function parseJson(text: string): JsonParse {
+  const tooDeep = checkJsonDepth(text); if (tooDeep) return tooDeep;
   const lines = new LineIndex(text);
   let value: unknown;
   try {
