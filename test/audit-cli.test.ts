@@ -149,7 +149,7 @@ describe('botc audit and vault keys: exit statuses (SQLite)', () => {
     const right = randomBytes(32).toString('hex');
     const wrong = randomBytes(32).toString('base64');
     await new CredentialVault(store, Buffer.from(right, 'hex')).add('acme', 'ref', SECRET, ['ref:read'], 'user:admin');
-    const add = botc(['credentials', 'add', 'mailer', '--tenant', 'acme'], { ...state, BOTC_SECRET_KEY: wrong }, 'another-token-value\n');
+    const add = botc(['credentials', 'add', 'mailer', '--tenant', 'acme', '--root', FIXTURE, '--scopes', 'mail:send'], { ...state, BOTC_SECRET_KEY: wrong }, 'another-token-value\n');
     expect(add.status).toBe(2);
     expect(add.stderr).toMatch(/^botc: the credential store cannot be decrypted with this key/);
     const call = botc(

@@ -26,16 +26,17 @@ function deadPid(): number {
 }
 
 describe('build output stays inside the workspace', () => {
-  test('botc.config.json `out` outside the workspace is refused (exit 2), and nothing there is touched', () => {
+  test('botc.config.json `out` outside the workspace is refused (a config-invalid error, exit 1), and nothing there is touched', () => {
     const outside = victimFolder();
     for (const out of [outside, path.relative(tempDir(), outside), '../elsewhere', '.']) {
       const root = writeWorkspace({ 'botc.config.json': JSON.stringify({ out }) });
       expect(() => readConfig(root)).toThrow(/inside the workspace/);
     }
     const run = runCli(['build', '--root', writeWorkspace({ 'botc.config.json': JSON.stringify({ out: outside }) })]);
-    expect(run.status).toBe(2);
-    expect(run.stderr).toContain('botc.config.json:1:');
-    expect(run.stderr).toContain('use --out to write elsewhere');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain('botc.config.json:1:');
+    expect(run.stdout).toContain('[config-invalid]');
+    expect(run.stdout).toContain('use --out to write elsewhere');
     expect(readdirSync(outside)).toEqual(['precious.bundle.json']);
     expect(readConfig(writeWorkspace({ 'botc.config.json': JSON.stringify({ out: 'build/bundles' }) })).out).toBe('build/bundles');
   });

@@ -346,7 +346,7 @@ function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['lo
       ctx.diagnostics.report('integration-module-missing', {
         file: read.file,
         // A syntax error keeps the transform's own line and column.
-        at: loadErrorPosition(new Error(report.message)) ?? { line: 1, column: 1 },
+        at: report.at ?? loadErrorPosition(new Error(report.message)) ?? { line: 1, column: 1 },
         message: `module of provider \`${entry.provider}\` fails to load: ${report.message}`,
         hint: /(Cannot find (module|package)|Could not resolve) ["']botc\//.test(report.message)
           ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'

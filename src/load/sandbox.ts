@@ -26,7 +26,7 @@ export interface ModuleRequest {
  */
 export type ModuleReport =
   | { ok: true; specs: unknown[]; handlers: string[] | null }
-  | { ok: false; failure: 'load' | 'construct' | 'describe'; message: string }
+  | { ok: false; failure: 'load' | 'construct' | 'describe'; message: string; /** Where in the module a syntax error is (1-based). */ at?: { line: number; column: number } }
   | { ok: false; failure: 'no-export'; available: string[] }
   | { ok: false; failure: 'not-integration'; missing: string[] }
   | { ok: false; failure: 'not-array' }
@@ -65,7 +65,7 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
   const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
   bundles.forEach((bundle, index) => {
-    if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message };
+    if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message, ...(bundle.at ? { at: bundle.at } : {}) };
     else jobs.push({ index, url: `data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`, exportName: requests[index]!.exportName, provider: requests[index]!.provider });
   });
   if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS, packageFolders);
@@ -147,7 +147,7 @@ function runChild(
   });
 }
 
-type Bundled = { ok: true; code: string } | { ok: false; message: string };
+type Bundled = { ok: true; code: string } | { ok: false; message: string; at?: { line: number; column: number } };
 
 async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
   try {
@@ -168,6 +168,11 @@ async function bundleModule(root: string, file: string, source: string | undefin
   } catch (error) {
     const first = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
     if (!first) return { ok: false, message: error instanceof Error ? error.message : String(error) };
+    // The position goes with the report, not into the message: the diagnostic is located there.
+    // esbuild names the module (read from stdin) by its `sourcefile`, under its resolve folder.
+    if (first.location && first.location.file.split(path.sep).join('/').endsWith(path.relative(root, file).split(path.sep).join('/'))) {
+      return { ok: false, message: `syntax error: ${first.text}`, at: { line: first.location.line, column: first.location.column + 1 } };
+    }
     const where = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
     return { ok: false, message: `${where}${first.text}` };
   }
