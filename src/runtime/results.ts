@@ -1,3 +1,5 @@
+import { plainFields, toPlain } from './plain.ts';
+import { secretScrubber } from './scrub.ts';
 import { ERROR_CODES, type ErrorCode, type IntegrationResult, type ResultMeta } from '../integration/types.ts';
 
 export function emptyMeta(sourceType: string, sourceRef: string | null, latency = 0): ResultMeta {
@@ -29,57 +31,84 @@ export function okResult(data: unknown, meta: ResultMeta): IntegrationResult {
 }
 
 const CODES = new Set<string>(ERROR_CODES);
+const MALFORMED = 'the integration returned a malformed result';
 
 /**
  * Accepts only a well-formed IntegrationResult from an integration; anything else becomes
- * PROVIDER_ERROR. Error messages are bounded and scrubbed of the tenant's secret.
+ * PROVIDER_ERROR. One pass copies what the result carries into plain JSON data (`toPlain`:
+ * no getters run later, no Proxy, no class instance, no cycle) and scrubs every string of it,
+ * object keys included, of the tenant's secret in its common encodings (`secretScrubber`):
+ * `data`, the error and the meta fields alike. Error messages are bounded. `raw` is dropped.
+ * Never throws: whatever the value does while it is read (a getter that throws, a Proxy
+ * trap) ends as PROVIDER_ERROR.
  */
 export function sanitizeResult(value: unknown, sourceType: string, secret: string | undefined): IntegrationResult {
-  if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') {
-    return errorResult('PROVIDER_ERROR', 'the integration returned a malformed result', emptyMeta(sourceType, null));
+  try {
+    return sanitize(value, sourceType, secretScrubber(secret));
+  } catch {
+    return errorResult('PROVIDER_ERROR', `${MALFORMED}: it is not plain JSON data`, emptyMeta(sourceType, null));
   }
-  const raw = value as Record<string, unknown>;
-  const meta = sanitizeMeta(raw['meta'], sourceType, secret);
-  if (raw['ok'] === true) return { ok: true, data: raw['data'], meta };
-  const error = (raw['error'] ?? {}) as Record<string, unknown>;
+}
+
+function sanitize(value: unknown, sourceType: string, clean: (text: string) => string): IntegrationResult {
+  let raw: Record<string, unknown>;
+  try {
+    raw = plainFields(value, ['ok', 'data', 'error', 'meta']);
+  } catch {
+    return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
+  }
+  if (typeof raw['ok'] !== 'boolean') return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
+  const meta = sanitizeMeta(raw['meta'], sourceType, clean);
+  if (raw['ok'] === true) return { ok: true, data: toPlain(raw['data'], clean), meta };
+  // Only the fields of the contract are read: whatever else the error object holds (a stack, a
+  // `cause`) is never touched, let alone returned.
+  const error = isRecord(raw['error']) ? (toPlain(plainFields(raw['error'], ERROR_FIELDS), clean) as Record<string, unknown>) : {};
   const code = typeof error['code'] === 'string' && CODES.has(error['code']) ? (error['code'] as ErrorCode) : 'PROVIDER_ERROR';
-  const message = typeof error['message'] === 'string' ? scrub(error['message'], secret).slice(0, 500) : 'the provider failed';
+  const message = typeof error['message'] === 'string' ? error['message'].slice(0, 500) : 'the provider failed';
   return errorResult(code, message, meta, {
     retriable: error['retriable'] === true,
     http_status: typeof error['http_status'] === 'number' ? error['http_status'] : null,
-    provider_code: typeof error['provider_code'] === 'string' ? scrub(error['provider_code'], secret).slice(0, 100) : null,
+    provider_code: typeof error['provider_code'] === 'string' ? error['provider_code'].slice(0, 100) : null,
   });
 }
 
-function sanitizeMeta(value: unknown, sourceType: string, secret: string | undefined): ResultMeta {
+const ERROR_FIELDS = ['code', 'message', 'provider_code', 'http_status', 'retriable'] as const;
+const META_FIELDS = ['provider_request_id', 'next_cursor', 'rate_limit_remaining', 'cost_units', 'provenance', 'retry_after_ms'] as const;
+
+/** The meta fields of the contract, copied and scrubbed; whatever else the integration put there is dropped. */
+function sanitizeMeta(value: unknown, sourceType: string, clean: (text: string) => string): ResultMeta {
   if (typeof value !== 'object' || value === null) return emptyMeta(sourceType, null);
-  const meta = value as Record<string, unknown>;
-  const provenance = (meta['provenance'] ?? {}) as Record<string, unknown>;
-  // Provider-chosen strings are scrubbed of the tenant's secret like error messages are.
+  const copied = toPlain(plainFields(value, META_FIELDS), clean) as Record<string, unknown>;
+  const provenance = isRecord(copied['provenance']) ? copied['provenance'] : {};
   const out: ResultMeta = {
-    provider_request_id: stringOr(meta['provider_request_id'], null, secret),
+    provider_request_id: stringOr(copied['provider_request_id'], null),
     latency_ms: 0,
-    next_cursor: stringOr(meta['next_cursor'], null, secret),
-    rate_limit_remaining: numberOrNull(meta['rate_limit_remaining']),
-    cost_units: numberOrNull(meta['cost_units']),
+    next_cursor: stringOr(copied['next_cursor'], null),
+    rate_limit_remaining: numberOrNull(copied['rate_limit_remaining']),
+    cost_units: numberOrNull(copied['cost_units']),
     provenance: {
-      source_type: stringOr(provenance['source_type'], sourceType, secret),
-      source_ref: stringOr(provenance['source_ref'], null, secret),
+      source_type: stringOr(provenance['source_type'], sourceType),
+      source_ref: stringOr(provenance['source_ref'], null),
     },
   };
-  const retryAfter = numberOrNull(meta['retry_after_ms']);
+  const retryAfter = numberOrNull(copied['retry_after_ms']);
   if (retryAfter !== null) out['retry_after_ms'] = retryAfter;
   return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-function stringOr<T>(value: unknown, otherwise: T, secret: string | undefined): string | T {
-  return typeof value === 'string' ? scrub(value, secret) : otherwise;
+function stringOr<T>(value: unknown, otherwise: T): string | T {
+  return typeof value === 'string' ? value : otherwise;
 }
 
+/** The text with the secret, and its common encodings, replaced by `[redacted]`. */
 export function scrub(text: string, secret: string | undefined): string {
-  return secret && secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
+  return secretScrubber(secret)(text);
 }

@@ -9,11 +9,12 @@ import { newId } from '../state/sql-store.ts';
 import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from '../state/types.ts';
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
-import { BundleLoadError, readBundle, verifyBundle, verifyModules } from './bundle.ts';
+import { BundleLoadError, readBundle, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
 import type { Credential, CredentialSource } from './credentials.ts';
 import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
 import { paramsProblem } from './params.ts';
+import { boundConfirmRequest, boundToolCall } from './envelope-bounds.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
 
@@ -143,6 +144,8 @@ export class Runtime {
     const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
     const files = new WorkspaceFiles(options.root);
     verifyModules(verified, files);
+    verifyMethodProviders(verified);
+    verifyRegistry(verified, files);
     const instances = new Map<string, Integration>();
     for (const [provider, recorded] of Object.entries(verified.integrations)) {
       const file = `integrations/${recorded.module}`;
@@ -154,23 +157,25 @@ export class Runtime {
       }
       const Constructor = namespace[recorded.export];
       if (typeof Constructor !== 'function') throw new BundleLoadError(`module ${file} has no export ${recorded.export}`);
-      instances.set(
-        provider,
-        new (Constructor as new (context: unknown) => Integration)({ phase: 'runtime', provider, config: options.providerConfig?.[provider] ?? {} }),
-      );
+      const instance = new (Constructor as new (context: unknown) => Integration)({ phase: 'runtime', provider, config: options.providerConfig?.[provider] ?? {} });
+      // The module's own declarations, not the bundle's copy, decide what each method is.
+      verifyDeclaredMethods(verified, provider, instance, file);
+      instances.set(provider, instance);
     }
     return new Runtime(verified, instances, options);
   }
 
   /** Runs one tool call and audits it. Never throws: every failure is an IntegrationResult error. */
-  async callTool(call: ToolCall): Promise<IntegrationResult> {
+  async callTool(input: ToolCall): Promise<IntegrationResult> {
     const started = performance.now();
+    // Every caller-supplied field is bounded before it is stored or echoed (envelope-bounds.ts).
+    const { call, problem } = boundToolCall(input);
     const tenant = call.tenant ?? 'default';
     const traceId = call.trace_id ?? randomUUID();
     const record: CallRecord = { method_id: null, provider: null, detail: { expert: call.expert, tool: call.tool, op: call.op } };
     let result: IntegrationResult;
     try {
-      result = await this.handle(call, tenant, traceId, started, record);
+      result = problem ? errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', null, elapsed(started))) : await this.handle(call, tenant, traceId, started, record);
     } catch {
       // A bug in the runtime itself: report it without its details.
       result = errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
@@ -336,9 +341,16 @@ export class Runtime {
    * the tenant and the approver, be unexpired and unused, and the request must still preview to
    * exactly what was shown. The token is used up whatever the outcome; nothing is retried silently.
    */
-  async confirm(request: ConfirmRequest): Promise<IntegrationResult> {
+  async confirm(input: ConfirmRequest): Promise<IntegrationResult> {
     const started = performance.now();
+    const { request, problem } = boundConfirmRequest(input);
     try {
+      if (problem) {
+        const tenant = request.tenant ?? 'default';
+        return await this.audited(errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', 'confirmation', elapsed(started))), {
+          tenant, action: 'confirmation.rejected', actor: `user:${request.approver}`, integration: null, method_id: null, outcome: 'VALIDATION_FAILED', trace_id: request.trace_id ?? randomUUID(), detail: { message: problem },
+        });
+      }
       return await this.confirmRequest(request, started);
     } catch {
       // Like callTool: a failure of the runtime or its store is reported without its details.
