@@ -121,9 +121,10 @@ const LIFECYCLE_RANK: Record<Lifecycle, number> = { active: 0, maintenance: 1, d
 
 /**
  * Checks each integration the bundle records against the registry (`integrations/manifest.json`)
- * of the runtime's workspace: the same module and export, classification, modes and partner
- * tier, and a lifecycle no looser than the registry's (a bundle built when an integration was
- * `active` does not load once the registry says `end_of_support`; a stricter bundle does).
+ * of the runtime's workspace: the same module and export, and a classification, modes, partner
+ * tier and lifecycle no looser than the registry's. Stricter is allowed (`read_only` instead of
+ * `outbound`, fewer modes, a lower tier, a later lifecycle stage); looser is not (a bundle built
+ * when an integration was `active` does not load once the registry says `end_of_support`).
  * A bundle cannot widen what an integration may do by editing its own copy. Throws
  * BundleLoadError naming the provider and the field.
  */
@@ -149,9 +150,13 @@ export function verifyRegistry(bundle: Bundle, files: WorkspaceFiles): void {
     if (!entry) throw new BundleLoadError(`integration ${provider.slice(0, 64)} of the bundle is not in ${REGISTRY_FILE}`);
     if (entry['module'] !== recorded.module) throw differs('module');
     if ((entry['export'] ?? 'default') !== recorded.export) throw differs('export');
-    if (entry['classification'] !== recorded.classification) throw differs('classification');
-    if (!Array.isArray(entry['modes']) || jsonOf([...(entry['modes'] as string[])].sort()) !== jsonOf([...recorded.modes].sort())) throw differs('modes');
-    if ((entry['tier'] ?? null) !== recorded.tier) throw differs('tier');
+    // Stricter than the registry is allowed; looser is not. `read_only` is the strictest class.
+    if (entry['classification'] !== recorded.classification && recorded.classification !== 'read_only') throw differs('classification');
+    const modes = Array.isArray(entry['modes']) ? (entry['modes'] as unknown[]) : [];
+    if (!recorded.modes.every((mode) => modes.includes(mode))) throw differs('modes');
+    // A lower partner tier may do less; no tier (first party) is the loosest.
+    const tier = entry['tier'] ?? null;
+    if (tier !== null && (recorded.tier === null || typeof tier !== 'number' || recorded.tier > tier)) throw differs('tier');
     const registered = LIFECYCLE_RANK[entry['lifecycle'] as Lifecycle];
     const bundled = LIFECYCLE_RANK[recorded.lifecycle];
     if (registered === undefined || bundled === undefined || bundled < registered) throw differs('lifecycle');

@@ -14,6 +14,7 @@ import type { Credential, CredentialSource } from './credentials.ts';
 import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
 import { paramsProblem } from './params.ts';
+import { CursorSealer, sealNextCursor } from './cursors.ts';
 import { boundConfirmRequest, boundToolCall } from './envelope-bounds.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
@@ -42,6 +43,12 @@ export interface RuntimeOptions {
   retry_policy?: RetryPolicy;
   /** How long a confirmation token stays usable. Default 15 minutes. */
   confirmation_ttl_ms?: number;
+  /**
+   * The key (at least 32 bytes) that seals pagination cursors (cursors.ts). Every process of one
+   * deployment must use the same key, or a cursor handed out by one is VALIDATION_FAILED in the
+   * next; the command line takes it from BOTC_CURSOR_KEY. A random key per runtime when absent.
+   */
+  cursor_key?: Uint8Array;
   /** The clock, for tests. */
   now?: () => number;
 }
@@ -122,6 +129,7 @@ export class Runtime {
   private readonly instances: Map<string, Integration>;
   private readonly inFlight = new Map<string, Promise<Settled>>();
   private readonly now: () => number;
+  private readonly cursors: CursorSealer;
 
   private constructor(bundle: Bundle, instances: Map<string, Integration>, options: RuntimeOptions) {
     this.bundle = bundle;
@@ -129,6 +137,7 @@ export class Runtime {
     this.instances = instances;
     this.store = options.store ?? new MemoryStore();
     this.now = options.now ?? Date.now;
+    this.cursors = new CursorSealer(options.cursor_key);
     this.tools = new Map(bundle.tools.map((t) => [t.name, { ...t, methodSet: new Set(t.methods) }]));
     this.expertTools = new Map(bundle.experts.map((e) => [e.name, new Set(e.tools)]));
     this.plans = new Map(
@@ -231,6 +240,13 @@ export class Runtime {
     const invalid = this.validators.check(plan.spec.input_schema, args.params);
     if (invalid) return errorResult('VALIDATION_FAILED', `params do not match ${plan.spec.method_id}: ${invalid}`, meta());
     if (!plan.governance.ok) return errorResult(plan.governance.code, plan.governance.message, meta());
+    const cursor = { tenant, method_id: plan.spec.method_id, params: args.params };
+    if (args.cursor !== undefined) {
+      // Only a cursor this runtime sealed, for this tenant, method and params, reaches the integration.
+      const raw = this.cursors.open(cursor, args.cursor);
+      if (raw === undefined) return errorResult('VALIDATION_FAILED', '`cursor` was not handed out for this method, tenant and params; pass meta.next_cursor back unchanged', meta());
+      args.cursor = raw;
+    }
 
     // Without a credential source there is nothing to wait for.
     const credential = this.options.credentials ? await this.credential(tenant, plan.spec) : checkScopes(tenant, plan.spec, undefined);
@@ -240,8 +256,8 @@ export class Runtime {
 
     const invocation: Invocation = { plan, args, tenant, traceId, credential: credential.value, started, record };
     const perform = () => this.perform(invocation, call);
-    if (args.idempotency_key === undefined) return perform();
-    return this.idempotent(plan.spec, args, tenant, started, perform);
+    const result = args.idempotency_key === undefined ? await perform() : await this.idempotent(plan.spec, args, tenant, started, perform);
+    return sealNextCursor(this.cursors, cursor, result);
   }
 
   /** The governed part of a call: confirmation for outbound writes, review for imports. */
