@@ -15,14 +15,17 @@ export class CursorKeyError extends Error {
 }
 
 /** Every sealed cursor starts with this; the version changes if the format does. */
-const PREFIX = 'botc_cur1.';
+const PREFIX = 'botc_cur1_';
 const KEY_BYTES = 32;
+/** The length of a base64url HMAC-SHA256 (32 bytes, unpadded). */
+const MAC_CHARS = 43;
 const MAC_LABEL = 'botc.cursor/1';
 
 /**
  * Makes pagination cursors opaque to the model: the runtime hands out `seal(raw)` in place of
  * the integration's `next_cursor`, and accepts back only what it sealed. A sealed cursor is
- * `botc_cur1.<base64url(raw cursor)>.<base64url(HMAC-SHA256)>` (RFC 2104, RFC 4648 §5), the
+ * `botc_cur1_<base64url(HMAC-SHA256), 43 characters><base64url(raw cursor)>` (RFC 2104,
+ * RFC 4648 §5: URL- and filename-safe, no separator a client could mangle), the
  * MAC taken over the raw cursor together with the tenant, the method id and the sha256 of the
  * params' canonical JSON. The raw cursor is readable but cannot be changed, nor the cursor be
  * used by another tenant, another method or another query: a model cannot add a query
@@ -39,18 +42,18 @@ export class CursorSealer {
 
   /** The sealed form of the integration's raw cursor. */
   seal(binding: CursorBinding, raw: string): string {
-    return `${PREFIX}${Buffer.from(raw, 'utf8').toString('base64url')}.${this.mac(binding, raw).toString('base64url')}`;
+    return `${PREFIX}${this.mac(binding, raw).toString('base64url')}${Buffer.from(raw, 'utf8').toString('base64url')}`;
   }
 
   /** The raw cursor inside a sealed one, or undefined when it was not sealed by this key for this binding. */
   open(binding: CursorBinding, sealed: string): string | undefined {
-    if (!sealed.startsWith(PREFIX)) return undefined;
-    const parts = sealed.slice(PREFIX.length).split('.');
-    if (parts.length !== 2 || !parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p))) return undefined;
-    const raw = Buffer.from(parts[0]!, 'base64url').toString('utf8');
-    // Round trip: one raw cursor has one encoding, so a re-encoded or padded variant is refused.
-    if (Buffer.from(raw, 'utf8').toString('base64url') !== parts[0]) return undefined;
-    const given = Buffer.from(parts[1]!, 'base64url');
+    if (!sealed.startsWith(PREFIX) || !/^[A-Za-z0-9_-]*$/.test(sealed)) return undefined;
+    const mac = sealed.slice(PREFIX.length, PREFIX.length + MAC_CHARS);
+    const body = sealed.slice(PREFIX.length + MAC_CHARS);
+    const raw = Buffer.from(body, 'base64url').toString('utf8');
+    // Round trip: one raw cursor has one encoding, so a re-encoded variant is refused.
+    if (Buffer.from(raw, 'utf8').toString('base64url') !== body) return undefined;
+    const given = Buffer.from(mac, 'base64url');
     const expected = this.mac(binding, raw);
     return given.length === expected.length && timingSafeEqual(given, expected) ? raw : undefined;
   }

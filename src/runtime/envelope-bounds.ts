@@ -64,12 +64,18 @@ export function boundToolCall<C extends EnvelopeCall>(call: C): { call: C; probl
       else out[field] = value;
     }
     if (typeof call.args === 'object' && call.args !== null && !Array.isArray(call.args)) {
-      const args = { ...(call.args as Record<string, unknown>) };
-      if (typeof args['method_id'] === 'string') args['method_id'] = clip(args['method_id'], ENVELOPE_LIMITS.method_id);
-      for (const field of ['cursor', 'idempotency_key'] as const) {
-        if (typeof args[field] === 'string') args[field] = boundValue(args[field], field, problems);
+      try {
+        const args = { ...(call.args as Record<string, unknown>) };
+        if (typeof args['method_id'] === 'string') args['method_id'] = clip(args['method_id'], ENVELOPE_LIMITS.method_id);
+        for (const field of ['cursor', 'idempotency_key'] as const) {
+          if (typeof args[field] === 'string') args[field] = boundValue(args[field], field, problems);
+        }
+        out.args = args;
+      } catch {
+        // A getter that throws, a Proxy trap: the args are refused, the names are kept for the record.
+        problems.push('the call args are not plain data');
+        out.args = {};
       }
-      out.args = args;
     }
     return { call: out, problem: problems[0] };
   } catch {
