@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
@@ -7,7 +7,7 @@ import { bundleDigest, type Bundle } from '../src/bundle/format.ts';
 import type { IntegrationResult } from '../src/integration/types.ts';
 import { BundleLoadError } from '../src/runtime/bundle.ts';
 import type { CredentialSource } from '../src/runtime/credentials.ts';
-import { CursorSealer } from '../src/runtime/cursors.ts';
+import { CursorKeyError, CursorSealer, cursorKeyFile, cursorKeyFromEnv, deriveCursorKey } from '../src/runtime/cursors.ts';
 import { ENVELOPE_LIMITS } from '../src/runtime/envelope-bounds.ts';
 import { Runtime, type RuntimeOptions, type ToolCall } from '../src/runtime/runtime.ts';
 import { secretForms } from '../src/runtime/scrub.ts';
@@ -346,5 +346,33 @@ describe('item 15: cursors are opaque to the model', () => {
     const resumed = new CursorSealer(key).seal({ tenant: 'default', method_id: 'rogue.pages.list.v1', params: { limit: 5 } }, 'offset=5');
     expect(resumed).toBe(first.meta.next_cursor);
     expect(() => new CursorSealer(Buffer.alloc(16))).toThrow(/at least 32 bytes/);
+  });
+});
+
+describe('item 15: the cursor key a deployment shares', () => {
+  it('BOTC_CURSOR_KEY is 32 bytes as hex or canonical base64; anything else is refused', () => {
+    const key = Buffer.alloc(32, 9);
+    expect(cursorKeyFromEnv({})).toBeUndefined();
+    expect(cursorKeyFromEnv({ BOTC_CURSOR_KEY: key.toString('hex') })).toEqual(key);
+    expect(cursorKeyFromEnv({ BOTC_CURSOR_KEY: key.toString('base64') })).toEqual(key);
+    for (const bad of ['short', key.toString('hex').slice(2), `${key.toString('base64')}junk`, 'x'.repeat(43)]) {
+      expect(() => cursorKeyFromEnv({ BOTC_CURSOR_KEY: bad }), bad).toThrow(CursorKeyError);
+    }
+    // Derived from the vault key under its own label: never the vault key itself.
+    expect(deriveCursorKey(key)).toHaveLength(32);
+    expect(deriveCursorKey(key).equals(key)).toBe(false);
+  });
+
+  it('the command line keeps its key in an owner-only file beside the state, and never follows a link', () => {
+    const dir = tempDir('botc-cursor-key-');
+    const file = path.join(dir, 'cursor.key');
+    const first = cursorKeyFile(file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(cursorKeyFile(file)).toEqual(first);
+    const link = path.join(dir, 'linked.key');
+    symlinkSync(file, link);
+    expect(() => cursorKeyFile(link)).toThrow(CursorKeyError);
+    writeFileSync(path.join(dir, 'bad.key'), 'not a key');
+    expect(() => cursorKeyFile(path.join(dir, 'bad.key'))).toThrow(/64 hex characters/);
   });
 });
