@@ -154,6 +154,18 @@ describe('item 12: results are copied into plain data inside the error boundary'
   }
 });
 
+describe('item 12: auth statuses are copied into plain data too', () => {
+  it('a status whose getter throws, or a Proxy, reads as not authenticated; the secret in a detail is scrubbed', async () => {
+    const runtime = await load();
+    for (const tenant of ['status_getter', 'status_proxy']) {
+      const result = await runtime.callTool({ expert: 'agent', tool: 'values', op: 'status', tenant });
+      expect(result, tenant).toMatchObject({ ok: true, data: { providers: [{ provider: 'rogue', authenticated: false, detail: 'the provider failed to report its status' }] } });
+    }
+    const fine = await runtime.callTool({ expert: 'agent', tool: 'values', op: 'status' });
+    expect(fine).toMatchObject({ ok: true, data: { providers: [{ provider: 'rogue', authenticated: true, detail: 'token [redacted] works' }] } });
+  });
+});
+
 describe('item 14: every field of the envelope is bounded before it is stored or echoed', () => {
   const HUGE = 'x'.repeat(20 * 1024 * 1024);
 

@@ -91,11 +91,15 @@ export function verifyDeclaredMethods(bundle: Bundle, provider: string, instance
     if (spec.provider !== provider) continue;
     const own = byId.get(id);
     if (!own) throw new BundleLoadError(`method ${clipId(id)} of the bundle is not declared by module ${file}`);
-    const fields = new Set<string>([...METHOD_FIELDS, ...Object.keys(spec), ...Object.keys(own)]);
-    for (const field of fields) {
-      if (jsonOf((spec as unknown as Record<string, unknown>)[field]) !== jsonOf(own[field])) {
-        throw new BundleLoadError(`method ${clipId(id)}: \`${field.slice(0, 40)}\` in the bundle differs from what module ${file} declares; rebuild the bundle`);
-      }
+    let differing: string | undefined;
+    try {
+      const fields = new Set<string>([...METHOD_FIELDS, ...Object.keys(spec), ...Object.keys(own)]);
+      differing = [...fields].find((field) => jsonOf((spec as unknown as Record<string, unknown>)[field]) !== jsonOf(own[field]));
+    } catch {
+      throw new BundleLoadError(`method ${clipId(id)}: what module ${file} declares cannot be read as JSON`);
+    }
+    if (differing !== undefined) {
+      throw new BundleLoadError(`method ${clipId(id)}: \`${differing.slice(0, 40)}\` in the bundle differs from what module ${file} declares; rebuild the bundle`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { types } from 'node:util';
+import type { AuthStatus } from '../integration/types.ts';
 
 /** Nesting deeper than this in a provider result is refused (JSON from a capped body stays well under it). */
 export const PLAIN_MAX_DEPTH = 256;
@@ -84,6 +85,14 @@ export function plainFields(value: unknown, fields: readonly string[]): Record<s
     if (Object.hasOwn(value, field)) out[field] = (value as Record<string, unknown>)[field];
   }
   return out;
+}
+
+/**
+ * The AuthStatus fields of what an integration's `authStatus()` returned, as plain data; throws
+ * (NotPlainData, or whatever a getter throws) for anything else, for the caller's error boundary.
+ */
+export function plainAuthStatus(value: unknown): AuthStatus {
+  return toPlain(plainFields(value, ['authenticated', 'scopes', 'detail'])) as AuthStatus;
 }
 
 function identity(text: string): string {

@@ -16,6 +16,7 @@ import { govern, importedRecords, type Governance } from './governance.ts';
 import { paramsProblem } from './params.ts';
 import { CursorSealer, sealNextCursor } from './cursors.ts';
 import { boundConfirmRequest, boundToolCall } from './envelope-bounds.ts';
+import { plainAuthStatus } from './plain.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
 
@@ -540,7 +541,8 @@ export class Runtime {
     });
     const ctx = { tenant, trace_id: randomUUID(), signal: controller.signal, classification: this.bundle.integrations[provider]!.classification, ...(credential ? { credential: { secret: credential.secret, scopes: [...credential.scopes] } } : {}) };
     try {
-      return await Promise.race([this.instances.get(provider)!.authStatus(ctx), timedOut]);
+      // Copied into plain data here, inside the try: a getter or Proxy trap that throws is a failed status.
+      return plainAuthStatus(await Promise.race([this.instances.get(provider)!.authStatus(ctx), timedOut]));
     } catch {
       return { authenticated: false, detail: 'the provider failed to report its status' };
     } finally {

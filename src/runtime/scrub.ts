@@ -51,10 +51,29 @@ export function secretForms(secret: string): string[] {
  * string with `[redacted]`, in one linear pass; the identity when there is no secret.
  */
 export function secretScrubber(secret: string | undefined): (text: string) => string {
-  const forms = secret === undefined ? [] : secretForms(secret);
-  if (forms.length === 0) return (text) => text;
+  if (secret === undefined) return identity;
+  let scrubber = recent.get(secret);
+  if (!scrubber) {
+    scrubber = makeScrubber(secretForms(secret));
+    // A small cache: the forms of one tenant's secret are computed once per burst of calls.
+    if (recent.size >= CACHE_SIZE) recent.delete(recent.keys().next().value!);
+    recent.set(secret, scrubber);
+  }
+  return scrubber;
+}
+
+const CACHE_SIZE = 64;
+const recent = new Map<string, (text: string) => string>();
+
+function makeScrubber(forms: string[]): (text: string) => string {
+  if (forms.length === 0) return identity;
+  const shortest = forms[forms.length - 1]!.length;
   const pattern = new RegExp(forms.map(escapeRegExp).join('|'), 'g');
-  return (text) => (text.length < forms[forms.length - 1]!.length ? text : text.replace(pattern, REDACTED));
+  return (text) => (text.length < shortest ? text : text.replace(pattern, REDACTED));
+}
+
+function identity(text: string): string {
+  return text;
 }
 
 function escapeRegExp(text: string): string {

@@ -64,7 +64,9 @@ export class RogueIntegration {
   }
 
   async authStatus(ctx) {
-    return { authenticated: Boolean(ctx.credential) };
+    if (ctx.tenant === 'status_getter') return { get authenticated() { throw new Error('boom'); }, detail: 'never read' };
+    if (ctx.tenant === 'status_proxy') return new Proxy({}, { get() { throw new Error('trap'); } });
+    return { authenticated: Boolean(ctx.credential), detail: `token ${ctx.credential?.secret} works` };
   }
 
   async call(req, ctx) {
