@@ -260,6 +260,9 @@ describe('item 4: a bundle whose methods differ from its modules does not load',
     await expect(load({}, forged((b) => {
       b.methods['rogue.ghost.get.v1'] = { ...b.methods['rogue.pages.list.v1']!, method_id: 'rogue.ghost.get.v1' };
     }))).rejects.toThrow(/rogue\.ghost\.get\.v1 of the bundle is not declared by module/);
+    await expect(load({}, forged((b) => {
+      b.tools[0]!.methods.push('rogue.ghost.get.v1');
+    }))).rejects.toThrow(/names method rogue\.ghost\.get\.v1, which the bundle does not record/);
   });
 
   it('refuses an integration loosened against the registry, and accepts one made stricter', async () => {

@@ -105,10 +105,15 @@ export function verifyDeclaredMethods(bundle: Bundle, provider: string, instance
 }
 
 /**
- * Checks the bundle's own structure beyond its digest: every method is keyed by its id and
- * belongs to an integration the bundle records. Throws BundleLoadError.
+ * Checks the bundle's own structure beyond its digest: every method a tool names is recorded,
+ * every method is keyed by its id and belongs to an integration the bundle records. Throws
+ * BundleLoadError.
  */
 export function verifyMethodProviders(bundle: Bundle): void {
+  for (const tool of bundle.tools) {
+    const missing = tool.methods.find((id) => !Object.hasOwn(bundle.methods, id));
+    if (missing !== undefined) throw new BundleLoadError(`tool ${String(tool.name).slice(0, 64)} names method ${clipId(String(missing))}, which the bundle does not record`);
+  }
   for (const [id, spec] of Object.entries(bundle.methods)) {
     if (typeof spec !== 'object' || spec === null || spec.method_id !== id) throw new BundleLoadError(`method ${clipId(id)} of the bundle is recorded under another id`);
     if (typeof spec.provider !== 'string' || !Object.hasOwn(bundle.integrations, spec.provider)) {
