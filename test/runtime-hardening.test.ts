@@ -100,7 +100,7 @@ function leaks(text: string, secret: string): boolean {
   return false;
 }
 
-describe('item 6: every string a result carries is scrubbed of the secret and its encodings', () => {
+describe('secrets in results: every string a result carries is scrubbed of the secret and its encodings', () => {
   it('scrubs data, keys, error messages and meta of the literal, base64, Basic, hex, percent and base64url forms', async () => {
     const runtime = await load();
     for (const tenant of ['default', 'odd']) {
@@ -132,7 +132,7 @@ describe('item 6: every string a result carries is scrubbed of the secret and it
   });
 });
 
-describe('item 12: results are copied into plain data inside the error boundary', () => {
+describe('plain results: results are copied into plain data inside the error boundary', () => {
   const modes = ['getter_ok', 'getter_meta', 'getter_data', 'proxy_result', 'proxy_data', 'cyclic', 'bigint', 'class_instance', 'then_throws', 'deep'];
   for (const mode of modes) {
     it(`${mode}: PROVIDER_ERROR, and the process keeps serving`, async () => {
@@ -154,7 +154,7 @@ describe('item 12: results are copied into plain data inside the error boundary'
   }
 });
 
-describe('item 12: auth statuses are copied into plain data too', () => {
+describe('plain auth statuses: auth statuses are copied into plain data too', () => {
   it('a status whose getter throws, or a Proxy, reads as not authenticated; the secret in a detail is scrubbed', async () => {
     const runtime = await load();
     for (const tenant of ['status_getter', 'status_proxy']) {
@@ -166,7 +166,7 @@ describe('item 12: auth statuses are copied into plain data too', () => {
   });
 });
 
-describe('item 14: every field of the envelope is bounded before it is stored or echoed', () => {
+describe('envelope bounds: every field of the envelope is bounded before it is stored or echoed', () => {
   const HUGE = 'x'.repeat(20 * 1024 * 1024);
 
   it('a 20 MiB expert, tool, op or method id is refused as unknown and stored only clipped', async () => {
@@ -229,7 +229,7 @@ describe('item 14: every field of the envelope is bounded before it is stored or
   });
 });
 
-describe('item 4: a bundle whose methods differ from its modules does not load', () => {
+describe('bundle checks: a bundle whose methods differ from its modules does not load', () => {
   const SEND = 'courier.message.send.v1';
 
   it('a write relabelled safe_read with its digest recomputed is refused, naming the method and field; nothing is sent', async () => {
@@ -295,7 +295,7 @@ describe('item 4: a bundle whose methods differ from its modules does not load',
   });
 });
 
-describe('item 15: cursors are opaque to the model', () => {
+describe('sealed cursors: cursors are opaque to the model', () => {
   it('pages end to end with sealed cursors; the integration sees its own raw cursor', async () => {
     const runtime = await load();
     const numbers: number[] = [];
@@ -364,7 +364,7 @@ describe('item 15: cursors are opaque to the model', () => {
   });
 });
 
-describe('item 15: the cursor key a deployment shares', () => {
+describe('the cursor key: what a deployment shares', () => {
   it('BOTC_CURSOR_KEY is 32 bytes as hex or canonical base64; anything else is refused', () => {
     const key = Buffer.alloc(32, 9);
     expect(cursorKeyFromEnv({})).toBeUndefined();

@@ -1,5 +1,5 @@
-import { constants, closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 
 /** What a sealed cursor is bound to: it continues exactly this query, for this tenant, and no other. */

@@ -1,6 +1,6 @@
+import { ERROR_CODES, type ErrorCode, type IntegrationResult, type ResultMeta } from '../integration/types.ts';
 import { plainFields, toPlain } from './plain.ts';
 import { secretScrubber } from './scrub.ts';
-import { ERROR_CODES, type ErrorCode, type IntegrationResult, type ResultMeta } from '../integration/types.ts';
 
 export function emptyMeta(sourceType: string, sourceRef: string | null, latency = 0): ResultMeta {
   return {
