@@ -25,54 +25,64 @@ export class NotPlainData extends Error {
  * as a live object.
  */
 export function toPlain(value: unknown, mapString: (text: string) => string = identity): unknown {
-  const budget = { nodes: 0 };
-  const ancestors = new Set<object>();
-  const copy = (current: unknown, depth: number): unknown => {
-    if (++budget.nodes > PLAIN_MAX_NODES) throw new NotPlainData(`more than ${PLAIN_MAX_NODES} values`);
-    switch (typeof current) {
-      case 'string':
-        return mapString(current);
-      case 'boolean':
-        return current;
-      case 'number':
-        if (!Number.isFinite(current)) throw new NotPlainData('a number JSON cannot carry');
-        return current;
-      case 'object':
-        break;
-      default:
-        throw new NotPlainData(`a ${typeof current}`);
+  return copy(value, 0, { nodes: 0, ancestors: [], mapString });
+}
+
+/** The state of one `toPlain` walk. A throw abandons the walk, so `ancestors` is not unwound then. */
+interface Walk {
+  nodes: number;
+  /** The objects on the path from the root: a cycle is an object that is its own ancestor. */
+  ancestors: object[];
+  mapString: (text: string) => string;
+}
+
+function copy(current: unknown, depth: number, walk: Walk): unknown {
+  if (++walk.nodes > PLAIN_MAX_NODES) throw new NotPlainData(`more than ${PLAIN_MAX_NODES} values`);
+  switch (typeof current) {
+    case 'string':
+      return walk.mapString(current);
+    case 'boolean':
+      return current;
+    case 'number':
+      if (!Number.isFinite(current)) throw new NotPlainData('a number JSON cannot carry');
+      return current;
+    case 'object':
+      break;
+    default:
+      throw new NotPlainData(`a ${typeof current}`);
+  }
+  if (current === null) return null;
+  if (types.isProxy(current)) throw new NotPlainData('a Proxy');
+  if (depth >= PLAIN_MAX_DEPTH) throw new NotPlainData(`nesting deeper than ${PLAIN_MAX_DEPTH} levels`);
+  if (walk.ancestors.includes(current)) throw new NotPlainData('a cycle');
+  walk.ancestors.push(current);
+  let out: unknown;
+  if (Array.isArray(current)) {
+    if (Object.getPrototypeOf(current) !== Array.prototype) throw new NotPlainData('an array subclass');
+    const items: unknown[] = new Array(current.length);
+    // Index access, not iteration: an overridden iterator is code we do not run.
+    for (let i = 0; i < current.length; i++) {
+      const item: unknown = current[i];
+      items[i] = item === undefined ? null : copy(item, depth + 1, walk);
     }
-    if (current === null) return null;
-    if (types.isProxy(current)) throw new NotPlainData('a Proxy');
-    if (depth >= PLAIN_MAX_DEPTH) throw new NotPlainData(`nesting deeper than ${PLAIN_MAX_DEPTH} levels`);
-    if (ancestors.has(current)) throw new NotPlainData('a cycle');
-    ancestors.add(current);
-    try {
-      if (Array.isArray(current)) {
-        if (Object.getPrototypeOf(current) !== Array.prototype) throw new NotPlainData('an array subclass');
-        const out: unknown[] = [];
-        // Index access, not iteration: an overridden iterator is code we do not run.
-        for (let i = 0; i < current.length; i++) {
-          const item: unknown = current[i];
-          out.push(item === undefined ? null : copy(item, depth + 1));
-        }
-        return out;
-      }
-      const proto: unknown = Object.getPrototypeOf(current);
-      if (proto !== Object.prototype && proto !== null) throw new NotPlainData('an instance of a class');
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(current)) {
-        const item: unknown = (current as Record<string, unknown>)[key];
-        if (item === undefined) continue;
-        // defineProperty, not assignment: a key `__proto__` stays an ordinary property.
-        Object.defineProperty(out, mapString(key), { value: copy(item, depth + 1), enumerable: true, writable: true, configurable: true });
-      }
-      return out;
-    } finally {
-      ancestors.delete(current);
+    out = items;
+  } else {
+    const proto: unknown = Object.getPrototypeOf(current);
+    if (proto !== Object.prototype && proto !== null) throw new NotPlainData('an instance of a class');
+    const fields: Record<string, unknown> = {};
+    for (const key of Object.keys(current)) {
+      const item: unknown = (current as Record<string, unknown>)[key];
+      if (item === undefined) continue;
+      const name = walk.mapString(key);
+      const copied = copy(item, depth + 1, walk);
+      // defineProperty for `__proto__` only: assigning it would set the prototype instead.
+      if (name === '__proto__') Object.defineProperty(fields, name, { value: copied, enumerable: true, writable: true, configurable: true });
+      else fields[name] = copied;
     }
-  };
-  return copy(value, 0);
+    out = fields;
+  }
+  walk.ancestors.pop();
+  return out;
 }
 
 /** Own enumerable fields of a plain object, read once each; NotPlainData for anything else. */

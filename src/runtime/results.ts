@@ -74,24 +74,28 @@ function sanitize(value: unknown, sourceType: string, clean: (text: string) => s
 
 const ERROR_FIELDS = ['code', 'message', 'provider_code', 'http_status', 'retriable'] as const;
 const META_FIELDS = ['provider_request_id', 'next_cursor', 'rate_limit_remaining', 'cost_units', 'provenance', 'retry_after_ms'] as const;
+const PROVENANCE_FIELDS = ['source_type', 'source_ref'] as const;
 
-/** The meta fields of the contract, copied and scrubbed; whatever else the integration put there is dropped. */
+/**
+ * The meta fields of the contract, each read once and kept only when it is a string or a finite
+ * number (strings scrubbed); whatever else the integration put there is never read.
+ */
 function sanitizeMeta(value: unknown, sourceType: string, clean: (text: string) => string): ResultMeta {
   if (typeof value !== 'object' || value === null) return emptyMeta(sourceType, null);
-  const copied = toPlain(plainFields(value, META_FIELDS), clean) as Record<string, unknown>;
-  const provenance = isRecord(copied['provenance']) ? copied['provenance'] : {};
+  const meta = plainFields(value, META_FIELDS);
+  const provenance = isRecord(meta['provenance']) ? plainFields(meta['provenance'], PROVENANCE_FIELDS) : {};
   const out: ResultMeta = {
-    provider_request_id: stringOr(copied['provider_request_id'], null),
+    provider_request_id: stringOr(meta['provider_request_id'], null, clean),
     latency_ms: 0,
-    next_cursor: stringOr(copied['next_cursor'], null),
-    rate_limit_remaining: numberOrNull(copied['rate_limit_remaining']),
-    cost_units: numberOrNull(copied['cost_units']),
+    next_cursor: stringOr(meta['next_cursor'], null, clean),
+    rate_limit_remaining: numberOrNull(meta['rate_limit_remaining']),
+    cost_units: numberOrNull(meta['cost_units']),
     provenance: {
-      source_type: stringOr(provenance['source_type'], sourceType),
-      source_ref: stringOr(provenance['source_ref'], null),
+      source_type: stringOr(provenance['source_type'], sourceType, clean),
+      source_ref: stringOr(provenance['source_ref'], null, clean),
     },
   };
-  const retryAfter = numberOrNull(copied['retry_after_ms']);
+  const retryAfter = numberOrNull(meta['retry_after_ms']);
   if (retryAfter !== null) out['retry_after_ms'] = retryAfter;
   return out;
 }
@@ -104,8 +108,8 @@ function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-function stringOr<T>(value: unknown, otherwise: T): string | T {
-  return typeof value === 'string' ? value : otherwise;
+function stringOr<T>(value: unknown, otherwise: T, clean: (text: string) => string): string | T {
+  return typeof value === 'string' ? clean(value) : otherwise;
 }
 
 /** The text with the secret, and its common encodings, replaced by `[redacted]`. */
