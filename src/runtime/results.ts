@@ -35,10 +35,11 @@ const MALFORMED = 'the integration returned a malformed result';
 
 /**
  * Accepts only a well-formed IntegrationResult from an integration; anything else becomes
- * PROVIDER_ERROR. One pass copies what the result carries into plain JSON data (`toPlain`:
- * no getters run later, no Proxy, no class instance, no cycle) and scrubs every string of it,
- * object keys included, of the tenant's secret in its common encodings (`secretScrubber`):
- * `data`, the error and the meta fields alike. Error messages are bounded. `raw` is dropped.
+ * PROVIDER_ERROR. One pass copies what the result carries into plain JSON data and scrubs
+ * every string of it of the tenant's secret in its common encodings (`secretScrubber`): `data`
+ * whole (`toPlain`: no getters run later, no Proxy, no class instance, no cycle; object keys
+ * scrubbed too), and the contract's fields of the error and of `meta`, each read once. Error
+ * messages are bounded. `raw`, and anything else the integration added, is never read.
  * Never throws: whatever the value does while it is read (a getter that throws, a Proxy
  * trap) ends as PROVIDER_ERROR.
  */
@@ -62,13 +63,14 @@ function sanitize(value: unknown, sourceType: string, clean: (text: string) => s
   if (raw['ok'] === true) return { ok: true, data: toPlain(raw['data'], clean), meta };
   // Only the fields of the contract are read: whatever else the error object holds (a stack, a
   // `cause`) is never touched, let alone returned.
-  const error = isRecord(raw['error']) ? (toPlain(plainFields(raw['error'], ERROR_FIELDS), clean) as Record<string, unknown>) : {};
+  // Each read once; strings scrubbed before they are cut, so a cut never splits an unscrubbed secret.
+  const error = isRecord(raw['error']) ? plainFields(raw['error'], ERROR_FIELDS) : {};
   const code = typeof error['code'] === 'string' && CODES.has(error['code']) ? (error['code'] as ErrorCode) : 'PROVIDER_ERROR';
-  const message = typeof error['message'] === 'string' ? error['message'].slice(0, 500) : 'the provider failed';
+  const message = typeof error['message'] === 'string' ? clean(error['message']).slice(0, 500) : 'the provider failed';
   return errorResult(code, message, meta, {
     retriable: error['retriable'] === true,
-    http_status: typeof error['http_status'] === 'number' ? error['http_status'] : null,
-    provider_code: typeof error['provider_code'] === 'string' ? error['provider_code'].slice(0, 100) : null,
+    http_status: numberOrNull(error['http_status']),
+    provider_code: typeof error['provider_code'] === 'string' ? clean(error['provider_code']).slice(0, 100) : null,
   });
 }
 
