@@ -3,3 +3,4 @@ export { BundleLoadError, readBundle, verifyBundle } from './bundle.ts';
 export { chainCredentials, credentialsFromEnv, credentialsFromFile, type Credential, type CredentialSource } from './credentials.ts';
 export { CursorKeyError, CursorSealer, cursorKeyFromEnv, deriveCursorKey, type CursorBinding } from './cursors.ts';
 export { ENVELOPE_LIMITS } from './envelope-bounds.ts';
+export { signBundleDigest, verifyBundleSignature } from './signature.ts';

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 import type { Bundle, BundleIntegration, BundleTool } from '../bundle/format.ts';
 import type { AuthStatus, ErrorCode, Integration, IntegrationCall, IntegrationResult, MethodSpec, ResultMeta, RetryPolicy } from '../integration/types.ts';
@@ -17,6 +17,7 @@ import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
 import { paramsProblem } from './params.ts';
 import { plainAuthStatus } from './plain.ts';
+import { verifyBundleSignature } from './signature.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
 
@@ -50,6 +51,13 @@ export interface RuntimeOptions {
    * next; the command line takes it from BOTC_CURSOR_KEY. A random key per runtime when absent.
    */
   cursor_key?: Uint8Array;
+  /**
+   * When set, only a bundle whose digest carries a valid Ed25519 signature by this key's pair
+   * loads (signature.ts): for runtimes that load bundles built elsewhere. KeyObject or PEM.
+   */
+  bundle_public_key?: KeyObject | string;
+  /** The base64 signature of the bundle's digest (`signBundleDigest`), checked against `bundle_public_key`. */
+  bundle_signature?: string;
   /** The clock, for tests. */
   now?: () => number;
 }
@@ -152,6 +160,7 @@ export class Runtime {
   /** Loads a bundle file or object; refuses a changed bundle or changed module sources. */
   static async load(bundle: string | Bundle, options: RuntimeOptions): Promise<Runtime> {
     const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
+    if (options.bundle_public_key !== undefined) verifyBundleSignature(verified.digest, options.bundle_signature, options.bundle_public_key);
     const files = new WorkspaceFiles(options.root);
     verifyModules(verified, files);
     verifyMethodProviders(verified);
