@@ -21,6 +21,7 @@ import { canonicalJson, sha256 } from '../src/bundle/canonical.ts';
 import { bundleDigest, type Bundle } from '../src/bundle/format.ts';
 import { HttpIntegration, defineMethod, type HandlerInput } from '../src/integration/index.ts';
 import type { CallContext, ErrorCode, IntegrationResult, RetryPolicy } from '../src/integration/types.ts';
+import { BundleLoadError } from '../src/runtime/bundle.ts';
 import { Runtime, type RuntimeOptions, type ToolCall } from '../src/runtime/runtime.ts';
 import { decideReview } from '../src/state/reviews.ts';
 import type { SqlStore } from '../src/state/sql-store.ts';
@@ -159,36 +160,30 @@ describeStores('governance', (backend) => {
   });
 
   describe('read-only means read-only at run time', () => {
-    it('a read_only integration carrying a write or import method answers READ_ONLY_VIOLATION and is never invoked', async () => {
+    it('a read_only integration carrying a write or import method does not load, so it is never invoked', async () => {
       await vault.add('acme', 'ref', REF_SECRET_A, ['ref:read'], 'user:admin');
-      const writing = await load({}, forged((b) => {
+      const id = unique('ro');
+      // The module declares a read: a bundle that says otherwise is refused when it loads.
+      await expect(load({}, forged((b) => {
         b.methods[REF]!.capabilities = ['read', 'write'];
         b.methods[REF]!.idempotency = 'idempotent_write';
-      }));
-      const importing = await load({}, forged((b) => {
+      }))).rejects.toThrow(BundleLoadError);
+      await expect(load({}, forged((b) => {
         b.methods[REF]!.capabilities = ['import'];
         b.methods[REF]!.idempotency = 'idempotent_write';
-      }));
-      const id = unique('ro');
-      for (const rt of [writing, importing]) {
-        for (const dry_run of [false, true]) {
-          expect(expectCode(await rt.callTool(toolCall('ref', REF, { id }, { dry_run })), 'READ_ONLY_VIOLATION')).toMatch(/read-only/);
-        }
-      }
+      }))).rejects.toThrow(BundleLoadError);
       expect(refLog().filter((e) => e.id === id)).toEqual([]);
-      expect(await audit({ tenant: 'acme', outcome: 'READ_ONLY_VIOLATION' })).toHaveLength(4);
       // The control: the honest bundle reads.
       expect(expectOk(await runtime.callTool(toolCall('ref', REF, { id })))).toEqual({ id, name: `Item ${id}` });
       expect(refLog().filter((e) => e.id === id)).toHaveLength(1);
     });
 
-    it('an inbound integration carrying a write method answers READ_ONLY_VIOLATION; nothing is imported', async () => {
+    it('an inbound integration carrying a write method does not load; nothing is imported', async () => {
       const source = unique('src');
       feed().pages[source] = { records: [{ id: 'r1', name: 'Alpha', amount: 1 }] };
-      const rt = await load({}, forged((b) => {
+      await expect(load({}, forged((b) => {
         b.methods[IMPORT]!.capabilities = ['import', 'deliver'];
-      }));
-      expectCode(await rt.callTool(toolCall('feed', IMPORT, { source })), 'READ_ONLY_VIOLATION');
+      }))).rejects.toThrow(BundleLoadError);
       expect(feed().log.filter((e) => e.source === source)).toEqual([]);
       expect(await store.listReviews({ tenant: 'acme' })).toEqual([]);
     });
@@ -748,19 +743,19 @@ describeStores('governance', (backend) => {
       expect(current.meta['warnings']).toBeUndefined();
     });
 
-    it('a tier-1 partner method with a write (or intelligence) capability answers AUTH_FORBIDDEN and is not called', async () => {
+    it('a tier-1 partner method with a write (or intelligence) capability does not load, so it is not called', async () => {
       const tag = unique('tier');
       for (const [capabilities, idempotency] of [[['read', 'write'], 'idempotent_write'], [['read', 'intelligence'], 'safe_read']] as const) {
-        const rt = await load({}, forged((b) => {
+        await expect(load({}, forged((b) => {
           b.methods[PARTNER]!.capabilities = [...capabilities];
           b.methods[PARTNER]!.idempotency = idempotency;
-        }));
-        for (const dry_run of [false, true]) {
-          expect(expectCode(await rt.callTool(toolCall('partner', PARTNER, { tag }, { dry_run })), 'AUTH_FORBIDDEN')).toMatch(/tier 1/);
-        }
+        }))).rejects.toThrow(BundleLoadError);
       }
+      // A bundle cannot lift the registry's tier either.
+      await expect(load({}, forged((b) => {
+        b.integrations['partner']!.tier = null;
+      }))).rejects.toThrow(/`tier`/);
       expect(partnerLog().filter((e) => e.tag === tag)).toEqual([]);
-      expect(await store.listAudit({ tenant: 'acme', integration: 'partner', outcome: 'AUTH_FORBIDDEN' })).toHaveLength(4);
       expect(expectOk(await runtime.callTool(toolCall('partner', PARTNER, { tag })))).toEqual({ value: 'partner data' });
       expect(partnerLog().filter((e) => e.tag === tag)).toHaveLength(1);
     });

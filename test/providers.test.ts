@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import type { IntegrationResult, RetryPolicy } from '../src/integration/types.ts';
 import type { CredentialSource } from '../src/runtime/credentials.ts';
+import { CursorSealer } from '../src/runtime/cursors.ts';
 import { Runtime, type ToolCall } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/state/memory.ts';
 import { decideReview } from '../src/state/reviews.ts';
@@ -69,6 +70,12 @@ afterEach(() => {
   statuspage.reset();
 });
 
+/** The key every runtime here seals cursors with, so a test can seal a raw cursor itself (cursors.ts). */
+const CURSOR_KEY = Buffer.alloc(32, 3);
+const sealer = new CursorSealer(CURSOR_KEY);
+const seal = (method_id: string, params: Record<string, unknown>, raw: string) => sealer.seal({ tenant: 'acme', method_id, params }, raw);
+const unseal = (method_id: string, params: Record<string, unknown>, sealed: string | null) => (sealed === null ? null : sealer.open({ tenant: 'acme', method_id, params }, sealed));
+
 const loaded = new Map<string, Promise<Runtime>>();
 /** The state of each loaded runtime (review queue, sync cursors), by the same key. */
 const stores = new Map<string, MemoryStore>();
@@ -84,6 +91,7 @@ function load(bot: string, options: { timeout_ms?: number; retry_policy?: RetryP
       root: REPO_ROOT,
       store,
       credentials,
+      cursor_key: CURSOR_KEY,
       providerConfig: {
         github: loopbackConfig(github.baseUrl),
         slack: loopbackConfig(slack.baseUrl),
@@ -298,7 +306,8 @@ describe('GitHub on HttpIntegration', () => {
     const runtime = await load('support_triage');
     const forged = Buffer.from('q=token+is:issue&page=2', 'utf8').toString('base64url');
     const params = { owner: GITHUB_OWNER, repo: GITHUB_REPO, keywords: 'retry', per_page: 1 };
-    const result = await call(runtime, issuesCall('github.issues.search.v2', params, { cursor: forged }));
+    // Sealed with the runtime's key: the integration's own defence is what is tested here.
+    const result = await call(runtime, issuesCall('github.issues.search.v2', params, { cursor: seal('github.issues.search.v2', params, forged) }));
     ok(result);
     const [received] = github.received('/search/issues');
     expect(received!.query['q']).toBe(`retry repo:${GITHUB_OWNER}/${GITHUB_REPO} is:issue`);
@@ -456,7 +465,7 @@ describe('Slack on HttpIntegration', () => {
     const runtime = await load('support_triage');
     const result = failed(await call(runtime, {
       expert: 'escalation', tool: 'notify',
-      args: { method_id: 'slack.channels.list.v1', params: {}, cursor: 'bm90LWEtY3Vyc29y' },
+      args: { method_id: 'slack.channels.list.v1', params: {}, cursor: seal('slack.channels.list.v1', {}, 'bm90LWEtY3Vyc29y') },
     }));
     expect(result.error).toMatchObject({ code: 'VALIDATION_FAILED', provider_code: 'invalid_cursor' });
   });
@@ -515,9 +524,10 @@ describe('HubSpot on HttpIntegration', () => {
       cursor = result.meta.next_cursor ?? undefined;
       cursors.push(result.meta.next_cursor);
       // The sync cursor is saved with the records.
-      expect(await store.getCursor('acme', 'hubspot.deals.import.v1')).toBe(result.meta.next_cursor);
+      // The store keeps the provider's raw cursor; the caller gets it sealed.
+      expect(await store.getCursor('acme', 'hubspot.deals.import.v1')).toBe(unseal('hubspot.deals.import.v1', { since, limit: 2 }, result.meta.next_cursor));
     } while (cursor !== undefined && batches.length < 10);
-    // The cursor is opaque (it carries the search's restart point); the offsets it holds are asserted below.
+    // Sealed by the runtime, and opaque inside too (the search's restart point).
     expect(cursors.map((c) => c === null)).toEqual([false, false, true]);
     const expected = HUBSPOT_DEALS.filter((d) => d.hs_lastmodifieddate >= '2024-05-15')
       .sort((a, b) => a.hs_lastmodifieddate.localeCompare(b.hs_lastmodifieddate))

@@ -310,9 +310,10 @@ describe('VALIDATION_FAILED (SECURITY 11): bounded errors, the integration is no
         throw new Error(`getter exploded with ${SECRET}`);
       },
     };
-    expectError(await runtime.callTool({ expert: 'operator', tool: 'reads', op: 'call', args: hostile }), 'INTERNAL_ERROR');
+    // Args that cannot be read are the caller's mistake, refused at the envelope (envelope-bounds.ts).
+    expectError(await runtime.callTool({ expert: 'operator', tool: 'reads', op: 'call', args: hostile }), 'VALIDATION_FAILED');
     const proxy = new Proxy({}, { ownKeys: () => { throw new Error(SECRET); } });
-    expectError(await runtime.callTool({ expert: 'operator', tool: 'reads', op: 'call', args: proxy }), 'INTERNAL_ERROR');
+    expectError(await runtime.callTool({ expert: 'operator', tool: 'reads', op: 'call', args: proxy }), 'VALIDATION_FAILED');
   });
 });
 

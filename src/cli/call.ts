@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import { providerConfig, readConfig } from '../config.ts';
 import { readBundle } from '../runtime/bundle.ts';
 import { chainCredentials, credentialsFromEnv, credentialsFromFile, type CredentialSource } from '../runtime/credentials.ts';
+import { CursorKeyError, cursorKeyFile, cursorKeyFromEnv, deriveCursorKey } from '../runtime/cursors.ts';
 import { Runtime } from '../runtime/runtime.ts';
+import { DEFAULT_STATE_FILE } from '../state/open.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Io } from './main.ts';
@@ -160,6 +162,7 @@ async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, wo
       store,
       credentials: credentialSources(fileSource, values.tenant, io, store),
       providerConfig: providerConfig(config, io.env, Object.keys(bundle.integrations)),
+      ...cursorKeyOption(values, io, root),
       ...(config.runtime?.timeout_ms !== undefined ? { timeout_ms: config.runtime.timeout_ms } : {}),
       ...(config.runtime?.retry_policy !== undefined ? { retry_policy: config.runtime.retry_policy } : {}),
     });
@@ -171,6 +174,26 @@ async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, wo
     return await work(runtime);
   } finally {
     await runtime.close();
+  }
+}
+
+/**
+ * The key that seals pagination cursors, shared by every `botc call`: BOTC_CURSOR_KEY, else
+ * one derived from BOTC_SECRET_KEY, else a key file beside the SQLite state file. With
+ * PostgreSQL state and neither variable, each process has its own key (set BOTC_CURSOR_KEY).
+ */
+function cursorKeyOption(values: RuntimeValues, io: Io, root: string): { cursor_key?: Buffer } {
+  try {
+    const fromEnv = cursorKeyFromEnv(io.env) ?? (io.env.BOTC_SECRET_KEY ? deriveCursorKey(vaultKeyFromEnv(io.env)) : undefined);
+    if (fromEnv) return { cursor_key: fromEnv };
+    const location = values.state ?? io.env.BOTC_STATE_URL;
+    if (location && /^postgres(ql)?:\/\//.test(location)) return {};
+    const file = location ? location.replace(/^sqlite:(\/\/)?/, '') : path.join(root, DEFAULT_STATE_FILE);
+    if (file === ':memory:') return {};
+    return { cursor_key: cursorKeyFile(path.join(path.dirname(path.resolve(root, file)), 'cursor.key')) };
+  } catch (error) {
+    if (error instanceof CursorKeyError) throw new UsageError(error.message);
+    throw error;
   }
 }
 

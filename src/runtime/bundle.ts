@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
+import { canonicalJson } from '../bundle/canonical.ts';
 import { BUNDLE_FORMAT, bundleDigest, type Bundle } from '../bundle/format.ts';
+import type { Integration, Lifecycle } from '../integration/types.ts';
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
 
 /** The largest bundle the runtime will read. */
@@ -57,4 +59,123 @@ export function verifyModules(bundle: Bundle, files: WorkspaceFiles): void {
       throw new BundleLoadError(`module ${file} of provider ${provider} changed since the bundle was built; rebuild and review it`);
     }
   }
+}
+
+/** Every MethodSpec field: governance (capabilities, idempotency, auth_scopes, provider), validation (the schemas) and what the model reads. */
+const METHOD_FIELDS = [
+  'method_id', 'provider', 'description', 'input_schema', 'output_schema', 'capabilities', 'auth_scopes',
+  'rate_limit_hint', 'idempotency', 'cost_hint', 'deprecated', 'replacement_method_id',
+] as const;
+
+/**
+ * Checks every method the bundle records for `provider` against what the loaded module's own
+ * `describeMethods()` declares: each MethodSpec field must have the same canonical JSON. A
+ * bundle whose digest was recomputed after a write was relabelled `safe_read`, a scope dropped
+ * or a schema loosened does not load. Throws BundleLoadError naming the method and the field.
+ */
+export function verifyDeclaredMethods(bundle: Bundle, provider: string, instance: Integration, file: string): void {
+  let declared: unknown;
+  try {
+    declared = instance.describeMethods();
+  } catch {
+    throw new BundleLoadError(`describeMethods() of module ${file} throws`);
+  }
+  if (!Array.isArray(declared)) throw new BundleLoadError(`describeMethods() of module ${file} does not return a list`);
+  const byId = new Map<string, Record<string, unknown>>();
+  for (const spec of declared as unknown[]) {
+    if (typeof spec === 'object' && spec !== null && typeof (spec as { method_id?: unknown }).method_id === 'string') {
+      byId.set((spec as { method_id: string }).method_id, spec as Record<string, unknown>);
+    }
+  }
+  for (const [id, spec] of Object.entries(bundle.methods)) {
+    if (spec.provider !== provider) continue;
+    const own = byId.get(id);
+    if (!own) throw new BundleLoadError(`method ${clipId(id)} of the bundle is not declared by module ${file}`);
+    let differing: string | undefined;
+    try {
+      const fields = new Set<string>([...METHOD_FIELDS, ...Object.keys(spec), ...Object.keys(own)]);
+      differing = [...fields].find((field) => jsonOf((spec as unknown as Record<string, unknown>)[field]) !== jsonOf(own[field]));
+    } catch {
+      throw new BundleLoadError(`method ${clipId(id)}: what module ${file} declares cannot be read as JSON`);
+    }
+    if (differing !== undefined) {
+      throw new BundleLoadError(`method ${clipId(id)}: \`${differing.slice(0, 40)}\` in the bundle differs from what module ${file} declares; rebuild the bundle`);
+    }
+  }
+}
+
+/**
+ * Checks the bundle's own structure beyond its digest: every method a tool names is recorded,
+ * every method is keyed by its id and belongs to an integration the bundle records. Throws
+ * BundleLoadError.
+ */
+export function verifyMethodProviders(bundle: Bundle): void {
+  for (const tool of bundle.tools) {
+    const missing = tool.methods.find((id) => !Object.hasOwn(bundle.methods, id));
+    if (missing !== undefined) throw new BundleLoadError(`tool ${String(tool.name).slice(0, 64)} names method ${clipId(String(missing))}, which the bundle does not record`);
+  }
+  for (const [id, spec] of Object.entries(bundle.methods)) {
+    if (typeof spec !== 'object' || spec === null || spec.method_id !== id) throw new BundleLoadError(`method ${clipId(id)} of the bundle is recorded under another id`);
+    if (typeof spec.provider !== 'string' || !Object.hasOwn(bundle.integrations, spec.provider)) {
+      throw new BundleLoadError(`method ${clipId(id)} names provider ${String(spec.provider).slice(0, 64)}, which the bundle does not record`);
+    }
+  }
+}
+
+/** The registry at the workspace root: the source of truth for each integration's class and lifecycle. */
+export const REGISTRY_FILE = 'integrations/manifest.json';
+
+/** How far each lifecycle stage restricts an integration: a later stage restricts more. */
+const LIFECYCLE_RANK: Record<Lifecycle, number> = { active: 0, maintenance: 1, deprecated: 2, end_of_support: 3 };
+
+/**
+ * Checks each integration the bundle records against the registry (`integrations/manifest.json`)
+ * of the runtime's workspace: the same module and export, and a classification, modes, partner
+ * tier and lifecycle no looser than the registry's. Stricter is allowed (`read_only` instead of
+ * `outbound`, fewer modes, a lower tier, a later lifecycle stage); looser is not (a bundle built
+ * when an integration was `active` does not load once the registry says `end_of_support`).
+ * A bundle cannot widen what an integration may do by editing its own copy. Throws
+ * BundleLoadError naming the provider and the field.
+ */
+export function verifyRegistry(bundle: Bundle, files: WorkspaceFiles): void {
+  const read = files.read(REGISTRY_FILE);
+  if (!read.ok) throw new BundleLoadError(`the registry ${REGISTRY_FILE} cannot be read: ${describeReadFailure(read)}`);
+  let entries: unknown;
+  try {
+    entries = (JSON.parse(read.text) as { integrations?: unknown }).integrations;
+  } catch {
+    throw new BundleLoadError(`the registry ${REGISTRY_FILE} is not valid JSON`);
+  }
+  if (!Array.isArray(entries)) throw new BundleLoadError(`the registry ${REGISTRY_FILE} has no \`integrations\` list`);
+  const registry = new Map<string, Record<string, unknown>>();
+  for (const entry of entries as unknown[]) {
+    if (typeof entry === 'object' && entry !== null && typeof (entry as { provider?: unknown }).provider === 'string') {
+      registry.set((entry as { provider: string }).provider, entry as Record<string, unknown>);
+    }
+  }
+  for (const [provider, recorded] of Object.entries(bundle.integrations)) {
+    const entry = registry.get(provider);
+    const differs = (field: string) => new BundleLoadError(`integration ${provider.slice(0, 64)}: \`${field}\` in the bundle differs from ${REGISTRY_FILE}; rebuild the bundle`);
+    if (!entry) throw new BundleLoadError(`integration ${provider.slice(0, 64)} of the bundle is not in ${REGISTRY_FILE}`);
+    if (entry['module'] !== recorded.module) throw differs('module');
+    if ((entry['export'] ?? 'default') !== recorded.export) throw differs('export');
+    // Stricter than the registry is allowed; looser is not. `read_only` is the strictest class.
+    if (entry['classification'] !== recorded.classification && recorded.classification !== 'read_only') throw differs('classification');
+    const modes = Array.isArray(entry['modes']) ? (entry['modes'] as unknown[]) : [];
+    if (!recorded.modes.every((mode) => modes.includes(mode))) throw differs('modes');
+    // A lower partner tier may do less; no tier (first party) is the loosest.
+    const tier = entry['tier'] ?? null;
+    if (tier !== null && (recorded.tier === null || typeof tier !== 'number' || recorded.tier > tier)) throw differs('tier');
+    const registered = LIFECYCLE_RANK[entry['lifecycle'] as Lifecycle];
+    const bundled = LIFECYCLE_RANK[recorded.lifecycle];
+    if (registered === undefined || bundled === undefined || bundled < registered) throw differs('lifecycle');
+  }
+}
+
+function jsonOf(value: unknown): string {
+  return value === undefined ? 'undefined' : canonicalJson(value);
+}
+
+function clipId(id: string): string {
+  return id.length > 200 ? `${id.slice(0, 200)}…` : id;
 }

@@ -62,7 +62,8 @@ export class Executor {
       const ctx = new AttemptContext(input.tenant, request.trace_id, input.classification, deadline, credential);
       let pending: Promise<unknown>;
       try {
-        pending = input.integration.call(request, ctx);
+        // Promise.resolve: a non-promise or a thenable whose `then` throws becomes a rejection here.
+        pending = Promise.resolve(input.integration.call(request, ctx));
       } catch {
         pending = Promise.reject(new Error('the integration threw synchronously'));
       }
@@ -70,6 +71,7 @@ export class Executor {
         (value) => {
           if (deadline.done) return;
           deadline.settle();
+          // Copied into plain data and scrubbed in one pass; never throws, whatever `value` does.
           resolve(sanitizeResult(value, provider, credential?.secret));
         },
         () => {

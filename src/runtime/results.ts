@@ -1,4 +1,6 @@
 import { ERROR_CODES, type ErrorCode, type IntegrationResult, type ResultMeta } from '../integration/types.ts';
+import { plainFields, toPlain } from './plain.ts';
+import { secretScrubber } from './scrub.ts';
 
 export function emptyMeta(sourceType: string, sourceRef: string | null, latency = 0): ResultMeta {
   return {
@@ -29,42 +31,70 @@ export function okResult(data: unknown, meta: ResultMeta): IntegrationResult {
 }
 
 const CODES = new Set<string>(ERROR_CODES);
+const MALFORMED = 'the integration returned a malformed result';
 
 /**
  * Accepts only a well-formed IntegrationResult from an integration; anything else becomes
- * PROVIDER_ERROR. Error messages are bounded and scrubbed of the tenant's secret.
+ * PROVIDER_ERROR. One pass copies what the result carries into plain JSON data and scrubs
+ * every string of it of the tenant's secret in its common encodings (`secretScrubber`): `data`
+ * whole (`toPlain`: no getters run later, no Proxy, no class instance, no cycle; object keys
+ * scrubbed too), and the contract's fields of the error and of `meta`, each read once. Error
+ * messages are bounded. `raw`, and anything else the integration added, is never read.
+ * Never throws: whatever the value does while it is read (a getter that throws, a Proxy
+ * trap) ends as PROVIDER_ERROR.
  */
 export function sanitizeResult(value: unknown, sourceType: string, secret: string | undefined): IntegrationResult {
-  if (typeof value !== 'object' || value === null || typeof (value as { ok?: unknown }).ok !== 'boolean') {
-    return errorResult('PROVIDER_ERROR', 'the integration returned a malformed result', emptyMeta(sourceType, null));
+  try {
+    return sanitize(value, sourceType, secretScrubber(secret));
+  } catch {
+    return errorResult('PROVIDER_ERROR', `${MALFORMED}: it is not plain JSON data`, emptyMeta(sourceType, null));
   }
-  const raw = value as Record<string, unknown>;
-  const meta = sanitizeMeta(raw['meta'], sourceType, secret);
-  if (raw['ok'] === true) return { ok: true, data: raw['data'], meta };
-  const error = (raw['error'] ?? {}) as Record<string, unknown>;
+}
+
+function sanitize(value: unknown, sourceType: string, clean: (text: string) => string): IntegrationResult {
+  let raw: Record<string, unknown>;
+  try {
+    raw = plainFields(value, ['ok', 'data', 'error', 'meta']);
+  } catch {
+    return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
+  }
+  if (typeof raw['ok'] !== 'boolean') return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
+  const meta = sanitizeMeta(raw['meta'], sourceType, clean);
+  if (raw['ok'] === true) return { ok: true, data: toPlain(raw['data'], clean), meta };
+  // Only the fields of the contract are read: whatever else the error object holds (a stack, a
+  // `cause`) is never touched, let alone returned.
+  // Each read once; strings scrubbed before they are cut, so a cut never splits an unscrubbed secret.
+  const error = isRecord(raw['error']) ? plainFields(raw['error'], ERROR_FIELDS) : {};
   const code = typeof error['code'] === 'string' && CODES.has(error['code']) ? (error['code'] as ErrorCode) : 'PROVIDER_ERROR';
-  const message = typeof error['message'] === 'string' ? scrub(error['message'], secret).slice(0, 500) : 'the provider failed';
+  const message = typeof error['message'] === 'string' ? clean(error['message']).slice(0, 500) : 'the provider failed';
   return errorResult(code, message, meta, {
     retriable: error['retriable'] === true,
-    http_status: typeof error['http_status'] === 'number' ? error['http_status'] : null,
-    provider_code: typeof error['provider_code'] === 'string' ? scrub(error['provider_code'], secret).slice(0, 100) : null,
+    http_status: numberOrNull(error['http_status']),
+    provider_code: typeof error['provider_code'] === 'string' ? clean(error['provider_code']).slice(0, 100) : null,
   });
 }
 
-function sanitizeMeta(value: unknown, sourceType: string, secret: string | undefined): ResultMeta {
+const ERROR_FIELDS = ['code', 'message', 'provider_code', 'http_status', 'retriable'] as const;
+const META_FIELDS = ['provider_request_id', 'next_cursor', 'rate_limit_remaining', 'cost_units', 'provenance', 'retry_after_ms'] as const;
+const PROVENANCE_FIELDS = ['source_type', 'source_ref'] as const;
+
+/**
+ * The meta fields of the contract, each read once and kept only when it is a string or a finite
+ * number (strings scrubbed); whatever else the integration put there is never read.
+ */
+function sanitizeMeta(value: unknown, sourceType: string, clean: (text: string) => string): ResultMeta {
   if (typeof value !== 'object' || value === null) return emptyMeta(sourceType, null);
-  const meta = value as Record<string, unknown>;
-  const provenance = (meta['provenance'] ?? {}) as Record<string, unknown>;
-  // Provider-chosen strings are scrubbed of the tenant's secret like error messages are.
+  const meta = plainFields(value, META_FIELDS);
+  const provenance = isRecord(meta['provenance']) ? plainFields(meta['provenance'], PROVENANCE_FIELDS) : {};
   const out: ResultMeta = {
-    provider_request_id: stringOr(meta['provider_request_id'], null, secret),
+    provider_request_id: stringOr(meta['provider_request_id'], null, clean),
     latency_ms: 0,
-    next_cursor: stringOr(meta['next_cursor'], null, secret),
+    next_cursor: stringOr(meta['next_cursor'], null, clean),
     rate_limit_remaining: numberOrNull(meta['rate_limit_remaining']),
     cost_units: numberOrNull(meta['cost_units']),
     provenance: {
-      source_type: stringOr(provenance['source_type'], sourceType, secret),
-      source_ref: stringOr(provenance['source_ref'], null, secret),
+      source_type: stringOr(provenance['source_type'], sourceType, clean),
+      source_ref: stringOr(provenance['source_ref'], null, clean),
     },
   };
   const retryAfter = numberOrNull(meta['retry_after_ms']);
@@ -72,14 +102,19 @@ function sanitizeMeta(value: unknown, sourceType: string, secret: string | undef
   return out;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-function stringOr<T>(value: unknown, otherwise: T, secret: string | undefined): string | T {
-  return typeof value === 'string' ? scrub(value, secret) : otherwise;
+function stringOr<T>(value: unknown, otherwise: T, clean: (text: string) => string): string | T {
+  return typeof value === 'string' ? clean(value) : otherwise;
 }
 
+/** The text with the secret, and its common encodings, replaced by `[redacted]`. */
 export function scrub(text: string, secret: string | undefined): string {
-  return secret && secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
+  return secretScrubber(secret)(text);
 }

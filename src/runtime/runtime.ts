@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 import type { Bundle, BundleIntegration, BundleTool } from '../bundle/format.ts';
 import type { AuthStatus, ErrorCode, Integration, IntegrationCall, IntegrationResult, MethodSpec, ResultMeta, RetryPolicy } from '../integration/types.ts';
@@ -9,11 +9,15 @@ import { newId } from '../state/sql-store.ts';
 import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from '../state/types.ts';
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
-import { BundleLoadError, readBundle, verifyBundle, verifyModules } from './bundle.ts';
+import { BundleLoadError, readBundle, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
 import { CredentialUnavailableError, type Credential, type CredentialSource } from './credentials.ts';
+import { CursorSealer, sealNextCursor } from './cursors.ts';
+import { boundConfirmRequest, boundToolCall } from './envelope-bounds.ts';
 import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
 import { paramsProblem } from './params.ts';
+import { plainAuthStatus } from './plain.ts';
+import { verifyBundleSignature } from './signature.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
 
@@ -41,6 +45,19 @@ export interface RuntimeOptions {
   retry_policy?: RetryPolicy;
   /** How long a confirmation token stays usable. Default 15 minutes. */
   confirmation_ttl_ms?: number;
+  /**
+   * The key (at least 32 bytes) that seals pagination cursors (cursors.ts). Every process of one
+   * deployment must use the same key, or a cursor handed out by one is VALIDATION_FAILED in the
+   * next; the command line takes it from BOTC_CURSOR_KEY. A random key per runtime when absent.
+   */
+  cursor_key?: Uint8Array;
+  /**
+   * When set, only a bundle whose digest carries a valid Ed25519 signature by this key's pair
+   * loads (signature.ts): for runtimes that load bundles built elsewhere. KeyObject or PEM.
+   */
+  bundle_public_key?: KeyObject | string;
+  /** The base64 signature of the bundle's digest (`signBundleDigest`), checked against `bundle_public_key`. */
+  bundle_signature?: string;
   /** The clock, for tests. */
   now?: () => number;
 }
@@ -121,6 +138,7 @@ export class Runtime {
   private readonly instances: Map<string, Integration>;
   private readonly inFlight = new Map<string, Promise<Settled>>();
   private readonly now: () => number;
+  private readonly cursors: CursorSealer;
 
   private constructor(bundle: Bundle, instances: Map<string, Integration>, options: RuntimeOptions) {
     this.bundle = bundle;
@@ -128,6 +146,7 @@ export class Runtime {
     this.instances = instances;
     this.store = options.store ?? new MemoryStore();
     this.now = options.now ?? Date.now;
+    this.cursors = new CursorSealer(options.cursor_key);
     this.tools = new Map(bundle.tools.map((t) => [t.name, { ...t, methodSet: new Set(t.methods) }]));
     this.expertTools = new Map(bundle.experts.map((e) => [e.name, new Set(e.tools)]));
     this.plans = new Map(
@@ -141,8 +160,11 @@ export class Runtime {
   /** Loads a bundle file or object; refuses a changed bundle or changed module sources. */
   static async load(bundle: string | Bundle, options: RuntimeOptions): Promise<Runtime> {
     const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
+    if (options.bundle_public_key !== undefined) verifyBundleSignature(verified.digest, options.bundle_signature, options.bundle_public_key);
     const files = new WorkspaceFiles(options.root);
     verifyModules(verified, files);
+    verifyMethodProviders(verified);
+    verifyRegistry(verified, files);
     const instances = new Map<string, Integration>();
     for (const [provider, recorded] of Object.entries(verified.integrations)) {
       const file = `integrations/${recorded.module}`;
@@ -154,23 +176,25 @@ export class Runtime {
       }
       const Constructor = namespace[recorded.export];
       if (typeof Constructor !== 'function') throw new BundleLoadError(`module ${file} has no export ${recorded.export}`);
-      instances.set(
-        provider,
-        new (Constructor as new (context: unknown) => Integration)({ phase: 'runtime', provider, config: options.providerConfig?.[provider] ?? {} }),
-      );
+      const instance = new (Constructor as new (context: unknown) => Integration)({ phase: 'runtime', provider, config: options.providerConfig?.[provider] ?? {} });
+      // The module's own declarations, not the bundle's copy, decide what each method is.
+      verifyDeclaredMethods(verified, provider, instance, file);
+      instances.set(provider, instance);
     }
     return new Runtime(verified, instances, options);
   }
 
   /** Runs one tool call and audits it. Never throws: every failure is an IntegrationResult error. */
-  async callTool(call: ToolCall): Promise<IntegrationResult> {
+  async callTool(input: ToolCall): Promise<IntegrationResult> {
     const started = performance.now();
+    // Every caller-supplied field is bounded before it is stored or echoed (envelope-bounds.ts).
+    const { call, problem } = boundToolCall(input);
     const tenant = call.tenant ?? 'default';
     const traceId = call.trace_id ?? randomUUID();
     const record: CallRecord = { method_id: null, provider: null, detail: { expert: call.expert, tool: call.tool, op: call.op } };
     let result: IntegrationResult;
     try {
-      result = await this.handle(call, tenant, traceId, started, record);
+      result = problem ? errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', null, elapsed(started))) : await this.handle(call, tenant, traceId, started, record);
     } catch {
       // A bug in the runtime itself: report it without its details.
       result = errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
@@ -226,6 +250,13 @@ export class Runtime {
     const invalid = this.validators.check(plan.spec.input_schema, args.params);
     if (invalid) return errorResult('VALIDATION_FAILED', `params do not match ${plan.spec.method_id}: ${invalid}`, meta());
     if (!plan.governance.ok) return errorResult(plan.governance.code, plan.governance.message, meta());
+    const cursor = { tenant, method_id: plan.spec.method_id, params: args.params };
+    if (args.cursor !== undefined) {
+      // Only a cursor this runtime sealed, for this tenant, method and params, reaches the integration.
+      const raw = this.cursors.open(cursor, args.cursor);
+      if (raw === undefined) return errorResult('VALIDATION_FAILED', '`cursor` was not handed out for this method, tenant and params; pass meta.next_cursor back unchanged', meta());
+      args.cursor = raw;
+    }
 
     // Without a credential source there is nothing to wait for.
     const credential = this.options.credentials ? await this.credential(tenant, plan.spec) : checkScopes(tenant, plan.spec, undefined);
@@ -235,8 +266,8 @@ export class Runtime {
 
     const invocation: Invocation = { plan, args, tenant, traceId, credential: credential.value, started, record };
     const perform = () => this.perform(invocation, call);
-    if (args.idempotency_key === undefined) return perform();
-    return this.idempotent(plan.spec, args, tenant, started, perform);
+    const result = args.idempotency_key === undefined ? await perform() : await this.idempotent(plan.spec, args, tenant, started, perform);
+    return sealNextCursor(this.cursors, cursor, result);
   }
 
   /** The governed part of a call: confirmation for outbound writes, review for imports. */
@@ -336,9 +367,16 @@ export class Runtime {
    * the tenant and the approver, be unexpired and unused, and the request must still preview to
    * exactly what was shown. The token is used up whatever the outcome; nothing is retried silently.
    */
-  async confirm(request: ConfirmRequest): Promise<IntegrationResult> {
+  async confirm(input: ConfirmRequest): Promise<IntegrationResult> {
     const started = performance.now();
+    const { request, problem } = boundConfirmRequest(input);
     try {
+      if (problem) {
+        const tenant = request.tenant ?? 'default';
+        return await this.audited(errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', 'confirmation', elapsed(started))), {
+          tenant, action: 'confirmation.rejected', actor: `user:${request.approver}`, integration: null, method_id: null, outcome: 'VALIDATION_FAILED', trace_id: request.trace_id ?? randomUUID(), detail: { message: problem },
+        });
+      }
       return await this.confirmRequest(request, started);
     } catch {
       // Like callTool: a failure of the runtime or its store is reported without its details.
@@ -517,7 +555,8 @@ export class Runtime {
     });
     const ctx = { tenant, trace_id: randomUUID(), signal: controller.signal, classification: this.bundle.integrations[provider]!.classification, ...(credential ? { credential: { secret: credential.secret, scopes: [...credential.scopes] } } : {}) };
     try {
-      return await Promise.race([this.instances.get(provider)!.authStatus(ctx), timedOut]);
+      // Copied into plain data here, inside the try: a getter or Proxy trap that throws is a failed status.
+      return plainAuthStatus(await Promise.race([this.instances.get(provider)!.authStatus(ctx), timedOut]));
     } catch {
       return { authenticated: false, detail: 'the provider failed to report its status' };
     } finally {
