@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
+import { ADDED_COLUMNS, ADDED_INDEXES, SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
 
 const APPEND_ONLY = [
   `CREATE OR REPLACE FUNCTION botc_audit_append_only() RETURNS trigger AS $$
@@ -51,6 +51,16 @@ class PostgresDriver implements SqlDriver {
       try {
         if (this.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
         for (const statement of SCHEMA) await client.query(statement);
+        // Upgrades tables made by an older botc in place. Asking first spares an up-to-date
+        // database the exclusive lock that ALTER TABLE takes even when it has nothing to do.
+        const present = await client.query<{ name: string }>(
+          "SELECT table_name || '.' || column_name AS name FROM information_schema.columns WHERE table_schema = current_schema()",
+        );
+        const have = new Set(present.rows.map((r) => r.name));
+        for (const { table, column, definition } of ADDED_COLUMNS) {
+          if (!have.has(`${table}.${column}`)) await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${definition}`);
+        }
+        for (const statement of ADDED_INDEXES) await client.query(statement);
         // The trigger of this schema's botc_audit, not a namesake in another schema.
         const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = 'botc_audit_append_only' AND tgrelid = 'botc_audit'::regclass");
         if (existing.rowCount === 0) for (const statement of APPEND_ONLY) await client.query(statement);
