@@ -4,8 +4,10 @@ import type { IntegrationResult } from '../integration/types.ts';
 export interface AuditInput {
   tenant: string;
   /**
-   * What happened: `call` (with its attempts and outcome), `query` (help, status, list ops),
-   * `retry`, `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
+   * What happened: `call` (with its attempts and outcome), `call.attempted` (a confirmed write
+   * about to be sent; the `call` entry of the same trace id holds its outcome, and its absence
+   * means the outcome is unknown), `query` (help, status, list ops), `retry`,
+   * `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
    * `credential.added|revoked|denied`.
    */
   action: string;
