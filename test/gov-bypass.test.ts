@@ -194,6 +194,8 @@ describeStores('governance bypasses', (backend) => {
     const anyone = await load({ any_approver: true });
     const open = confirmationOf(await anyone.callTool(toolCall('mail', SEND, message())));
     expect(open.approver).toBe('*');
+    // Nor can the person confirming be a pattern.
+    expectCode(await anyone.confirm({ token: open.token, tenant: 'acme', approver: '*' }), 'VALIDATION_FAILED');
     expectOk(await anyone.confirm({ token: open.token, tenant: 'acme', approver: 'dana' }));
     // Even there a call cannot name `*` itself.
     expectCode(await anyone.callTool(toolCall('mail', SEND, message(), { approver: '*' })), 'VALIDATION_FAILED');

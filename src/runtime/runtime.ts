@@ -387,6 +387,9 @@ export class Runtime {
       this.audited(errorResult(code, message, emptyMeta('botc', 'confirmation', elapsed(started))), {
         tenant, action: 'confirmation.rejected', actor, integration: methodId?.split('.')[0] ?? null, method_id: methodId, outcome: code, trace_id: traceId, detail: { message, ...binding },
       });
+    // The person confirming is one named person, never a pattern such as `*`.
+    const person = approverFor(request.approver, false);
+    if ('problem' in person) return refuse('VALIDATION_FAILED', person.problem.replace('`approver`', 'the confirming approver'));
     const stored = await this.store.getConfirmation(tokenSha);
     if (!stored) return refuse('CONFIRMATION_REQUIRED', 'no confirmation has this token');
     if (stored.tenant !== tenant) return refuse('AUTH_FORBIDDEN', 'the confirmation belongs to another tenant', stored.method_id);
