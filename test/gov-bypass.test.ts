@@ -303,6 +303,31 @@ describeStores('governance bypasses', (backend) => {
     expect(mailer.requests).toHaveLength(2);
   });
 
+  it('a confirmed send never takes the answer of a proposal in flight with the same key for its own', async () => {
+    // Lookups of keys are slow, so the proposal below is still in flight when the confirmation runs.
+    const slow = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === 'readIdempotency') {
+          return (...args: Parameters<SqlStore['readIdempotency']>) => new Promise((resolve) => setTimeout(resolve, 300)).then(() => target.readIdempotency(...args));
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const rt = await load({}, bundle, slow);
+    const key = unique('mixed');
+    const call = toolCall('mail', SEND, message('mixed'), { idempotency_key: key, approver: 'alice' });
+    const { confirmation } = await proposeWrite(rt, call, 'alice');
+    const [proposal, sent] = await Promise.all([
+      rt.callTool(call),
+      new Promise((resolve) => setTimeout(resolve, 50)).then(() => rt.confirm({ token: confirmation.token, tenant: 'acme', approver: 'alice' })),
+    ]);
+    expect(expectOk(sent!)).toMatchObject({ text: 'mixed' });
+    expect(mailer.requests).toHaveLength(1);
+    // The proposal that looked the key up in flight got the sent result or a confirmation of its own.
+    expect(proposal.ok || (proposal.error.code === 'CONFIRMATION_REQUIRED')).toBe(true);
+  });
+
   it('state made by an older botc is upgraded in place: its results replay, its unbound confirmations are refused', async () => {
     // Take the database back to the old layout: no claim columns, no confirmation id or bundle.
     await db.raw.exec('DROP INDEX botc_confirmation_by_id');

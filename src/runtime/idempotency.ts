@@ -61,9 +61,16 @@ export class IdempotencyGate {
     private readonly leaseMs: number,
   ) {}
 
-  /** Runs `perform` unless the key already ran (or runs); returns this caller's answer. */
-  async run(call: KeyedCall, perform: () => Promise<IntegrationResult>): Promise<IntegrationResult> {
-    const flightKey = canonicalJson([call.tenant, call.method_id, call.key]);
+  /**
+   * Runs `perform` unless the key already ran (or runs); returns this caller's answer. With
+   * `claim: false` (a call that sends nothing, such as proposing a write for confirmation) the
+   * key is only looked up: an outcome is replayed and a call in flight waited for, but the call
+   * neither claims the key nor stores its answer, so a crash during it leaves nothing behind.
+   */
+  async run(call: KeyedCall, perform: () => Promise<IntegrationResult>, options: { claim: boolean } = { claim: true }): Promise<IntegrationResult> {
+    // A call that claims never joins one that only looks (a confirmed send must not take a
+    // proposal's answer for its own); one that looks finds a claim through the store.
+    const flightKey = canonicalJson([call.tenant, call.method_id, call.key, options.claim]);
     // Looking for a call in flight and joining it happen in one synchronous step, before any
     // await: concurrent calls of this process with one key wait for the first.
     const pending = this.inFlight.get(flightKey);
@@ -71,7 +78,7 @@ export class IdempotencyGate {
       const settled = await pending;
       return replay(settled, call);
     }
-    const leader = this.settle(call, perform);
+    const leader = this.settle(call, perform, options.claim);
     this.inFlight.set(flightKey, leader);
     try {
       const settled = await leader;
@@ -81,14 +88,21 @@ export class IdempotencyGate {
     }
   }
 
-  private async settle(call: KeyedCall, perform: () => Promise<IntegrationResult>): Promise<Settled> {
+  private async settle(call: KeyedCall, perform: () => Promise<IntegrationResult>, claiming: boolean): Promise<Settled> {
     const { tenant, method_id: methodId, key, args_sha256: digest } = call;
     let waitUntil: number | undefined;
     for (let pause = POLL_FIRST_MS; ; pause = Math.min(POLL_CAP_MS, pause * 2)) {
-      const claimId = newId('claim');
-      const claim = await this.store.claimIdempotency(tenant, methodId, key, { args_sha256: digest, claim_id: claimId, claimed_at: this.now() });
-      if (claim.claimed) return this.runClaimed(call, claimId, perform);
-      const existing: IdempotencyState = claim.existing;
+      let existing: IdempotencyState;
+      if (claiming) {
+        const claimId = newId('claim');
+        const claim = await this.store.claimIdempotency(tenant, methodId, key, { args_sha256: digest, claim_id: claimId, claimed_at: this.now() });
+        if (claim.claimed) return this.runClaimed(call, claimId, perform);
+        existing = claim.existing;
+      } else {
+        const found = await this.store.readIdempotency(tenant, methodId, key);
+        if (!found) return { digest, result: await perform(), fresh: true };
+        existing = found;
+      }
       if (existing.state === 'done') return { digest: existing.args_sha256, result: existing.result, fresh: false };
       // Another call holds the key. With other arguments it can never be ours: refuse at once.
       if (existing.args_sha256 !== digest) return { digest: existing.args_sha256, result: unknownOutcome(existing.claimed_at, call), fresh: false };

@@ -255,7 +255,9 @@ export class Runtime {
 
     const invocation: Invocation = { plan, args, tenant, traceId, credential: credential.value, started, record };
     const perform = () => this.perform(invocation, call);
-    const result = args.idempotency_key === undefined ? await perform() : await this.idempotent(plan.spec, args, tenant, started, perform);
+    // Proposing a write sends nothing: it looks the key up (to replay a sent result) without claiming it.
+    const proposes = plan.governance.ok && plan.governance.kind === 'outbound_write' && !args.dry_run;
+    const result = args.idempotency_key === undefined ? await perform() : await this.idempotent(plan.spec, args, tenant, started, perform, !proposes);
     // Imported data reaches the model only after review, whatever the call asked for: a dry run
     // of an import, or a replay of a stored import result, answers without the records.
     return plan.governance.ok && plan.governance.kind === 'import' && result.ok ? withheldImport(result) : result;
@@ -494,9 +496,9 @@ export class Runtime {
   }
 
   /** A call with an idempotency key: run at most once per key, across processes (see IdempotencyGate). */
-  private idempotent(spec: MethodSpec, args: CallArgs, tenant: string, started: number, perform: () => Promise<IntegrationResult>): Promise<IntegrationResult> {
+  private idempotent(spec: MethodSpec, args: CallArgs, tenant: string, started: number, perform: () => Promise<IntegrationResult>, claim = true): Promise<IntegrationResult> {
     const digest = sha256(canonicalJson({ params: args.params, cursor: args.cursor ?? null, dry_run: args.dry_run ?? false }));
-    return this.gate.run({ tenant, method_id: spec.method_id, key: args.idempotency_key!, args_sha256: digest, started }, perform);
+    return this.gate.run({ tenant, method_id: spec.method_id, key: args.idempotency_key!, args_sha256: digest, started }, perform, { claim });
   }
 
   private async status(tool: BundleTool, tenant: string) {
