@@ -95,7 +95,7 @@ describeStores('governance bypasses', (backend) => {
       root: FIXTURE,
       store: on,
       credentials: new CredentialVault(on, KEY),
-      providerConfig: { mailer: { base_url: `${mailer.baseUrl}/` } },
+      providerConfig: { mailer: { base_url: `${mailer.baseUrl}/`, allow_private_network: true } },
       ...options,
     });
 

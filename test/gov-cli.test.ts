@@ -44,7 +44,7 @@ function call(root: string, bundle: string, extra: string[] = []) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BOTC_')));
   const run = spawnSync(process.execPath, [BOTC, ...args], {
     cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, NO_COLOR: '1', BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/`, BOTC_CREDENTIAL_MAILER: MAILER_TOKEN, BOTC_CREDENTIAL_MAILER_SCOPES: 'mail:send' },
+    env: { ...env, NO_COLOR: '1', BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/`, BOTC_PROVIDER_MAILER_ALLOW_PRIVATE_NETWORK: 'true', BOTC_CREDENTIAL_MAILER: MAILER_TOKEN, BOTC_CREDENTIAL_MAILER_SCOPES: 'mail:send' },
   });
   return { status: run.status, result: JSON.parse(run.stdout) as { ok: boolean; error?: { code: string; message: string }; meta: Record<string, unknown> }, state };
 }

@@ -215,7 +215,7 @@ describeStores('idempotency and the audit log across processes', (backend) => {
 
     // Later, once the claim's lease is over: the key answers "outcome unknown" and sends nothing.
     const later = await Runtime.load(bundle, {
-      root: FIXTURE, store, credentials: new CredentialVault(store, KEY), providerConfig: { mailer: { base_url: `${mailer.baseUrl}/` } },
+      root: FIXTURE, store, credentials: new CredentialVault(store, KEY), providerConfig: { mailer: { base_url: `${mailer.baseUrl}/`, allow_private_network: true } },
       now: () => Date.now() + 60 * 60 * 1000,
     });
     const again = await later.callTool(sendCall('Sent, then killed.', key) as never);

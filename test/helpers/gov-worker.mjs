@@ -25,7 +25,7 @@ async function handle(message) {
         root: job.root,
         store,
         credentials: new lib.CredentialVault(store, Buffer.from(job.keyHex, 'hex')),
-        providerConfig: { mailer: { base_url: `${job.baseUrl}/` } },
+        providerConfig: { mailer: { base_url: `${job.baseUrl}/`, allow_private_network: true } },
       });
       return null;
     }
