@@ -32,6 +32,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       timeout_ms: z.number().int().min(1).max(300_000).optional(),
       retry_policy: retryPolicySchema.optional(),
+      /** Lets any person of the tenant approve a write whose call names no approver (RuntimeOptions.any_approver). */
+      any_approver: z.boolean().optional(),
     })
     .optional(),
 });

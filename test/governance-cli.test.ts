@@ -335,12 +335,12 @@ describeStores('botc call, confirm and audit end to end', (backend) => {
 
     const entries = lines(await botc(['audit', 'list', '--tenant', 'acme'], state));
     expect(entries.map((e) => `${e['action']}:${e['outcome']}`).sort()).toEqual([
-      'call:CONFIRMATION_REQUIRED', 'call:ok', 'confirmation.created:pending', 'confirmation.used:ok', 'credential.added:ok',
+      'call.attempted:pending', 'call:CONFIRMATION_REQUIRED', 'call:ok', 'confirmation.created:pending', 'confirmation.used:ok', 'credential.added:ok',
     ]);
     expect(JSON.stringify(entries)).not.toContain(MAILER_TOKEN);
     const intact = await botc(['audit', 'verify'], state);
     expect(intact.status, intact.stderr).toBe(0);
-    expect(intact.stdout).toBe('audit log intact: 5 entries across 1 tenant(s)\n');
+    expect(intact.stdout).toBe('audit log intact: 6 entries across 1 tenant(s)\n');
 
     await db.dropAuditGuards();
     await db.raw.all('DELETE FROM botc_audit WHERE tenant = ? AND seq = ?', ['acme', 3]);

@@ -225,7 +225,7 @@ describeStores('governance', (backend) => {
       expect(mailer.requests).toHaveLength(1);
       expect(mailer.messages).toHaveLength(1);
       expect(actions(await audit({ tenant: 'acme', integration: 'mailer' }))).toEqual([
-        'credential.added:ok', 'confirmation.created:pending', 'call:CONFIRMATION_REQUIRED', 'confirmation.used:ok', 'call:ok', 'confirmation.rejected:CONFIRMATION_REQUIRED',
+        'credential.added:ok', 'confirmation.created:pending', 'call:CONFIRMATION_REQUIRED', 'confirmation.used:ok', 'call.attempted:pending', 'call:ok', 'confirmation.rejected:CONFIRMATION_REQUIRED',
       ]);
     });
 
@@ -578,7 +578,7 @@ describeStores('governance', (backend) => {
       const entries = await audit({ tenant: 'acme' });
       expect(new Set(actions(entries))).toEqual(new Set([
         'credential.added:ok', 'query:ok', 'call:ok', 'call:CONFIRMATION_REQUIRED', 'confirmation.created:pending',
-        'confirmation.rejected:AUTH_FORBIDDEN', 'confirmation.used:ok', 'retry:PROVIDER_UNAVAILABLE', 'call:REVIEW_REQUIRED',
+        'confirmation.rejected:AUTH_FORBIDDEN', 'confirmation.used:ok', 'call.attempted:pending', 'retry:PROVIDER_UNAVAILABLE', 'call:REVIEW_REQUIRED',
         'import:pending', 'review.approved:ok', 'call:VALIDATION_FAILED', 'call:NOT_FOUND', 'credential.revoked:ok',
       ]));
       // The dry run is recorded as such; the retry belongs to the call it retried.
@@ -784,7 +784,7 @@ describeStores('governance', (backend) => {
       expect(expectOk(preview)).toMatchObject({ dry_run: true, request: { method: 'POST', body: message() } });
       expect(preview.meta['dry_run']).toBe(true);
       expectOk(await runtime.callTool(toolCall('mail', PUT, { key: 'draft-3', text: 'x' }, { dry_run: true })));
-      confirmationOf(await runtime.callTool(toolCall('mail', SEND, message())));
+      confirmationOf(await runtime.callTool(toolCall('mail', SEND, message(), { approver: 'alice' })));
       expect(mailer.requests).toEqual([]);
       expect(await db.raw.all('SELECT * FROM botc_confirmation')).toHaveLength(1);
     });

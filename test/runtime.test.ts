@@ -642,7 +642,7 @@ describe('dry_run (SECURITY 15)', () => {
 
   it('a write without dry_run is only previewed: CONFIRMATION_REQUIRED, and nothing is sent', async () => {
     const tag = tagOf('unconfirmed');
-    const result = await callMethod(runtime, 'writes', SEND, { text: 'hello', tag });
+    const result = await runtime.callTool({ ...toolCall('writes', SEND, { text: 'hello', tag }), approver: 'alice' });
     expectError(result, 'CONFIRMATION_REQUIRED');
     expect(confirmationOf(result).preview).toEqual({ dry_run: true, preview: { text: 'hello' } });
     expect(calls(tag)).toEqual([expect.objectContaining({ dry_run: true, sent: false })]);

@@ -165,6 +165,8 @@ async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, wo
       ...cursorKeyOption(values, io, root),
       ...(config.runtime?.timeout_ms !== undefined ? { timeout_ms: config.runtime.timeout_ms } : {}),
       ...(config.runtime?.retry_policy !== undefined ? { retry_policy: config.runtime.retry_policy } : {}),
+      ...(config.runtime?.any_approver !== undefined ? { any_approver: config.runtime.any_approver } : {}),
+      bundle_path: path.resolve(bundlePath),
     });
   } catch (error) {
     await store.close();

@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import path from 'node:path';
 import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 import type { Bundle, BundleIntegration, BundleTool } from '../bundle/format.ts';
 import type { AuthStatus, ErrorCode, Integration, IntegrationCall, IntegrationResult, MethodSpec, ResultMeta, RetryPolicy } from '../integration/types.ts';
@@ -10,11 +11,13 @@ import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from 
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
 import { BundleLoadError, readBundle, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
+import { approverFor, bindingDetail, bindingProblem, newConfirmationNames } from './confirmations.ts';
 import { CredentialUnavailableError, type Credential, type CredentialSource } from './credentials.ts';
 import { CursorSealer, sealNextCursor } from './cursors.ts';
 import { boundConfirmRequest, boundToolCall } from './envelope-bounds.ts';
 import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
+import { IdempotencyGate } from './idempotency.ts';
 import { paramsProblem } from './params.ts';
 import { plainAuthStatus } from './plain.ts';
 import { verifyBundleSignature } from './signature.ts';
@@ -29,7 +32,11 @@ export interface ToolCall {
   args?: unknown;
   tenant?: string;
   trace_id?: string;
-  /** The person who must approve an outbound write this call proposes; any person of the tenant when absent. */
+  /**
+   * The person who must approve an outbound write this call proposes. Required for such a write
+   * unless the deployment lets any person of the tenant approve (`RuntimeOptions.any_approver`);
+   * `*` is refused (VALIDATION_FAILED): a call cannot widen who may approve.
+   */
   approver?: string;
 }
 
@@ -58,6 +65,17 @@ export interface RuntimeOptions {
   bundle_public_key?: KeyObject | string;
   /** The base64 signature of the bundle's digest (`signBundleDigest`), checked against `bundle_public_key`. */
   bundle_signature?: string;
+  /**
+   * A deployment setting: when true, an outbound write proposed by a call that names no
+   * `approver` may be confirmed by any person of the tenant. Default false: such a call is
+   * refused (VALIDATION_FAILED), so every confirmation names the one person who may approve it.
+   */
+  any_approver?: boolean;
+  /**
+   * Where the bundle was loaded from, recorded with each confirmation it proposes. Set by
+   * `Runtime.load` when given a path; give it when loading a bundle object read from a file.
+   */
+  bundle_path?: string;
   /** The clock, for tests. */
   now?: () => number;
 }
@@ -75,6 +93,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_CONFIRMATION_TTL_MS = 15 * 60 * 1000;
 /** No retries unless the deployment declares them: failures surface, they are not hidden. */
 const NO_RETRIES: RetryPolicy = { max_attempts: 1, backoff_ms: 0, max_backoff_ms: 0 };
+/** Time for a call's outcome to be recorded once its last attempt ends. */
+const LEASE_MARGIN_MS = 30_000;
 const CALL_ARGS = new Set(['method_id', 'params', 'cursor', 'dry_run', 'idempotency_key']);
 
 interface MethodPlan {
@@ -111,13 +131,6 @@ interface Invocation {
   record: CallRecord | undefined;
 }
 
-/** How a call with an idempotency key settled: run now (`fresh`) or found in the store. */
-interface Settled {
-  digest: string;
-  result: IntegrationResult;
-  fresh: boolean;
-}
-
 /**
  * Loads a bundle and its integration modules, then dispatches tool calls in the fixed order
  * of SPEC §8 — expert may use tool → op exists → method belongs to tool → params valid →
@@ -136,7 +149,8 @@ export class Runtime {
   private readonly expertTools: Map<string, Set<string>>;
   private readonly plans: Map<string, MethodPlan>;
   private readonly instances: Map<string, Integration>;
-  private readonly inFlight = new Map<string, Promise<Settled>>();
+  private readonly gate: IdempotencyGate;
+  private readonly bundlePath: string | null;
   private readonly now: () => number;
   private readonly cursors: CursorSealer;
 
@@ -147,6 +161,8 @@ export class Runtime {
     this.store = options.store ?? new MemoryStore();
     this.now = options.now ?? Date.now;
     this.cursors = new CursorSealer(options.cursor_key);
+    this.bundlePath = options.bundle_path === undefined ? null : path.resolve(options.bundle_path);
+    this.gate = new IdempotencyGate(this.store, this.now, leaseMs(options));
     this.tools = new Map(bundle.tools.map((t) => [t.name, { ...t, methodSet: new Set(t.methods) }]));
     this.expertTools = new Map(bundle.experts.map((e) => [e.name, new Set(e.tools)]));
     this.plans = new Map(
@@ -181,7 +197,7 @@ export class Runtime {
       verifyDeclaredMethods(verified, provider, instance, file);
       instances.set(provider, instance);
     }
-    return new Runtime(verified, instances, options);
+    return new Runtime(verified, instances, typeof bundle === 'string' && options.bundle_path === undefined ? { ...options, bundle_path: bundle } : options);
   }
 
   /** Runs one tool call and audits it. Never throws: every failure is an IntegrationResult error. */
@@ -224,6 +240,10 @@ export class Runtime {
       return errorResult('UNKNOWN_OP', `tool \`${tool.name}\` has no op \`${String(call.op).slice(0, 40)}\`; ops: ${TOOL_OPS.join(', ')}`, meta());
     }
     const op = call.op as ToolOp;
+    if (call.approver !== undefined) {
+      const approver = approverFor(call.approver, false);
+      if ('problem' in approver) return errorResult('VALIDATION_FAILED', approver.problem, meta());
+    }
     if (op !== 'call') {
       if (call.args !== undefined && call.args !== null && !isEmptyObject(call.args)) {
         return errorResult('VALIDATION_FAILED', `op \`${op}\` takes no args`, meta());
@@ -266,8 +286,12 @@ export class Runtime {
 
     const invocation: Invocation = { plan, args, tenant, traceId, credential: credential.value, started, record };
     const perform = () => this.perform(invocation, call);
-    const result = args.idempotency_key === undefined ? await perform() : await this.idempotent(plan.spec, args, tenant, started, perform);
-    return sealNextCursor(this.cursors, cursor, result);
+    // Proposing a write sends nothing: it looks the key up (to replay a sent result) without claiming it.
+    const proposes = plan.governance.ok && plan.governance.kind === 'outbound_write' && !args.dry_run;
+    const result = args.idempotency_key === undefined ? await perform() : await this.idempotent(plan.spec, args, tenant, started, perform, !proposes);
+    // Imported data reaches the model only after review, whatever the call asked for: a dry run
+    // of an import, or a replay of a stored import result, answers without the records.
+    return sealNextCursor(this.cursors, cursor, plan.governance.ok && plan.governance.kind === 'import' && result.ok ? withheldImport(result) : result);
   }
 
   /** The governed part of a call: confirmation for outbound writes, review for imports. */
@@ -276,7 +300,9 @@ export class Runtime {
     const kind = plan.governance.ok ? plan.governance.kind : 'read';
     if (kind === 'outbound_write' && !args.dry_run) return this.requestConfirmation(invocation, call);
     const running = this.run(invocation);
-    if (kind !== 'import' || args.dry_run) return running;
+    // A dry run of an import queues nothing and returns no records (nor stores them under a key).
+    if (kind === 'import' && args.dry_run) return running.then((result) => (result.ok ? withheldImport(result) : result));
+    if (kind !== 'import') return running;
     return running.then((result) => (result.ok ? this.queueImport(invocation, result) : result));
   }
 
@@ -305,7 +331,7 @@ export class Runtime {
     });
     let final = result;
     // A dry run of an outbound write returns a preview of the request, not method output;
-    // everything else (reads, and imports, whose dry run still returns records) is validated.
+    // everything else (reads, and imports, whose dry run is validated but not returned) is validated.
     const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind === 'outbound_write';
     if (final.ok && !isPreview) {
       const invalid = this.validators.checkOutput(plan.spec.output_schema, final.data);
@@ -324,15 +350,19 @@ export class Runtime {
   /** An outbound write: preview it with dry_run, and hand back a token a person must confirm. */
   private async requestConfirmation(invocation: Invocation, call: ToolCall): Promise<IntegrationResult> {
     const { plan, args, tenant, traceId, started } = invocation;
+    const who = approverFor(call.approver, this.options.any_approver === true);
+    if ('problem' in who) return errorResult('VALIDATION_FAILED', who.problem, emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
+    const approver = who.approver;
     const preview = await this.run({ ...invocation, args: { ...args, dry_run: true } });
     if (!preview.ok) return preview;
-    // A prefix names what the token is, and keeps it from starting with `-` on a command line.
-    const token = `botc_confirm_${randomBytes(32).toString('base64url')}`;
+    const { token, id } = newConfirmationNames();
     const previewSha = sha256(canonicalJson(preview.data));
-    const approver = call.approver ?? ANY_APPROVER;
     const expiresAt = this.now() + (this.options.confirmation_ttl_ms ?? DEFAULT_CONFIRMATION_TTL_MS);
+    const binding = { id, bot: this.bundle.bot.id, bundle_digest: this.bundle.digest };
     await this.store.createConfirmation({
       token_sha256: sha256(token),
+      ...binding,
+      bundle_path: this.bundlePath,
       tenant,
       approver,
       expires_at: expiresAt,
@@ -351,10 +381,12 @@ export class Runtime {
       method_id: plan.spec.method_id,
       outcome: 'pending',
       trace_id: traceId,
-      detail: { preview_sha256: previewSha, approver, expires_at: new Date(expiresAt).toISOString() },
+      detail: { preview_sha256: previewSha, approver, expires_at: new Date(expiresAt).toISOString(), ...bindingDetail(binding), bundle_path: this.bundlePath },
     });
     const meta: ResultMeta = { ...preview.meta, latency_ms: elapsed(started) };
-    meta['confirmation'] = { token, approver, expires_at: new Date(expiresAt).toISOString(), preview: preview.data, preview_sha256: previewSha };
+    meta['confirmation'] = {
+      id, token, approver, expires_at: new Date(expiresAt).toISOString(), preview: preview.data, preview_sha256: previewSha, bot: binding.bot, bundle_digest: binding.bundle_digest,
+    };
     return errorResult(
       'CONFIRMATION_REQUIRED',
       `${plan.spec.method_id} writes to ${plan.spec.provider}: show the preview to ${approver === ANY_APPROVER ? 'a person' : approver} and confirm it before it is sent`,
@@ -389,13 +421,19 @@ export class Runtime {
     const traceId = request.trace_id ?? randomUUID();
     const tokenSha = sha256(request.token);
     const actor = `user:${request.approver}`;
+    // Which confirmation, bot and bundle a decision is about; named only to the tenant it belongs to.
+    let binding: Record<string, unknown> = {};
     const refuse = (code: ErrorCode, message: string, methodId: string | null = null) =>
       this.audited(errorResult(code, message, emptyMeta('botc', 'confirmation', elapsed(started))), {
-        tenant, action: 'confirmation.rejected', actor, integration: methodId?.split('.')[0] ?? null, method_id: methodId, outcome: code, trace_id: traceId, detail: { message },
+        tenant, action: 'confirmation.rejected', actor, integration: methodId?.split('.')[0] ?? null, method_id: methodId, outcome: code, trace_id: traceId, detail: { message, ...binding },
       });
+    // The person confirming is one named person, never a pattern such as `*`.
+    const person = approverFor(request.approver, false);
+    if ('problem' in person) return refuse('VALIDATION_FAILED', person.problem.replace('`approver`', 'the confirming approver'));
     const stored = await this.store.getConfirmation(tokenSha);
     if (!stored) return refuse('CONFIRMATION_REQUIRED', 'no confirmation has this token');
     if (stored.tenant !== tenant) return refuse('AUTH_FORBIDDEN', 'the confirmation belongs to another tenant', stored.method_id);
+    binding = { ...bindingDetail(stored), running_bot: this.bundle.bot.id, running_bundle_digest: this.bundle.digest };
     const plan = this.plans.get(stored.method_id);
     if (!plan) return refuse('UNKNOWN_METHOD', `this bundle has no method ${stored.method_id}`, stored.method_id);
     // The rules of the bundle that runs now apply, not those of the one that made the token.
@@ -406,6 +444,11 @@ export class Runtime {
       return refuse('INTEGRATION_DISABLED', `integration \`${plan.spec.provider}\` has reached end of support and is disabled`, stored.method_id);
     }
     if (!plan.governance.ok) return refuse(plan.governance.code, plan.governance.message, stored.method_id);
+    // Only outbound writes are confirmed; anything else (an import, whose records must go to
+    // review) never runs through a confirmation.
+    if (plan.governance.kind !== 'outbound_write') return refuse('CONFLICT', `${stored.method_id} is not an outbound write in this bundle; there is nothing to confirm`, stored.method_id);
+    const unbound = bindingProblem(stored, this.bundle);
+    if (unbound) return refuse(unbound.code, unbound.message, stored.method_id);
     const saved = JSON.parse(stored.call_json) as CallArgs;
     // The confirmed request is the stored one: params the host passes must be exactly those, even
     // where they differ in something the provider's preview does not show.
@@ -425,10 +468,24 @@ export class Runtime {
       const reasons = { unknown: 'no confirmation has this token', used: 'the confirmation was already used', expired: 'the confirmation expired', tenant: 'the confirmation belongs to another tenant', approver: `only ${stored.approver} may approve this request` };
       return refuse(use.reason === 'approver' || use.reason === 'tenant' ? 'AUTH_FORBIDDEN' : 'CONFIRMATION_REQUIRED', reasons[use.reason], stored.method_id);
     }
-    await this.audit({ tenant, action: 'confirmation.used', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'ok', trace_id: traceId, detail: { preview_sha256: stored.preview_sha256, expert: stored.expert, tool: stored.tool } });
-    const record: CallRecord = { method_id: plan.spec.method_id, provider: plan.spec.provider, detail: { expert: stored.expert, tool: stored.tool, op: 'call', confirmed_by: request.approver } };
+    const named = bindingDetail(stored);
+    await this.audit({ tenant, action: 'confirmation.used', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'ok', trace_id: traceId, detail: { preview_sha256: stored.preview_sha256, expert: stored.expert, tool: stored.tool, ...named } });
+    const record: CallRecord = { method_id: plan.spec.method_id, provider: plan.spec.provider, detail: { expert: stored.expert, tool: stored.tool, op: 'call', confirmed_by: request.approver, ...named } };
     const sendArgs: CallArgs = { ...args, dry_run: false };
-    const send = () => this.run({ ...invocation, args: sendArgs, record });
+    // The intent is recorded before the write leaves and the outcome after (the `call` entry of the
+    // same trace id): a crash in between leaves "attempted, outcome unknown" in the log, never nothing.
+    const attempted: AuditInput = {
+      tenant, action: 'call.attempted', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'pending', trace_id: traceId,
+      detail: { expert: stored.expert, tool: stored.tool, ...named, ...(sendArgs.idempotency_key !== undefined ? { idempotency_key: sendArgs.idempotency_key } : {}) },
+    };
+    const send = async (): Promise<IntegrationResult> => {
+      try {
+        await this.audit(attempted);
+      } catch {
+        return errorResult('INTERNAL_ERROR', 'the attempt could not be recorded in the audit log, so nothing was sent', emptyMeta('botc', 'confirmation', elapsed(started)), { retriable: true });
+      }
+      return this.run({ ...invocation, args: sendArgs, record });
+    };
     // A write with an idempotency key is sent at most once per key: its result is stored, and a
     // later call or confirmation with the same key replays it instead of sending again.
     const result = sendArgs.idempotency_key === undefined ? await send() : await this.idempotent(plan.spec, sendArgs, tenant, started, send);
@@ -478,46 +535,10 @@ export class Runtime {
     return okResult({ batch_id: batchId, records, rejected: items.length - records.length }, meta);
   }
 
-  private async idempotent(spec: MethodSpec, args: CallArgs, tenant: string, started: number, perform: () => Promise<IntegrationResult>): Promise<IntegrationResult> {
-    const key = args.idempotency_key!;
+  /** A call with an idempotency key: run at most once per key, across processes (see IdempotencyGate). */
+  private idempotent(spec: MethodSpec, args: CallArgs, tenant: string, started: number, perform: () => Promise<IntegrationResult>, claim = true): Promise<IntegrationResult> {
     const digest = sha256(canonicalJson({ params: args.params, cursor: args.cursor ?? null, dry_run: args.dry_run ?? false }));
-    const flightKey = canonicalJson([tenant, spec.method_id, key]);
-    // Looking for a call in flight and claiming the key happen in one synchronous step, before
-    // any await: concurrent calls with one key wait for the first instead of racing past it.
-    const pending = this.inFlight.get(flightKey);
-    if (pending) {
-      const settled = await pending;
-      return this.replay(settled.result, settled.digest, digest, started);
-    }
-    const leader = (async (): Promise<Settled> => {
-      const stored = await this.store.getIdempotency(tenant, spec.method_id, key);
-      if (stored) return { digest: stored.args_sha256, result: stored.result, fresh: false };
-      const result = await perform();
-      // Only definite outcomes are remembered: a retriable failure or a write still waiting for
-      // confirmation may be tried again with the key.
-      if ((result.ok || !result.error.retriable) && !(!result.ok && result.error.code === 'CONFIRMATION_REQUIRED')) {
-        const kept = await this.store.putIdempotency(tenant, spec.method_id, key, { args_sha256: digest, result });
-        if (kept.args_sha256 !== digest) return { digest: kept.args_sha256, result: kept.result, fresh: false };
-      }
-      return { digest, result, fresh: true };
-    })();
-    this.inFlight.set(flightKey, leader);
-    try {
-      const settled = await leader;
-      return settled.fresh ? settled.result : this.replay(settled.result, settled.digest, digest, started);
-    } finally {
-      this.inFlight.delete(flightKey);
-    }
-  }
-
-  private replay(result: IntegrationResult, storedDigest: string, digest: string, started: number): IntegrationResult {
-    if (storedDigest !== digest) {
-      return errorResult('IDEMPOTENCY_CONFLICT', 'this idempotency key was already used with other arguments', emptyMeta('botc', null, elapsed(started)));
-    }
-    // A copy: what one caller does with its result never changes what the next replay returns.
-    const copy = structuredClone(result);
-    copy.meta['idempotent_replay'] = true;
-    return copy;
+    return this.gate.run({ tenant, method_id: spec.method_id, key: args.idempotency_key!, args_sha256: digest, started }, perform, { claim });
   }
 
   private async status(tool: BundleTool, tenant: string) {
@@ -595,6 +616,30 @@ export class Runtime {
   async close(): Promise<void> {
     await this.store.close();
   }
+}
+
+/**
+ * The longest one call may take, after which a claim on its idempotency key counts as abandoned:
+ * every attempt's timeout and the backoffs between them, plus time to record the outcome (the
+ * store may wait for a lock).
+ */
+function leaseMs(options: RuntimeOptions): number {
+  const policy = options.retry_policy ?? NO_RETRIES;
+  const attempts = Math.max(1, policy.max_attempts);
+  return attempts * (options.timeout_ms ?? DEFAULT_TIMEOUT_MS) + (attempts - 1) * policy.max_backoff_ms + LEASE_MARGIN_MS;
+}
+
+/**
+ * An import's result with its records held back: REVIEW_REQUIRED, with how many records there
+ * are. Used for a dry run (nothing is queued) and for a stored import result replayed by key.
+ */
+function withheldImport(result: IntegrationResult & { ok: true }): IntegrationResult {
+  const records = importedRecords(result.data).length;
+  const meta: ResultMeta = { ...result.meta };
+  const dryRun = meta['dry_run'] === true;
+  meta['review'] = { batch_id: null, records, pending: 0, queued: false };
+  const what = dryRun ? `dry run: ${records} imported record(s) would wait for review; nothing was queued` : `${records} imported record(s) are not reviewed`;
+  return errorResult('REVIEW_REQUIRED', `${what}, and imported records reach the caller only after a person approves them`, meta);
 }
 
 type CredentialCheck = { value: Credential | undefined } | { code: 'AUTH_REQUIRED' | 'AUTH_FORBIDDEN'; message: string };

@@ -4,7 +4,7 @@ import { confirmationRefusal } from './sql-store.ts';
 import { ANY_APPROVER } from './types.ts';
 import type {
   AuditAnchor, AuditEntry, AuditFilter, AuditInput, AuditLogCheck, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
-  IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
+  IdempotencyClaim, IdempotencyRecord, IdempotencyState, ReviewItem, ReviewStatus, StateStore, StoredCredential,
 } from './types.ts';
 
 /**
@@ -13,7 +13,8 @@ import type {
  */
 export class MemoryStore implements StateStore {
   readonly kind = 'memory' as const;
-  private readonly idempotency = new Map<string, string>();
+  /** Per key: the outcome as JSON text, or a claim in flight. */
+  private readonly idempotency = new Map<string, string | { args_sha256: string; claim_id: string; claimed_at: number }>();
   private readonly audit = new Map<string, AuditRow[]>();
   /** Each tenant's chain head, kept apart from the entries as the SQL stores keep it. */
   private readonly heads = new Map<string, { seq: number; hash: string }>();
@@ -24,13 +25,43 @@ export class MemoryStore implements StateStore {
 
   async getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined> {
     const stored = this.idempotency.get(canonicalJson([tenant, methodId, key]));
-    return stored === undefined ? undefined : (JSON.parse(stored) as IdempotencyRecord);
+    return typeof stored === 'string' ? (JSON.parse(stored) as IdempotencyRecord) : undefined;
   }
 
   async putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord> {
     const id = canonicalJson([tenant, methodId, key]);
     if (!this.idempotency.has(id)) this.idempotency.set(id, JSON.stringify(record));
-    return JSON.parse(this.idempotency.get(id)!) as IdempotencyRecord;
+    const stored = this.idempotency.get(id);
+    return JSON.parse(typeof stored === 'string' ? stored : JSON.stringify(record)) as IdempotencyRecord;
+  }
+
+  async readIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyState | undefined> {
+    const stored = this.idempotency.get(canonicalJson([tenant, methodId, key]));
+    if (stored === undefined) return undefined;
+    if (typeof stored !== 'string') return { state: 'in_flight', args_sha256: stored.args_sha256, claimed_at: stored.claimed_at };
+    return { state: 'done', ...(JSON.parse(stored) as IdempotencyRecord) };
+  }
+
+  async claimIdempotency(tenant: string, methodId: string, key: string, claim: { args_sha256: string; claim_id: string; claimed_at: number }): Promise<IdempotencyClaim> {
+    const id = canonicalJson([tenant, methodId, key]);
+    // No await between the check and the set: the claim is atomic in this process.
+    if (!this.idempotency.has(id)) {
+      this.idempotency.set(id, { ...claim });
+      return { claimed: true };
+    }
+    return { claimed: false, existing: (await this.readIdempotency(tenant, methodId, key))! };
+  }
+
+  async completeIdempotency(tenant: string, methodId: string, key: string, claimId: string, record: IdempotencyRecord): Promise<void> {
+    const id = canonicalJson([tenant, methodId, key]);
+    const stored = this.idempotency.get(id);
+    if (typeof stored === 'object' && stored.claim_id === claimId) this.idempotency.set(id, JSON.stringify(record));
+  }
+
+  async releaseIdempotency(tenant: string, methodId: string, key: string, claimId: string): Promise<void> {
+    const id = canonicalJson([tenant, methodId, key]);
+    const stored = this.idempotency.get(id);
+    if (typeof stored === 'object' && stored.claim_id === claimId) this.idempotency.delete(id);
   }
 
   async appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
@@ -87,11 +118,18 @@ export class MemoryStore implements StateStore {
 
   async createConfirmation(confirmation: Confirmation): Promise<void> {
     if (this.confirmations.has(confirmation.token_sha256)) throw new Error('duplicate confirmation token');
+    if (confirmation.id !== '' && [...this.confirmations.values()].some((c) => c.id === confirmation.id)) throw new Error('duplicate confirmation id');
     this.confirmations.set(confirmation.token_sha256, { ...confirmation, used_at: null });
   }
 
   async getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
     const row = this.confirmations.get(tokenSha256);
+    return row ? { ...row } : undefined;
+  }
+
+  async getConfirmationById(id: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
+    if (id === '') return undefined;
+    const row = [...this.confirmations.values()].find((c) => c.id === id);
     return row ? { ...row } : undefined;
   }
 

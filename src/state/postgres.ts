@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { GENESIS_HASH } from './audit-chain.ts';
-import { SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
+import { ADDED_COLUMNS, ADDED_INDEXES, SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
 
 /**
  * The audit log's guards, each a trigger installed when missing: no update or delete (an
@@ -81,6 +81,16 @@ class PostgresDriver implements SqlDriver {
       try {
         if (this.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
         for (const statement of SCHEMA) await client.query(statement);
+        // Upgrades tables made by an older botc in place. Asking first spares an up-to-date
+        // database the exclusive lock that ALTER TABLE takes even when it has nothing to do.
+        const present = await client.query<{ name: string }>(
+          "SELECT table_name || '.' || column_name AS name FROM information_schema.columns WHERE table_schema = current_schema()",
+        );
+        const have = new Set(present.rows.map((r) => r.name));
+        for (const { table, column, definition } of ADDED_COLUMNS) {
+          if (!have.has(`${table}.${column}`)) await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${definition}`);
+        }
+        for (const statement of ADDED_INDEXES) await client.query(statement);
         for (const guard of AUDIT_GUARDS) {
           // The trigger of this schema's botc_audit, not a namesake in another schema.
           const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = 'botc_audit'::regclass", [guard.trigger]);

@@ -3,7 +3,7 @@ import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAud
 import { ANY_APPROVER } from './types.ts';
 import type {
   AuditAnchor, AuditEntry, AuditFilter, AuditInput, AuditLogCheck, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
-  IdempotencyRecord, ReviewItem, ReviewStatus, StateStore, StoredCredential,
+  IdempotencyClaim, IdempotencyRecord, IdempotencyState, ReviewItem, ReviewStatus, StateStore, StoredCredential,
 } from './types.ts';
 
 /** One connection or transaction. SQL uses `?` placeholders; drivers translate. */
@@ -44,6 +44,29 @@ const TABLES = [
 /** The tables every SQL store shares; drivers add their append-only guards for the audit log. */
 export const SCHEMA: readonly string[] = TABLES;
 
+/**
+ * Columns added to the tables of SCHEMA since their first release. A store opening a database
+ * adds each one that is missing (in the same locked set-up step as SCHEMA), so a state file or
+ * schema made by an older botc is upgraded in place; rows that predate a column get its
+ * default. See docs/security.md, "Confirmations, idempotency and the audit log".
+ */
+export const ADDED_COLUMNS: readonly { table: string; column: string; definition: string }[] = [
+  // A key is claimed (`in_flight`) before its call runs, then completed (`done`) with the result.
+  { table: 'botc_idempotency', column: 'state', definition: "TEXT NOT NULL DEFAULT 'done'" },
+  { table: 'botc_idempotency', column: 'claimed_at', definition: 'BIGINT' },
+  { table: 'botc_idempotency', column: 'claim_id', definition: 'TEXT' },
+  // A confirmation's public id and the bundle that proposed it.
+  { table: 'botc_confirmation', column: 'id', definition: 'TEXT' },
+  { table: 'botc_confirmation', column: 'bot', definition: 'TEXT' },
+  { table: 'botc_confirmation', column: 'bundle_digest', definition: 'TEXT' },
+  { table: 'botc_confirmation', column: 'bundle_path', definition: 'TEXT' },
+];
+
+/** Indexes over ADDED_COLUMNS, created once those exist. */
+export const ADDED_INDEXES: readonly string[] = [
+  'CREATE UNIQUE INDEX IF NOT EXISTS botc_confirmation_by_id ON botc_confirmation (id)',
+];
+
 export { auditHash, auditRow, GENESIS_HASH, toEntry, type AuditRow } from './audit-chain.ts';
 
 /** A StateStore over any SQL driver; SQLite and PostgreSQL differ only in their drivers. */
@@ -55,11 +78,50 @@ export class SqlStore implements StateStore {
   }
 
   async getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined> {
-    const [row] = await this.db.all<{ args_sha256: string; result_json: string }>(
-      'SELECT args_sha256, result_json FROM botc_idempotency WHERE tenant = ? AND method_id = ? AND idem_key = ?',
+    const stored = await this.readIdempotency(tenant, methodId, key);
+    return stored?.state === 'done' ? { args_sha256: stored.args_sha256, result: stored.result } : undefined;
+  }
+
+  async readIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyState | undefined> {
+    const [row] = await this.db.all<{ args_sha256: string; result_json: string; state: string; claimed_at: number | null }>(
+      'SELECT args_sha256, result_json, state, claimed_at FROM botc_idempotency WHERE tenant = ? AND method_id = ? AND idem_key = ?',
       [tenant, methodId, key],
     );
-    return row ? { args_sha256: row.args_sha256, result: JSON.parse(row.result_json) } : undefined;
+    if (!row) return undefined;
+    if (row.state === 'in_flight') return { state: 'in_flight', args_sha256: row.args_sha256, claimed_at: Number(row.claimed_at ?? 0) };
+    return { state: 'done', args_sha256: row.args_sha256, result: JSON.parse(row.result_json) };
+  }
+
+  async claimIdempotency(tenant: string, methodId: string, key: string, claim: { args_sha256: string; claim_id: string; claimed_at: number }): Promise<IdempotencyClaim> {
+    // The primary key (tenant, method_id, idem_key) makes the insert the atomic claim: of any
+    // number of concurrent inserts, on any connection, exactly one adds the row.
+    for (let tries = 0; tries < 5; tries++) {
+      const inserted = await this.db.run(
+        `INSERT INTO botc_idempotency (tenant, method_id, idem_key, args_sha256, result_json, state, claimed_at, claim_id)
+         VALUES (?, ?, ?, ?, '', 'in_flight', ?, ?) ON CONFLICT DO NOTHING`,
+        [tenant, methodId, key, claim.args_sha256, claim.claimed_at, claim.claim_id],
+      );
+      if (inserted === 1) return { claimed: true };
+      const existing = await this.readIdempotency(tenant, methodId, key);
+      // Gone between the insert and the read: its claim was released; claim again.
+      if (existing) return { claimed: false, existing };
+    }
+    throw new Error('the idempotency key is claimed and released faster than it can be read');
+  }
+
+  async completeIdempotency(tenant: string, methodId: string, key: string, claimId: string, record: IdempotencyRecord): Promise<void> {
+    await this.db.run(
+      `UPDATE botc_idempotency SET state = 'done', args_sha256 = ?, result_json = ?
+       WHERE tenant = ? AND method_id = ? AND idem_key = ? AND claim_id = ? AND state = 'in_flight'`,
+      [record.args_sha256, JSON.stringify(record.result), tenant, methodId, key, claimId],
+    );
+  }
+
+  async releaseIdempotency(tenant: string, methodId: string, key: string, claimId: string): Promise<void> {
+    await this.db.run(
+      "DELETE FROM botc_idempotency WHERE tenant = ? AND method_id = ? AND idem_key = ? AND claim_id = ? AND state = 'in_flight'",
+      [tenant, methodId, key, claimId],
+    );
   }
 
   async putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord> {
@@ -70,7 +132,8 @@ export class SqlStore implements StateStore {
     );
     // Ours is stored: return it as a read would, without the round trip. Else the one stored first.
     if (inserted === 1) return { args_sha256: record.args_sha256, result: JSON.parse(resultJson) };
-    return (await this.getIdempotency(tenant, methodId, key))!;
+    // A claim in flight holds no outcome yet: nothing of ours was stored, and nothing else is.
+    return (await this.getIdempotency(tenant, methodId, key)) ?? { args_sha256: record.args_sha256, result: JSON.parse(resultJson) };
   }
 
   async appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
@@ -149,10 +212,17 @@ export class SqlStore implements StateStore {
 
   async createConfirmation(c: Confirmation): Promise<void> {
     await this.db.run(
-      `INSERT INTO botc_confirmation (token_sha256, tenant, approver, expires_at, preview_sha256, expert, tool, method_id, call_json, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [c.token_sha256, c.tenant, c.approver, c.expires_at, c.preview_sha256, c.expert, c.tool, c.method_id, c.call_json, c.created_at],
+      `INSERT INTO botc_confirmation (token_sha256, id, tenant, approver, expires_at, preview_sha256, expert, tool, method_id, call_json, created_at,
+         bot, bundle_digest, bundle_path)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [c.token_sha256, c.id, c.tenant, c.approver, c.expires_at, c.preview_sha256, c.expert, c.tool, c.method_id, c.call_json, c.created_at, c.bot, c.bundle_digest, c.bundle_path],
     );
+  }
+
+  async getConfirmationById(id: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
+    if (id === '') return undefined;
+    const [row] = await this.db.all<Confirmation & { used_at: number | null }>('SELECT * FROM botc_confirmation WHERE id = ?', [id]);
+    return row ? { ...normalizeConfirmation(row), used_at: row.used_at === null ? null : Number(row.used_at) } : undefined;
   }
 
   async getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
@@ -292,7 +362,16 @@ export function confirmationRefusal(
 }
 
 function normalizeConfirmation(row: Confirmation): Confirmation {
-  return { ...row, expires_at: Number(row.expires_at), created_at: Number(row.created_at) };
+  // Rows stored before ids and bundle bindings existed have NULL there: unbound, never a match.
+  return {
+    ...row,
+    id: row.id ?? '',
+    bot: row.bot ?? '',
+    bundle_digest: row.bundle_digest ?? '',
+    bundle_path: row.bundle_path ?? null,
+    expires_at: Number(row.expires_at),
+    created_at: Number(row.created_at),
+  };
 }
 
 function normalizeReview(row: ReviewItem): ReviewItem {

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync } f
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GENESIS_HASH } from './audit-chain.ts';
-import { SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
+import { ADDED_COLUMNS, ADDED_INDEXES, SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
 
 const APPEND_ONLY = [
   "CREATE TRIGGER IF NOT EXISTS botc_audit_no_update BEFORE UPDATE ON botc_audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
@@ -107,6 +107,7 @@ class SqliteDriver implements SqlDriver {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       for (const statement of [...SCHEMA, ...APPEND_ONLY]) this.db.exec(statement);
+      addMissingColumns(this.db);
       this.db.exec('COMMIT');
     } catch (error) {
       this.db.exec('ROLLBACK');
@@ -161,6 +162,23 @@ class SqliteDriver implements SqlDriver {
     await this.serialized(async () => this.db.close());
     if (--this.lane.users === 0 && lanes.get(this.laneKey) === this.lane) lanes.delete(this.laneKey);
   }
+}
+
+/** Upgrades a database made by an older botc: SQLite has no ADD COLUMN IF NOT EXISTS, so ask first. */
+function addMissingColumns(db: Database.Database): void {
+  const existing = new Map<string, Set<string>>();
+  for (const { table, column, definition } of ADDED_COLUMNS) {
+    let columns = existing.get(table);
+    if (!columns) {
+      columns = new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
+      existing.set(table, columns);
+    }
+    if (!columns.has(column)) {
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      columns.add(column);
+    }
+  }
+  for (const statement of ADDED_INDEXES) db.exec(statement);
 }
 
 /**

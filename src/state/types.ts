@@ -4,8 +4,10 @@ import type { IntegrationResult } from '../integration/types.ts';
 export interface AuditInput {
   tenant: string;
   /**
-   * What happened: `call` (with its attempts and outcome), `query` (help, status, list ops),
-   * `retry`, `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
+   * What happened: `call` (with its attempts and outcome), `call.attempted` (a confirmed write
+   * about to be sent; the `call` entry of the same trace id holds its outcome, and its absence
+   * means the outcome is unknown), `query` (help, status, list ops), `retry`,
+   * `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
    * `credential.added|revoked|denied`, `audit.head_rebuilt` (an append found its tenant's chain
    * head deleted and rebuilt it from the last entry).
    */
@@ -60,9 +62,34 @@ export interface IdempotencyRecord {
   result: IntegrationResult;
 }
 
+/**
+ * What the store holds for one idempotency key: a call that claimed the key and has not
+ * recorded its outcome yet (`in_flight`, since `claimed_at`, ms since the epoch), or the
+ * outcome it recorded (`done`). A claim that is never completed means the process running the
+ * call stopped: whether the call reached the provider is unknown.
+ */
+export type IdempotencyState =
+  | ({ state: 'done' } & IdempotencyRecord)
+  | { state: 'in_flight'; args_sha256: string; claimed_at: number };
+
+/** The answer to a claim: the key is now ours, or what another call already holds under it. */
+export type IdempotencyClaim = { claimed: true } | { claimed: false; existing: IdempotencyState };
+
 /** A pending outbound write, waiting for a person's approval. Only the token's hash is stored. */
 export interface Confirmation {
   token_sha256: string;
+  /**
+   * The public, non-secret name of the confirmation (`conf_<32 hex>`): it lets a person with
+   * access to the store find and act on it; only the token authorizes a host. Empty for
+   * confirmations stored before ids existed.
+   */
+  id: string;
+  /** The bot whose bundle proposed the write; only that bot's bundle may confirm it. Empty when unknown. */
+  bot: string;
+  /** The digest of the bundle that proposed the write; a confirmation runs only with that bundle. Empty when unknown. */
+  bundle_digest: string;
+  /** Where the proposing bundle was loaded from (absolute path), when it came from a file. */
+  bundle_path: string | null;
   tenant: string;
   approver: string;
   expires_at: number;
@@ -123,9 +150,22 @@ export type CredentialSummary = Omit<StoredCredential, 'ciphertext' | 'iv' | 'ta
 export interface StateStore {
   readonly kind: 'sqlite' | 'postgres' | 'memory';
 
+  /** The recorded outcome of a key; undefined when there is none (or only a claim in flight). */
   getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined>;
   /** Stores the record unless one exists; returns the record that is stored. */
   putIdempotency(tenant: string, methodId: string, key: string, record: IdempotencyRecord): Promise<IdempotencyRecord>;
+  /** What the store holds for a key, claim or outcome. */
+  readIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyState | undefined>;
+  /**
+   * Claims a key before anything is sent, atomically across processes and machines (one row
+   * per key, inserted only when absent): at most one caller gets `claimed: true`; the others
+   * get what is stored (the claim in flight, or the recorded outcome).
+   */
+  claimIdempotency(tenant: string, methodId: string, key: string, claim: { args_sha256: string; claim_id: string; claimed_at: number }): Promise<IdempotencyClaim>;
+  /** Records the outcome of our claim (`claim_id`); a claim that is not ours is left alone. */
+  completeIdempotency(tenant: string, methodId: string, key: string, claimId: string, record: IdempotencyRecord): Promise<void>;
+  /** Gives up our claim when the call definitely did not happen, so the key can be used again. */
+  releaseIdempotency(tenant: string, methodId: string, key: string, claimId: string): Promise<void>;
 
   /** Appends an entry to its tenant's chain; returns its place in the chain. */
   appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }>;
@@ -141,6 +181,8 @@ export interface StateStore {
   createConfirmation(confirmation: Confirmation): Promise<void>;
   /** Reads a confirmation without using it, or undefined. */
   getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined>;
+  /** Reads a confirmation by its public id (`conf_…`), without using it, or undefined. */
+  getConfirmationById(id: string): Promise<(Confirmation & { used_at: number | null }) | undefined>;
   /**
    * Marks a confirmation used, atomically and once: a second use, another tenant, another
    * approver or an expired token fail, and only one of two concurrent uses succeeds.
