@@ -89,14 +89,14 @@ function jsonOption(text: string | undefined, flag: string): unknown {
   }
 }
 
-interface RuntimeValues {
+export interface RuntimeValues {
   root: string;
   tenant: string;
   credentials?: string | undefined;
   state?: string | undefined;
 }
 
-async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, work: (runtime: Runtime) => Promise<number>): Promise<number> {
+export async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, work: (runtime: Runtime) => Promise<number>): Promise<number> {
   const root = path.resolve(values.root);
   const config = readConfig(root);
   const bundle = readBundle(path.resolve(bundlePath));

@@ -9,6 +9,7 @@ import { VaultKeyError } from '../state/vault.ts';
 import { UsageError } from './usage.ts';
 import { runDiff, runImpact, runLock } from './versioning.ts';
 import { runExport } from './export.ts';
+import { runServe } from './serve.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { BundleLoadError } from '../runtime/bundle.ts';
 
@@ -24,6 +25,8 @@ Usage:
   botc credentials add|list|revoke [PROVIDER] [--tenant T] [--scopes a,b] [--state URL]
   botc audit list|verify [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O] [--state URL]
   botc export <bundle> --target T [--expert E] [--style envelope|methods] [--strict] [--server NAME]
+  botc serve mcp <bundle> --expert E [--http HOST:PORT] [--tenant T] [--style envelope|methods]
+            [--approver NAME] [--root DIR] [--state URL]
   botc lock [--root DIR]
   botc diff <old.bundle.json|DIR> <new.bundle.json|DIR> [--format pretty|json|markdown|github] [--fail-on breaking|any]
   botc impact <method_id|provider> [--root DIR] [--format pretty|json]
@@ -39,6 +42,8 @@ Commands:
   audit   list the audit log, or verify its hash chain (exit 1 names the first bad entry)
   export  print tool definitions of one expert for an agent runtime (openai-responses, openai-chat,
           anthropic, gemini, mcp, claude-code)
+  serve   serve one expert as an MCP server over stdio, or Streamable HTTP at /mcp with --http
+          (loopback by default; other addresses need BOTC_MCP_TOKEN as a bearer token)
   lock    record every declared method in botc.lock.json; refuses a breaking change of a locked id
   diff    compare two builds for review: experts, prompt blocks, tools, methods (breaking or not)
   impact  list the bots, tools and experts that use a method or a provider
@@ -81,6 +86,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await runAudit(rest, io);
       case 'export':
         return await runExport(rest, io);
+      case 'serve':
+        return await runServe(rest, io);
       case 'lock':
         return await runLock(rest, io);
       case 'diff':
