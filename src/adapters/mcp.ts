@@ -10,6 +10,7 @@ import {
   type JsonSchemaValidator,
   type McpRequestContext,
   type ServerContext,
+  type StandardSchemaWithJSON,
 } from '@modelcontextprotocol/server';
 import { mcpTool } from '../agents/export.ts';
 import type { AgentFunction } from '../agents/functions.ts';
@@ -48,6 +49,14 @@ interface Pending {
   expires: number;
 }
 
+/** What `registerTool` takes for one function. */
+interface ToolConfig {
+  description: string;
+  inputSchema: StandardSchemaWithJSON;
+  outputSchema?: StandardSchemaWithJSON;
+  annotations: Record<string, boolean>;
+}
+
 /** The elicitation field a person answers. */
 const APPROVE = 'approve';
 /** Keeps the table of pending approvals bounded even when clients never come back. */
@@ -80,7 +89,20 @@ export class McpBridge {
     this.expert = new ExpertBridge(runtime, options, 'mcp-client');
     this.elicitation = options.elicitation ?? true;
     this.codec = createRequestStateCodec<ApprovalState>({ key: options.stateKey ?? randomBytes(32), ttlSeconds: 15 * 60 });
+    // Built once: a stateless HTTP endpoint builds a server per request.
+    this.tools = this.expert.functions.map((fn) => {
+      const described = mcpTool(fn) as { inputSchema: Record<string, unknown>; outputSchema?: Record<string, unknown>; annotations: Record<string, boolean> };
+      const config = {
+        description: fn.description,
+        inputSchema: fromJsonSchema(described.inputSchema as never, RUNTIME_VALIDATES),
+        ...(described.outputSchema ? { outputSchema: fromJsonSchema(described.outputSchema as never, RUNTIME_VALIDATES) } : {}),
+        annotations: described.annotations,
+      };
+      return { fn, config };
+    });
   }
+
+  private readonly tools: { fn: AgentFunction; config: ToolConfig }[];
 
   /**
    * One server. `canElicit: false` keeps it from asking the person in-band (a 2025-era request
@@ -96,18 +118,8 @@ export class McpBridge {
         requestState: { verify: (state: string, ctx: ServerContext) => this.codec.verify(state, ctx) },
       },
     );
-    for (const fn of this.expert.functions) {
-      const described = mcpTool(fn) as { inputSchema: Record<string, unknown>; outputSchema?: Record<string, unknown>; annotations: Record<string, boolean> };
-      server.registerTool(
-        fn.name,
-        {
-          description: fn.description,
-          inputSchema: fromJsonSchema(described.inputSchema as never, RUNTIME_VALIDATES),
-          ...(described.outputSchema ? { outputSchema: fromJsonSchema(described.outputSchema as never, RUNTIME_VALIDATES) } : {}),
-          annotations: described.annotations,
-        },
-        (async (args: unknown, ctx: ServerContext) => this.handle(server, fn, args, ctx, canElicit)) as never,
-      );
+    for (const { fn, config } of this.tools) {
+      server.registerTool(fn.name, config as never, (async (args: unknown, ctx: ServerContext) => this.handle(server, fn, args, ctx, canElicit)) as never);
     }
     server.registerPrompt(expert.name, { description: expert.description }, () => ({
       description: expert.description,
