@@ -17,9 +17,11 @@ export interface AdapterOptions {
   /** The tenant every call runs for (credentials, audit, confirmations). Default `default`. */
   tenant?: string;
   /**
-   * The person who approves outbound writes through the framework's approval step. The runtime
-   * binds each confirmation to this name and the audit log records it as the approver. Default
-   * `agent-host` for the Agents SDK and AI SDK, `mcp-client` for MCP elicitation.
+   * The person who approves outbound writes through the framework's approval step. When set,
+   * the runtime binds each confirmation to this name (only they may approve it, in-band or with
+   * `botc confirm`) and the audit log records it as the approver. When absent, any person of the
+   * tenant may approve, and in-band approvals are recorded as `agent-host` (Agents SDK, AI SDK)
+   * or `mcp-client` (MCP elicitation).
    */
   approver?: string;
   /** `envelope` (one function per tool, `{op, args}`) or `methods` (one per method). Default `envelope`. */
@@ -77,14 +79,14 @@ export class ExpertBridge {
 
   private readonly approverName: string | undefined;
 
-  /** The approver confirmations are bound to and confirmed as. */
+  /** The name in-band approvals are confirmed as. */
   get approver(): string {
     return this.approverName ?? this.defaultApprover;
   }
 
   /** Maps a model's function call to a tool call (undoing strict-mode nulls); undefined for an unknown name. */
   map(name: string, input: unknown): MappedCall | undefined {
-    return mapFunctionCall(this.bundle, this.expert, this.style, name, input);
+    return mapFunctionCall(this.bundle, this.expert, this.style, name, input, this.functions);
   }
 
   /**
@@ -108,7 +110,14 @@ export class ExpertBridge {
     }
     const call = this.map(name, input);
     if (!call) return errorResult('TOOL_NOT_ALLOWED', `expert \`${this.expert.name}\` has no function \`${name.slice(0, 80)}\``, emptyMeta('botc', null));
-    return this.runtime.callTool({ expert: this.expert.name, tool: call.tool, op: call.op, args: call.args, tenant: this.tenant, approver: this.approver });
+    return this.runtime.callTool({
+      expert: this.expert.name,
+      tool: call.tool,
+      op: call.op,
+      args: call.args,
+      tenant: this.tenant,
+      ...(this.approverName !== undefined ? { approver: this.approverName } : {}),
+    });
   }
 
   /**
