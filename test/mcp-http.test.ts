@@ -108,6 +108,18 @@ describe('MCP over Streamable HTTP', () => {
     expectNoToken(asked);
   });
 
+  it('without a named approver, leaves the confirmation to any person of the tenant and records the in-band approval as mcp-client', async () => {
+    const { runtime: own, store } = await ws.load('support_triage');
+    const server = await listenMcpHttp(mcpHttpHandler(own, { expert: 'escalation', tenant: TENANT }), '127.0.0.1', 0);
+    servers.push(server);
+    const { client } = await connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, { modern: true, approve: true });
+    const result = await client.callTool({ name: 'notify', arguments: postArgs() });
+    expect(result.structuredContent).toMatchObject({ delivered: true });
+    const audit = await store.listAudit({ tenant: TENANT });
+    expect(audit.find((e) => e.action === 'confirmation.created')?.detail).toMatchObject({ approver: '*' });
+    expect(audit.find((e) => e.action === 'confirmation.used')?.actor).toBe('user:mcp-client');
+  });
+
   it('sends nothing when the person declines the elicitation', async () => {
     const { client } = await connect(await serve(), { modern: true, approve: false });
     const before = ws.slack.posted.length;
