@@ -61,15 +61,17 @@ describe('botc serve mcp over stdio', () => {
     }
   });
 
-  it('refuses a non-loopback --http bind without BOTC_MCP_TOKEN, an unknown serve kind and a bad --style (exit 2)', async () => {
-    const run = async (argv: string[]) => {
+  it('refuses a non-loopback --http bind without BOTC_MCP_TOKEN, a wildcard bind without BOTC_MCP_ALLOWED_HOSTS, an unknown serve kind and a bad --style (exit 2)', async () => {
+    const run = async (argv: string[], env: Record<string, string> = {}) => {
       let stderr = '';
-      const status = await main(argv, { stdout: () => undefined, stderr: (text) => (stderr += text), isTty: false, env: {} });
+      const status = await main(argv, { stdout: () => undefined, stderr: (text) => (stderr += text), isTty: false, env });
       return { status, stderr };
     };
     const bundle = path.join(ws.out, 'support_triage.bundle.json');
     const open = await run(['serve', 'mcp', bundle, '--expert', 'escalation', '--http', '0.0.0.0:0']);
     expect(open).toEqual({ status: 2, stderr: expect.stringContaining('BOTC_MCP_TOKEN') });
+    const wildcard = await run(['serve', 'mcp', bundle, '--expert', 'escalation', '--http', '0.0.0.0:0'], { BOTC_MCP_TOKEN: 'a-long-test-token-0123456789' });
+    expect(wildcard).toEqual({ status: 2, stderr: expect.stringContaining('BOTC_MCP_ALLOWED_HOSTS') });
     expect((await run(['serve', 'rest', bundle])).status).toBe(2);
     expect(await run(['serve', 'mcp', bundle, '--style', 'flat'])).toEqual({ status: 2, stderr: expect.stringContaining('--style') });
     expect(await run(['serve', 'mcp', bundle, '--http', 'nonsense'])).toEqual({ status: 2, stderr: expect.stringContaining('HOST:PORT') });

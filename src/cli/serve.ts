@@ -48,6 +48,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`--http ${values.http} is not a loopback address: set BOTC_MCP_TOKEN so every request must carry it as a bearer token`);
   }
   if (token !== undefined && token.length < 16) throw new UsageError('BOTC_MCP_TOKEN must be at least 16 characters');
+  const allowed = bind ? allowedHosts(bind.host, io.env.BOTC_MCP_ALLOWED_HOSTS) : undefined;
   const adapter = {
     ...(values.expert !== undefined ? { expert: values.expert } : {}),
     tenant: values.tenant,
@@ -65,7 +66,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     }
     const handler = mcpHttpHandler(runtime, {
       ...adapter,
-      ...(isLoopback(bind.host) ? {} : { allowedHostnames: [bind.host.includes(':') ? `[${bind.host}]` : bind.host] }),
+      ...(allowed ? { allowedHostnames: allowed } : {}),
       ...(token !== undefined ? { bearerToken: token } : {}),
     });
     const server = await listenMcpHttp(handler, bind.host, bind.port);
@@ -84,6 +85,20 @@ export function parseBind(text: string): { host: string; port: number } {
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) throw new UsageError(`--http takes HOST:PORT (for example 127.0.0.1:8765), not \`${text.slice(0, 60)}\``);
   return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}
+
+/**
+ * The names the Host header may carry: the loopback names for a loopback bind (the SDK's
+ * default), else the bound address and BOTC_MCP_ALLOWED_HOSTS (comma-separated). A wildcard bind
+ * has no name of its own, so it needs the list.
+ */
+function allowedHosts(host: string, extra: string | undefined): string[] | undefined {
+  const listed = (extra ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  if (isLoopback(host)) return listed.length > 0 ? ['localhost', '127.0.0.1', '[::1]', ...listed] : undefined;
+  const own = host === '0.0.0.0' || host === '::' ? [] : [host.includes(':') ? `[${host}]` : host];
+  const names = [...own, ...listed];
+  if (names.length === 0) throw new UsageError(`--http ${host} binds every address: set BOTC_MCP_ALLOWED_HOSTS to the host names clients use (the Host header is checked against them)`);
+  return names;
 }
 
 function isLoopback(host: string): boolean {
