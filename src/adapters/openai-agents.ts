@@ -1,14 +1,13 @@
 import type { FunctionTool } from '@openai/agents';
-import { exportBundle } from '../agents/export.ts';
-import { toPlainJsonSchema } from '../agents/schema-rewrite.ts';
+import { toOpenAIStrict, toPlainJsonSchema } from '../agents/schema-rewrite.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { ExpertBridge, isObject, type AdapterOptions } from './core.ts';
+import { ExpertBridge, IMPORTED_RECORDS_FUNCTION, isObject, type AdapterOptions } from './core.ts';
 
 /**
  * Tools for the OpenAI Agents SDK (`@openai/agents`, an optional peer dependency loaded on
  * first use): one `tool()` per function of the expert, with the strict-mode parameters of
- * `botc export --target openai-responses --strict` (plain parameters, strict off, when the
- * schema cannot be made strict). What the model sends is mapped back to the method's real
+ * `botc export --target openai-responses --strict` (plain parameters, strict off, for a function
+ * whose schema cannot be made strict). What the model sends is mapped back to the method's real
  * params (a `null` for an optional property means absent) before the runtime validates it.
  *
  * An outbound write has `needsApproval`: the run stops with an interruption; after
@@ -21,13 +20,10 @@ import { ExpertBridge, isObject, type AdapterOptions } from './core.ts';
 export async function openaiAgentsTools(runtime: Runtime, options: AdapterOptions): Promise<FunctionTool[]> {
   const { tool } = await import('@openai/agents');
   const bridge = new ExpertBridge(runtime, options, 'agent-host');
-  const strict = exportBundle(bridge.bundle, { target: 'openai-responses', expert: bridge.expert.name, style: bridge.style, strict: true });
-  const strictParameters = new Map<string, Record<string, unknown>>();
-  if (strict.ok) {
-    for (const t of strict.document['tools'] as { name: string; parameters: Record<string, unknown> }[]) strictParameters.set(t.name, t.parameters);
-  }
   return bridge.functions.map((fn) => {
-    const parameters = strictParameters.get(fn.name);
+    // Strict where this function's schema can be made strict (as `botc export --strict` does it).
+    const strict = fn.name === IMPORTED_RECORDS_FUNCTION ? { schema: fn.inputSchema, problems: [] } : toOpenAIStrict(fn.inputSchema);
+    const parameters = strict.problems.length === 0 ? strict.schema : undefined;
     const needsApproval = async (_context: unknown, input: unknown) => bridge.needsApproval(fn.name, input);
     const execute = async (input: unknown) => JSON.stringify(await bridge.runApproved(fn.name, parseInput(input)));
     // The SDK's option types are generic over the schema; these tools take JSON Schema objects.
