@@ -85,6 +85,14 @@ describe('MCP over Streamable HTTP', () => {
     expect(bad.structuredContent).toEqual({ code: 'VALIDATION_FAILED', message: expect.stringContaining('params do not match'), retriable: false });
   });
 
+  it('accepts the nulls of an OpenAI strict-mode call and maps them back before validation', async () => {
+    const { client } = await connect(await serve());
+    const strictCall = { op: 'call', args: { method_id: 'github.issues.get.v1', params: { owner: GITHUB_OWNER, repo: GITHUB_REPO, number: 4 }, cursor: null, dry_run: null, idempotency_key: null } };
+    const read = await client.callTool({ name: 'issues', arguments: strictCall });
+    expect(read.isError).toBeFalsy();
+    expect(read.structuredContent).toMatchObject({ issue: { number: 4 } });
+  });
+
   it('gives methods-style tools an outputSchema that their structuredContent follows', async () => {
     const { client } = await connect(await serve({ style: 'methods' }));
     const { tools } = await client.listTools();
