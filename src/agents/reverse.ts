@@ -1,5 +1,5 @@
 import type { Bundle, BundleExpert } from '../bundle/format.ts';
-import { expertFunctions, type ToolStyle } from './functions.ts';
+import { expertFunctions, type AgentFunction, type ToolStyle } from './functions.ts';
 
 type Json = Record<string, unknown>;
 
@@ -17,10 +17,18 @@ export interface MappedCall {
  * "absent" and is removed; a `methods`-style function becomes `{op: "call", args: {method_id,
  * params}}`. Anything the model got wrong is left for the runtime to report as VALIDATION_FAILED.
  *
+ * @param functions the expert's functions in that style, when the caller already has them.
  * @returns undefined when `name` is none of the expert's functions in that style.
  */
-export function mapFunctionCall(bundle: Bundle, expert: BundleExpert, style: ToolStyle, name: string, input: unknown): MappedCall | undefined {
-  const fn = expertFunctions(bundle, expert, style).find((f) => f.name === name);
+export function mapFunctionCall(
+  bundle: Bundle,
+  expert: BundleExpert,
+  style: ToolStyle,
+  name: string,
+  input: unknown,
+  functions: readonly AgentFunction[] = expertFunctions(bundle, expert, style),
+): MappedCall | undefined {
+  const fn = functions.find((f) => f.name === name);
   if (!fn) return undefined;
   if (fn.origin.method_id !== undefined) {
     const spec = bundle.methods[fn.origin.method_id]!;

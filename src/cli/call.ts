@@ -137,14 +137,14 @@ function jsonOption(text: string | undefined, flag: string): unknown {
   }
 }
 
-interface RuntimeValues {
+export interface RuntimeValues {
   root?: string | undefined;
   tenant: string;
   credentials?: string | undefined;
   state?: string | undefined;
 }
 
-async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, work: (runtime: Runtime) => Promise<number>): Promise<number> {
+export async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, work: (runtime: Runtime) => Promise<number>): Promise<number> {
   // Everything that can be the user's mistake is checked before the state store is opened, so
   // a command run from the wrong folder creates nothing there.
   const cwd = io.cwd ?? process.cwd();
@@ -166,7 +166,7 @@ async function withRuntime(bundlePath: string, values: RuntimeValues, io: Io, wo
       ...(config.runtime?.timeout_ms !== undefined ? { timeout_ms: config.runtime.timeout_ms } : {}),
       ...(config.runtime?.retry_policy !== undefined ? { retry_policy: config.runtime.retry_policy } : {}),
       ...(config.runtime?.any_approver !== undefined ? { any_approver: config.runtime.any_approver } : {}),
-      bundle_path: path.resolve(bundlePath),
+      bundle_path: path.resolve(cwd, bundlePath),
     });
   } catch (error) {
     await store.close();

@@ -180,6 +180,23 @@ Exit status: 0 printed, 1 the bundle cannot be exported for the target (problems
 2 bad usage.
 `,
   },
+  serve: {
+    summary: 'serve one expert as an MCP server (stdio, or Streamable HTTP)',
+    text: `Usage: botc serve mcp <bundle> --expert E [--http HOST:PORT] [--tenant T] [--style envelope|methods]
+                      [--approver NAME] [--root DIR] [--state URL]
+
+Serves one expert's tools as an MCP server: over stdio by default, or stateless Streamable HTTP
+at /mcp with --http (loopback by default; Host and Origin are checked; another address needs
+BOTC_MCP_TOKEN, at least 16 characters, as a bearer token). The expert's system prompt is the
+server's instructions and a prompt. Outbound writes wait for a person: through the client's
+elicitation when it supports it, else with \`botc confirm\`; no token ever reaches the model.
+
+${WORKSPACE}
+${STATE}
+
+Exit status: 0 stopped cleanly, 2 bad usage.
+`,
+  },
   lock: {
     summary: 'record every declared method in botc.lock.json',
     text: `Usage: botc lock [--root DIR]

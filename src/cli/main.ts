@@ -31,6 +31,7 @@ const RUNNERS: Record<string, () => Promise<Command>> = {
   lock: async () => (await import('./versioning.ts')).runLock,
   diff: async () => (await import('./versioning.ts')).runDiff,
   impact: async () => (await import('./versioning.ts')).runImpact,
+  serve: async () => (await import('./serve.ts')).runServe,
 };
 
 /**
