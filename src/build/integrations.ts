@@ -4,7 +4,7 @@ import { didYouMean, listNames } from '../diagnostics/hints.ts';
 import {
   ALLOWED_CAPABILITIES, MINIMUM_TIER, PERMISSION_FOR, PERMISSION_TYPES, idempotencyProblem, type PermissionType,
 } from '../governance/policy.ts';
-import { ADVANCED_MODES, type Integration, type MethodSpec } from '../integration/types.ts';
+import { ADVANCED_MODES, type MethodSpec } from '../integration/types.ts';
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
 import { parseJson } from '../load/json.ts';
 import { methodIdProblem, providerOf } from '../load/names.ts';

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { build } from '../build/build.ts';
 import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { WorkspaceFiles } from '../load/files.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { renderGithub, renderJson, renderPretty } from './render.ts';
 import { UsageError } from './usage.ts';
 import { repositoryPrefix, workspaceRoot } from './workspace.ts';

@@ -9,7 +9,7 @@ import { Runtime } from '../runtime/runtime.ts';
 import { DEFAULT_STATE_FILE } from '../state/open.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { StateStore } from '../state/types.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { parseJson } from '../load/json.ts';
 import { checkVaultKey, storeFor } from './state.ts';
 import { UsageError } from './usage.ts';

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { EXPORT_TARGETS, exportBundle, type ExportOptions, type ExportTarget } from '../agents/export.ts';
 import { TOOL_STYLES, type ToolStyle } from '../agents/functions.ts';
 import { readBundle } from '../runtime/bundle.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { UsageError } from './usage.ts';
 
 /**

@@ -2,18 +2,8 @@ import { readFileSync } from 'node:fs';
 import { didYouMean } from '../diagnostics/hints.ts';
 import { COMMAND_HELP, COMMANDS, usage } from './help.ts';
 
-/** What the CLI talks to: injected, so that tests run commands in process. */
-export interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Reads all of standard input (secrets for `credentials add`, tokens for `confirm`). */
-  stdin?: () => Promise<string>;
-  /** The folder relative paths and the workspace search start from; default `process.cwd()`. */
-  cwd?: string;
-  /** Whether stdout is a terminal (colour); default false. */
-  isTty?: boolean;
-  env: NodeJS.ProcessEnv;
-}
+export type { Io } from './io.ts';
+import type { Io } from './io.ts';
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 

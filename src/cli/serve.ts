@@ -6,7 +6,7 @@ import { TOOL_STYLES, type ToolStyle } from '../agents/functions.ts';
 import { McpBridge } from '../adapters/mcp.ts';
 import { mcpHttpHandler } from '../adapters/mcp-http.ts';
 import { withRuntime } from './call.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { UsageError } from './usage.ts';
 
 const SERVE_OPTIONS = {

@@ -8,7 +8,7 @@ import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import { openStore } from '../state/open.ts';
 import { decideReview } from '../state/reviews.ts';
 import type { AuditAnchor, ReviewItem, ReviewStatus, StateStore } from '../state/types.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
 

@@ -8,7 +8,7 @@ import { readBundle } from '../runtime/bundle.ts';
 import { diffBuilds } from '../versioning/diff.ts';
 import { formatGithub, formatMarkdown, formatPretty } from '../versioning/diff-format.ts';
 import { LOCK_FILE, serializeLock } from '../versioning/lock.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { renderPretty } from './render.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
