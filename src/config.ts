@@ -17,7 +17,7 @@ const retryPolicySchema = z.strictObject({
   max_backoff_ms: z.number().int().min(0).max(300_000),
 });
 
-/** botc.config.json: optional workspace settings (SPEC §1). */
+/** botc.config.json: optional workspace settings (README, Workspace layout). */
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   /**

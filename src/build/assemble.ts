@@ -13,7 +13,7 @@ export interface CommonBlock {
   prompt: PromptFile<{ description?: string | undefined; when_tools_any?: string[] | undefined }>;
 }
 
-/** Stage 4: every expert's system prompt (SPEC §4) and the bot's bundle (SPEC §7). */
+/** Stage 4: every expert's system prompt (README, Prompt assembly) and the bot's bundle (README, The bundle). */
 export function assembleBundle(
   bot: BotSource,
   commons: readonly CommonBlock[],

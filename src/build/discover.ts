@@ -8,7 +8,7 @@ export interface Entry {
   kind: 'file' | 'dir' | 'symlink' | 'other';
 }
 
-/** Everything the build may read, found without following a single symlink (SECURITY.md item 7). */
+/** Everything the build may read, found without following a single symlink (docs/security.md). */
 export interface WorkspaceEntries {
   botDirs: Entry[];
   /** Entries directly inside each bot folder, keyed by bot folder name. */

@@ -213,7 +213,7 @@ function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Loc
 
 function registryHint(issue: { path: PropertyKey[] }): string | undefined {
   const last = issue.path.at(-1);
-  if (last === 'classification') return 'use `read_only`, `inbound` or `outbound` (seed 000)';
+  if (last === 'classification') return 'use `read_only`, `inbound` or `outbound` (docs/governance.md, integration classes)';
   if (last === 'lifecycle') return 'use `active`, `maintenance`, `deprecated` or `end_of_support`';
   if (issue.path.includes('modes')) return 'modes are request_response, webhook, polling_sync, oauth, internal_events, streaming, queue, bidirectional_sync';
   return undefined;
@@ -240,7 +240,7 @@ function checkModes(ctx: Context, entry: RegistryEntry, locate: Located['locate'
     file: REGISTRY_FILE,
     at: locate('modes'),
     message: `provider \`${entry.provider}\` uses ${listNames(advanced)} without an architecture approval`,
-    hint: 'streaming, queue and bidirectional_sync need `"architecture_approval": {"ref": "...", "approved_by": "..."}` after a design review (seed 003)',
+    hint: 'streaming, queue and bidirectional_sync need `"architecture_approval": {"ref": "...", "approved_by": "..."}` after a design review (docs/governance.md, modes and tool composition)',
   });
 }
 
@@ -256,7 +256,7 @@ function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['l
   const report = (message: string, hint: string, at: Position) =>
     ctx.diagnostics.report('permission-invalid', { file: REGISTRY_FILE, at, message, hint });
   if (entry.tier === undefined) {
-    report(`provider \`${entry.provider}\` declares permissions but no partner tier`, 'add `"tier": 1`, `2` or `3` (seed 002)', locate('permissions'));
+    report(`provider \`${entry.provider}\` declares permissions but no partner tier`, 'add `"tier": 1`, `2` or `3` (docs/governance.md, partner tiers)', locate('permissions'));
   }
   for (const [index, permission] of (entry.permissions ?? []).entries()) {
     const at = locate('type', 'permissions', index);
@@ -272,7 +272,7 @@ function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['l
     }
     const type = permission.type as PermissionType;
     if (!permission.justification || permission.justification.trim().length === 0) {
-      report(`permission \`${type}\` has no justification`, 'add `"justification"`: why the integration needs it (seed 002 §6)', locate(undefined, 'permissions', index));
+      report(`permission \`${type}\` has no justification`, 'add `"justification"`: why the integration needs it (docs/governance.md, partner tiers)', locate(undefined, 'permissions', index));
     }
     if (declared.has(type)) report(`permission \`${type}\` is declared twice`, 'keep one entry per permission type', at);
     if (entry.tier !== undefined && entry.tier < MINIMUM_TIER[type]) {

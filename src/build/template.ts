@@ -2,7 +2,7 @@ import Handlebars from 'handlebars';
 import type { Template } from './render.ts';
 
 /**
- * Static checks of prompt templates (SPEC §4, SECURITY.md item 8). Every block is parsed
+ * Static checks of prompt templates (README, Prompt assembly, docs/security.md). Every block is parsed
  * once and walked against the shape of the render context, so an unknown name, a helper
  * other than `if`/`unless`/`each`, a partial or a decorator is a located build error
  * rather than a surprise at render time. The parsed template is kept for rendering.
@@ -17,7 +17,7 @@ const STRING: ValueType = { kind: 'string' };
 const list = (of: ValueType): ValueType => ({ kind: 'array', of });
 const object = (fields: Record<string, ValueType>): ValueType => ({ kind: 'object', fields });
 
-/** The render context of SPEC §4. */
+/** The render context of README, Prompt assembly. */
 export const CONTEXT_TYPE: ValueType = object({
   bot: object({ id: STRING, version: STRING, description: STRING }),
   expert: object({ name: STRING, description: STRING }),

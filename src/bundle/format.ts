@@ -2,7 +2,7 @@ import type { Classification, Lifecycle, MethodSpec, Mode } from '../integration
 import { canonicalJson, sha256, sortKeys } from './canonical.ts';
 
 /**
- * The bundle: the one contract between the build and every runtime (SPEC §7).
+ * The bundle: the one contract between the build and every runtime (README, The bundle).
  * The runtime reads this module; it never imports the build.
  */
 export const BUNDLE_FORMAT = 'botc.bundle/1';

@@ -10,7 +10,7 @@ export interface PrettyOptions {
   source: (file: string) => string | undefined;
 }
 
-/** One JSON document (SPEC §9). */
+/** One JSON document (README, CLI). */
 export function renderJson(result: BuildResult): string {
   return `${JSON.stringify({ ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles }, null, 2)}\n`;
 }

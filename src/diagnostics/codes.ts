@@ -1,5 +1,5 @@
 /**
- * The registry of build diagnostic codes (SPEC §6). Codes are permanent: never rename
+ * The registry of build diagnostic codes (README, Diagnostics). Codes are permanent: never rename
  * one, never reuse one for another meaning. Each has a default severity and a summary
  * used by documentation and the CLI.
  */

@@ -2,7 +2,7 @@ import { DIAGNOSTIC_CODES, type DiagnosticCode } from './codes.ts';
 
 export type Severity = 'error' | 'warning';
 
-/** A build diagnostic (SPEC §6). `file` is workspace-relative with `/`; line/column are 1-based. */
+/** A build diagnostic (README, Diagnostics). `file` is workspace-relative with `/`; line/column are 1-based. */
 export interface Diagnostic {
   code: DiagnosticCode;
   severity: Severity;

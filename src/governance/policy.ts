@@ -1,7 +1,7 @@
 import type { Capability, Classification, Idempotency } from '../integration/types.ts';
 
 /**
- * What each integration class may do (seed 000). Read-only providers only read; inbound
+ * What each integration class may do (docs/governance.md, integration classes). Read-only providers only read; inbound
  * providers read and import (imports wait for review); outbound providers deliver,
  * notify and write confirmed state. `workflow` is allowed to no class: an integration
  * never triggers execution on its own.
@@ -18,7 +18,7 @@ export const WRITE_CAPABILITIES: ReadonlySet<Capability> = new Set(['write', 'de
 export type PermissionType = 'read' | 'write' | 'workflow' | 'intelligence';
 export const PERMISSION_TYPES: readonly PermissionType[] = ['read', 'write', 'workflow', 'intelligence'];
 
-/** The lowest partner tier that may hold each permission type (seed 002 §3, §6). */
+/** The lowest partner tier that may hold each permission type (docs/governance.md, partner tiers). */
 export const MINIMUM_TIER: Record<PermissionType, 1 | 2 | 3> = { read: 1, write: 2, workflow: 2, intelligence: 3 };
 
 /** The permission a partner integration must declare for a method to use a capability. */

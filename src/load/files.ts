@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Position } from '../diagnostics/diagnostic.ts';
 
-/** Prompts and manifests larger than this are refused before parsing (SECURITY.md item 5). */
+/** Prompts and manifests larger than this are refused before parsing (docs/security.md). */
 export const TEXT_FILE_CAP = 1024 * 1024;
 /** Integration module sources are code, not prose; allow more. */
 export const MODULE_FILE_CAP = 4 * 1024 * 1024;

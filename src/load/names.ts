@@ -1,4 +1,4 @@
-/** Names of bots, experts, skills, tools and providers (SPEC §1). Checked before any path is built. */
+/** Names of bots, experts, skills, tools and providers (README, Workspace layout). Checked before any path is built. */
 export const NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** `<provider>.<segment>[.<segment>...].v<N>`, N ≥ 1. */

@@ -6,8 +6,8 @@ import type { MethodSpec } from '../integration/types.ts';
 /**
  * How the seeds' rules apply to one method at run time:
  * - `read`: runs directly;
- * - `outbound_write`: preview first, then a person confirms (seed 000, outbound);
- * - `import`: the records go to the review queue, untrusted until approved (seed 000, inbound).
+ * - `outbound_write`: preview first, then a person confirms (docs/governance.md, integration classes);
+ * - `import`: the records go to the review queue, untrusted until approved (docs/governance.md, integration classes).
  */
 export type CallKind = 'read' | 'outbound_write' | 'import';
 

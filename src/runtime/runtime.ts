@@ -24,7 +24,7 @@ import { verifyBundleSignature } from './signature.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
 
-/** One tool call as an agent runtime receives it (SPEC §8). */
+/** One tool call as an agent runtime receives it (README, Running bundles). */
 export interface ToolCall {
   expert: string;
   tool: string;
@@ -133,7 +133,7 @@ interface Invocation {
 
 /**
  * Loads a bundle and its integration modules, then dispatches tool calls in the fixed order
- * of SPEC §8 — expert may use tool → op exists → method belongs to tool → params valid →
+ * of README, Running bundles — expert may use tool → op exists → method belongs to tool → params valid →
  * integration call → output valid — under the governance rules of the seeds: read-only
  * integrations never write, outbound writes wait for a person's confirmation, imports wait in
  * the review queue, and every call is audited. Every failure is a result with a closed error

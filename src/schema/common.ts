@@ -5,7 +5,7 @@ import type { JsonPath } from '../load/json.ts';
 import type { Position } from '../diagnostics/diagnostic.ts';
 import { NAME_PATTERN, nameProblem } from '../load/names.ts';
 
-/** A bot, expert, skill, tool or provider name (SPEC §1). */
+/** A bot, expert, skill, tool or provider name (README, Workspace layout). */
 export const nameSchema = z.string().superRefine((value, ctx) => {
   if (!NAME_PATTERN.test(value)) ctx.addIssue({ code: 'custom', message: `\`${clip(value)}\` is not a valid name: ${nameProblem(value)}` });
 });

@@ -9,7 +9,7 @@ export const toolSchema = z.strictObject({
   methods: z.array(z.string()).min(1, 'a tool needs at least one method id'),
 });
 
-/** bots/<bot>/manifest.json (SPEC §2). */
+/** bots/<bot>/manifest.json (README, bots/<bot>/manifest.json). */
 export const manifestSchema = z.strictObject({
   $schema: z.string().optional(),
   bot: nameSchema,

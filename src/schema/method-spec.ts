@@ -4,7 +4,7 @@ import { nonEmptyString } from './common.ts';
 
 const positiveNumber = z.number().positive();
 
-/** A MethodSpec as returned by describeMethods() (SPEC §5). Schemas are checked by ajv separately. */
+/** A MethodSpec as returned by describeMethods() (README, Integrations and MethodSpec). Schemas are checked by ajv separately. */
 export const methodSpecSchema = z.strictObject({
   method_id: z.string(),
   provider: z.string(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { nonEmptyString, stringListSchema } from './common.ts';
 
-/** Front matter of bots/<bot>/prompts/expert_<name>.md (SPEC §3). */
+/** Front matter of bots/<bot>/prompts/expert_<name>.md (README, Expert files). */
 export const expertFrontMatterSchema = z.strictObject({
   fexp_description: z.string().pipe(nonEmptyString),
   fexp_allow_tools: stringListSchema.optional(),
@@ -14,7 +14,7 @@ export const blockFrontMatterSchema = z.strictObject({
   description: z.string().optional(),
 });
 
-/** Front matter of global common blocks, prompts/*.md (SPEC §4). */
+/** Front matter of global common blocks, prompts/*.md (README, Prompt assembly). */
 export const commonFrontMatterSchema = z.strictObject({
   description: z.string().optional(),
   when_tools_any: stringListSchema.optional(),

@@ -23,7 +23,7 @@ export const registryEntrySchema = z.strictObject({
   architecture_approval: z.strictObject({ ref: nonEmptyString, approved_by: nonEmptyString }).optional(),
 });
 
-/** integrations/manifest.json (SPEC §5). */
+/** integrations/manifest.json (README, Integrations and MethodSpec). */
 export const registrySchema = z.strictObject({
   $schema: z.string().optional(),
   integrations: z.array(registryEntrySchema),

@@ -1,4 +1,4 @@
-/** The operations every tool answers (SPEC §8, seed 003 "Tool Composition Rules"). */
+/** The operations every tool answers (README, Running bundles, docs/governance.md, modes and tool composition). */
 export const TOOL_OPS = ['help', 'status', 'list_methods', 'list_providers', 'call'] as const;
 export type ToolOp = (typeof TOOL_OPS)[number];
 

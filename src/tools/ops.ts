@@ -3,7 +3,7 @@ import type { MethodSpec } from '../integration/types.ts';
 import { TOOL_OPS } from './envelope.ts';
 
 /**
- * The query operations of a tool (seed 003 "Tool Composition Rules"), composed from the
+ * The query operations of a tool (docs/governance.md, modes and tool composition), composed from the
  * integration methods the bundle records. Pure functions of the bundle: no I/O.
  */
 
