@@ -17,18 +17,23 @@ export interface AdapterOptions {
   /** The tenant every call runs for (credentials, audit, confirmations). Default `default`. */
   tenant?: string;
   /**
-   * The person who approves outbound writes through the framework's approval step. When set,
-   * the runtime binds each confirmation to this name (only they may approve it, in-band or with
-   * `botc confirm`) and the audit log records it as the approver. When absent, any person of the
-   * tenant may approve, and in-band approvals are recorded as `agent-host` (Agents SDK, AI SDK)
-   * or `mcp-client` (MCP elicitation).
+   * The person who approves outbound writes through the framework's approval step. The runtime
+   * binds each confirmation to this name (only they may approve it, in-band or with `botc
+   * confirm`) and the audit log records it as the approver. Required when the expert can propose
+   * an outbound write, unless the runtime was loaded with `any_approver: true` (a deployment
+   * setting): then any person of the tenant may approve, and in-band approvals are recorded as
+   * `agent-host` (Agents SDK, AI SDK) or `mcp-client` (MCP elicitation).
    */
   approver?: string;
   /** `envelope` (one function per tool, `{op, args}`) or `methods` (one per method). Default `envelope`. */
   style?: ToolStyle;
 }
 
-/** A refused adapter configuration (unknown expert). Thrown when the adapter is created, never during a call. */
+/**
+ * A refused adapter configuration: an unknown expert, or an expert that can propose outbound
+ * writes with no `approver` on a runtime that does not let any person approve. Thrown when the
+ * adapter is created, never during a call.
+ */
 export class AdapterError extends Error {
   override readonly name = 'AdapterError';
 }
@@ -73,6 +78,14 @@ export class ExpertBridge {
     this.tenant = options.tenant ?? 'default';
     this.approverName = options.approver;
     this.functions = expertFunctions(this.bundle, expert, this.style);
+    // Without a named approver every write would be refused by the runtime at its first call;
+    // the host learns it now, with what to set, instead of the model learning it later.
+    const writes = this.expertMethods().filter((id) => this.kindOf(id) === 'outbound_write');
+    if (writes.length > 0 && options.approver === undefined && !runtime.anyApprover) {
+      throw new AdapterError(
+        `expert \`${expert.name}\` can propose outbound writes (${writes.slice(0, 3).join(', ')}${writes.length > 3 ? ', …' : ''}): name the person who approves them in \`approver\`, or load the runtime with \`any_approver: true\` to let any person of the tenant approve`,
+      );
+    }
     const imports = this.expertMethods().some((id) => this.kindOf(id) === 'import');
     if (imports && !this.functions.some((f) => f.name === IMPORTED_RECORDS_FUNCTION)) this.functions.push(importedRecordsFunction());
   }

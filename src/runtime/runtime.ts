@@ -173,6 +173,15 @@ export class Runtime {
     );
   }
 
+  /**
+   * Whether this deployment lets any person of the tenant approve a write whose call names no
+   * approver (`RuntimeOptions.any_approver`). Adapters read it to refuse, when they are created,
+   * a configuration whose writes could never be confirmed.
+   */
+  get anyApprover(): boolean {
+    return this.options.any_approver === true;
+  }
+
   /** Loads a bundle file or object; refuses a changed bundle or changed module sources. */
   static async load(bundle: string | Bundle, options: RuntimeOptions): Promise<Runtime> {
     const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
