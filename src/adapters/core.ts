@@ -41,11 +41,13 @@ export class AdapterError extends Error {
 /** The extra function that hands a model the records of an import batch once a person reviewed them. */
 export const IMPORTED_RECORDS_FUNCTION = 'imported_records';
 
-/** A confirmation as the runtime hands it out in `meta.confirmation` (the token never leaves the host). */
+/**
+ * A pending confirmation as an adapter keeps it: the public id (which `runtime.confirmById`
+ * takes) and what a person is shown. Never the token: an adapter confirms by id.
+ */
 export interface PendingConfirmation {
-  token: string;
-  /** The public, non-secret id, when the runtime issues one. */
-  id?: string;
+  /** The public, non-secret id (`conf_…`). */
+  id: string;
   approver: string;
   expires_at: string;
   preview: unknown;
@@ -146,11 +148,13 @@ export class ExpertBridge {
   }
 
   /**
-   * Executes a pending confirmation as the configured approver. The only place an adapter
-   * confirms anything, so moving from token to id confirmation touches one function.
+   * Executes a pending confirmation, by its public id, as the configured approver (the person
+   * approved it through the framework's approval step). The only place an adapter confirms
+   * anything; the runtime applies every check of the token path (tenant, approver, expiry,
+   * single use, bot and bundle digest, identical preview).
    */
   async confirm(pending: PendingConfirmation): Promise<IntegrationResult> {
-    return this.runtime.confirm({ token: pending.token, tenant: this.tenant, approver: this.approver });
+    return this.runtime.confirmById({ id: pending.id, tenant: this.tenant, approver: this.approver });
   }
 
   private expertMethods(): string[] {
@@ -166,12 +170,18 @@ export class ExpertBridge {
   }
 }
 
-/** The confirmation a CONFIRMATION_REQUIRED result carries, when it carries one with a token. */
+/** The confirmation a CONFIRMATION_REQUIRED result proposes (with a public id), without its token. */
 export function pendingConfirmation(result: IntegrationResult): PendingConfirmation | undefined {
   if (result.ok || result.error.code !== 'CONFIRMATION_REQUIRED') return undefined;
   const confirmation = result.meta['confirmation'];
-  if (!isObject(confirmation) || typeof confirmation['token'] !== 'string') return undefined;
-  return confirmation as unknown as PendingConfirmation;
+  if (!isObject(confirmation) || typeof confirmation['id'] !== 'string') return undefined;
+  return {
+    id: confirmation['id'],
+    approver: String(confirmation['approver']),
+    expires_at: String(confirmation['expires_at']),
+    preview: confirmation['preview'],
+    preview_sha256: String(confirmation['preview_sha256']),
+  };
 }
 
 function importedRecordsFunction(): AgentFunction {
