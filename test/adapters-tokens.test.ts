@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CONFIRMATION_TOKEN_PREFIX, forModel } from '../src/adapters/index.ts';
 import type { IntegrationResult } from '../src/integration/types.ts';
 import { afterAll, beforeAll } from 'vitest';
-import { ExpertBridge } from '../src/adapters/core.ts';
+import { AdapterError, ExpertBridge } from '../src/adapters/core.ts';
 import { expectNoToken, startAgentWorkspace, TENANT, type AgentWorkspace } from './helpers/agents.ts';
 
 const TOKEN = `${CONFIRMATION_TOKEN_PREFIX}abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG`;
@@ -54,7 +54,7 @@ describe('the adapters’ bridge', () => {
 
   it('needs approval only for outbound writes that are not dry runs', async () => {
     const { runtime } = await ws.load('support_triage');
-    const bridge = new ExpertBridge(runtime, { expert: 'escalation', tenant: TENANT }, 'host');
+    const bridge = new ExpertBridge(runtime, { expert: 'escalation', tenant: TENANT, approver: 'alice' }, 'host');
     const post = { method_id: 'slack.chat.post_message.v1', params: { channel: 'C0100000002', text: 'x' } };
     expect(bridge.needsApproval('notify', { op: 'call', args: post })).toBe(true);
     expect(bridge.needsApproval('notify', { op: 'call', args: { ...post, dry_run: true } })).toBe(false);
@@ -65,5 +65,16 @@ describe('the adapters’ bridge', () => {
     expect(JSON.stringify(raw)).toContain(CONFIRMATION_TOKEN_PREFIX);
     expectNoToken(forModel(raw));
     expect(ws.slack.posted).toHaveLength(0);
+  });
+
+  it('refuses, when created, an expert that can write with no approver unless the deployment lets any person approve', async () => {
+    const { runtime } = await ws.load('support_triage');
+    expect(() => new ExpertBridge(runtime, { expert: 'escalation', tenant: TENANT }, 'host')).toThrow(AdapterError);
+    expect(() => new ExpertBridge(runtime, { expert: 'escalation', tenant: TENANT }, 'host')).toThrow(/slack\.chat\.post_message\.v1.*`approver`.*any_approver/);
+    const { runtime: open } = await ws.load('support_triage', { any_approver: true });
+    const bridge = new ExpertBridge(open, { expert: 'escalation', tenant: TENANT }, 'host');
+    const raw = await bridge.run('notify', { op: 'call', args: { method_id: 'slack.chat.post_message.v1', params: { channel: 'C0100000002', text: 'x' } } });
+    expect(!raw.ok && raw.error.code).toBe('CONFIRMATION_REQUIRED');
+    expect((raw.meta['confirmation'] as { approver: string }).approver).toBe('*');
   });
 });

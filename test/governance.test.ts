@@ -221,11 +221,12 @@ describeStores('governance', (backend) => {
       expect(expectOk(sent)).toEqual({ id: 'm1', ...message() });
       expect(mailer.requests).toEqual([expect.objectContaining({ method: 'POST', path: '/messages', auth: 'valid', body: message() })]);
       const again = await runtime.confirm({ token: confirmation.token, tenant: 'acme', approver: 'alice' });
-      expect(expectCode(again, 'CONFIRMATION_REQUIRED')).toMatch(/already used/);
+      expect(expectCode(again, 'CONFLICT')).toMatch(/already used/);
+      expect(again.meta['confirmation']).toMatchObject({ id: confirmation.id, status: 'executed', decided_by: 'alice' });
       expect(mailer.requests).toHaveLength(1);
       expect(mailer.messages).toHaveLength(1);
       expect(actions(await audit({ tenant: 'acme', integration: 'mailer' }))).toEqual([
-        'credential.added:ok', 'confirmation.created:pending', 'call:CONFIRMATION_REQUIRED', 'confirmation.used:ok', 'call.attempted:pending', 'call:ok', 'confirmation.rejected:CONFIRMATION_REQUIRED',
+        'credential.added:ok', 'confirmation.created:pending', 'call:CONFIRMATION_REQUIRED', 'confirmation.used:ok', 'call.attempted:pending', 'call:ok', 'confirmation.rejected:CONFLICT',
       ]);
     });
 
@@ -311,7 +312,7 @@ describeStores('governance', (backend) => {
       expect(mailer.requests).toHaveLength(1);
       expect(mailer.messages).toEqual([]);
       // The token is used up: nothing re-sends it behind the person's back.
-      expectCode(await retrying.confirm({ token: confirmation.token, tenant: 'acme', approver: 'alice' }), 'CONFIRMATION_REQUIRED');
+      expectCode(await retrying.confirm({ token: confirmation.token, tenant: 'acme', approver: 'alice' }), 'CONFLICT');
       expect(mailer.requests).toHaveLength(1);
       expect(await audit({ action: 'retry' })).toEqual([]);
       expect(await db.raw.all('SELECT * FROM botc_idempotency')).toEqual([]);
@@ -327,7 +328,7 @@ describeStores('governance', (backend) => {
         const confirm = (rt: Runtime) => rt.confirm({ token: confirmation.token, tenant: 'acme', approver: 'alice' });
         const results = await Promise.all([confirm(runtime), confirm(other), confirm(runtime), confirm(other)]);
         expect(results.filter((r) => r.ok)).toHaveLength(1);
-        for (const r of results.filter((x) => !x.ok)) expect(expectCode(r, 'CONFIRMATION_REQUIRED')).toMatch(/already used/);
+        for (const r of results.filter((x) => !x.ok)) expect(expectCode(r, 'CONFLICT')).toMatch(/already used/);
         expect(mailer.requests).toHaveLength(1);
       }
     });

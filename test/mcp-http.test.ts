@@ -116,8 +116,8 @@ describe('MCP over Streamable HTTP', () => {
     expectNoToken(asked);
   });
 
-  it('without a named approver, leaves the confirmation to any person of the tenant and records the in-band approval as mcp-client', async () => {
-    const { runtime: own, store } = await ws.load('support_triage');
+  it('without a named approver, on a deployment that lets any person approve, leaves the confirmation to any person of the tenant and records the in-band approval as mcp-client', async () => {
+    const { runtime: own, store } = await ws.load('support_triage', { any_approver: true });
     const server = await listenMcpHttp(mcpHttpHandler(own, { expert: 'escalation', tenant: TENANT }), '127.0.0.1', 0);
     servers.push(server);
     const { client } = await connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, { modern: true, approve: true });

@@ -12,6 +12,7 @@ import { expectNoToken, startAgentWorkspace, TENANT, type AgentWorkspace } from 
 import { tempDir } from './helpers/workspace.ts';
 import { GITHUB_OWNER, GITHUB_REPO, GITHUB_TOKEN } from './servers/github.ts';
 import { SLACK_TOKEN } from './servers/slack.ts';
+import { loopbackEnv } from './servers/fake.ts';
 
 let ws: AgentWorkspace;
 beforeAll(async () => {
@@ -25,8 +26,8 @@ function transport(extra: string[] = []): StdioClientTransport {
     args: [BOTC, 'serve', 'mcp', path.join(ws.out, 'support_triage.bundle.json'), '--expert', 'escalation', '--root', REPO_ROOT, '--tenant', TENANT, '--state', path.join(tempDir('botc-mcp-state-'), 'state.db'), '--approver', 'alice', ...extra],
     env: {
       PATH: process.env.PATH ?? '',
-      BOTC_PROVIDER_GITHUB_BASE_URL: ws.github.baseUrl,
-      BOTC_PROVIDER_SLACK_BASE_URL: ws.slack.baseUrl,
+      ...loopbackEnv('github', ws.github.baseUrl),
+      ...loopbackEnv('slack', ws.slack.baseUrl),
       BOTC_CREDENTIAL_GITHUB: GITHUB_TOKEN,
       BOTC_CREDENTIAL_GITHUB_SCOPES: 'repo:read',
       BOTC_CREDENTIAL_SLACK: SLACK_TOKEN,
@@ -75,5 +76,9 @@ describe('botc serve mcp over stdio', () => {
     expect((await run(['serve', 'rest', bundle])).status).toBe(2);
     expect(await run(['serve', 'mcp', bundle, '--style', 'flat'])).toEqual({ status: 2, stderr: expect.stringContaining('--style') });
     expect(await run(['serve', 'mcp', bundle, '--http', 'nonsense'])).toEqual({ status: 2, stderr: expect.stringContaining('HOST:PORT') });
+    // An expert that can write, served with nobody to approve its writes, does not start.
+    const state = path.join(tempDir('botc-mcp-state-'), 'state.db');
+    const nobody = await run(['serve', 'mcp', bundle, '--expert', 'escalation', '--root', REPO_ROOT, '--state', state]);
+    expect(nobody).toEqual({ status: 2, stderr: expect.stringMatching(/can propose outbound writes[\s\S]*hint: pass --approver NAME/) });
   });
 });

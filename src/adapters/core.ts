@@ -17,18 +17,23 @@ export interface AdapterOptions {
   /** The tenant every call runs for (credentials, audit, confirmations). Default `default`. */
   tenant?: string;
   /**
-   * The person who approves outbound writes through the framework's approval step. When set,
-   * the runtime binds each confirmation to this name (only they may approve it, in-band or with
-   * `botc confirm`) and the audit log records it as the approver. When absent, any person of the
-   * tenant may approve, and in-band approvals are recorded as `agent-host` (Agents SDK, AI SDK)
-   * or `mcp-client` (MCP elicitation).
+   * The person who approves outbound writes through the framework's approval step. The runtime
+   * binds each confirmation to this name (only they may approve it, in-band or with `botc
+   * confirm`) and the audit log records it as the approver. Required when the expert can propose
+   * an outbound write, unless the runtime was loaded with `any_approver: true` (a deployment
+   * setting): then any person of the tenant may approve, and in-band approvals are recorded as
+   * `agent-host` (Agents SDK, AI SDK) or `mcp-client` (MCP elicitation).
    */
   approver?: string;
   /** `envelope` (one function per tool, `{op, args}`) or `methods` (one per method). Default `envelope`. */
   style?: ToolStyle;
 }
 
-/** A refused adapter configuration (unknown expert). Thrown when the adapter is created, never during a call. */
+/**
+ * A refused adapter configuration: an unknown expert, or an expert that can propose outbound
+ * writes with no `approver` on a runtime that does not let any person approve. Thrown when the
+ * adapter is created, never during a call.
+ */
 export class AdapterError extends Error {
   override readonly name = 'AdapterError';
 }
@@ -36,11 +41,13 @@ export class AdapterError extends Error {
 /** The extra function that hands a model the records of an import batch once a person reviewed them. */
 export const IMPORTED_RECORDS_FUNCTION = 'imported_records';
 
-/** A confirmation as the runtime hands it out in `meta.confirmation` (the token never leaves the host). */
+/**
+ * A pending confirmation as an adapter keeps it: the public id (which `runtime.confirmById`
+ * takes) and what a person is shown. Never the token: an adapter confirms by id.
+ */
 export interface PendingConfirmation {
-  token: string;
-  /** The public, non-secret id, when the runtime issues one. */
-  id?: string;
+  /** The public, non-secret id (`conf_…`). */
+  id: string;
   approver: string;
   expires_at: string;
   preview: unknown;
@@ -73,6 +80,14 @@ export class ExpertBridge {
     this.tenant = options.tenant ?? 'default';
     this.approverName = options.approver;
     this.functions = expertFunctions(this.bundle, expert, this.style);
+    // Without a named approver every write would be refused by the runtime at its first call;
+    // the host learns it now, with what to set, instead of the model learning it later.
+    const writes = this.expertMethods().filter((id) => this.kindOf(id) === 'outbound_write');
+    if (writes.length > 0 && options.approver === undefined && !runtime.anyApprover) {
+      throw new AdapterError(
+        `expert \`${expert.name}\` can propose outbound writes (${writes.slice(0, 3).join(', ')}${writes.length > 3 ? ', …' : ''}): name the person who approves them in \`approver\`, or load the runtime with \`any_approver: true\` to let any person of the tenant approve`,
+      );
+    }
     const imports = this.expertMethods().some((id) => this.kindOf(id) === 'import');
     if (imports && !this.functions.some((f) => f.name === IMPORTED_RECORDS_FUNCTION)) this.functions.push(importedRecordsFunction());
   }
@@ -133,11 +148,13 @@ export class ExpertBridge {
   }
 
   /**
-   * Executes a pending confirmation as the configured approver. The only place an adapter
-   * confirms anything, so moving from token to id confirmation touches one function.
+   * Executes a pending confirmation, by its public id, as the configured approver (the person
+   * approved it through the framework's approval step). The only place an adapter confirms
+   * anything; the runtime applies every check of the token path (tenant, approver, expiry,
+   * single use, bot and bundle digest, identical preview).
    */
   async confirm(pending: PendingConfirmation): Promise<IntegrationResult> {
-    return this.runtime.confirm({ token: pending.token, tenant: this.tenant, approver: this.approver });
+    return this.runtime.confirmById({ id: pending.id, tenant: this.tenant, approver: this.approver });
   }
 
   private expertMethods(): string[] {
@@ -153,12 +170,18 @@ export class ExpertBridge {
   }
 }
 
-/** The confirmation a CONFIRMATION_REQUIRED result carries, when it carries one with a token. */
+/** The confirmation a CONFIRMATION_REQUIRED result proposes (with a public id), without its token. */
 export function pendingConfirmation(result: IntegrationResult): PendingConfirmation | undefined {
   if (result.ok || result.error.code !== 'CONFIRMATION_REQUIRED') return undefined;
   const confirmation = result.meta['confirmation'];
-  if (!isObject(confirmation) || typeof confirmation['token'] !== 'string') return undefined;
-  return confirmation as unknown as PendingConfirmation;
+  if (!isObject(confirmation) || typeof confirmation['id'] !== 'string') return undefined;
+  return {
+    id: confirmation['id'],
+    approver: String(confirmation['approver']),
+    expires_at: String(confirmation['expires_at']),
+    preview: confirmation['preview'],
+    preview_sha256: String(confirmation['preview_sha256']),
+  };
 }
 
 function importedRecordsFunction(): AgentFunction {

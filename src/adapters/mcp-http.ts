@@ -24,12 +24,13 @@ export interface McpHttpOptions extends McpAdapterOptions {
  * A stateless Streamable HTTP endpoint for one expert, as a web-standard fetch handler
  * (`Request` → `Response`): the Host header must name an allowed host, a present Origin header
  * must be an allowed origin (403 otherwise), and a configured bearer token must match (401).
- * Each request gets a fresh server; pending approvals are shared across them.
+ * Each request gets a fresh server; pending approvals are shared across them. Given an
+ * `McpBridge`, it serves that bridge (the adapter options of `options` are then not used).
  *
  * @throws AdapterError when the expert is unknown.
  */
-export function mcpHttpHandler(runtime: Runtime, options: McpHttpOptions): (request: Request) => Promise<Response> {
-  const bridge = new McpBridge(runtime, options);
+export function mcpHttpHandler(runtime: Runtime | McpBridge, options: McpHttpOptions): (request: Request) => Promise<Response> {
+  const bridge = runtime instanceof McpBridge ? runtime : new McpBridge(runtime, options);
   const handler = createMcpHandler(bridge.factory());
   const hosts = options.allowedHostnames ?? localhostAllowedHostnames();
   const origins = options.allowedHostnames ? [...options.allowedHostnames, ...localhostAllowedOrigins()] : localhostAllowedOrigins();

@@ -86,6 +86,9 @@ not load.
     summary: 'send an outbound write a person approved',
     text: `Usage: botc confirm <bundle> --approver NAME [--token-file FILE] [--tenant T] [--params JSON]
                     [--root DIR] [--state URL]
+       botc confirm list [--status pending|executed|rejected|expired] [--tenant T] [--format json|ndjson]
+       botc confirm approve <ID> --approver NAME [--tenant T] [--root DIR] [--state URL]
+       botc confirm reject <ID> --approver NAME [--reason TEXT] [--tenant T] [--state URL]
 
 Sends an outbound write that a call answered with CONFIRMATION_REQUIRED. The token is read
 from standard input, or from --token-file FILE; never give it as an argument (every user of
@@ -93,14 +96,21 @@ the machine can read arguments in \`ps\`):
 
   printf '%s' "$TOKEN" | botc confirm dist/bot.bundle.json --approver alice
 
-  --approver NAME   the person confirming (default: $USER)
+Or, with access to the state store, by the confirmation's public id (conf_..., in
+meta.confirmation.id; no token needed): \`list\` shows each confirmation and what it would
+send (never the token), \`approve\` sends it with the bundle file that proposed it (refused if
+that file changed), \`reject\` refuses it for good. A confirmation already used or rejected
+answers CONFLICT.
+
+  --approver NAME   the person confirming or rejecting (default: $USER)
   --params JSON     the params the person approved, when the host changed them
+  --reason TEXT     why it is rejected (recorded with the decision and in the audit log)
 
 ${WORKSPACE}
 ${STATE}
 ${TENANT}
 
-Exit status: 0 sent, 1 the result is an error, 2 bad usage.
+Exit status: 0 sent (or rejected, or listed), 1 the result is an error, 2 bad usage.
 `,
   },
   review: {

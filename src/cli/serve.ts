@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { TOOL_STYLES, type ToolStyle } from '../agents/functions.ts';
+import { AdapterError } from '../adapters/core.ts';
 import { McpBridge } from '../adapters/mcp.ts';
 import { mcpHttpHandler } from '../adapters/mcp-http.ts';
 import { withRuntime } from './call.ts';
@@ -56,16 +57,15 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     ...(values.approver !== undefined ? { approver: values.approver } : {}),
   };
   return withRuntime(positionals[0]!, values, io, async (runtime) => {
+    const bridge = adapterFor(() => new McpBridge(runtime, adapter));
     if (!bind) {
-      const bridge = new McpBridge(runtime, adapter);
       io.stderr(`botc: serving expert ${bridge.expert.expert.name} of ${runtime.bundle.bot.id} over stdio\n`);
       const handle = serveStdio(bridge.factory(), { onerror: (error) => io.stderr(`botc: mcp: ${error.message}\n`) });
       await untilStopped(process.stdin);
       await handle.close();
       return 0;
     }
-    const handler = mcpHttpHandler(runtime, {
-      ...adapter,
+    const handler = mcpHttpHandler(bridge, {
       ...(allowed ? { allowedHostnames: allowed } : {}),
       ...(token !== undefined ? { bearerToken: token } : {}),
     });
@@ -77,6 +77,18 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return 0;
   });
+}
+
+/** Creates the adapter; a refused configuration (unknown expert, no approver) is the user's mistake. */
+function adapterFor(create: () => McpBridge): McpBridge {
+  try {
+    return create();
+  } catch (error) {
+    if (error instanceof AdapterError) {
+      throw new UsageError(error.message, 'pass --approver NAME, or set "runtime": {"any_approver": true} in botc.config.json to let any person of the tenant approve');
+    }
+    throw error;
+  }
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or `PORT` (loopback). */

@@ -80,7 +80,7 @@ async function withStore<T>(values: { state?: string | undefined; root?: string 
  * One value of a closed set, in any case: `--outcome ok`, `--outcome AUTH_FORBIDDEN` and
  * `--outcome auth_forbidden` are the same. An unknown value is refused with the nearest one.
  */
-function enumOption<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+export function enumOption<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   const found = allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase());
   if (found !== undefined) return found;
@@ -94,12 +94,12 @@ type ListFormat = 'json' | 'ndjson';
  * Every list prints one JSON array (`--format json`, the default), or one JSON object per line
  * (`--format ndjson`) for logs too long to hold in memory at once.
  */
-function printList(io: Io, format: ListFormat, items: readonly unknown[]): void {
+export function printList(io: Io, format: ListFormat, items: readonly unknown[]): void {
   if (format === 'ndjson') for (const item of items) io.stdout(`${JSON.stringify(item)}\n`);
   else io.stdout(`${JSON.stringify(items, null, 2)}\n`);
 }
 
-const listFormat = (value: string): ListFormat => enumOption('format', value, ['json', 'ndjson'] as const)!;
+export const listFormat = (value: string): ListFormat => enumOption('format', value, ['json', 'ndjson'] as const)!;
 
 /** Milliseconds since the epoch as ISO 8601 (UTC), as every time botc prints. */
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

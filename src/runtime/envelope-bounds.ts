@@ -8,7 +8,7 @@
  *   form that no name matches, and dispatch fails as for any unknown name (TOOL_NOT_ALLOWED,
  *   UNKNOWN_OP, UNKNOWN_METHOD), recording and echoing only the clipped form.
  * - Free-form values (`tenant`, `trace_id`, `approver`, `cursor`, `idempotency_key`, the
- *   confirmation `token`) longer than their limit, or not strings, make the call
+ *   confirmation `token` and `id`, a rejection's `reason`) longer than their limit, or not strings, make the call
  *   VALIDATION_FAILED; the audit entry of the refusal holds their clipped form.
  *
  * docs/security.md lists the limits; the README repeats them for callers.
@@ -24,6 +24,8 @@ export const ENVELOPE_LIMITS = {
   cursor: 16 * 1024,
   idempotency_key: 200,
   token: 512,
+  confirmation_id: 64,
+  reason: 1024,
 } as const;
 
 export type EnvelopeField = keyof typeof ENVELOPE_LIMITS;
@@ -109,6 +111,36 @@ export function boundConfirmRequest<R extends EnvelopeConfirm>(request: R): { re
     return { request: out, problem: problems[0] };
   } catch {
     return { request: { token: '', approver: '' } as R, problem: 'the confirmation is not a plain object' };
+  }
+}
+
+/** The fields of a decision on a confirmation by its id that `boundDecision` reads. */
+export interface EnvelopeDecision {
+  id: string;
+  approver: string;
+  tenant?: string;
+  trace_id?: string;
+  reason?: string;
+}
+
+/** A decision by id (approve or reject) with its fields bounded, and the first problem, as `boundToolCall`. */
+export function boundDecision<R extends EnvelopeDecision>(request: R): { request: R; problem: string | undefined } {
+  const problems: string[] = [];
+  try {
+    if (typeof request !== 'object' || request === null) throw new TypeError('not an object');
+    const out = { ...request };
+    if (request.id === undefined) problems.push('`id` must be a string');
+    out.id = boundValue(request.id, 'confirmation_id', problems) ?? '';
+    if (request.approver === undefined) problems.push('`approver` must be a string');
+    out.approver = boundValue(request.approver, 'approver', problems) ?? '';
+    for (const field of ['tenant', 'trace_id', 'reason'] as const) {
+      const value = boundValue(request[field], field, problems);
+      if (value === undefined) delete out[field];
+      else out[field] = value;
+    }
+    return { request: out, problem: problems[0] };
+  } catch {
+    return { request: { id: '', approver: '' } as R, problem: 'the decision is not a plain object' };
   }
 }
 

@@ -11,10 +11,10 @@ import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from 
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
 import { BundleLoadError, readBundle, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
-import { approverFor, bindingDetail, bindingProblem, newConfirmationNames } from './confirmations.ts';
+import { approverFor, bindingDetail, bindingProblem, CONFIRMATION_ID, decidedProblem, newConfirmationNames, rejectConfirmation, type RejectRequest } from './confirmations.ts';
 import { CredentialUnavailableError, type Credential, type CredentialSource } from './credentials.ts';
 import { CursorSealer, sealNextCursor } from './cursors.ts';
-import { boundConfirmRequest, boundToolCall } from './envelope-bounds.ts';
+import { boundConfirmRequest, boundDecision, boundToolCall } from './envelope-bounds.ts';
 import { elapsed, Executor } from './executor.ts';
 import { govern, importedRecords, type Governance } from './governance.ts';
 import { IdempotencyGate } from './idempotency.ts';
@@ -78,6 +78,16 @@ export interface RuntimeOptions {
   bundle_path?: string;
   /** The clock, for tests. */
   now?: () => number;
+}
+
+/** A person's approval of a pending confirmation by its public id (`conf_…`), as `botc confirm approve` makes it. */
+export interface ConfirmByIdRequest {
+  id: string;
+  tenant?: string;
+  approver: string;
+  /** When given, the params the host means to send: they must preview to the confirmed request. */
+  params?: Record<string, unknown>;
+  trace_id?: string;
 }
 
 export interface ConfirmRequest {
@@ -171,6 +181,15 @@ export class Runtime {
         return [spec.method_id, { spec, integration, instance: instances.get(spec.provider)!, governance: govern(spec, integration) }];
       }),
     );
+  }
+
+  /**
+   * Whether this deployment lets any person of the tenant approve a write whose call names no
+   * approver (`RuntimeOptions.any_approver`). Adapters read it to refuse, when they are created,
+   * a configuration whose writes could never be confirmed.
+   */
+  get anyApprover(): boolean {
+    return this.options.any_approver === true;
   }
 
   /** Loads a bundle file or object; refuses a changed bundle or changed module sources. */
@@ -371,6 +390,7 @@ export class Runtime {
       tool: call.tool,
       method_id: plan.spec.method_id,
       call_json: canonicalJson(storedCall(args)),
+      preview_json: canonicalJson(preview.data),
       created_at: this.now(),
     });
     await this.audit({
@@ -409,31 +429,83 @@ export class Runtime {
           tenant, action: 'confirmation.rejected', actor: `user:${request.approver}`, integration: null, method_id: null, outcome: 'VALIDATION_FAILED', trace_id: request.trace_id ?? randomUUID(), detail: { message: problem },
         });
       }
-      return await this.confirmRequest(request, started);
+      return await this.confirmRequest(request, { token: request.token }, started);
     } catch {
       // Like callTool: a failure of the runtime or its store is reported without its details.
       return errorResult('INTERNAL_ERROR', 'the runtime failed while handling the confirmation', emptyMeta('botc', 'confirmation', elapsed(started)));
     }
   }
 
-  private async confirmRequest(request: ConfirmRequest, started: number): Promise<IntegrationResult> {
+  /**
+   * Executes a previewed outbound write by its public id, as a person with access to the store
+   * approves it (`botc confirm approve <id>`): the same checks as `confirm` — the tenant, the
+   * approver, unexpired, unused, the same bot and bundle digest, the request still previews to
+   * what was shown — then the write is sent once. An unknown id is NOT_FOUND; one already used or
+   * rejected is CONFLICT with `meta.confirmation.status`. Adapters confirm what a person approved
+   * through the framework's approval step this way, so they never need the token.
+   */
+  async confirmById(input: ConfirmByIdRequest): Promise<IntegrationResult> {
+    const started = performance.now();
+    const { request, problem } = boundDecision(input);
+    try {
+      if (problem) {
+        const tenant = request.tenant ?? 'default';
+        return await this.audited(errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', 'confirmation', elapsed(started))), {
+          tenant, action: 'confirmation.rejected', actor: `user:${request.approver}`, integration: null, method_id: null, outcome: 'VALIDATION_FAILED', trace_id: request.trace_id ?? randomUUID(), detail: { message: problem },
+        });
+      }
+      return await this.confirmRequest(request, { id: request.id }, started);
+    } catch {
+      return errorResult('INTERNAL_ERROR', 'the runtime failed while handling the confirmation', emptyMeta('botc', 'confirmation', elapsed(started)));
+    }
+  }
+
+  /**
+   * A person rejects a pending confirmation by its public id: it can then never be used, and the
+   * decision (with `reason`) is audited. See `rejectConfirmation` for the outcomes.
+   */
+  async reject(input: RejectRequest): Promise<IntegrationResult> {
+    try {
+      return await rejectConfirmation(this.store, input, this.now());
+    } catch {
+      return errorResult('INTERNAL_ERROR', 'the runtime failed while handling the rejection', emptyMeta('botc', 'confirmation'));
+    }
+  }
+
+  private async confirmRequest(
+    request: { tenant?: string; approver: string; params?: Record<string, unknown>; trace_id?: string },
+    find: { token: string } | { id: string },
+    started: number,
+  ): Promise<IntegrationResult> {
     const tenant = request.tenant ?? 'default';
     const traceId = request.trace_id ?? randomUUID();
-    const tokenSha = sha256(request.token);
     const actor = `user:${request.approver}`;
     // Which confirmation, bot and bundle a decision is about; named only to the tenant it belongs to.
-    let binding: Record<string, unknown> = {};
-    const refuse = (code: ErrorCode, message: string, methodId: string | null = null) =>
-      this.audited(errorResult(code, message, emptyMeta('botc', 'confirmation', elapsed(started))), {
+    let binding: Record<string, unknown> = 'id' in find ? { confirmation_id: find.id } : {};
+    const refuse = (code: ErrorCode, message: string, methodId: string | null = null, confirmation?: Record<string, unknown>) => {
+      const meta = emptyMeta('botc', 'confirmation', elapsed(started));
+      if (confirmation) meta['confirmation'] = confirmation;
+      return this.audited(errorResult(code, message, meta), {
         tenant, action: 'confirmation.rejected', actor, integration: methodId?.split('.')[0] ?? null, method_id: methodId, outcome: code, trace_id: traceId, detail: { message, ...binding },
       });
+    };
     // The person confirming is one named person, never a pattern such as `*`.
     const person = approverFor(request.approver, false);
     if ('problem' in person) return refuse('VALIDATION_FAILED', person.problem.replace('`approver`', 'the confirming approver'));
-    const stored = await this.store.getConfirmation(tokenSha);
-    if (!stored) return refuse('CONFIRMATION_REQUIRED', 'no confirmation has this token');
+    let stored;
+    if ('token' in find) {
+      stored = await this.store.getConfirmation(sha256(find.token));
+      if (!stored) return refuse('CONFIRMATION_REQUIRED', 'no confirmation has this token');
+    } else {
+      stored = CONFIRMATION_ID.test(find.id) ? await this.store.getConfirmationById(find.id) : undefined;
+      if (!stored) return refuse('NOT_FOUND', `no confirmation has id ${find.id} (ids look like conf_ and 32 hex digits; \`botc confirm list\` shows them)`);
+    }
+    const tokenSha = stored.token_sha256;
     if (stored.tenant !== tenant) return refuse('AUTH_FORBIDDEN', 'the confirmation belongs to another tenant', stored.method_id);
     binding = { ...bindingDetail(stored), running_bot: this.bundle.bot.id, running_bundle_digest: this.bundle.digest };
+    // Used or rejected: a distinct outcome (CONFLICT), decided before anything is previewed again.
+    const decided = decidedProblem(stored);
+    if (decided) return refuse(decided.code, decided.message, stored.method_id, decided.confirmation);
     const plan = this.plans.get(stored.method_id);
     if (!plan) return refuse('UNKNOWN_METHOD', `this bundle has no method ${stored.method_id}`, stored.method_id);
     // The rules of the bundle that runs now apply, not those of the one that made the token.
@@ -465,8 +537,14 @@ export class Runtime {
     }
     const use = await this.store.useConfirmation(tokenSha, tenant, request.approver, this.now());
     if (!use.ok) {
+      if (use.reason === 'used') {
+        // Another process decided it between the read above and now.
+        const again = await this.store.getConfirmation(tokenSha);
+        const raced = again ? decidedProblem(again) : undefined;
+        if (raced) return refuse(raced.code, raced.message, stored.method_id, raced.confirmation);
+      }
       const reasons = { unknown: 'no confirmation has this token', used: 'the confirmation was already used', expired: 'the confirmation expired', tenant: 'the confirmation belongs to another tenant', approver: `only ${stored.approver} may approve this request` };
-      return refuse(use.reason === 'approver' || use.reason === 'tenant' ? 'AUTH_FORBIDDEN' : 'CONFIRMATION_REQUIRED', reasons[use.reason], stored.method_id);
+      return refuse(use.reason === 'approver' || use.reason === 'tenant' ? 'AUTH_FORBIDDEN' : use.reason === 'used' ? 'CONFLICT' : 'CONFIRMATION_REQUIRED', reasons[use.reason], stored.method_id);
     }
     const named = bindingDetail(stored);
     await this.audit({ tenant, action: 'confirmation.used', actor, integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: 'ok', trace_id: traceId, detail: { preview_sha256: stored.preview_sha256, expert: stored.expert, tool: stored.tool, ...named } });

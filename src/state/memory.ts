@@ -1,7 +1,7 @@
 import { canonicalJson } from '../bundle/canonical.ts';
 import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAuditLog, type AuditRow } from './audit-chain.ts';
 import { confirmationRefusal } from './sql-store.ts';
-import { ANY_APPROVER } from './types.ts';
+import { ANY_APPROVER, confirmationStatus, type ConfirmationStatus, type StoredConfirmation } from './types.ts';
 import type {
   AuditAnchor, AuditEntry, AuditFilter, AuditInput, AuditLogCheck, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
   IdempotencyClaim, IdempotencyRecord, IdempotencyState, ReviewItem, ReviewStatus, StateStore, StoredCredential,
@@ -18,7 +18,7 @@ export class MemoryStore implements StateStore {
   private readonly audit = new Map<string, AuditRow[]>();
   /** Each tenant's chain head, kept apart from the entries as the SQL stores keep it. */
   private readonly heads = new Map<string, { seq: number; hash: string }>();
-  private readonly confirmations = new Map<string, Confirmation & { used_at: number | null }>();
+  private readonly confirmations = new Map<string, StoredConfirmation>();
   private readonly reviews = new Map<string, ReviewItem>();
   private readonly cursors = new Map<string, string | null>();
   private readonly credentials = new Map<string, StoredCredential>();
@@ -119,26 +119,41 @@ export class MemoryStore implements StateStore {
   async createConfirmation(confirmation: Confirmation): Promise<void> {
     if (this.confirmations.has(confirmation.token_sha256)) throw new Error('duplicate confirmation token');
     if (confirmation.id !== '' && [...this.confirmations.values()].some((c) => c.id === confirmation.id)) throw new Error('duplicate confirmation id');
-    this.confirmations.set(confirmation.token_sha256, { ...confirmation, used_at: null });
+    this.confirmations.set(confirmation.token_sha256, { ...confirmation, preview_json: confirmation.preview_json ?? null, used_at: null, status: 'pending', decided_by: null, reason: null });
   }
 
-  async getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
+  async getConfirmation(tokenSha256: string): Promise<StoredConfirmation | undefined> {
     const row = this.confirmations.get(tokenSha256);
     return row ? { ...row } : undefined;
   }
 
-  async getConfirmationById(id: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
+  async getConfirmationById(id: string): Promise<StoredConfirmation | undefined> {
     if (id === '') return undefined;
     const row = [...this.confirmations.values()].find((c) => c.id === id);
     return row ? { ...row } : undefined;
   }
 
+  async listConfirmations(filter: { tenant?: string; status?: ConfirmationStatus; now: number }): Promise<StoredConfirmation[]> {
+    return [...this.confirmations.values()]
+      .filter((c) => (filter.tenant === undefined || c.tenant === filter.tenant) && (filter.status === undefined || confirmationStatus(c, filter.now) === filter.status))
+      .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((c) => ({ ...c }));
+  }
+
   async useConfirmation(tokenSha256: string, tenant: string, approver: string, now: number): Promise<ConfirmationUse> {
+    return this.decide(tokenSha256, tenant, approver, now, 'executed', null);
+  }
+
+  async rejectConfirmation(tokenSha256: string, tenant: string, approver: string, reason: string | null, now: number): Promise<ConfirmationUse> {
+    return this.decide(tokenSha256, tenant, approver, now, 'rejected', reason);
+  }
+
+  private decide(tokenSha256: string, tenant: string, approver: string, now: number, status: 'executed' | 'rejected', reason: string | null): ConfirmationUse {
     const row = this.confirmations.get(tokenSha256);
     const usable = row && row.tenant === tenant && row.used_at === null && row.expires_at > now && (row.approver === ANY_APPROVER || row.approver === approver);
     if (!usable) return { ok: false, reason: confirmationRefusal(row, tenant, approver) };
-    row.used_at = now;
-    const { used_at: _used, ...confirmation } = row;
+    Object.assign(row, { used_at: now, status, decided_by: approver, reason });
+    const { used_at: _used, status: _status, decided_by: _by, reason: _reason, ...confirmation } = row;
     return { ok: true, confirmation };
   }
 

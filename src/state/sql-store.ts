@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAuditLog, type AuditRow } from './audit-chain.ts';
-import { ANY_APPROVER } from './types.ts';
+import { ANY_APPROVER, confirmationStatus, type ConfirmationStatus, type StoredConfirmation } from './types.ts';
 import type {
   AuditAnchor, AuditEntry, AuditFilter, AuditInput, AuditLogCheck, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
   IdempotencyClaim, IdempotencyRecord, IdempotencyState, ReviewItem, ReviewStatus, StateStore, StoredCredential,
@@ -60,6 +60,12 @@ export const ADDED_COLUMNS: readonly { table: string; column: string; definition
   { table: 'botc_confirmation', column: 'bot', definition: 'TEXT' },
   { table: 'botc_confirmation', column: 'bundle_digest', definition: 'TEXT' },
   { table: 'botc_confirmation', column: 'bundle_path', definition: 'TEXT' },
+  // A person's decision: `executed` or `rejected` (NULL on rows that predate it: derived from used_at).
+  { table: 'botc_confirmation', column: 'status', definition: 'TEXT' },
+  { table: 'botc_confirmation', column: 'decided_by', definition: 'TEXT' },
+  { table: 'botc_confirmation', column: 'reason', definition: 'TEXT' },
+  // The preview shown to the person, so `botc confirm list` can show it again.
+  { table: 'botc_confirmation', column: 'preview_json', definition: 'TEXT' },
 ];
 
 /** Indexes over ADDED_COLUMNS, created once those exist. */
@@ -213,28 +219,45 @@ export class SqlStore implements StateStore {
   async createConfirmation(c: Confirmation): Promise<void> {
     await this.db.run(
       `INSERT INTO botc_confirmation (token_sha256, id, tenant, approver, expires_at, preview_sha256, expert, tool, method_id, call_json, created_at,
-         bot, bundle_digest, bundle_path)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [c.token_sha256, c.id, c.tenant, c.approver, c.expires_at, c.preview_sha256, c.expert, c.tool, c.method_id, c.call_json, c.created_at, c.bot, c.bundle_digest, c.bundle_path],
+         bot, bundle_digest, bundle_path, preview_json, status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+      [c.token_sha256, c.id, c.tenant, c.approver, c.expires_at, c.preview_sha256, c.expert, c.tool, c.method_id, c.call_json, c.created_at, c.bot, c.bundle_digest, c.bundle_path, c.preview_json ?? null],
     );
   }
 
-  async getConfirmationById(id: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
+  async getConfirmationById(id: string): Promise<StoredConfirmation | undefined> {
     if (id === '') return undefined;
-    const [row] = await this.db.all<Confirmation & { used_at: number | null }>('SELECT * FROM botc_confirmation WHERE id = ?', [id]);
-    return row ? { ...normalizeConfirmation(row), used_at: row.used_at === null ? null : Number(row.used_at) } : undefined;
+    const [row] = await this.db.all<ConfirmationRow>('SELECT * FROM botc_confirmation WHERE id = ?', [id]);
+    return row ? normalizeConfirmation(row) : undefined;
   }
 
-  async getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined> {
-    const [row] = await this.db.all<Confirmation & { used_at: number | null }>('SELECT * FROM botc_confirmation WHERE token_sha256 = ?', [tokenSha256]);
-    return row ? { ...normalizeConfirmation(row), used_at: row.used_at === null ? null : Number(row.used_at) } : undefined;
+  async getConfirmation(tokenSha256: string): Promise<StoredConfirmation | undefined> {
+    const [row] = await this.db.all<ConfirmationRow>('SELECT * FROM botc_confirmation WHERE token_sha256 = ?', [tokenSha256]);
+    return row ? normalizeConfirmation(row) : undefined;
+  }
+
+  async listConfirmations(filter: { tenant?: string; status?: ConfirmationStatus; now: number }): Promise<StoredConfirmation[]> {
+    const rows = filter.tenant === undefined
+      ? await this.db.all<ConfirmationRow>('SELECT * FROM botc_confirmation ORDER BY created_at, id')
+      : await this.db.all<ConfirmationRow>('SELECT * FROM botc_confirmation WHERE tenant = ? ORDER BY created_at, id', [filter.tenant]);
+    const all = rows.map(normalizeConfirmation);
+    return filter.status === undefined ? all : all.filter((c) => confirmationStatus(c, filter.now) === filter.status);
   }
 
   async useConfirmation(tokenSha256: string, tenant: string, approver: string, now: number): Promise<ConfirmationUse> {
+    return this.decideConfirmation(tokenSha256, tenant, approver, now, 'executed', null);
+  }
+
+  async rejectConfirmation(tokenSha256: string, tenant: string, approver: string, reason: string | null, now: number): Promise<ConfirmationUse> {
+    return this.decideConfirmation(tokenSha256, tenant, approver, now, 'rejected', reason);
+  }
+
+  /** One UPDATE guarded by `used_at IS NULL`: of any number of concurrent decisions, one wins. */
+  private async decideConfirmation(tokenSha256: string, tenant: string, approver: string, now: number, status: 'executed' | 'rejected', reason: string | null): Promise<ConfirmationUse> {
     const changed = await this.db.run(
-      `UPDATE botc_confirmation SET used_at = ? WHERE token_sha256 = ? AND tenant = ? AND used_at IS NULL AND expires_at > ?
+      `UPDATE botc_confirmation SET used_at = ?, status = ?, decided_by = ?, reason = ? WHERE token_sha256 = ? AND tenant = ? AND used_at IS NULL AND expires_at > ?
        AND (approver = ? OR approver = '${ANY_APPROVER}')`,
-      [now, tokenSha256, tenant, now, approver],
+      [now, status, approver, reason, tokenSha256, tenant, now, approver],
     );
     const row = await this.getConfirmation(tokenSha256);
     if (changed === 1 && row) return { ok: true, confirmation: row };
@@ -350,7 +373,7 @@ function summary(row: CredentialRow): CredentialSummary {
 
 /** Why a confirmation cannot be used; checked in the order a person would want to hear it. */
 export function confirmationRefusal(
-  row: (Confirmation & { used_at: number | null }) | undefined,
+  row: StoredConfirmation | undefined,
   tenant: string,
   approver: string,
 ): 'unknown' | 'used' | 'expired' | 'tenant' | 'approver' {
@@ -361,10 +384,19 @@ export function confirmationRefusal(
   return 'expired';
 }
 
-function normalizeConfirmation(row: Confirmation): Confirmation {
+type ConfirmationRow = Omit<StoredConfirmation, 'status'> & { status: string | null };
+
+function normalizeConfirmation(row: ConfirmationRow): StoredConfirmation {
+  const usedAt = row.used_at === null ? null : Number(row.used_at);
   // Rows stored before ids and bundle bindings existed have NULL there: unbound, never a match.
+  // Rows stored before decisions were recorded have no status: used ones were executed.
   return {
     ...row,
+    used_at: usedAt,
+    status: row.status === 'rejected' || row.status === 'executed' ? row.status : usedAt === null ? 'pending' : 'executed',
+    decided_by: row.decided_by ?? null,
+    reason: row.reason ?? null,
+    preview_json: row.preview_json ?? null,
     id: row.id ?? '',
     bot: row.bot ?? '',
     bundle_digest: row.bundle_digest ?? '',

@@ -7,7 +7,8 @@ export interface AuditInput {
    * What happened: `call` (with its attempts and outcome), `call.attempted` (a confirmed write
    * about to be sent; the `call` entry of the same trace id holds its outcome, and its absence
    * means the outcome is unknown), `query` (help, status, list ops), `retry`,
-   * `confirmation.created|used|rejected`, `import`, `review.approved|rejected`,
+   * `confirmation.created|used|rejected` (`rejected`: the runtime refused an attempt to confirm),
+   * `confirmation.declined` (a person rejected it: `botc confirm reject`), `import`, `review.approved|rejected`,
    * `credential.added|revoked|denied`, `audit.head_rebuilt` (an append found its tenant's chain
    * head deleted and rebuilt it from the last entry).
    */
@@ -99,7 +100,41 @@ export interface Confirmation {
   method_id: string;
   /** The call's params, cursor and idempotency key, as JSON. */
   call_json: string;
+  /**
+   * The preview a person is shown (the request as it would be sent, secrets replaced by
+   * `[redacted]`), as canonical JSON; its sha256 is `preview_sha256`. Null for confirmations
+   * stored before previews were kept.
+   */
+  preview_json?: string | null;
   created_at: number;
+}
+
+/**
+ * Where a confirmation stands: `pending` (waiting for a person), `executed` (a person approved it
+ * and the write was sent; its outcome is in the audit log), `rejected` (a person refused it), or
+ * `expired` (never decided before `expires_at`; computed when read, never stored).
+ */
+export type ConfirmationStatus = 'pending' | 'executed' | 'rejected' | 'expired';
+
+/** The closed values of `ConfirmationStatus`, in the order `botc confirm list --status` names them. */
+export const CONFIRMATION_STATUSES: readonly ConfirmationStatus[] = ['pending', 'executed', 'rejected', 'expired'];
+
+/** A confirmation as the store holds it: its decision besides what was proposed. */
+export interface StoredConfirmation extends Confirmation {
+  /** When it was used up (approved or rejected; ms since the epoch), or null while undecided. */
+  used_at: number | null;
+  /** The decision stored: `pending` until a person approves (`executed`) or rejects it. */
+  status: 'pending' | 'executed' | 'rejected';
+  /** Who approved or rejected it, or null (undecided, or decided before this was recorded). */
+  decided_by: string | null;
+  /** The reason a person gave when rejecting it, or null. */
+  reason: string | null;
+}
+
+/** The status of a stored confirmation at time `now` (ms since the epoch). */
+export function confirmationStatus(row: StoredConfirmation, now: number): ConfirmationStatus {
+  if (row.status === 'pending' && row.expires_at <= now) return 'expired';
+  return row.status;
 }
 
 export type ConfirmationUse =
@@ -180,14 +215,25 @@ export interface StateStore {
 
   createConfirmation(confirmation: Confirmation): Promise<void>;
   /** Reads a confirmation without using it, or undefined. */
-  getConfirmation(tokenSha256: string): Promise<(Confirmation & { used_at: number | null }) | undefined>;
+  getConfirmation(tokenSha256: string): Promise<StoredConfirmation | undefined>;
   /** Reads a confirmation by its public id (`conf_…`), without using it, or undefined. */
-  getConfirmationById(id: string): Promise<(Confirmation & { used_at: number | null }) | undefined>;
+  getConfirmationById(id: string): Promise<StoredConfirmation | undefined>;
   /**
-   * Marks a confirmation used, atomically and once: a second use, another tenant, another
-   * approver or an expired token fail, and only one of two concurrent uses succeeds.
+   * Confirmations, oldest first: of one tenant when `tenant` is given, and only those whose
+   * status at `now` (ms since the epoch) is `status` when it is given.
+   */
+  listConfirmations(filter: { tenant?: string; status?: ConfirmationStatus; now: number }): Promise<StoredConfirmation[]>;
+  /**
+   * Marks a confirmation used (`executed`, by `approver`), atomically and once: a second use, a
+   * rejected one, another tenant, another approver or an expired token fail, and only one of two
+   * concurrent uses succeeds.
    */
   useConfirmation(tokenSha256: string, tenant: string, approver: string, now: number): Promise<ConfirmationUse>;
+  /**
+   * Marks a confirmation `rejected` by `approver` with `reason`, under the same conditions and as
+   * atomically as `useConfirmation`: a rejected confirmation can never be used, nor a used one rejected.
+   */
+  rejectConfirmation(tokenSha256: string, tenant: string, approver: string, reason: string | null, now: number): Promise<ConfirmationUse>;
 
   /**
    * Queues imported records for review and saves the sync cursor in one transaction, so a

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { build } from '../../src/build/build.ts';
 import type { CredentialSource } from '../../src/runtime/credentials.ts';
-import { Runtime } from '../../src/runtime/runtime.ts';
+import { Runtime, type RuntimeOptions } from '../../src/runtime/runtime.ts';
 import { MemoryStore } from '../../src/state/memory.ts';
 import { REPO_ROOT } from './cli.ts';
 import { tempDir } from './workspace.ts';
+import { loopbackConfig } from '../servers/fake.ts';
 import { GITHUB_TOKEN, startGitHub, type GitHubFake } from '../servers/github.ts';
 import { HUBSPOT_TOKEN, startHubSpot, type HubSpotFake } from '../servers/hubspot.ts';
 import { SLACK_TOKEN, startSlack, type SlackFake } from '../servers/slack.ts';
@@ -39,8 +40,8 @@ export interface AgentWorkspace {
   hubspot: HubSpotFake;
   statuspage: StatuspageFake;
   providerConfig: Record<string, Record<string, unknown>>;
-  /** A fresh runtime (own memory store) for one bot of the example workspace. */
-  load(bot: string): Promise<{ runtime: Runtime; store: MemoryStore }>;
+  /** A fresh runtime (own memory store) for one bot of the example workspace; `options` are added to the runtime's. */
+  load(bot: string, options?: Partial<RuntimeOptions>): Promise<{ runtime: Runtime; store: MemoryStore }>;
   stop(): Promise<void>;
 }
 
@@ -50,10 +51,10 @@ export async function startAgentWorkspace(): Promise<AgentWorkspace> {
   expect(built.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const [github, slack, hubspot, statuspage] = await Promise.all([startGitHub(), startSlack(), startHubSpot(), startStatuspage()]);
   const providerConfig = {
-    github: { base_url: github.baseUrl },
-    slack: { base_url: slack.baseUrl },
-    hubspot: { base_url: hubspot.baseUrl },
-    statuspage: { base_url: statuspage.baseUrl },
+    github: loopbackConfig(github.baseUrl),
+    slack: loopbackConfig(slack.baseUrl),
+    hubspot: loopbackConfig(hubspot.baseUrl),
+    statuspage: loopbackConfig(statuspage.baseUrl),
   };
   const runtimes: Runtime[] = [];
   return {
@@ -63,9 +64,9 @@ export async function startAgentWorkspace(): Promise<AgentWorkspace> {
     hubspot,
     statuspage,
     providerConfig,
-    async load(bot) {
+    async load(bot, options = {}) {
       const store = new MemoryStore();
-      const runtime = await Runtime.load(path.join(out, `${bot}.bundle.json`), { root: REPO_ROOT, store, credentials, providerConfig });
+      const runtime = await Runtime.load(path.join(out, `${bot}.bundle.json`), { root: REPO_ROOT, store, credentials, providerConfig, ...options });
       runtimes.push(runtime);
       return { runtime, store };
     },

@@ -5,6 +5,8 @@ import type { Runtime, ToolCall } from '../../src/runtime/runtime.ts';
 /** What a CONFIRMATION_REQUIRED result carries in `meta.confirmation`. */
 export interface PendingConfirmation {
   token: string;
+  /** The public id (`conf_…`). */
+  id: string;
   approver: string;
   expires_at: string;
   preview: unknown;
