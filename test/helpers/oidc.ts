@@ -1,6 +1,7 @@
 import { createServer as createNetServer } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import Provider from 'oidc-provider';
+import { loopbackLogin, oauthClient, type GrantedTokens } from '../../src/oauth/index.ts';
 
 /** A free TCP port on 127.0.0.1 (listen on 0, close). */
 export async function freePort(): Promise<number> {
@@ -121,4 +122,17 @@ export async function authorizeInBrowser(authorizationUrl: string, redirectPort:
     url = next.href;
   }
   throw new Error('too many redirects');
+}
+
+/** Signs `alice` in through the real flow (oauth4webapi client, loopback listener) and returns the tokens. */
+export async function signIn(server: TestAuthServer, scopes: string[] = ['repo:read']): Promise<GrantedTokens> {
+  const client = await oauthClient('github', { issuer: server.issuer, client_id: CLIENT_ID, scopes, redirect_port: server.redirectPort }, CLIENT_SECRET);
+  return loopbackLogin({
+    client,
+    port: server.redirectPort,
+    timeout_ms: 4000,
+    onAuthorizationUrl: (url) => {
+      void authorizeInBrowser(url.href, server.redirectPort).then((callback) => fetch(callback)).then((r) => r.arrayBuffer());
+    },
+  });
 }
