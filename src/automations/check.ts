@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Bundle } from '../bundle/format.ts';
@@ -36,6 +36,11 @@ export const automationSchema = z.strictObject({
 });
 
 export type Automation = z.infer<typeof automationSchema>;
+
+/** True when the workspace has an `automations/` folder (or anything by that name to report). */
+export function hasAutomations(files: WorkspaceFiles): boolean {
+  return existsSync(files.absolute(AUTOMATIONS_DIR));
+}
 
 /**
  * Checks every `automations/*.json` against the bundles the build assembled: the bot, the
