@@ -17,6 +17,32 @@ const retryPolicySchema = z.strictObject({
   max_backoff_ms: z.number().int().min(0).max(300_000),
 });
 
+const endpoint = z.url({ protocol: /^https?$/ });
+
+/**
+ * `providers.<provider>.oauth`: where the provider's authorization server is (an `issuer` for
+ * discovery, or its endpoints), the registered client id, the scopes to ask for, and the port
+ * of the loopback redirect `http://127.0.0.1:<redirect_port>/callback`. Never the client secret.
+ * See docs/oauth-and-automations.md.
+ */
+export const oauthConfigSchema = z
+  .strictObject({
+    issuer: endpoint.optional(),
+    authorization_endpoint: endpoint.optional(),
+    token_endpoint: endpoint.optional(),
+    revocation_endpoint: endpoint.optional(),
+    client_id: z.string().min(1),
+    scopes: z.array(z.string().min(1).regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope is printable ASCII without spaces, `"` or `\\`')).default([]),
+    redirect_port: z.number().int().min(1).max(65535),
+  })
+  .refine(
+    (o) => (o.issuer !== undefined) !== (o.authorization_endpoint !== undefined || o.token_endpoint !== undefined),
+    'give either `issuer` (discovery) or `authorization_endpoint` and `token_endpoint`, not both',
+  )
+  .refine((o) => o.issuer !== undefined || (o.authorization_endpoint !== undefined && o.token_endpoint !== undefined), 'without `issuer`, both `authorization_endpoint` and `token_endpoint` are needed');
+
+export type OAuthConfig = z.infer<typeof oauthConfigSchema>;
+
 /** botc.config.json: optional workspace settings (README, Workspace layout). */
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -27,7 +53,7 @@ export const configSchema = z.strictObject({
    */
   out: z.string().min(1).refine(isInsideWorkspace, 'must be a relative path to a folder inside the workspace (use --out to write elsewhere)').optional(),
   /** Per-provider runtime configuration (never secrets): `{"github": {"base_url": "..."}}`. */
-  providers: z.record(nameSchema, z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))).optional(),
+  providers: z.record(nameSchema, z.object({ oauth: oauthConfigSchema.optional() }).catchall(z.union([z.string(), z.number(), z.boolean()]))).optional(),
   runtime: z
     .strictObject({
       timeout_ms: z.number().int().min(1).max(300_000).optional(),
@@ -132,7 +158,8 @@ export function providerConfig(
   providers: readonly string[],
 ): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const [provider, values] of Object.entries(config.providers ?? {})) out[provider] = { ...values };
+  // The OAuth settings configure `botc auth`, not the integration.
+  for (const [provider, { oauth: _oauth, ...values }] of Object.entries(config.providers ?? {})) out[provider] = { ...values };
   const byLength = [...providers].sort((a, b) => b.length - a.length);
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined || !key.startsWith('BOTC_PROVIDER_')) continue;

@@ -7,6 +7,7 @@ import { isName, nameProblem } from '../load/names.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
+import { checkAutomations, hasAutomations } from '../automations/check.ts';
 import { assembleBundle, type CommonBlock } from './assemble.ts';
 import { resolveToolMethods } from './bot-methods.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
@@ -118,13 +119,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const built: Bundle[] = [];
     if (diagnostics.errorCount === 0) {
       try {
+        // Kept only for the automation check, and only when the workspace has automations.
+        const assembled: Bundle[] = [];
+        const keepForAutomations = hasAutomations(files);
         for (const bot of bots) {
           const bundle = assembleBundle(bot, commons, integrations, diagnostics);
           if (!bundle) continue;
           if (diagnostics.errorCount === 0) writer?.stage(bundle);
           if (options.keepBundles !== false) built.push(bundle);
+          if (keepForAutomations) assembled.push(bundle);
           summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
         }
+        // Automations name bots, experts, tools and methods as the bundles resolved them.
+        checkAutomations(files, diagnostics, assembled, everyBot);
       } catch (error) {
         writer?.discard();
         throw error;

@@ -4,7 +4,7 @@ import { readBundle } from '../runtime/bundle.ts';
 import { bundleToApprove, confirmationView, rejectConfirmation } from '../runtime/confirmations.ts';
 import { CONFIRMATION_STATUSES } from '../state/types.ts';
 import { withRuntime } from './call.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { enumOption, listFormat, printList, storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
 

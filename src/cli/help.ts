@@ -150,6 +150,29 @@ ${LISTS}
 Exit status: 0 done, 1 nothing to revoke, 2 bad usage.
 `,
   },
+  auth: {
+    summary: 'sign a tenant in to a provider with OAuth (PKCE), show or revoke its tokens',
+    text: `Usage: botc auth login <provider> [--tenant T] [--client-secret-stdin] [--timeout-ms MS]
+       botc auth status [--tenant T]
+       botc auth revoke <provider> [--tenant T] [--client-secret-stdin]
+
+\`login\` runs the OAuth 2 authorization code flow with PKCE for the provider configured in
+botc.config.json (\`providers.<provider>.oauth\`: \`issuer\`, or \`authorization_endpoint\` and
+\`token_endpoint\`, plus \`client_id\`, \`scopes\`, \`redirect_port\`). It prints the authorization
+URL as the first line of standard output, waits for the redirect on
+http://127.0.0.1:<redirect_port>/callback (default 5 minutes), checks its state, exchanges the
+code and stores the tokens in the vault (encrypted with BOTC_SECRET_KEY). The client secret is
+BOTC_OAUTH_<PROVIDER>_CLIENT_SECRET, or standard input with --client-secret-stdin; none for a
+public client. \`status\` prints a JSON array of active credentials (provider, expiry, scopes;
+never a token). \`revoke\` revokes the tokens at the provider (RFC 7009) when it has a
+revocation endpoint, then in the vault.
+
+${WORKSPACE}
+${STATE}
+
+Exit status: 0 done, 1 the provider refused or nothing to revoke, 2 bad usage.
+`,
+  },
   audit: {
     summary: 'list the audit log, or verify its hash chain',
     text: `Usage: botc audit list [--tenant T] [--since ISO] [--until ISO] [--integration P] [--outcome O]

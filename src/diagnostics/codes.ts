@@ -43,6 +43,7 @@ export const DIAGNOSTIC_CODES = {
   'file-encoding': { severity: 'error', summary: 'a text input is not UTF-8 (UTF-16, Windows-1252, NUL bytes); names the line, column and byte' },
   'prompt-file-misnamed': { severity: 'warning', summary: 'a file in a prompts folder looks like a prompt but does not follow the layout; the hint names the expected file name' },
   'block-unknown-tool': { severity: 'warning', summary: 'a literal (non-glob) `fexp_block_tools` name matches no tool of the bot' },
+  'automation-invalid': { severity: 'error', summary: 'an automation names an unknown bot, expert, tool or method, proposes no outbound write, or its params break the input schema' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -17,6 +17,13 @@ export interface Credential {
 /** Where the runtime gets a tenant's credential for a provider. Secrets never leave it but for the call. */
 export interface CredentialSource {
   get(tenant: string, provider: string): Promise<Credential | undefined>;
+  /**
+   * The provider rejected `rejected` as unauthenticated (HTTP 401): a renewed credential (an
+   * OAuth refresh), or undefined when this source cannot renew it. The runtime asks once per
+   * call and retries the call once with the answer. Throws CredentialUnavailableError when
+   * renewing failed for a reason the caller may hear.
+   */
+  refreshAfterRejection?(tenant: string, provider: string, rejected: Credential): Promise<Credential | undefined>;
 }
 
 const fileSchema = z.record(
@@ -61,6 +68,15 @@ export function chainCredentials(...sources: CredentialSource[]): CredentialSour
       for (const source of sources) {
         const found = await source.get(tenant, provider);
         if (found) return found;
+      }
+      return undefined;
+    },
+    async refreshAfterRejection(tenant, provider, rejected) {
+      // Only the source that handed out the rejected credential may renew it.
+      for (const source of sources) {
+        const found = await source.get(tenant, provider);
+        if (!found) continue;
+        return found.secret === rejected.secret && source.refreshAfterRejection ? source.refreshAfterRejection(tenant, provider, rejected) : undefined;
       }
       return undefined;
     },

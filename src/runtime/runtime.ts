@@ -349,6 +349,7 @@ export class Runtime {
         this.audit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
     });
     let final = result;
+    if (!final.ok && final.error.code === 'AUTH_REQUIRED' && credential) final = await this.retryWithRenewedCredential(invocation, request, final);
     // A dry run of an outbound write returns a preview of the request, not method output;
     // everything else (reads, and imports, whose dry run is validated but not returned) is validated.
     const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind === 'outbound_write';
@@ -364,6 +365,39 @@ export class Runtime {
     }
     if (record) record.detail['attempts'] = attempts;
     return final;
+  }
+
+  /**
+   * The provider answered 401 to a call made with a credential: once per call, asks the source
+   * to renew it (an OAuth refresh, one in flight per credential across processes) and runs the
+   * call again with the renewed credential, still checked for least privilege. A 401 means the
+   * provider did not act on the request, so running it again sends it once. A failed renewal
+   * is AUTH_REQUIRED with its reason (it says to log in again).
+   */
+  private async retryWithRenewedCredential(invocation: Invocation, request: IntegrationCall, rejected: IntegrationResult): Promise<IntegrationResult> {
+    const source = this.options.credentials;
+    const { plan, tenant, credential } = invocation;
+    if (!source?.refreshAfterRejection || !credential) return rejected;
+    let renewed: Credential | undefined;
+    try {
+      renewed = await source.refreshAfterRejection(tenant, plan.spec.provider, credential);
+    } catch (error) {
+      if (error instanceof CredentialUnavailableError) return errorResult('AUTH_REQUIRED', error.message, rejected.meta);
+      throw error;
+    }
+    if (!renewed || renewed.secret === credential.secret) return rejected;
+    const checked = checkScopes(tenant, plan.spec, renewed);
+    if ('code' in checked) return errorResult(checked.code, checked.message, rejected.meta);
+    const { result } = await this.executor.execute({
+      spec: plan.spec,
+      integration: plan.instance,
+      classification: plan.integration.classification,
+      request,
+      tenant,
+      credential: checked.value,
+      onRetry: undefined,
+    });
+    return result;
   }
 
   /** An outbound write: preview it with dry_run, and hand back a token a person must confirm. */

@@ -213,5 +213,20 @@ export class MemoryStore implements StateStore {
     return true;
   }
 
+  private readonly refreshLocks = new Map<string, { holder: string; expires_at: number }>();
+
+  async claimRefreshLock(tenant: string, provider: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const key = canonicalJson([tenant, provider]);
+    const held = this.refreshLocks.get(key);
+    if (held && held.expires_at > now) return false;
+    this.refreshLocks.set(key, { holder, expires_at: now + ttlMs });
+    return true;
+  }
+
+  async releaseRefreshLock(tenant: string, provider: string, holder: string): Promise<void> {
+    const key = canonicalJson([tenant, provider]);
+    if (this.refreshLocks.get(key)?.holder === holder) this.refreshLocks.delete(key);
+  }
+
   async close(): Promise<void> {}
 }

@@ -39,6 +39,9 @@ const TABLES = [
   `CREATE TABLE IF NOT EXISTS botc_credential (id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL, provider TEXT NOT NULL,
      ciphertext TEXT NOT NULL, iv TEXT NOT NULL, tag TEXT NOT NULL, scopes_json TEXT NOT NULL, created_at BIGINT NOT NULL,
      revoked_at BIGINT, PRIMARY KEY (tenant, provider))`,
+  // One row per credential being refreshed: the single refresh in flight (docs/oauth-and-automations.md).
+  `CREATE TABLE IF NOT EXISTS botc_refresh_lock (tenant TEXT NOT NULL, provider TEXT NOT NULL, holder TEXT NOT NULL,
+     expires_at BIGINT NOT NULL, PRIMARY KEY (tenant, provider))`,
 ];
 
 /** The tables every SQL store shares; drivers add their append-only guards for the audit log. */
@@ -66,6 +69,9 @@ export const ADDED_COLUMNS: readonly { table: string; column: string; definition
   { table: 'botc_confirmation', column: 'reason', definition: 'TEXT' },
   // The preview shown to the person, so `botc confirm list` can show it again.
   { table: 'botc_confirmation', column: 'preview_json', definition: 'TEXT' },
+  // OAuth credentials: the ciphertext holds access and refresh token; when the access token expires.
+  { table: 'botc_credential', column: 'oauth', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'botc_credential', column: 'expires_at', definition: 'BIGINT' },
 ];
 
 /** Indexes over ADDED_COLUMNS, created once those exist. */
@@ -323,11 +329,12 @@ export class SqlStore implements StateStore {
 
   async putCredential(c: StoredCredential): Promise<void> {
     await this.db.run(
-      `INSERT INTO botc_credential (id, tenant, provider, ciphertext, iv, tag, scopes_json, created_at, revoked_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
+      `INSERT INTO botc_credential (id, tenant, provider, ciphertext, iv, tag, scopes_json, created_at, revoked_at, oauth, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
        ON CONFLICT (tenant, provider) DO UPDATE SET id = excluded.id, ciphertext = excluded.ciphertext, iv = excluded.iv,
-         tag = excluded.tag, scopes_json = excluded.scopes_json, created_at = excluded.created_at, revoked_at = NULL`,
-      [c.id, c.tenant, c.provider, c.ciphertext, c.iv, c.tag, JSON.stringify(c.scopes), c.created_at],
+         tag = excluded.tag, scopes_json = excluded.scopes_json, created_at = excluded.created_at, revoked_at = NULL,
+         oauth = excluded.oauth, expires_at = excluded.expires_at`,
+      [c.id, c.tenant, c.provider, c.ciphertext, c.iv, c.tag, JSON.stringify(c.scopes), c.created_at, c.oauth ? 1 : 0, c.expires_at ?? null],
     );
   }
 
@@ -342,7 +349,7 @@ export class SqlStore implements StateStore {
 
   async listCredentials(tenant?: string): Promise<CredentialSummary[]> {
     const rows = await this.db.all<CredentialRow>(
-      `SELECT id, tenant, provider, scopes_json, created_at, revoked_at FROM botc_credential${tenant === undefined ? '' : ' WHERE tenant = ?'} ORDER BY tenant, provider`,
+      `SELECT id, tenant, provider, scopes_json, created_at, revoked_at, oauth, expires_at FROM botc_credential${tenant === undefined ? '' : ' WHERE tenant = ?'} ORDER BY tenant, provider`,
       tenant === undefined ? [] : [tenant],
     );
     return rows.map(summary);
@@ -352,13 +359,29 @@ export class SqlStore implements StateStore {
     return (await this.db.run('UPDATE botc_credential SET revoked_at = ? WHERE tenant = ? AND provider = ? AND revoked_at IS NULL', [now, tenant, provider])) === 1;
   }
 
+  async claimRefreshLock(tenant: string, provider: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    // One row per credential: the insert, or the take-over of an expired lock, is one atomic
+    // statement, so of any number of concurrent claimers on any connection exactly one wins.
+    const changed = await this.db.run(
+      `INSERT INTO botc_refresh_lock (tenant, provider, holder, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (tenant, provider) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE botc_refresh_lock.expires_at <= ?`,
+      [tenant, provider, holder, now + ttlMs, now],
+    );
+    return changed === 1;
+  }
+
+  async releaseRefreshLock(tenant: string, provider: string, holder: string): Promise<void> {
+    await this.db.run('DELETE FROM botc_refresh_lock WHERE tenant = ? AND provider = ? AND holder = ?', [tenant, provider, holder]);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
 }
 
 /** A credential as stored: its scopes as JSON text. */
-type CredentialRow = Omit<StoredCredential, 'scopes'> & { scopes_json: string };
+type CredentialRow = Omit<StoredCredential, 'scopes' | 'oauth'> & { scopes_json: string; oauth?: number | null };
 
 function summary(row: CredentialRow): CredentialSummary {
   return {
@@ -368,6 +391,7 @@ function summary(row: CredentialRow): CredentialSummary {
     scopes: JSON.parse(row.scopes_json) as string[],
     created_at: Number(row.created_at),
     revoked_at: row.revoked_at === null ? null : Number(row.revoked_at),
+    ...(Number(row.oauth ?? 0) === 1 ? { oauth: true, expires_at: row.expires_at === null || row.expires_at === undefined ? null : Number(row.expires_at) } : {}),
   };
 }
 

@@ -173,6 +173,13 @@ export interface StoredCredential {
   scopes: string[];
   created_at: number;
   revoked_at: number | null;
+  /**
+   * True when the ciphertext holds OAuth tokens (access and refresh token, as JSON) obtained by
+   * `botc auth login`, rather than one static secret. Absent or false for static secrets.
+   */
+  oauth?: boolean;
+  /** When the OAuth access token expires, ms since the epoch; null when unknown or not OAuth. */
+  expires_at?: number | null;
 }
 
 export type CredentialSummary = Omit<StoredCredential, 'ciphertext' | 'iv' | 'tag'>;
@@ -249,6 +256,15 @@ export interface StateStore {
   getCredential(tenant: string, provider: string): Promise<StoredCredential | undefined>;
   listCredentials(tenant?: string): Promise<CredentialSummary[]>;
   revokeCredential(tenant: string, provider: string, now: number): Promise<boolean>;
+
+  /**
+   * Takes the refresh lock of one credential for `holder` until `now + ttlMs` (ms), atomically
+   * across processes and machines: true when it is now ours, false while another holder's
+   * unexpired lock stands. An expired lock (its holder stopped) is taken over.
+   */
+  claimRefreshLock(tenant: string, provider: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives up our refresh lock; another holder's lock is left alone. */
+  releaseRefreshLock(tenant: string, provider: string, holder: string): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -55,11 +55,51 @@ export class CredentialVault implements CredentialSource {
     if (secret.length === 0) throw new Error('the secret is empty');
     // One store, one key: a credential added under another key could never be read with the first.
     await this.checkKey(tenant);
+    const stored = this.seal(tenant, provider, secret, scopes, {});
+    await this.store.putCredential(stored);
+    await this.audit({ tenant, action: 'credential.added', actor, integration: provider, outcome: 'ok', detail: { credential_id: stored.id, scopes: stored.scopes } });
+    return summaryOf(stored);
+  }
+
+  /**
+   * Stores OAuth tokens (access token, refresh token when granted) as the tenant's credential
+   * for `provider`, encrypted like any secret, with the granted scopes and the access token's
+   * expiry (`expiresAt`, ms since the epoch, or null when the server gave none). Replaces the
+   * previous credential in one statement, so a rotated refresh token is never half saved.
+   * Audited as `action` (`credential.added` for a login, `credential.refreshed` for a refresh)
+   * without any token.
+   */
+  async putOAuth(
+    tenant: string,
+    provider: string,
+    tokens: OAuthTokens,
+    scopes: string[],
+    expiresAt: number | null,
+    actor: string,
+    action: 'credential.added' | 'credential.refreshed' = 'credential.added',
+  ): Promise<CredentialSummary> {
+    if (tokens.access_token.length === 0) throw new Error('the access token is empty');
+    await this.checkKey(tenant);
+    const stored = this.seal(tenant, provider, JSON.stringify(tokens), scopes, { oauth: true, expires_at: expiresAt });
+    await this.store.putCredential(stored);
+    const expires = expiresAt === null ? null : new Date(expiresAt).toISOString();
+    await this.audit({ tenant, action, actor, integration: provider, outcome: 'ok', detail: { credential_id: stored.id, scopes: stored.scopes, expires_at: expires } });
+    return summaryOf(stored);
+  }
+
+  /** The tenant's OAuth tokens for a provider, decrypted; undefined when none or a static secret is stored. */
+  async getOAuth(tenant: string, provider: string): Promise<StoredOAuth | undefined> {
+    const stored = await this.store.getCredential(tenant, provider);
+    if (!stored?.oauth) return undefined;
+    return { id: stored.id, tokens: parseTokens(this.decrypt(stored)), scopes: stored.scopes, expires_at: stored.expires_at ?? null };
+  }
+
+  private seal(tenant: string, provider: string, plaintext: string, scopes: string[], extra: Pick<StoredCredential, 'oauth' | 'expires_at'>): StoredCredential {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(associated(tenant, provider));
-    const ciphertext = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-    const stored = {
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return {
       id: newId('cred'),
       tenant,
       provider,
@@ -69,18 +109,17 @@ export class CredentialVault implements CredentialSource {
       scopes: [...new Set(scopes)].sort(),
       created_at: this.now(),
       revoked_at: null,
+      ...extra,
     };
-    await this.store.putCredential(stored);
-    await this.audit({ tenant, action: 'credential.added', actor, integration: provider, outcome: 'ok', detail: { credential_id: stored.id, scopes: stored.scopes } });
-    const { ciphertext: _c, iv: _i, tag: _t, ...summary } = stored;
-    return summary;
   }
 
   /** The tenant's own credential for a provider, decrypted for one call. */
   async get(tenant: string, provider: string): Promise<Credential | undefined> {
     const stored = await this.store.getCredential(tenant, provider);
     if (!stored) return undefined;
-    return { secret: this.decrypt(stored), scopes: stored.scopes };
+    const plain = this.decrypt(stored);
+    // An OAuth credential is used through its access token; the refresh token never leaves the vault.
+    return { secret: stored.oauth ? parseTokens(plain).access_token : plain, scopes: stored.scopes };
   }
 
   /**
@@ -143,6 +182,32 @@ export class CredentialVault implements CredentialSource {
   private async audit(entry: Omit<AuditInput, 'method_id' | 'trace_id'>): Promise<void> {
     await this.store.appendAudit({ ...entry, method_id: null, trace_id: null });
   }
+}
+
+/** OAuth tokens as the vault keeps them, encrypted. Never printed, never audited. */
+export interface OAuthTokens {
+  access_token: string;
+  /** Null when the server granted no refresh token: the credential then ends at its expiry. */
+  refresh_token: string | null;
+  token_type: string;
+}
+
+/** A stored OAuth credential, decrypted. `expires_at`: ms since the epoch, or null when unknown. */
+export interface StoredOAuth {
+  id: string;
+  tokens: OAuthTokens;
+  scopes: string[];
+  expires_at: number | null;
+}
+
+function parseTokens(plain: string): OAuthTokens {
+  const value = JSON.parse(plain) as Partial<OAuthTokens>;
+  return { access_token: String(value.access_token ?? ''), refresh_token: typeof value.refresh_token === 'string' ? value.refresh_token : null, token_type: String(value.token_type ?? 'bearer') };
+}
+
+function summaryOf(stored: StoredCredential): CredentialSummary {
+  const { ciphertext: _c, iv: _i, tag: _t, ...summary } = stored;
+  return summary;
 }
 
 function associated(tenant: string, provider: string): Buffer {
