@@ -61,7 +61,7 @@ export function createConsoleApp(options: ConsoleOptions): Hono<Env> {
 
   app.use('*', async (c, next) => {
     if (allowed) {
-      const host = (c.req.header('host') ?? '').toLowerCase().replace(/:\d+$/, '');
+      const host = (c.req.header('host') ?? new URL(c.req.url).host).toLowerCase().replace(/:\d+$/, '');
       if (!allowed.has(host)) return c.text('unknown host\n', 421);
     }
     await next();
