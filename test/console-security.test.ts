@@ -130,6 +130,7 @@ describe('console: CSRF and cross-site requests', () => {
     const alice = await signIn(fx.base, ALICE);
     expect((await alice.post(`/confirmations/${id}/approve`, {}, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
     expect((await alice.post(`/confirmations/${id}/approve`, {}, { headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+    expect((await alice.post(`/confirmations/${id}/approve`, {}, { headers: { origin: 'null' } })).status).toBe(403);
     expect(fx.slack.posted).toHaveLength(0);
   });
 });
@@ -149,7 +150,7 @@ describe('console: security headers', () => {
       expect(csp).not.toContain('unsafe-inline');
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('x-frame-options')).toBe('DENY');
-      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('referrer-policy')).toBe('same-origin');
       expect(response.headers.get('cache-control')).toBe('no-store');
       const body = await response.text();
       expect(body, page).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);

@@ -68,7 +68,9 @@ export function createConsoleApp(options: ConsoleOptions): Hono<Env> {
     c.header('Content-Security-Policy', CSP);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('X-Frame-Options', 'DENY');
-    c.header('Referrer-Policy', 'no-referrer');
+    // `same-origin`, not `no-referrer`: with no referrer at all, browsers send `Origin: null` on
+    // the console's own form posts, and the cross-site check below could not tell them apart.
+    c.header('Referrer-Policy', 'same-origin');
     c.header('Cross-Origin-Opener-Policy', 'same-origin');
     c.header('Cross-Origin-Resource-Policy', 'same-origin');
     c.header('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
@@ -90,7 +92,10 @@ export function createConsoleApp(options: ConsoleOptions): Hono<Env> {
   app.get('/assets/console.css', (c) => c.body(CONSOLE_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }));
 
   const loginPage = (c: Context<Env>, message?: string, status: 200 | 401 | 403 = 200) => {
-    const token = randomToken();
+    // One token per browser for a while: a second load of the form (another tab, a prefetch)
+    // must not invalidate the first.
+    const existing = getCookie(c, loginCookie);
+    const token = existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : randomToken();
     setCookie(c, loginCookie, token, { ...cookieOptions, maxAge: 600 });
     return c.html(page('Sign in', undefined, '', html`<div class="login"><h1>Sign in</h1>
 ${notice('bad', message)}

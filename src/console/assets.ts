@@ -25,12 +25,12 @@ nav ul{display:flex;flex-wrap:wrap;gap:4px 16px;list-style:none;margin:0;padding
 nav a[aria-current=page]{font-weight:700;text-decoration-thickness:3px}
 header .who{margin-left:auto;display:flex;gap:12px;align-items:center;color:var(--muted)}
 main{padding:16px 24px;max-width:1200px}
-h1{font-size:1.6rem;margin:.2em 0 .6em}h2{font-size:1.25rem;margin:1.2em 0 .4em}
+h1{font-size:1.6rem;margin:.2em 0 .6em;overflow-wrap:anywhere}h2{font-size:1.25rem;margin:1.2em 0 .4em}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 .table-wrap{overflow-x:auto}
 pre{background:var(--soft);padding:12px;overflow-x:auto;white-space:pre-wrap;word-break:break-word;border:1px solid var(--line)}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:0 8px;border-radius:10px;border:1px solid currentColor;font-size:.85rem}
 .pending{color:#7a4b00}.executed,.approved,.ok{color:var(--ok)}.rejected,.expired,.bad{color:var(--bad)}
 .card{border:1px solid var(--line);padding:12px 16px;margin:12px 0;border-radius:6px}
@@ -38,6 +38,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.92em}
 .message .channel{font-weight:700;color:#611f69}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dl.meta dt{font-weight:600}dl.meta dd{margin:0;word-break:break-word}
 form.inline{display:inline}
+.actions form{max-width:100%}.actions textarea{display:block;width:32em;max-width:100%;margin-bottom:8px}
 .actions{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end;margin:12px 0}
 label{display:block;font-weight:600;margin-bottom:2px}
 input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #6e7781;border-radius:4px;max-width:100%}
