@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createConsoleApp } from '../src/console/app.ts';
+import { decideConfirmation } from '../src/console/confirmations.ts';
 import { ConsoleUsers } from '../src/console/users.ts';
 import { main } from '../src/cli/main.ts';
 import { MemoryStore } from '../src/state/memory.ts';
@@ -231,6 +232,14 @@ describe('console: confirmations', () => {
     expect(response.status).toBe(409);
     expect(await response.text()).toContain('only alice may approve');
     expect(fx.slack.posted).toHaveLength(0);
+  });
+
+  it('refuses an approval whose recorded bundle no longer loads (409), and sends nothing', async () => {
+    const id = await fx.propose('acme', 'alice');
+    const outcome = await decideConfirmation(fx.store, () => Promise.reject(new Error('bundle changed')), { tenant: 'acme', id, person: 'alice', decision: 'approve' });
+    expect(outcome).toMatchObject({ ok: false, status: 409 });
+    expect(fx.slack.posted).toHaveLength(0);
+    expect((await fx.store.getConfirmationById(id))!.used_at).toBeNull();
   });
 
   it('rejects with a reason: it can never be sent, and the audit names the person and the reason', async () => {

@@ -96,8 +96,18 @@ export async function decideConfirmation(store: StateStore, runtimeFor: RuntimeF
   const stored = await store.getConfirmationById(request.id);
   if (!stored || stored.tenant !== request.tenant) return { ok: false, status: 404, message: 'no such confirmation in your tenant' };
   if (request.decision === 'reject') return reject(store, stored, request);
+  return approve(store, runtimeFor, stored, request);
+}
+
+async function approve(store: StateStore, runtimeFor: RuntimeFactory, stored: Confirmation, request: ConfirmationDecision): Promise<DecisionOutcome> {
   if (!stored.bundle_path) return { ok: false, status: 409, message: 'the confirmation does not record the bundle file that proposed it; approve it with the token' };
-  const runtime = await runtimeFor(stored.bundle_path, byIdStore(store, stored), request.tenant);
+  let runtime: Runtime;
+  try {
+    runtime = await runtimeFor(stored.bundle_path, byIdStore(store, stored), request.tenant);
+  } catch (error) {
+    // A bundle file removed or rebuilt with changed modules: nothing can be sent with it.
+    return { ok: false, status: 409, message: `the bundle that proposed it cannot be loaded (${error instanceof Error ? error.message.slice(0, 200) : 'error'}); propose the write again` };
+  }
   try {
     const byId = runtime as unknown as Partial<ConfirmsById>;
     const result = typeof byId.confirmById === 'function'
