@@ -147,20 +147,18 @@ describe.skipIf(!HAVE_CHROMIUM)('console in Chromium', () => {
     await page.close();
   });
 
-  it('fits 1280 px and a phone width without sideways scrolling', async () => {
-    for (const [width, height] of [[1280, 900], [375, 812]] as const) {
-      const page = await signedIn(ALICE, { width, height });
-      for (const pathname of ['/confirmations', `/confirmations/${acmeConfirmation}`, '/reviews', '/audit', '/bundles/support_triage']) {
-        await page.goto(`${fx.base}${pathname}`);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-        expect(overflow, `${pathname} at ${width}px`).toBeLessThanOrEqual(0);
-      }
-      if (width < 600) {
-        await page.goto(`${fx.base}/confirmations/${acmeConfirmation}`);
-        await page.screenshot({ path: path.join(SHOTS, 'phone-confirmation.png'), fullPage: true });
-      }
-      await page.close();
+  it.each([[1280, 900], [375, 812]] as const)('fits %i px wide without sideways scrolling', async (width, height) => {
+    const page = await signedIn(ALICE, { width, height });
+    for (const pathname of ['/confirmations', `/confirmations/${acmeConfirmation}`, '/reviews', '/audit', '/bundles/support_triage']) {
+      await page.goto(`${fx.base}${pathname}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, `${pathname} at ${width}px`).toBeLessThanOrEqual(0);
     }
+    if (width < 600) {
+      await page.goto(`${fx.base}/confirmations/${acmeConfirmation}`);
+      await page.screenshot({ path: path.join(SHOTS, 'phone-confirmation.png'), fullPage: true });
+    }
+    await page.close();
   });
 
   it('reports a tampered audit log with its first bad entry', async () => {
