@@ -8,7 +8,7 @@ module.exports = {
       name: 'runtime-never-imports-the-compiler',
       comment: 'The runtime loads bundles; it must run without the compiler (src/build, src/diagnostics).',
       severity: 'error',
-      from: { path: '^src/(runtime|state|integration|tools|bundle|governance|adapters)/' },
+      from: { path: '^src/(runtime|state|integration|tools|bundle|governance|adapters|console)/' },
       to: { path: '^src/(build|diagnostics)/' },
     },
     {

@@ -257,6 +257,34 @@ classification, lifecycle, tier and module changes.
 Exit status: 0 compared, 1 --fail-on matched, 2 bad usage or a bundle that does not load.
 `,
   },
+  console: {
+    summary: 'serve the web console: confirmations, review queue, audit log, bundles',
+    text: `Usage: botc console [--http HOST:PORT] [--root DIR] [--state URL]
+       botc console users add NAME --tenant T [--root DIR]   (the secret on standard input)
+       botc console users list [--tenant T] [--root DIR]
+       botc console users remove NAME --tenant T [--root DIR]
+
+Serves the web console for the people who govern: pending confirmations with the exact request
+(approve sends it through the bundle that proposed it, reject uses it up), the review queue
+(approve or reject per record or per batch, with a diff against the last approved version),
+the audit log (filters, chain verification) and the built bundles of the workspace.
+
+People sign in per tenant and see only their tenant. Secrets are stored as Argon2id hashes in
+<root>/.botc/console-users.json.
+
+  --http HOST:PORT  where to listen (default 127.0.0.1:8780); a non-loopback address needs
+                    BOTC_CONSOLE_ALLOWED_HOSTS (the host names people use) when it is a wildcard
+  BOTC_CONSOLE_TLS_CERT, BOTC_CONSOLE_TLS_KEY  PEM files: serve HTTPS with Secure cookies
+
+Credentials for approved writes come from the environment or the encrypted store
+(BOTC_SECRET_KEY), provider settings from botc.config.json, as for \`botc call\`.
+
+${WORKSPACE}
+${STATE}
+
+Exit status: 0 stopped (SIGINT/SIGTERM) or done, 1 no such user to remove, 2 bad usage.
+`,
+  },
   impact: {
     summary: 'list the bots, tools and experts that use a method or provider',
     text: `Usage: botc impact <method_id|provider> [--root DIR] [--format pretty|json]

@@ -23,6 +23,7 @@ const RUNNERS: Record<string, () => Promise<Command>> = {
   impact: async () => (await import('./versioning.ts')).runImpact,
   serve: async () => (await import('./serve.ts')).runServe,
   auth: async () => (await import('./auth.ts')).runAuth,
+  console: async () => (await import('./console.ts')).runConsole,
 };
 
 /**
