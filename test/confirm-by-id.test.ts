@@ -161,8 +161,11 @@ describeStores('confirmations by id', (backend) => {
   });
 
   it('lists confirmations by status (pending, executed, rejected, expired) with the preview and never the token', async () => {
+    // Oldest first: each proposed a millisecond after the one before.
     const a = await propose('A.');
+    clock.now += 1;
     const b = await propose('B.');
+    clock.now += 1;
     const c = await propose('C.');
     clock.now += 60_000;
     const d = await propose('D.');

@@ -198,7 +198,8 @@ describe('governance commands on a SQLite state', { timeout: 180_000 }, () => {
     for (const run of both) expectNoSecret(run);
     const sent = json(both.find((r) => r.status === 0)!);
     expect(sent.data).toEqual({ id: 'm1', to: 'ops@example.com', text: 'Deploy finished.' });
-    expect(json(both.find((r) => r.status === 1)!).error.code).toBe('CONFIRMATION_REQUIRED');
+    // The loser finds it used (CONFLICT), whether it read it before or after the winner used it.
+    expect(json(both.find((r) => r.status === 1)!).error.code).toBe('CONFLICT');
     expect(mailer.requests).toEqual([expect.objectContaining({ method: 'POST', path: '/messages', auth: 'valid' })]);
 
     const again = await confirmWith(token, 'alice', state);

@@ -10,17 +10,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcpHttpHandler, type McpHttpOptions } from '../src/adapters/index.ts';
 import { listenMcpHttp } from '../src/cli/serve.ts';
 import type { Runtime } from '../src/runtime/runtime.ts';
+import type { MemoryStore } from '../src/state/memory.ts';
 import { expectNoToken, startAgentWorkspace, TENANT, type AgentWorkspace } from './helpers/agents.ts';
 import { GITHUB_OWNER, GITHUB_REPO } from './servers/github.ts';
 
 let ws: AgentWorkspace;
 let runtime: Runtime;
+let store: MemoryStore;
 const servers: Server[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
   ws = await startAgentWorkspace();
-  runtime = (await ws.load('support_triage')).runtime;
+  ({ runtime, store } = await ws.load('support_triage'));
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -134,6 +136,11 @@ describe('MCP over Streamable HTTP', () => {
     const result = await client.callTool({ name: 'notify', arguments: postArgs() });
     expect(result.isError).toBe(true);
     expect(result.structuredContent).toMatchObject({ code: 'CONFIRMATION_REQUIRED', message: expect.stringContaining('did not approve') });
+    expect(ws.slack.posted.length).toBe(before);
+    // The person's "no" is recorded: the confirmation is rejected and cannot be approved later.
+    const [declined] = (await store.listConfirmations({ tenant: TENANT, now: Date.now() })).filter((c) => c.status === 'rejected');
+    expect(declined).toMatchObject({ decided_by: 'alice', reason: 'declined through MCP elicitation' });
+    expect((await runtime.confirmById({ id: declined!.id, tenant: TENANT, approver: 'alice' })).ok).toBe(false);
     expect(ws.slack.posted.length).toBe(before);
   });
 

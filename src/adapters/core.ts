@@ -157,6 +157,14 @@ export class ExpertBridge {
     return this.runtime.confirmById({ id: pending.id, tenant: this.tenant, approver: this.approver });
   }
 
+  /**
+   * Records that the person declined a pending confirmation (by id, as the configured approver),
+   * so it can never be sent afterwards and the audit log holds the decision. Nothing was sent.
+   */
+  async reject(pending: PendingConfirmation, reason: string): Promise<IntegrationResult> {
+    return this.runtime.reject({ id: pending.id, tenant: this.tenant, approver: this.approver, reason });
+  }
+
   private expertMethods(): string[] {
     return this.expert.tools.flatMap((name) => this.bundle.tools.find((t) => t.name === name)?.methods ?? []);
   }

@@ -171,7 +171,11 @@ export class McpBridge {
     }
     this.pending.delete(state.h);
     const answer = acceptedContent(ctx.mcpReq.inputResponses, APPROVE);
-    if (answer?.[APPROVE] !== true) return errorToolResult('CONFIRMATION_REQUIRED', 'the person did not approve the request; nothing was sent');
+    if (answer?.[APPROVE] !== true) {
+      // The decision is recorded: the confirmation can no longer be approved out of band either.
+      await this.expert.reject(pending.confirmation, 'declined through MCP elicitation');
+      return errorToolResult('CONFIRMATION_REQUIRED', 'the person did not approve the request; nothing was sent');
+    }
     return toolResult(fn, await this.expert.confirm(pending.confirmation));
   }
 

@@ -9,6 +9,7 @@ import { findInvisible } from '../load/unicode.ts';
 import { clip, reportIssues } from '../schema/common.ts';
 import { manifestSchema, type Manifest } from '../schema/manifest.ts';
 import { blockFrontMatterSchema, expertFrontMatterSchema, type ExpertFrontMatter } from '../schema/prompt.ts';
+import { DESCRIPTION_LIMIT, descriptionLength } from './description-length.ts';
 import { entryKindProblem, type Entry } from './discover.ts';
 import { BLOCK_PATTERN, globToRegExp, isGlob } from './glob.ts';
 import { readPrompt, type PromptFile } from './prompts.ts';
@@ -302,6 +303,17 @@ function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotS
         at: document.locate(where),
         message: `the description contains ${invisible.name} (${invisible.codePoint}) at character ${invisible.offset + 1}`,
         hint: 'remove it: invisible characters can hide instructions from reviewers',
+      });
+    }
+  }
+  for (const [index, tool] of manifest.tools.entries()) {
+    const length = descriptionLength(tool.description);
+    if (length > DESCRIPTION_LIMIT) {
+      diagnostics.report('description-too-long', {
+        file,
+        at: document.locate(['tools', index, 'description']),
+        message: `the description of tool \`${tool.name}\` is ${length} characters long; OpenAI-compatible APIs refuse a function description over ${DESCRIPTION_LIMIT}, so exports of this tool would fail there`,
+        hint: `shorten it to ${DESCRIPTION_LIMIT} characters or fewer; usage detail belongs in prompts/tool_${tool.name}.md, which the expert's system prompt carries`,
       });
     }
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DESCRIPTION_LIMIT, descriptionLength } from './description-length.ts';
 import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
 import {
@@ -143,6 +144,15 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
         return [];
       }
       declared.set(spec.method_id, { provider: entry.provider, file: loaded.file, at });
+      const length = descriptionLength(spec.description);
+      if (length > DESCRIPTION_LIMIT) {
+        ctx.diagnostics.report('description-too-long', {
+          file: loaded.file,
+          at,
+          message: `the description of method \`${spec.method_id}\` is ${length} characters long; OpenAI-compatible APIs refuse a function description over ${DESCRIPTION_LIMIT}, so \`methods\`-style exports of it would fail there`,
+          hint: `shorten it to ${DESCRIPTION_LIMIT} characters or fewer; how to use the method belongs in the tool prompt (prompts/tool_<tool>.md) of the bots that install it`,
+        });
+      }
       set.declared.set(spec.method_id, { file: loaded.file, at });
       return [spec];
     });
