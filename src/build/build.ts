@@ -13,6 +13,7 @@ import { didYouMean, listNames } from '../diagnostics/hints.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
 import { BundleWriter, outputFolderProblem } from './emit.ts';
+import { BuildCache } from './cache.ts';
 import { loadIntegrations, resolveIntegrations } from './integrations.ts';
 import { checkLock } from './lock-check.ts';
 import { readPrompt } from './prompts.ts';
@@ -38,6 +39,12 @@ export interface BuildOptions {
    * written); `ignore` skips it.
    */
   lock?: 'check' | 'update' | 'ignore';
+  /**
+   * Use the content-addressed cache under `<root>/.botc/cache/` (default true): schema check
+   * results and integration declarations computed by an earlier build are reused when their
+   * inputs are unchanged. The result is the same either way (docs/performance.md).
+   */
+  cache?: boolean;
 }
 
 export interface BundleSummary {
@@ -81,7 +88,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-  const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren);
+  const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren, BuildCache.open(files.root, options.cache !== false));
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {

@@ -15,6 +15,7 @@ const BUILD_OPTIONS = {
   out: { type: 'string' },
   bot: { type: 'string', multiple: true, default: [] as string[] },
   format: { type: 'string', default: 'pretty' },
+  'no-cache': { type: 'boolean', default: false },
 } as const;
 
 /** `botc build`: validate the workspace and write one bundle per bot. */
@@ -43,6 +44,7 @@ async function runBuildCommand(command: 'build' | 'check', argv: string[], io: I
     bots: values.bot,
     write: command === 'build',
     keepBundles: false,
+    cache: !values['no-cache'],
   });
 
   if (format === 'json') io.stdout(renderJson(result));
