@@ -176,11 +176,13 @@ async function bundleModule(root: string, file: string, source: string | undefin
       metafile: true,
       plugins: [workspaceOnly(root, packageFolders)],
     });
-    // esbuild names inputs relative to absWorkingDir; the entry read from stdin is `<stdin>`.
+    // esbuild names inputs relative to absWorkingDir; the entry read from stdin is named by
+    // its `sourcefile` under its resolve folder (a path that does not exist), not by `file`.
+    const stdinName = source === undefined ? file : path.resolve(path.dirname(file), path.relative(root, file));
     const inputs = Object.keys(result.metafile.inputs)
       .filter((input) => input !== '<stdin>' && !input.includes(':'))
       .map((input) => path.resolve(root, input))
-      .filter((input) => input !== file)
+      .filter((input) => input !== file && input !== stdinName)
       .sort();
     return { ok: true, code: result.outputFiles[0]!.text, inputs };
   } catch (error) {
