@@ -63,6 +63,24 @@ ${COLOUR}
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
 `,
   },
+  explain: {
+    summary: 'show how an expert\'s system prompt is put together, block by block',
+    text: `Usage: botc explain <bundle> --expert E [--root DIR] [--format pretty|json]
+
+Lists each block of the expert's system prompt with its kind, source file and offsets (in
+Unicode code points), then each common block of the workspace (prompts/*.md) as in or out of
+that prompt, and why: no \`when_tools_any\` (every expert), or the tools of the expert that it
+names, or none. A source changed since the bundle was built is marked.
+
+  --expert E        the expert to explain (required)
+  --root DIR        the workspace the bundle was built from (see below)
+  --format F        pretty (default) or json
+
+${WORKSPACE}
+
+Exit status: 0 explained, 2 bad usage (no such expert, unreadable bundle, no workspace).
+`,
+  },
   call: {
     summary: 'run one tool call through a bundle and print the result as JSON',
     text: `Usage: botc call <bundle> --expert E --tool T --op OP [--args JSON] [--tenant T]
