@@ -26,7 +26,9 @@ const BUILD_FLAGS = `  --root DIR        the workspace (see below)
   --bot ID          only this bot (repeatable)
   --format F        pretty (default), json or github (GitHub Actions annotations, paths
                     relative to the repository root)
-  --no-cache        ignore the build cache in .botc/cache/ (results are the same either way)`;
+  --no-cache        ignore the build cache in .botc/cache/ (results are the same either way)
+  --watch           build again after every change, printing diagnostics and a status line;
+                    Ctrl-C stops`;
 
 const COLOUR = `Colour: only on a terminal; NO_COLOR or TERM=dumb turn it off, FORCE_COLOR=1 turns it on
 (FORCE_COLOR=0 off).`;
@@ -34,7 +36,7 @@ const COLOUR = `Colour: only on a terminal; NO_COLOR or TERM=dumb turn it off, F
 export const COMMAND_HELP: Record<string, CommandHelp> = {
   build: {
     summary: 'validate the workspace and write one bundle per bot',
-    text: `Usage: botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github] [--no-cache]
+    text: `Usage: botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github] [--no-cache] [--watch]
 
 Validates the workspace and writes one bundle per bot; nothing is written unless the whole
 build is free of errors.
@@ -51,7 +53,7 @@ Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or inte
   },
   check: {
     summary: 'validate everything, write nothing',
-    text: `Usage: botc check [--root DIR] [--bot ID]... [--format pretty|json|github] [--no-cache]
+    text: `Usage: botc check [--root DIR] [--bot ID]... [--format pretty|json|github] [--no-cache] [--watch]
 
 Does everything \`botc build\` does but write.
 
