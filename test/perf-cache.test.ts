@@ -80,10 +80,10 @@ function bundlesOf(root: string, out: string): Record<string, string> {
 }
 
 async function both(root: string): Promise<{ cached: BuildResult; uncached: BuildResult }> {
-  rmSync(path.join(root, 'out-cached'), { recursive: true, force: true });
+  // out-cached is kept between builds, so an unchanged workspace is answered whole from the cache.
   rmSync(path.join(root, 'out-uncached'), { recursive: true, force: true });
-  const uncached = await build({ root, out: 'out-uncached', cache: false, lock: 'ignore' });
-  const cached = await build({ root, out: 'out-cached', lock: 'ignore' });
+  const uncached = await build({ root, out: 'out-uncached', cache: false, lock: 'ignore', keepBundles: false });
+  const cached = await build({ root, out: 'out-cached', lock: 'ignore', keepBundles: false });
   return { cached, uncached };
 }
 
@@ -91,7 +91,8 @@ function expectSame({ cached, uncached }: { cached: BuildResult; uncached: Build
   expect(cached.diagnostics).toEqual(uncached.diagnostics);
   expect(cached.ok).toBe(uncached.ok);
   expect(cached.bundles.map((b) => b.digest)).toEqual(uncached.bundles.map((b) => b.digest));
-  expect(bundlesOf(root, 'out-cached')).toEqual(bundlesOf(root, 'out-uncached'));
+  // A failed build writes nothing (out-cached then keeps the last good bundles).
+  if (uncached.ok) expect(bundlesOf(root, 'out-cached')).toEqual(bundlesOf(root, 'out-uncached'));
 }
 
 describe('build cache', () => {
@@ -116,12 +117,12 @@ describe('build cache', () => {
     expect(first.uncached.ok).toBe(true);
     expectSame(first, root);
     const seen = new Set<string>();
-    for (let step = 0; step < 7; step++) {
-      const edit = pick(['prompt', 'schema', 'helper', 'common'] as const);
+    for (let step = 0; step < 9; step++) {
+      const edit = pick(['prompt', 'schema', 'helper', 'common', 'none'] as const);
       if (edit === 'prompt') state.expert = pick(EXPERTS);
       else if (edit === 'schema') state.schema = pick(SCHEMAS);
       else if (edit === 'helper') state.description = pick(['Lists things.', 'Lists every thing.', 'Lists things, newest first.']);
-      else state.common = pick(COMMONS);
+      else if (edit === 'common') state.common = pick(COMMONS);
       write();
       const run = await both(root);
       for (const d of run.uncached.diagnostics) seen.add(d.code);
@@ -130,7 +131,7 @@ describe('build cache', () => {
     // The series reached failing builds too, so diagnostics were compared, not only bundles.
     expect(seen.size).toBeGreaterThan(0);
     // And the cache was used: the module's declarations and the schema reports are stored.
-    for (const kind of ['schema', 'declarations', 'module-inputs']) expect(readdirSync(path.join(root, CACHE_DIR, kind)).length).toBeGreaterThan(0);
+    for (const kind of ['schema', 'declarations', 'module-inputs', 'build']) expect(readdirSync(path.join(root, CACHE_DIR, kind)).length).toBeGreaterThan(0);
   }, 60_000);
 
   it('a changed helper imported by a module invalidates the module\'s cached declarations', async () => {
@@ -152,6 +153,30 @@ describe('build cache', () => {
     expect(description(before)).toBe(false);
     expect(description(after)).toBe(true);
   }, 20_000);
+
+  it('an unchanged rebuild is answered whole from the cache only while its bundles are in place, byte for byte', async () => {
+    const root = tempDir();
+    writeFiles(root, {
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE,
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[0], 'Lists things.'),
+    });
+    const first = await build({ root, keepBundles: false, lock: 'ignore' });
+    expect(first.ok).toBe(true);
+    const file = path.join(root, 'dist', 'demo.bundle.json');
+    const original = readFileSync(file, 'utf8');
+    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
+    // A bundle edited on disk is written again; a removed one too.
+    writeFileSync(file, original.replace('A demo bot.', 'A tampered bot.'));
+    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
+    expect(readFileSync(file, 'utf8')).toBe(original);
+    rmSync(file);
+    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
+    expect(readFileSync(file, 'utf8')).toBe(original);
+  }, 30_000);
 
   it('corrupt, foreign and tampered entries are ignored: the build equals an uncached one', async () => {
     const root = tempDir();

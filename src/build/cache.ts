@@ -13,7 +13,7 @@ export const CACHE_FORMAT = 'botc-cache/1';
 export const CACHE_DIR = '.botc/cache';
 
 /** The kinds of entry, each in its own folder. */
-export type CacheKind = 'schema' | 'module-inputs' | 'declarations';
+export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build';
 
 /** Largest entry read back, in bytes: anything bigger is not one this code wrote. */
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
