@@ -54,6 +54,8 @@ function floorWork({ root, out, sizes }) {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
+      // The build cache is not an input of the build.
+      if (entry.isDirectory() && dir === root && entry.name === '.botc') continue;
       if (entry.isDirectory()) walk(full);
       else if (entry.isFile()) {
         const data = readFileSync(full);
