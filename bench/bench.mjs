@@ -906,13 +906,15 @@ function cliStartup(runs = 7) {
     const samples = [];
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
-      const res = spawnSync(process.execPath, [bin, arg], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      const args = arg === undefined ? ['-e', '0'] : [bin, arg];
+      const res = spawnSync(process.execPath, args, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
       samples.push(performance.now() - started);
       if (res.status !== 0) throw new Error(`botc ${arg} failed: ${res.stderr}`);
     }
     return median(samples);
   };
-  return { runs, help: time('--help'), version: time('--version') };
+  // `node -e 0`: what starting Node alone costs on this machine now, the part botc cannot cut.
+  return { runs, node: time(undefined), help: time('--help'), version: time('--version') };
 }
 
 /** Runs bench/dispatch.mjs and prints its report; its ratio comes back for the targets. */
@@ -972,7 +974,7 @@ async function main() {
     console.log(`marginal ${marginal.toFixed(2)} ms/expert from ${small.label} to ${large.label}; implied fixed cost ${(small.buildMs - marginal * small.experts).toFixed(0)} ms`);
   }
   const startup = cliStartup();
-  console.log(`CLI start-up (median of ${startup.runs}, wall ms incl. node): botc --help ${startup.help.toFixed(0)}, botc --version ${startup.version.toFixed(0)}`);
+  console.log(`CLI start-up (median of ${startup.runs}, wall ms incl. node): botc --help ${startup.help.toFixed(0)}, botc --version ${startup.version.toFixed(0)}; node -e 0 alone ${startup.node.toFixed(0)}`);
   const dispatch = opts.dispatch ? runDispatch() : undefined;
   const verdict = (b) => (b ? 'PASS' : 'FAIL');
   const targets = [
