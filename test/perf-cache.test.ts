@@ -185,9 +185,10 @@ describe('build cache', () => {
       'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
       'integrations/manifest.json': REGISTRY,
       'integrations/acme/index.mjs': MODULE,
-      'integrations/acme/schemas.mjs': helper(SCHEMAS[3], 'Lists things.'),
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[5], 'Lists things.'),
     });
-    await build({ root, write: false, lock: 'ignore' });
+    await build({ root, write: false, lock: 'ignore', keepBundles: false });
     const cacheDir = path.join(root, CACHE_DIR);
     let n = 0;
     for (const kind of readdirSync(cacheDir).filter((k) => !k.startsWith('.'))) {
@@ -206,6 +207,7 @@ describe('build cache', () => {
     const cache = BuildCache.open(root)!;
     const key = cacheKey('probe');
     cache.put('schema', key, { lints: [] });
+    cache.flush();
     expect(cache.get('schema', key)).toEqual({ lints: [] });
     const file = path.join(cacheDir, 'schema', `${key}.json`);
     const entry = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
@@ -214,15 +216,20 @@ describe('build cache', () => {
     expect(cache.stats.rejected).toBe(1);
   }, 30_000);
 
-  it('is created owner-only and git-ignored, never used through a symbolic link, and bypassed by cache: false', async () => {
+  it('is created owner-only and git-ignored, not by a failed build, never used through a symbolic link, and bypassed by cache: false', async () => {
     const root = tempDir();
-    writeFiles(root, { 'bots/demo/manifest.json': MANIFEST.replace(/"tools": \[[\s\S]*\]\n/, '"tools": []\n'), 'bots/demo/prompts/expert_helper.md': EXPERTS[0]!, 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': MODULE, 'integrations/acme/schemas.mjs': helper(SCHEMAS[1], 'x') });
+    writeFiles(root, { 'bots/demo/manifest.json': MANIFEST.replace(/"tools": \[[\s\S]*\]\n/, '"tools": []\n'), 'bots/demo/prompts/expert_helper.md': '---\nfexp_description: Helps.\n---\nHi.\n', 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': MODULE, 'integrations/acme/schemas.mjs': helper(SCHEMAS[1], 'x') });
     await build({ root, write: false, cache: false, lock: 'ignore' });
     expect(() => readdirSync(path.join(root, '.botc'))).toThrow();
     await build({ root, write: false, lock: 'ignore' });
     const { statSync } = await import('node:fs');
     expect(statSync(path.join(root, CACHE_DIR)).mode & 0o777).toBe(0o700);
     expect(readFileSync(path.join(root, CACHE_DIR, '.gitignore'), 'utf8')).toContain('*');
+    // A failed build writes nothing, the cache included.
+    const failing = tempDir();
+    writeFiles(failing, { 'bots/demo/manifest.json': '{', 'bots/demo/prompts/expert_helper.md': EXPERTS[0]! });
+    expect((await build({ root: failing, write: false, lock: 'ignore' })).ok).toBe(false);
+    expect(readdirSync(failing).sort()).toEqual(['bots']);
     // A link in place of .botc: the cache writes nothing through it.
     const linked = tempDir();
     writeFiles(linked, { 'bots/demo/prompts/expert_helper.md': EXPERTS[0]!, 'bots/demo/manifest.json': MANIFEST.replace(/"tools": \[[\s\S]*\]\n/, '"tools": []\n') });
@@ -230,6 +237,7 @@ describe('build cache', () => {
     symlinkSync(elsewhere, path.join(linked, '.botc'));
     const cache = BuildCache.open(linked)!;
     cache.put('schema', cacheKey('x'), { lints: [] });
+    cache.flush();
     expect(readdirSync(elsewhere)).toEqual([]);
     mkdirSync(path.join(elsewhere, 'cache'));
     expect(cache.get('schema', cacheKey('x'))).toBeUndefined();

@@ -148,6 +148,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const result: BuildResult = { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
     if (lockMode === 'update' && lock) result.lock = lock;
     if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, writer ? outDir : undefined);
+    // Nothing is written unless the build is free of errors: the cache neither.
+    if (ok) cache?.flush();
+    else cache?.discard();
     return result;
   } finally {
     pending.schemas.close();

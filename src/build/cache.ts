@@ -80,6 +80,8 @@ export class BuildCache {
   /** Entries read back and accepted, and entries written, in this build (for tests and the benchmark). */
   readonly stats = { hits: 0, misses: 0, rejected: 0, writes: 0 };
   private usable = true;
+  /** Entries stored by `put` and not yet written: a failed build writes nothing, the cache included. */
+  private readonly pending = new Map<string, { kind: CacheKind; key: string; value: unknown }>();
 
   private constructor(readonly dir: string) {}
 
@@ -118,9 +120,25 @@ export class BuildCache {
     }
   }
 
-  /** Stores `value` (plain JSON data) under `key`; a failure is silent. */
+  /** Stores `value` (plain JSON data) under `key` once `flush` is called; a failure is silent. */
   put(kind: CacheKind, key: string, value: unknown): void {
     if (!this.usable || !KEY.test(key)) return;
+    this.pending.set(`${kind}/${key}`, { kind, key, value });
+  }
+
+  /** Writes what `put` stored (the build calls this only when it is free of errors). */
+  flush(): void {
+    for (const { kind, key, value } of this.pending.values()) this.write(kind, key, value);
+    this.pending.clear();
+  }
+
+  /** Drops what `put` stored. */
+  discard(): void {
+    this.pending.clear();
+  }
+
+  private write(kind: CacheKind, key: string, value: unknown): void {
+    if (!this.usable) return;
     try {
       if (!this.folderIsReal(true)) return;
       const folder = path.join(this.dir, kind);
