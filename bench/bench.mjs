@@ -6,12 +6,16 @@
 // errors, then measures in fresh child processes:
 //   floor: read + sha256 every input file, write as many output bytes as the build writes;
 //   build: `build({root, out, write: true, keepBundles: false})` from lib/index.js (as `botc build`
-//          would run it), cold (module import included).
-// It repeats this at K times the bots (same integrations) and reports time per expert.
+//          would run it), each in a fresh process (module import included): cold (the build
+//          cache .botc/cache/ emptied first), no-op (run again on the warm cache) and one-edit
+//          (one expert prompt changed, warm cache).
+// It repeats this at K times the bots (same integrations) and reports time per expert; then
+// CLI start-up (`botc --help`, `botc --version`) and, unless --no-dispatch, the dispatch
+// benchmark (bench/dispatch.mjs); last, every target as PASS or FAIL.
 //
 // Flags: --bots N (200) --experts N (5) --tools N (8) --integrations N (60) --methods N (10)
 //        --scale K (4: bot multiplier of the second size) --runs N (1: median of N cold runs)
-//        --seed N (1) --keep (keep the generated workspaces under .bench/)
+//        --seed N (1) --keep (keep the generated workspaces under .bench/) --no-dispatch
 // Exit status: 0 when measured (even if a target is missed), 1 when a workspace fails to build.
 
 import { spawnSync } from 'node:child_process';
@@ -50,6 +54,8 @@ function floorWork({ root, out, sizes }) {
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
+      // The build cache is not an input of the build.
+      if (entry.isDirectory() && dir === root && entry.name === '.botc') continue;
       if (entry.isDirectory()) walk(full);
       else if (entry.isFile()) {
         const data = readFileSync(full);
@@ -69,10 +75,10 @@ function floorWork({ root, out, sizes }) {
   return { files, bytesIn, bytesOut };
 }
 
-async function buildWork({ lib, root, out }) {
+async function buildWork({ lib, root, out, cache = true }) {
   const { build } = await import(pathToFileURL(lib).href);
   // As `botc build` runs it: bundles are written, not handed back (the parent counts experts in the files).
-  const result = await build({ root, out, write: true, keepBundles: false });
+  const result = await build({ root, out, write: true, keepBundles: false, cache });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   return {
     ok: result.ok,
@@ -87,12 +93,13 @@ async function buildWork({ lib, root, out }) {
 // Options
 
 function parseArgs(argv) {
-  const opts = { bots: 200, experts: 5, tools: 8, integrations: 60, methods: 10, scale: 4, runs: 1, seed: 1, keep: false };
+  const opts = { bots: 200, experts: 5, tools: 8, integrations: 60, methods: 10, scale: 4, runs: 1, seed: 1, keep: false, dispatch: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--keep') { opts.keep = true; continue; }
+    if (arg === '--no-dispatch') { opts.dispatch = false; continue; }
     const key = arg.replace(/^--/, '');
-    if (!arg.startsWith('--') || !(key in opts) || key === 'keep') usage(`unknown argument ${arg}`);
+    if (!arg.startsWith('--') || !(key in opts) || key === 'keep' || key === 'dispatch') usage(`unknown argument ${arg}`);
     const value = Number(argv[++i]);
     if (!Number.isInteger(value) || value < 1) usage(`${arg} needs a positive integer`);
     opts[key] = value;
@@ -101,7 +108,7 @@ function parseArgs(argv) {
 }
 
 function usage(message) {
-  console.error(`bench: ${message}\nusage: node bench/bench.mjs [--bots N] [--experts N] [--tools N] [--integrations N] [--methods N] [--scale K] [--runs N] [--seed N] [--keep]`);
+  console.error(`bench: ${message}\nusage: node bench/bench.mjs [--bots N] [--experts N] [--tools N] [--integrations N] [--methods N] [--scale K] [--runs N] [--seed N] [--keep] [--no-dispatch]`);
   process.exit(2);
 }
 
@@ -830,14 +837,26 @@ function measure(opts, base, label, botCount) {
   const gen = generate(opts, ws, botCount);
   const floors = [];
   const builds = [];
+  const noops = [];
+  const edits = [];
+  const expertFile = firstExpertFile(ws);
   for (let run = 0; run < opts.runs; run++) {
     // Build first: it asserts zero errors and tells the floor how many bytes to write.
     const bOut = path.join(base, `out_${label}_build`);
+    rmSync(path.join(ws, '.botc'), { recursive: true, force: true });
     const b = runChild('build', { lib: LIB, root: ws, out: bOut }, ws);
     if (!b.ok || b.errors > 0 || b.bundles !== botCount) failBuild(label, b);
     const sizes = bundleSizes(bOut);
     if (run === 0) b.experts = expertsIn(bOut);
     builds.push(b);
+    // A no-op rebuild on the warm cache, then one after editing one expert prompt.
+    const n = runChild('build', { lib: LIB, root: ws, out: bOut }, ws);
+    if (!n.ok) failBuild(label, n);
+    noops.push(n);
+    writeFileSync(expertFile, `${readFileSync(expertFile, 'utf8')}\nEdit ${run + 1}: keep answers short.\n`);
+    const e = runChild('build', { lib: LIB, root: ws, out: bOut }, ws);
+    if (!e.ok) failBuild(label, e);
+    edits.push(e);
     rmSync(bOut, { recursive: true, force: true });
     const fOut = path.join(base, `out_${label}_floor`);
     floors.push(runChild('floor', { root: ws, out: fOut, sizes }, ws));
@@ -845,7 +864,14 @@ function measure(opts, base, label, botCount) {
   }
   const floorMs = median(floors.map((f) => f.ms));
   const buildMs = median(builds.map((b) => b.ms));
+  const noopMs = median(noops.map((b) => b.ms));
+  const editMs = median(edits.map((b) => b.ms));
   return {
+    noopMs,
+    editMs,
+    noopRatio: noopMs / floorMs,
+    editRatio: editMs / floorMs,
+    rssMiB: Math.max(...[...builds, ...noops, ...edits].map((b) => b.maxRssKiB)) / 1024,
     label,
     bots: botCount,
     experts: builds[0].experts,
@@ -857,7 +883,6 @@ function measure(opts, base, label, botCount) {
     floorMs,
     buildMs,
     ratio: buildMs / floorMs,
-    rssMiB: Math.max(...builds.map((b) => b.maxRssKiB)) / 1024,
     floorRssMiB: Math.max(...floors.map((f) => f.maxRssKiB)) / 1024,
     msPerExpert: buildMs / builds[0].experts,
     buildCpuMs: median(builds.map((b) => b.cpuMs)),
@@ -865,6 +890,40 @@ function measure(opts, base, label, botCount) {
     buildRuns: builds.map((b) => Math.round(b.ms)),
     floorRuns: floors.map((f) => Math.round(f.ms)),
   };
+}
+
+/** The first expert prompt of the first bot, the file the one-edit rebuild changes. */
+function firstExpertFile(ws) {
+  const bot = readdirSync(path.join(ws, 'bots')).sort()[0];
+  const prompts = path.join(ws, 'bots', bot, 'prompts');
+  return path.join(prompts, readdirSync(prompts).filter((f) => f.startsWith('expert_')).sort()[0]);
+}
+
+/** Wall time of `botc --help` and `botc --version` in fresh processes, median of a few runs. */
+function cliStartup(runs = 7) {
+  const bin = path.join(REPO, 'bin', 'botc.js');
+  const time = (arg) => {
+    const samples = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      const args = arg === undefined ? ['-e', '0'] : [bin, arg];
+      const res = spawnSync(process.execPath, args, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      samples.push(performance.now() - started);
+      if (res.status !== 0) throw new Error(`botc ${arg} failed: ${res.stderr}`);
+    }
+    return median(samples);
+  };
+  // `node -e 0`: what starting Node alone costs on this machine now, the part botc cannot cut.
+  return { runs, node: time(undefined), help: time('--help'), version: time('--version') };
+}
+
+/** Runs bench/dispatch.mjs and prints its report; its ratio comes back for the targets. */
+function runDispatch() {
+  const res = spawnSync(process.execPath, [path.join(REPO, 'bench', 'dispatch.mjs')], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  process.stdout.write(res.stdout ?? '');
+  if (res.status !== 0) process.stderr.write(res.stderr ?? '');
+  const match = /ratio runtime\/floor time per call: ([\d.]+)/.exec(res.stdout ?? '');
+  return { ratio: match ? Number(match[1]) : undefined };
 }
 
 async function main() {
@@ -879,6 +938,7 @@ async function main() {
     for (const [label, bots] of [['1x', opts.bots], [`${opts.scale}x`, opts.bots * opts.scale]]) {
       const row = measure(opts, base, label, bots);
       rows.push(row);
+      console.log(`  ${label}: no-op rebuild ${Math.round(row.noopMs)} ms, one-edit rebuild ${Math.round(row.editMs)} ms`);
       console.log(`  ${label}: ${row.bots} bots, ${row.inputFiles} input files (${mib(row.inputBytes)} MiB) -> ${mib(row.outputBytes)} MiB of bundles, ${row.warnings} warning(s); generated in ${Math.round(row.genMs)} ms; cold runs: build [${row.buildRuns.join(', ')}] floor [${row.floorRuns.join(', ')}] ms; cpu (user+sys, median) build ${Math.round(row.buildCpuMs)} floor ${Math.round(row.floorCpuMs)} ms`);
     }
   } catch (error) {
@@ -894,6 +954,10 @@ async function main() {
     ['floor ms', 9, (r) => r.floorMs.toFixed(0)],
     ['build ms', 9, (r) => r.buildMs.toFixed(0)],
     ['ratio', 7, (r) => `${r.ratio.toFixed(1)}x`],
+    ['no-op ms', 9, (r) => r.noopMs.toFixed(0)],
+    ['ratio', 7, (r) => `${r.noopRatio.toFixed(2)}x`],
+    ['edit ms', 8, (r) => r.editMs.toFixed(0)],
+    ['ratio', 7, (r) => `${r.editRatio.toFixed(2)}x`],
     ['peak RSS MiB', 13, (r) => r.rssMiB.toFixed(0)],
     ['ms/expert', 10, (r) => r.msPerExpert.toFixed(2)],
   ];
@@ -909,10 +973,23 @@ async function main() {
   if (large.experts > small.experts) {
     console.log(`marginal ${marginal.toFixed(2)} ms/expert from ${small.label} to ${large.label}; implied fixed cost ${(small.buildMs - marginal * small.experts).toFixed(0)} ms`);
   }
-  console.log(
-    `targets: build within 10x floor: ${pass(rows.every((r) => r.ratio <= 10))}; ` +
-      `RSS < 512 MiB: ${pass(rows.every((r) => r.rssMiB < 512))}; scaling <= 1.3: ${pass(scaling <= 1.3)}`,
-  );
+  const startup = cliStartup();
+  console.log(`CLI start-up (median of ${startup.runs}, wall ms incl. node): botc --help ${startup.help.toFixed(0)}, botc --version ${startup.version.toFixed(0)}; node -e 0 alone ${startup.node.toFixed(0)}`);
+  const dispatch = opts.dispatch ? runDispatch() : undefined;
+  const verdict = (b) => (b ? 'PASS' : 'FAIL');
+  const targets = [
+    [`cold build <= 10x floor (${rows.map((r) => `${r.label} ${r.ratio.toFixed(1)}x`).join(', ')})`, rows.every((r) => r.ratio <= 10)],
+    [`no-op rebuild <= 1.5x floor (${rows.map((r) => `${r.label} ${r.noopRatio.toFixed(2)}x`).join(', ')})`, rows.every((r) => r.noopRatio <= 1.5)],
+    [`one-edit rebuild <= 2x floor (${rows.map((r) => `${r.label} ${r.editRatio.toFixed(2)}x`).join(', ')})`, rows.every((r) => r.editRatio <= 2)],
+    [`peak RSS <= 512 MiB (${Math.max(...rows.map((r) => r.rssMiB)).toFixed(0)} MiB)`, rows.every((r) => r.rssMiB <= 512)],
+    [`per-expert scaling ${large.label}/${small.label} <= 1.3 (${scaling.toFixed(2)})`, scaling <= 1.3],
+    [`botc --help < 150 ms (${startup.help.toFixed(0)} ms)`, startup.help < 150],
+    [`botc --version < 150 ms (${startup.version.toFixed(0)} ms)`, startup.version < 150],
+  ];
+  if (dispatch) targets.push([`dispatch <= 3x floor (${dispatch.ratio === undefined ? 'not measured' : `${dispatch.ratio.toFixed(2)}x`})`, dispatch.ratio !== undefined && dispatch.ratio <= 3]);
+  console.log('targets:');
+  for (const [what, ok] of targets) console.log(`  ${verdict(ok)}  ${what}`);
+  void pass;
   if (opts.keep) console.log(`workspaces kept in ${path.relative(process.cwd(), base) || base}`);
 }
 

@@ -14,6 +14,8 @@ import { didYouMean, listNames } from '../diagnostics/hints.ts';
 import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
 import { BundleWriter, outputFolderProblem } from './emit.ts';
+import { BuildCache } from './cache.ts';
+import { outputDigests, reusableBuild, wholeBuildKey, type StoredBuild } from './build-cache.ts';
 import { loadIntegrations, resolveIntegrations } from './integrations.ts';
 import { checkLock } from './lock-check.ts';
 import { readPrompt } from './prompts.ts';
@@ -39,6 +41,12 @@ export interface BuildOptions {
    * written); `ignore` skips it.
    */
   lock?: 'check' | 'update' | 'ignore';
+  /**
+   * Use the content-addressed cache under `<root>/.botc/cache/` (default true): schema check
+   * results and integration declarations computed by an earlier build are reused when their
+   * inputs are unchanged. The result is the same either way (docs/performance.md).
+   */
+  cache?: boolean;
 }
 
 export interface BundleSummary {
@@ -79,10 +87,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
   reportConfig(diagnostics, files.root);
+  const cache = BuildCache.open(files.root, options.cache !== false);
+  // An unchanged workspace whose bundles are still in place is answered from the cache.
+  const whole = wholeBuildFor(cache, files.root, options);
+  if (whole?.stored) return { ok: whole.stored.ok, diagnostics: whole.stored.diagnostics, bundles: whole.stored.ok ? whole.stored.bundles : [], built: [] };
 
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-  const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren);
+  const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren, cache);
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
@@ -142,10 +154,35 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     else writer?.discard();
     const result: BuildResult = { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
     if (lockMode === 'update' && lock) result.lock = lock;
+    if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, writer ? outDir : undefined);
+    // Nothing is written unless the build is free of errors: the cache neither.
+    if (ok) cache?.flush();
+    else cache?.discard();
     return result;
   } finally {
     pending.schemas.close();
   }
+}
+
+/**
+ * The whole-build cache applies to builds that hand no bundles back and compute no lock
+ * update (`botc build` and `botc check`), into a usable output folder.
+ */
+function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined } | undefined {
+  if (!cache || options.keepBundles !== false || options.lock === 'update') return undefined;
+  const outDir = path.resolve(root, options.out ?? 'dist');
+  const write = options.write !== false;
+  if (write && outputFolderProblem(root, outDir)) return undefined;
+  const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' });
+  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined) };
+}
+
+/** Stores a finished build, unless a source changed while it ran (its key would then be wrong). */
+function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outDir: string | undefined): void {
+  const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' });
+  if (again !== key) return;
+  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outDir ? outputDigests(outDir) : {} };
+  cache.put('build', key, stored);
 }
 
 /** `check`: everything `build` does but write. */

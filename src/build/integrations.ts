@@ -20,7 +20,9 @@ import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from './in
 import { loadErrorPosition } from '../load/modules.ts';
 import { checkRenamedProvider } from './provider-rename.ts';
 import { placeSchemaProblem } from './schema-location.ts';
-import { inspectModules, type ModuleReport } from '../load/sandbox.ts';
+import { type ModuleReport } from '../load/sandbox.ts';
+import type { BuildCache } from './cache.ts';
+import { inspectWithCache } from './module-cache.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -63,7 +65,7 @@ export interface PendingIntegrations {
  * the schema checker now, which compiles them off the main thread while the caller loads the
  * bots; `resolveIntegrations` then checks each MethodSpec with the answers.
  */
-export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagnostics, children: Entry[]): Promise<PendingIntegrations> {
+export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagnostics, children: Entry[], cache?: BuildCache): Promise<PendingIntegrations> {
   const set: IntegrationSet = {
     registrySha256: undefined,
     providers: new Map(),
@@ -72,7 +74,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     declared: new Map(),
   };
   const ctx: Context = { files, diagnostics };
-  const pending: PendingIntegrations = { ctx, set, modules: [], schemas: new SchemaChecker() };
+  const pending: PendingIntegrations = { ctx, set, modules: [], schemas: new SchemaChecker(cache) };
   // A throw from here on must not leave the schema worker running (it would keep the process alive).
   try {
     const entries = readRegistry(ctx, set, children);
@@ -88,10 +90,8 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     });
     // Every module's top-level code runs in one sandboxed child process (docs/security.md).
     const readable = prepared.filter((p) => p.read !== undefined);
-    const reports = await inspectModules(
-      files.root,
-      readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), source: read!.source, exportName: entry.export ?? 'default', provider: entry.provider })),
-    );
+    const requests = readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), source: read!.source, exportName: entry.export ?? 'default', provider: entry.provider }));
+    const reports = await inspectWithCache(files.root, requests, readable.map((p) => p.read!.sha256), cache);
     const byEntry = new Map(readable.map((p, i) => [p, reports[i]!]));
     for (const item of prepared) {
       const report = byEntry.get(item);
@@ -161,6 +161,7 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
     for (const spec of methods) set.methods.set(spec.method_id, spec);
   }
   checkReplacements(ctx, set, declared);
+  schemas.store();
   return set;
 }
 

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { exactJson, SchemaInspector, type SchemaReport } from './integrations-schema.ts';
+import { cacheKey, botcVersionTag, type BuildCache } from './cache.ts';
 
 /**
  * The worker script, beside this module once compiled. Run from TypeScript sources (the
@@ -22,9 +23,19 @@ export class SchemaChecker {
   private worker: Worker | undefined;
   private idle: (() => void) | undefined;
   private inspector: SchemaInspector | undefined;
+  /** Exact JSON texts whose reports were computed in this build (not read from the cache). */
+  private readonly fresh = new Set<string>();
+  private closed = false;
 
-  constructor() {
-    if (!WORKER_URL) return;
+  /**
+   * With a `cache`, a schema whose report is stored (keyed by its exact JSON text and botc's
+   * version) is not checked again, and new reports are stored by `settle`. The worker thread
+   * starts only when some schema is not in the cache.
+   */
+  constructor(private readonly cache?: BuildCache) {}
+
+  private startWorker(): void {
+    if (!WORKER_URL || this.worker || this.closed) return;
     try {
       this.worker = new Worker(WORKER_URL);
     } catch {
@@ -32,7 +43,10 @@ export class SchemaChecker {
     }
     this.worker.on('message', (reports: SchemaReport[]) => {
       const batch = this.batches.shift() ?? [];
-      batch.forEach((text, i) => this.answers.set(text, reports[i]!));
+      batch.forEach((text, i) => {
+        this.answers.set(text, reports[i]!);
+        this.fresh.add(text);
+      });
       if (this.batches.length === 0) this.idle?.();
     });
     // A failed worker answers nothing more; `report` checks the rest itself.
@@ -50,15 +64,18 @@ export class SchemaChecker {
 
   /** Starts checking these schemas, if a worker is running. */
   submit(schemas: readonly unknown[]): void {
-    if (!this.worker) return;
     const batch: string[] = [];
     for (const schema of schemas) {
       const text = exactJson(schema);
       if (text === undefined || this.submitted.has(text)) continue;
       this.submitted.add(text);
-      batch.push(text);
+      const stored = this.cache?.get<SchemaReport>('schema', schemaKey(text));
+      if (stored && isReport(stored)) this.answers.set(text, stored);
+      else batch.push(text);
     }
     if (batch.length === 0) return;
+    this.startWorker();
+    if (!this.worker) return;
     this.batches.push(batch);
     this.worker.postMessage(batch);
   }
@@ -68,7 +85,15 @@ export class SchemaChecker {
     if (this.batches.length > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     const worker = this.worker;
     this.worker = undefined;
+    this.closed = true;
     await worker?.terminate();
+  }
+
+  /** Stores every report computed in this build (not those read from the cache). */
+  store(): void {
+    if (!this.cache) return;
+    for (const text of this.fresh) this.cache.put('schema', schemaKey(text), this.answers.get(text));
+    this.fresh.clear();
   }
 
   /**
@@ -77,6 +102,7 @@ export class SchemaChecker {
    * this (a `finally`), so a build that throws leaves no thread behind.
    */
   close(): void {
+    this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
     this.batches.length = 0;
@@ -97,7 +123,23 @@ export class SchemaChecker {
     const known = text === undefined ? undefined : this.answers.get(text);
     if (known) return known;
     const report = (this.inspector ??= new SchemaInspector()).checkMethodSchema(schema);
-    if (text !== undefined) this.answers.set(text, report);
+    if (text !== undefined) {
+      this.answers.set(text, report);
+      this.fresh.add(text);
+    }
     return report;
   }
+}
+
+/** The cache key of a schema's report: its exact JSON text and botc's version. */
+function schemaKey(text: string): string {
+  return cacheKey('schema', botcVersionTag(), text);
+}
+
+/** A stored report has the shape `report` returns (an entry of the right format could still be hand-made). */
+function isReport(value: unknown): value is SchemaReport {
+  if (value === null || typeof value !== 'object') return false;
+  const report = value as { lints?: unknown; error?: unknown };
+  const finding = (f: unknown) => f !== null && typeof f === 'object' && typeof (f as { message?: unknown }).message === 'string' && typeof (f as { pointer?: unknown }).pointer === 'string';
+  return Array.isArray(report.lints) && report.lints.every(finding) && (report.error === undefined || finding(report.error));
 }

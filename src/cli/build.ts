@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from '../build/build.ts';
+import { build, type BuildResult } from '../build/build.ts';
 import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import type { Io } from './io.ts';
@@ -15,6 +15,8 @@ const BUILD_OPTIONS = {
   out: { type: 'string' },
   bot: { type: 'string', multiple: true, default: [] as string[] },
   format: { type: 'string', default: 'pretty' },
+  'no-cache': { type: 'boolean', default: false },
+  watch: { type: 'boolean', default: false },
 } as const;
 
 /** `botc build`: validate the workspace and write one bundle per bot. */
@@ -37,14 +39,40 @@ async function runBuildCommand(command: 'build' | 'check', argv: string[], io: I
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
   }
-  const result = await build({
+  const options = {
     root,
     out: values.out === undefined ? (config.out ?? 'dist') : path.resolve(cwd, values.out),
     bots: values.bot,
     write: command === 'build',
     keepBundles: false,
-  });
+    cache: !values['no-cache'],
+  };
+  if (values.watch) {
+    const { watchWorkspace } = await import('./watch.ts');
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    try {
+      return await watchWorkspace({
+        root,
+        rebuild: () => build(options),
+        report: (result, status) => {
+          printResult(command, format, result, root, io);
+          io.stdout(`${status}\n`);
+        },
+        signal: stop.signal,
+      });
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+    }
+  }
+  const result = await build(options);
+  printResult(command, format, result, root, io);
+  return result.ok ? 0 : 1;
+}
 
+/** Prints one build's result in the chosen format. */
+function printResult(command: 'build' | 'check', format: string, result: BuildResult, root: string, io: Io): void {
   if (format === 'json') io.stdout(renderJson(result));
   else if (format === 'github') {
     // GitHub resolves annotation paths against the repository root, not the workspace.
@@ -54,7 +82,6 @@ async function runBuildCommand(command: 'build' | 'check', argv: string[], io: I
     const files = new WorkspaceFiles(root);
     io.stdout(renderPretty(result, { color: useColour(io), source: (file) => readForFrame(files, file) }, command));
   }
-  return result.ok ? 0 : 1;
 }
 
 /**

@@ -12,7 +12,7 @@ import { readBundle } from '../runtime/bundle.ts';
 import { chainCredentials, credentialsFromEnv, type CredentialSource } from '../runtime/credentials.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { storeFor } from './state.ts';
 import { parseBind } from './serve.ts';
 import { UsageError } from './usage.ts';

@@ -25,7 +25,10 @@ Times are ISO 8601 (UTC).`;
 const BUILD_FLAGS = `  --root DIR        the workspace (see below)
   --bot ID          only this bot (repeatable)
   --format F        pretty (default), json or github (GitHub Actions annotations, paths
-                    relative to the repository root)`;
+                    relative to the repository root)
+  --no-cache        ignore the build cache in .botc/cache/ (results are the same either way)
+  --watch           build again after every change, printing diagnostics and a status line;
+                    Ctrl-C stops`;
 
 const COLOUR = `Colour: only on a terminal; NO_COLOR or TERM=dumb turn it off, FORCE_COLOR=1 turns it on
 (FORCE_COLOR=0 off).`;
@@ -33,7 +36,7 @@ const COLOUR = `Colour: only on a terminal; NO_COLOR or TERM=dumb turn it off, F
 export const COMMAND_HELP: Record<string, CommandHelp> = {
   build: {
     summary: 'validate the workspace and write one bundle per bot',
-    text: `Usage: botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github]
+    text: `Usage: botc build [--root DIR] [--out DIR] [--bot ID]... [--format pretty|json|github] [--no-cache] [--watch]
 
 Validates the workspace and writes one bundle per bot; nothing is written unless the whole
 build is free of errors.
@@ -50,7 +53,7 @@ Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or inte
   },
   check: {
     summary: 'validate everything, write nothing',
-    text: `Usage: botc check [--root DIR] [--bot ID]... [--format pretty|json|github]
+    text: `Usage: botc check [--root DIR] [--bot ID]... [--format pretty|json|github] [--no-cache] [--watch]
 
 Does everything \`botc build\` does but write.
 
@@ -60,6 +63,24 @@ ${WORKSPACE}
 ${COLOUR}
 
 Exit status: 0 no errors (warnings allowed), 1 errors found, 2 bad usage or internal failure.
+`,
+  },
+  explain: {
+    summary: 'show how an expert\'s system prompt is put together, block by block',
+    text: `Usage: botc explain <bundle> --expert E [--root DIR] [--format pretty|json]
+
+Lists each block of the expert's system prompt with its kind, source file and offsets (in
+Unicode code points), then each common block of the workspace (prompts/*.md) as in or out of
+that prompt, and why: no \`when_tools_any\` (every expert), or the tools of the expert that it
+names, or none. A source changed since the bundle was built is marked.
+
+  --expert E        the expert to explain (required)
+  --root DIR        the workspace the bundle was built from (see below)
+  --format F        pretty (default) or json
+
+${WORKSPACE}
+
+Exit status: 0 explained, 2 bad usage (no such expert, unreadable bundle, no workspace).
 `,
   },
   call: {

@@ -12,6 +12,7 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 const RUNNERS: Record<string, () => Promise<Command>> = {
   build: async () => (await import('./build.ts')).runBuild,
   check: async () => (await import('./build.ts')).runCheck,
+  explain: async () => (await import('./explain.ts')).runExplain,
   call: async () => (await import('./call.ts')).runCall,
   confirm: async () => (await import('./call.ts')).runConfirm,
   review: async () => (await import('./state.ts')).runReview,

@@ -25,7 +25,17 @@ export interface ModuleRequest {
  * `handlers` the keys of `handlers()` for integrations that have one (the base class), else null.
  */
 export type ModuleReport =
-  | { ok: true; specs: unknown[]; handlers: string[] | null }
+  | {
+    ok: true;
+    specs: unknown[];
+    handlers: string[] | null;
+    /**
+     * The workspace files bundled with the module besides the module itself (its local
+     * imports, transitively), as absolute paths, sorted: what the build cache hashes with the
+     * module so that a changed helper invalidates the module's cached declarations.
+     */
+    inputs?: string[];
+  }
   | { ok: false; failure: 'load' | 'construct' | 'describe'; message: string; /** Where in the module a syntax error is (1-based). */ at?: { line: number; column: number } }
   | { ok: false; failure: 'no-export'; available: string[] }
   | { ok: false; failure: 'not-integration'; missing: string[] }
@@ -64,14 +74,15 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
   const packageFolders = new Set<string>();
   const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
+  const inputs = bundles.map((bundle) => (bundle.ok ? bundle.inputs : undefined));
   bundles.forEach((bundle, index) => {
     if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message, ...(bundle.at ? { at: bundle.at } : {}) };
     else jobs.push({ index, url: `data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`, exportName: requests[index]!.exportName, provider: requests[index]!.provider });
   });
   if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS, packageFolders);
-  return reports.map((report): ModuleReport => {
+  return reports.map((report, index): ModuleReport => {
     if (!report) return { ok: false, failure: 'skipped' };
-    if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[] };
+    if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[], ...(inputs[index] ? { inputs: inputs[index] } : {}) };
     if ('message' in report) return { ...report, message: describeLoadError(new Error(report.message), root) };
     return report;
   });
@@ -147,7 +158,7 @@ function runChild(
   });
 }
 
-type Bundled = { ok: true; code: string } | { ok: false; message: string; at?: { line: number; column: number } };
+type Bundled = { ok: true; code: string; inputs: string[] } | { ok: false; message: string; at?: { line: number; column: number } };
 
 async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
   try {
@@ -162,9 +173,18 @@ async function bundleModule(root: string, file: string, source: string | undefin
       platform: 'node',
       target: 'node20',
       logLevel: 'silent',
+      metafile: true,
       plugins: [workspaceOnly(root, packageFolders)],
     });
-    return { ok: true, code: result.outputFiles[0]!.text };
+    // esbuild names inputs relative to absWorkingDir; the entry read from stdin is named by
+    // its `sourcefile` under its resolve folder (a path that does not exist), not by `file`.
+    const stdinName = source === undefined ? file : path.resolve(path.dirname(file), path.relative(root, file));
+    const inputs = Object.keys(result.metafile.inputs)
+      .filter((input) => input !== '<stdin>' && !input.includes(':'))
+      .map((input) => path.resolve(root, input))
+      .filter((input) => input !== file && input !== stdinName)
+      .sort();
+    return { ok: true, code: result.outputFiles[0]!.text, inputs };
   } catch (error) {
     const first = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
     if (!first) return { ok: false, message: error instanceof Error ? error.message : String(error) };

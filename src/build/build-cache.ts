@@ -1,0 +1,95 @@
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
+import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
+
+/** Top-level names whose contents a build reads. */
+const SOURCES = ['bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
+/** Never part of the sources: installs and botc's own state. */
+const SKIPPED = new Set(['node_modules', '.botc', '.git']);
+
+/** What a whole build left, as stored: enough to answer an unchanged rebuild without running it. */
+export interface StoredBuild {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  bundles: { bot: string; path: string; digest: string }[];
+  /** Bundle files in the output folder (names) and the sha256 of their bytes; empty when nothing was written. */
+  outputs: Record<string, string>;
+}
+
+/**
+ * The key of a whole build: botc's version, the build's options, the names and kinds of the
+ * entries at the workspace root, and the path, kind and content (sha256; a link's target text)
+ * of every entry under the source folders, walked without following links. Any change to a
+ * source, an added or removed file, or a link retargeted gives another key.
+ */
+export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }): string {
+  const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
+  const add = (relative: string, full: string, depth: number): void => {
+    const stat = lstatSync(full, { throwIfNoEntry: false });
+    if (!stat) return;
+    if (stat.isSymbolicLink()) {
+      parts.push(`L ${relative}`, safe(() => readlinkSync(full)));
+    } else if (stat.isDirectory()) {
+      parts.push(`D ${relative}`);
+      if (depth > 64) return;
+      for (const name of safeList(full)) if (!SKIPPED.has(name)) add(`${relative}/${name}`, path.join(full, name), depth + 1);
+    } else if (stat.isFile()) {
+      parts.push(`F ${relative}`, safe(() => sha256Hex(readFileSync(full))));
+    } else {
+      parts.push(`O ${relative}`);
+    }
+  };
+  // The root's own listing: discover() looks at it (unsafe roots, stray folders).
+  for (const name of safeList(root)) {
+    const stat = lstatSync(path.join(root, name), { throwIfNoEntry: false });
+    parts.push(`R ${name} ${stat?.isSymbolicLink() ? 'L' : stat?.isDirectory() ? 'D' : 'F'}`);
+  }
+  for (const name of SOURCES) add(name, path.join(root, name), 0);
+  return cacheKey('build', ...parts);
+}
+
+/**
+ * A stored build whose outputs are still in place, byte for byte: every bundle file recorded
+ * is in `outDir` with the recorded sha256, and no other bundle file is there. Otherwise
+ * undefined (the build then runs).
+ */
+export function reusableBuild(cache: BuildCache, key: string, outDir: string | undefined): StoredBuild | undefined {
+  const stored = cache.get<StoredBuild>('build', key);
+  if (!stored || typeof stored.ok !== 'boolean' || !Array.isArray(stored.diagnostics) || !Array.isArray(stored.bundles) || stored.outputs === null || typeof stored.outputs !== 'object') return undefined;
+  if (outDir === undefined || !stored.ok) return stored;
+  const present = safeList(outDir).filter((name) => name.endsWith('.bundle.json')).sort();
+  const recorded = Object.keys(stored.outputs).sort();
+  if (present.length !== recorded.length || present.some((name, i) => name !== recorded[i])) return undefined;
+  for (const name of recorded) {
+    const full = path.join(outDir, name);
+    const stat = lstatSync(full, { throwIfNoEntry: false });
+    if (!stat?.isFile() || safe(() => sha256Hex(readFileSync(full))) !== stored.outputs[name]) return undefined;
+  }
+  return stored;
+}
+
+/** The bundle files of `outDir` and their sha256, for `StoredBuild.outputs`. */
+export function outputDigests(outDir: string): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json')).sort()) {
+    outputs[name] = safe(() => sha256Hex(readFileSync(path.join(outDir, name))));
+  }
+  return outputs;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function safe(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return '\u0000unreadable';
+  }
+}

@@ -1,0 +1,217 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The cache format. Bump it whenever what an entry holds, or what produced it, changes
+ * meaning: entries of any other format are ignored (and overwritten) rather than trusted.
+ */
+export const CACHE_FORMAT = 'botc-cache/1';
+
+/** Where the cache lives, relative to the workspace root. */
+export const CACHE_DIR = '.botc/cache';
+
+/** The kinds of entry, each in its own folder. */
+export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build';
+
+/** Largest entry read back, in bytes: anything bigger is not one this code wrote. */
+const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+
+/** A key is a lower-case sha256 hex digest; nothing else names a file in the cache. */
+const KEY = /^[0-9a-f]{64}$/;
+
+let versionTag: string | undefined;
+
+/**
+ * botc's own version and the cache format: part of every key, so results computed by another
+ * botc (whose checks may differ) are never found, and also stored in every entry and verified.
+ */
+export function botcVersionTag(): string {
+  if (versionTag !== undefined) return versionTag;
+  let version = 'unknown';
+  try {
+    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+    if (typeof parsed.version === 'string') version = parsed.version;
+  } catch {
+    // No package.json beside the install: entries are still keyed by the format tag.
+  }
+  return (versionTag = `${CACHE_FORMAT};botc@${version}`);
+}
+
+/** sha256 of the given parts, each length-prefixed so no two lists of parts hash alike. */
+export function cacheKey(...parts: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) {
+    const bytes = Buffer.from(part, 'utf8');
+    hash.update(`${bytes.length}:`).update(bytes);
+  }
+  return hash.digest('hex');
+}
+
+/** sha256 hex of a file's bytes or a string's UTF-8. */
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+interface StoredEntry {
+  format: string;
+  version: string;
+  kind: string;
+  key: string;
+  /** sha256 of `payload`: a torn or edited entry fails this check. */
+  sha256: string;
+  /** The value, as JSON text. */
+  payload: string;
+}
+
+/**
+ * The build's content-addressed cache under `<root>/.botc/cache/`: an optimization only. Every
+ * entry is stored with its kind, key, botc version and the sha256 of its payload; an entry
+ * that is unreadable, torn, of another version or kind, or whose payload does not hash to the
+ * stored value is ignored (as a miss) and overwritten by the next store. Nothing is ever
+ * read through a symbolic link: when `.botc` or `.botc/cache` is not a real folder the cache
+ * is off for the build. Folders are created owner-only (0700), entries 0600, each written to
+ * a fresh temporary file and renamed into place, so a reader never sees half an entry.
+ * Failures to write are ignored: the build's result never depends on the cache.
+ */
+export class BuildCache {
+  /** Entries read back and accepted, and entries written, in this build (for tests and the benchmark). */
+  readonly stats = { hits: 0, misses: 0, rejected: 0, writes: 0 };
+  private usable = true;
+  /** Entries stored by `put` and not yet written: a failed build writes nothing, the cache included. */
+  private readonly pending = new Map<string, { kind: CacheKind; key: string; value: unknown }>();
+
+  private constructor(readonly dir: string) {}
+
+  /** The cache of a workspace, or undefined when `enabled` is false. */
+  static open(root: string, enabled = true): BuildCache | undefined {
+    return enabled ? new BuildCache(path.join(root, CACHE_DIR)) : undefined;
+  }
+
+  /** The value stored under `key`, if there is a valid entry; never throws. */
+  get<T>(kind: CacheKind, key: string): T | undefined {
+    if (!this.usable || !KEY.test(key) || !this.folderIsReal(false)) return this.miss();
+    let text: string;
+    try {
+      const file = this.file(kind, key);
+      const stat = lstatSync(file, { throwIfNoEntry: false });
+      if (!stat) return this.miss();
+      if (!stat.isFile() || stat.size > MAX_ENTRY_BYTES) return this.reject();
+      const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+      try {
+        text = readFileSync(fd, 'utf8');
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return this.reject();
+    }
+    try {
+      const entry = JSON.parse(text) as Partial<StoredEntry>;
+      if (entry.format !== CACHE_FORMAT || entry.version !== botcVersionTag() || entry.kind !== kind || entry.key !== key) return this.reject();
+      if (typeof entry.payload !== 'string' || entry.sha256 !== sha256Hex(entry.payload)) return this.reject();
+      const value = JSON.parse(entry.payload) as T;
+      this.stats.hits++;
+      return value;
+    } catch {
+      return this.reject();
+    }
+  }
+
+  /** Stores `value` (plain JSON data) under `key` once `flush` is called; a failure is silent. */
+  put(kind: CacheKind, key: string, value: unknown): void {
+    if (!this.usable || !KEY.test(key)) return;
+    this.pending.set(`${kind}/${key}`, { kind, key, value });
+  }
+
+  /** Writes what `put` stored (the build calls this only when it is free of errors). */
+  flush(): void {
+    for (const { kind, key, value } of this.pending.values()) this.write(kind, key, value);
+    this.pending.clear();
+  }
+
+  /** Drops what `put` stored. */
+  discard(): void {
+    this.pending.clear();
+  }
+
+  private write(kind: CacheKind, key: string, value: unknown): void {
+    if (!this.usable) return;
+    try {
+      if (!this.folderIsReal(true)) return;
+      const folder = path.join(this.dir, kind);
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      if (!lstatSync(folder).isDirectory()) return;
+      const payload = JSON.stringify(value);
+      const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind, key, sha256: sha256Hex(payload), payload };
+      const target = this.file(kind, key);
+      const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+      const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+      try {
+        writeSync(fd, JSON.stringify(entry));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        renameSync(temporary, target);
+      } catch {
+        rmSync(temporary, { force: true });
+        return;
+      }
+      this.stats.writes++;
+    } catch {
+      // A read-only workspace or a full disk: the build goes on without caching.
+    }
+  }
+
+  private file(kind: CacheKind, key: string): string {
+    return path.join(this.dir, kind, `${key}.json`);
+  }
+
+  /**
+   * True when `.botc` and `.botc/cache` are real folders (not links). With `create`, makes
+   * them (owner-only) and a `.gitignore` that keeps the cache out of version control.
+   */
+  private folderIsReal(create: boolean): boolean {
+    const parent = path.dirname(this.dir);
+    for (const folder of [parent, this.dir]) {
+      const stat = lstatSync(folder, { throwIfNoEntry: false });
+      if (stat === undefined) {
+        if (!create) return false;
+        try {
+          mkdirSync(folder, { mode: 0o700 });
+        } catch {
+          this.usable = false;
+          return false;
+        }
+        if (folder === this.dir) {
+          try {
+            writeFileSync(path.join(folder, '.gitignore'), '# botc build cache: safe to delete\n*\n', { mode: 0o600, flag: 'wx' });
+          } catch {
+            // Already there, or not writable: harmless either way.
+          }
+        }
+        continue;
+      }
+      if (!stat.isDirectory()) {
+        this.usable = false;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private miss(): undefined {
+    this.stats.misses++;
+    return undefined;
+  }
+
+  private reject(): undefined {
+    this.stats.rejected++;
+    this.stats.misses++;
+    return undefined;
+  }
+}

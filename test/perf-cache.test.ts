@@ -1,0 +1,245 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { build, type BuildResult } from '../src/build/build.ts';
+import { BuildCache, CACHE_DIR, cacheKey } from '../src/build/cache.ts';
+import { tempDir, writeFiles } from './helpers/workspace.ts';
+
+/** mulberry32: a small seeded generator, so a failing series can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MANIFEST = `${JSON.stringify({
+  bot: 'demo', version: '1.0.0', description: 'A demo bot.',
+  tools: [{ name: 'things', description: 'Reads things.', methods: ['acme.things.list.v1', 'acme.things.get.v1'] }],
+}, null, 2)}\n`;
+
+const REGISTRY = `${JSON.stringify({ integrations: [{ provider: 'acme', module: 'acme/index.mjs', export: 'AcmeIntegration', classification: 'read_only', modes: ['request_response'], lifecycle: 'active' }] }, null, 2)}\n`;
+
+/** The module imports its schemas and descriptions from a helper file, which the edits change. */
+const MODULE = `import { INPUT, DESCRIPTION } from './schemas.mjs';
+const spec = (method_id, description) => ({
+  method_id, provider: 'acme', description, input_schema: INPUT, output_schema: { type: 'object' },
+  capabilities: ['read'], auth_scopes: [], rate_limit_hint: null, idempotency: 'safe_read',
+  cost_hint: null, deprecated: false, replacement_method_id: null,
+});
+export class AcmeIntegration {
+  describeMethods() {
+    return [
+      spec('acme.things.list.v1', DESCRIPTION),
+      spec('acme.things.get.v1', 'Fetches one thing.'),
+    ];
+  }
+  async authStatus() { return { authenticated: false }; }
+  async call() { return { ok: false, error: { code: 'PROVIDER_ERROR', message: 'no', provider_code: null, http_status: null, retriable: false } }; }
+}
+`;
+
+const helper = (input: unknown, description: string) => `export const INPUT = ${JSON.stringify(input)};\nexport const DESCRIPTION = ${JSON.stringify(description)};\n`;
+
+const SCHEMAS: unknown[] = [
+  { type: 'object', additionalProperties: false, properties: {} },
+  { type: 'object', additionalProperties: false, properties: { id: { type: 'string', pattern: '^[a-z]+$' } } },
+  { type: 'object', properties: { id: { type: 'string' } } }, // lint: open object
+  { type: 'object', additionalProperties: false, properties: { id: { type: 'strin' } } }, // invalid
+  { type: 'object', additionalProperties: false, properties: { q: { type: 'string', pattern: '^(a+)+$' } } }, // ReDoS
+  { type: 'object', additionalProperties: false, required: ['n'], properties: { n: { type: 'integer', minimum: 1 } } },
+];
+
+const EXPERTS = [
+  '---\nfexp_description: Helps with demos.\nfexp_allow_tools: [things]\n---\nYou help with {{bot.description}}.\n',
+  '---\nfexp_description: Helps with demos.\nfexp_allow_tools: [things]\n---\nYou help. Use the things tool with care.\n',
+  '---\nfexp_description: Helps with demos.\nfexp_allow_tools: [things]\n---\nYou help with {{bot.nope}}.\n', // unknown template variable
+  '---\nfexp_description: Helps with demos.\n---\nNo tools: things is unreachable.\n',
+  '---\nfexp_description: [unterminated\n---\nBroken front matter.\n',
+];
+
+const COMMONS = [
+  '---\ndescription: Rules for things.\nwhen_tools_any: [things]\n---\nBe careful with things.\n',
+  '---\ndescription: Rules for nothing.\nwhen_tools_any: [thingz]\n---\nNever shown.\n', // names no tool
+  '---\ndescription: Shared.\n---\nShared by everyone.\n',
+];
+
+function bundlesOf(root: string, out: string): Record<string, string> {
+  const dir = path.join(root, out);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(names.map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]));
+}
+
+async function both(root: string): Promise<{ cached: BuildResult; uncached: BuildResult }> {
+  // out-cached is kept between builds, so an unchanged workspace is answered whole from the cache.
+  rmSync(path.join(root, 'out-uncached'), { recursive: true, force: true });
+  const uncached = await build({ root, out: 'out-uncached', cache: false, lock: 'ignore', keepBundles: false });
+  const cached = await build({ root, out: 'out-cached', lock: 'ignore', keepBundles: false });
+  return { cached, uncached };
+}
+
+function expectSame({ cached, uncached }: { cached: BuildResult; uncached: BuildResult }, root: string): void {
+  expect(cached.diagnostics).toEqual(uncached.diagnostics);
+  expect(cached.ok).toBe(uncached.ok);
+  expect(cached.bundles.map((b) => b.digest)).toEqual(uncached.bundles.map((b) => b.digest));
+  // A failed build writes nothing (out-cached then keeps the last good bundles).
+  if (uncached.ok) expect(bundlesOf(root, 'out-cached')).toEqual(bundlesOf(root, 'out-uncached'));
+}
+
+describe('build cache', () => {
+  it('cached and uncached builds give byte-identical bundles and identical diagnostics over a seeded series of edits', async () => {
+    const random = rng(14);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const root = tempDir();
+    const state = { schema: SCHEMAS[0], description: 'Lists things.', expert: EXPERTS[0]!, common: COMMONS[0]! };
+    const write = () =>
+      writeFiles(root, {
+        'bots/demo/manifest.json': MANIFEST,
+        'bots/demo/prompts/expert_helper.md': state.expert,
+        'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+        'prompts/10_things.md': state.common,
+        'integrations/manifest.json': REGISTRY,
+        'integrations/acme/index.mjs': MODULE,
+        'integrations/acme/schemas.mjs': helper(state.schema, state.description),
+      });
+    write();
+    const first = await both(root);
+    expect(first.uncached.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(first.uncached.ok).toBe(true);
+    expectSame(first, root);
+    const seen = new Set<string>();
+    for (let step = 0; step < 9; step++) {
+      const edit = pick(['prompt', 'schema', 'helper', 'common', 'none'] as const);
+      if (edit === 'prompt') state.expert = pick(EXPERTS);
+      else if (edit === 'schema') state.schema = pick(SCHEMAS);
+      else if (edit === 'helper') state.description = pick(['Lists things.', 'Lists every thing.', 'Lists things, newest first.']);
+      else if (edit === 'common') state.common = pick(COMMONS);
+      write();
+      const run = await both(root);
+      for (const d of run.uncached.diagnostics) seen.add(d.code);
+      expectSame(run, root);
+    }
+    // The series reached failing builds too, so diagnostics were compared, not only bundles.
+    expect(seen.size).toBeGreaterThan(0);
+    // And the cache was used: the module's declarations and the schema reports are stored.
+    for (const kind of ['schema', 'declarations', 'module-inputs', 'build']) expect(readdirSync(path.join(root, CACHE_DIR, kind)).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a changed helper imported by a module invalidates the module\'s cached declarations', async () => {
+    const root = tempDir();
+    const files = (description: string) => ({
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE,
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[0], description),
+    });
+    writeFiles(root, files('Lists things.'));
+    const before = await build({ root, write: false, keepBundles: true, lock: 'ignore' });
+    writeFiles(root, files('Lists every thing there is.'));
+    const after = await build({ root, write: false, keepBundles: true, lock: 'ignore' });
+    expect(after.diagnostics).toEqual([]);
+    const description = (r: BuildResult) => JSON.stringify(r.built[0]).includes('Lists every thing there is.');
+    expect(description(before)).toBe(false);
+    expect(description(after)).toBe(true);
+  }, 20_000);
+
+  it('an unchanged rebuild is answered whole from the cache only while its bundles are in place, byte for byte', async () => {
+    const root = tempDir();
+    writeFiles(root, {
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE,
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[0], 'Lists things.'),
+    });
+    const first = await build({ root, keepBundles: false, lock: 'ignore' });
+    expect(first.ok).toBe(true);
+    const file = path.join(root, 'dist', 'demo.bundle.json');
+    const original = readFileSync(file, 'utf8');
+    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
+    // A bundle edited on disk is written again; a removed one too.
+    writeFileSync(file, original.replace('A demo bot.', 'A tampered bot.'));
+    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
+    expect(readFileSync(file, 'utf8')).toBe(original);
+    rmSync(file);
+    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
+    expect(readFileSync(file, 'utf8')).toBe(original);
+  }, 30_000);
+
+  it('corrupt, foreign and tampered entries are ignored: the build equals an uncached one', async () => {
+    const root = tempDir();
+    writeFiles(root, {
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[5], 'Lists things.'),
+    });
+    await build({ root, write: false, lock: 'ignore', keepBundles: false });
+    const cacheDir = path.join(root, CACHE_DIR);
+    let n = 0;
+    for (const kind of readdirSync(cacheDir).filter((k) => !k.startsWith('.'))) {
+      for (const name of readdirSync(path.join(cacheDir, kind))) {
+        const file = path.join(cacheDir, kind, name);
+        const entry = JSON.parse(readFileSync(file, 'utf8')) as { version: string; payload: string };
+        // Rotate through three kinds of damage.
+        if (n % 3 === 0) writeFileSync(file, '{"format": "botc-cache/1", "torn');
+        else if (n % 3 === 1) writeFileSync(file, JSON.stringify({ ...entry, version: 'botc-cache/1;botc@0.0.0-other' }));
+        else writeFileSync(file, JSON.stringify({ ...entry, payload: entry.payload.replace(/"/, '"x') }));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(2);
+    expectSame(await both(root), root);
+    const cache = BuildCache.open(root)!;
+    const key = cacheKey('probe');
+    cache.put('schema', key, { lints: [] });
+    cache.flush();
+    expect(cache.get('schema', key)).toEqual({ lints: [] });
+    const file = path.join(cacheDir, 'schema', `${key}.json`);
+    const entry = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
+    writeFileSync(file, JSON.stringify({ ...entry, version: 'botc-cache/1;botc@9.9.9' }));
+    expect(cache.get('schema', key)).toBeUndefined();
+    expect(cache.stats.rejected).toBe(1);
+  }, 30_000);
+
+  it('is created owner-only and git-ignored, not by a failed build, never used through a symbolic link, and bypassed by cache: false', async () => {
+    const root = tempDir();
+    writeFiles(root, { 'bots/demo/manifest.json': MANIFEST.replace(/"tools": \[[\s\S]*\]\n/, '"tools": []\n'), 'bots/demo/prompts/expert_helper.md': '---\nfexp_description: Helps.\n---\nHi.\n', 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': MODULE, 'integrations/acme/schemas.mjs': helper(SCHEMAS[1], 'x') });
+    await build({ root, write: false, cache: false, lock: 'ignore' });
+    expect(() => readdirSync(path.join(root, '.botc'))).toThrow();
+    await build({ root, write: false, lock: 'ignore' });
+    const { statSync } = await import('node:fs');
+    expect(statSync(path.join(root, CACHE_DIR)).mode & 0o777).toBe(0o700);
+    expect(readFileSync(path.join(root, CACHE_DIR, '.gitignore'), 'utf8')).toContain('*');
+    // A failed build writes nothing, the cache included.
+    const failing = tempDir();
+    writeFiles(failing, { 'bots/demo/manifest.json': '{', 'bots/demo/prompts/expert_helper.md': EXPERTS[0]! });
+    expect((await build({ root: failing, write: false, lock: 'ignore' })).ok).toBe(false);
+    expect(readdirSync(failing).sort()).toEqual(['bots']);
+    // A link in place of .botc: the cache writes nothing through it.
+    const linked = tempDir();
+    writeFiles(linked, { 'bots/demo/prompts/expert_helper.md': EXPERTS[0]!, 'bots/demo/manifest.json': MANIFEST.replace(/"tools": \[[\s\S]*\]\n/, '"tools": []\n') });
+    const elsewhere = tempDir();
+    symlinkSync(elsewhere, path.join(linked, '.botc'));
+    const cache = BuildCache.open(linked)!;
+    cache.put('schema', cacheKey('x'), { lints: [] });
+    cache.flush();
+    expect(readdirSync(elsewhere)).toEqual([]);
+    mkdirSync(path.join(elsewhere, 'cache'));
+    expect(cache.get('schema', cacheKey('x'))).toBeUndefined();
+  }, 30_000);
+});
