@@ -77,12 +77,6 @@ const TOKEN_FILE_CAP = 4096;
  * can read a process's arguments (`ps`, /proc/<pid>/cmdline), and shells keep them in history.
  */
 export async function runConfirm(argv: string[], io: Io): Promise<number> {
-  // `botc confirm list|approve|reject ...` act by public id (a bundle file named like that: ./list).
-  const [first, ...rest] = argv;
-  if (first === 'list' || first === 'approve' || first === 'reject') {
-    const { runConfirmById } = await import('./confirm-id.ts');
-    return runConfirmById(first, rest, io);
-  }
   const tokenOnArgv = argv.some((a) => a === '--token' || a.startsWith('--token=') || a.startsWith(TOKEN_PREFIX));
   const { values, positionals } = parse(tokenOnArgv ? [] : argv, CONFIRM_OPTIONS);
   if (tokenOnArgv || positionals.length === 2) {

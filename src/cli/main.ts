@@ -14,7 +14,7 @@ const RUNNERS: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./build.ts')).runCheck,
   explain: async () => (await import('./explain.ts')).runExplain,
   call: async () => (await import('./call.ts')).runCall,
-  confirm: async () => (await import('./call.ts')).runConfirm,
+  confirm: async () => (await import('./confirm.ts')).runConfirm,
   review: async () => (await import('./state.ts')).runReview,
   credentials: async () => (await import('./state.ts')).runCredentials,
   audit: async () => (await import('./state.ts')).runAudit,
