@@ -42,6 +42,7 @@ export const DIAGNOSTIC_CODES = {
   'lock-outdated': { severity: 'warning', summary: 'a locked method changed compatibly and `botc lock` was not run' },
   'file-encoding': { severity: 'error', summary: 'a text input is not UTF-8 (UTF-16, Windows-1252, NUL bytes); names the line, column and byte' },
   'prompt-file-misnamed': { severity: 'warning', summary: 'a file in a prompts folder looks like a prompt but does not follow the layout; the hint names the expected file name' },
+  'mode-unsupported': { severity: 'error', summary: 'an integration declares a mode without what the mode needs (webhook events, sync streams)' },
   'block-unknown-tool': { severity: 'warning', summary: 'a literal (non-glob) `fexp_block_tools` name matches no tool of the bot' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>;
 
