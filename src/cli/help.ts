@@ -125,7 +125,8 @@ Exit status: 0 done, 1 an ID names nothing pending, 2 bad usage.
     summary: 'store tenant credentials, encrypted with BOTC_SECRET_KEY',
     text: `Usage: botc credentials add <provider> --scopes a,b [--tenant T]
        botc credentials list [--tenant T] [--format json|ndjson]
-       botc credentials revoke <provider> [--tenant T]
+       botc credentials add <provider> --webhook-secret [--tenant T]
+       botc credentials revoke <provider> [--webhook-secret] [--tenant T]
 
 Credentials are encrypted with BOTC_SECRET_KEY (32 bytes, hex or base64). \`add\` reads the
 secret from standard input, never from an argument; the provider must be one the workspace
