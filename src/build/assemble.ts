@@ -2,6 +2,7 @@ import type { Diagnostics } from '../diagnostics/diagnostic.ts';
 import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../bundle/format.ts';
 import { sha256, sortKeys } from '../bundle/canonical.ts';
 import type { MethodSpec } from '../integration/types.ts';
+import type { StreamDeclaration } from '../inbound/declarations.ts';
 import { envelopeSchema } from '../tools/envelope.ts';
 import type { BotSource, ExpertSource } from './bots.ts';
 import type { IntegrationSet } from './integrations.ts';
@@ -76,7 +77,7 @@ export function assembleBundle(
         tier: entry.tier ?? null,
         sha256: loaded.sha256,
         ...(entry.webhook !== undefined ? { webhook: entry.webhook as NonNullable<BundleIntegration['webhook']> } : {}),
-        ...(entry.streams !== undefined ? { streams: entry.streams.map((s) => ({ ...s })) } : {}),
+        ...(entry.streams !== undefined ? { streams: entry.streams.map((s) => ({ ...s }) as StreamDeclaration) } : {}),
       };
     }
   }

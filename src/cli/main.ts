@@ -32,6 +32,7 @@ const RUNNERS: Record<string, () => Promise<Command>> = {
   diff: async () => (await import('./versioning.ts')).runDiff,
   impact: async () => (await import('./versioning.ts')).runImpact,
   serve: async () => (await import('./serve.ts')).runServe,
+  sync: async () => (await import('./inbound.ts')).runSync,
 };
 
 /**

@@ -26,13 +26,15 @@ export interface WebhookDeclaration {
  * One stream of an integration with mode `polling_sync` (registry key `streams`): `name` is
  * the stream's name (the cursor's key), `method_id` the integration's `import` method the sync
  * calls page by page, `interval_seconds` how often it runs, `record_id` a JSON Pointer into
- * each record to its id at the provider (the upsert key).
+ * each record to its id at the provider (the upsert key), `params` the method's params.
  */
 export interface StreamDeclaration {
   name: string;
   method_id: string;
   interval_seconds: number;
   record_id: string;
+  /** The method's params on every page (checked against its input schema when the stream runs); default `{}`. */
+  params?: Record<string, unknown>;
 }
 
 /** A JSON Pointer (RFC 6901): empty, or `/`-separated tokens where `~` only escapes `0` or `1`. */
@@ -57,6 +59,7 @@ export const streamDeclarationSchema = z.strictObject({
   // At least a minute: a shorter interval would hammer the provider and the schedule alike.
   interval_seconds: z.number().int().min(60, 'must be at least 60 seconds').max(31 * 24 * 3600, 'must be at most 31 days'),
   record_id: z.string().regex(POINTER, 'must be a JSON Pointer such as `/id`').min(1, 'must point into the record'),
+  params: z.record(z.string(), z.unknown()).optional(),
 });
 
 /**
