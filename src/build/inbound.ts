@@ -2,7 +2,7 @@ import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
 import { didYouMean } from '../diagnostics/hints.ts';
 import { createAjv } from '../schema/ajv.ts';
 import type { RegistryEntry } from '../schema/registry.ts';
-import type { IntegrationSet } from './integrations.ts';
+import type { MethodSpec } from '../integration/types.ts';
 
 type Locate = (key?: string, ...path: (string | number)[]) => Position;
 
@@ -60,7 +60,7 @@ export function checkInboundDeclarations(diagnostics: Diagnostics, file: string,
  * the `import` capability (its records go to the review queue): otherwise the mode has
  * nothing to run, `mode-unsupported` at the stream's `method_id`.
  */
-export function checkStreamMethods(diagnostics: Diagnostics, file: string, set: IntegrationSet, entries: readonly RegistryEntry[], locateOf?: (provider: string) => Locate | undefined): void {
+export function checkStreamMethods(diagnostics: Diagnostics, file: string, set: { methods: ReadonlyMap<string, MethodSpec>; unknowable: { methods: ReadonlySet<string> } }, entries: readonly RegistryEntry[], locateOf?: (provider: string) => Locate | undefined): void {
   for (const entry of entries) {
     for (const [index, stream] of (entry.streams ?? []).entries()) {
       if (set.unknowable.methods.has(stream.method_id)) continue;

@@ -11,7 +11,6 @@ import { webhookHandler } from '../inbound/receiver.ts';
 import { readRegistryEntries } from '../inbound/registry.ts';
 import { CredentialVault, vaultKeyFromEnv, webhookSecretKey } from '../state/vault.ts';
 import type { Io } from './main.ts';
-import { parseBind } from './serve.ts';
 import { storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
@@ -73,6 +72,14 @@ export async function runServeWebhooks(argv: string[], io: Io): Promise<number> 
     await store.close();
   }
   return 0;
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or `PORT` (loopback), as `botc serve mcp --http` takes it. */
+function parseBind(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))?:?(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new UsageError(`--http takes HOST:PORT (for example 127.0.0.1:8790), not \`${text.slice(0, 60)}\``);
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
 }
 
 /** The webhook declarations of the workspace registry, by provider. */
