@@ -40,12 +40,19 @@ export async function runServeWebhooks(argv: string[], io: Io): Promise<number> 
   if (maxBody !== undefined && (!Number.isSafeInteger(maxBody) || maxBody < 1)) throw new UsageError('--max-body takes a number of bytes');
   const store = await storeFor({ ...values, root }, io);
   const vault = new CredentialVault(store, key);
-  const handler = webhookHandler({
-    store,
-    declarations,
-    secretFor: async (tenant, provider) => (await vault.get(tenant, webhookSecretKey(provider)))?.secret,
-    ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
-  });
+  let handler;
+  try {
+    handler = webhookHandler({
+      store,
+      declarations,
+      secretFor: async (tenant, provider) => (await vault.get(tenant, webhookSecretKey(provider)))?.secret,
+      ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
+    });
+  } catch (error) {
+    // A payload schema that does not compile: the build reports it at its place.
+    await store.close();
+    throw new UsageError(`a webhook payload schema does not compile: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`, 'botc check shows where');
+  }
   const server = createServer(handler);
   // Slow senders may not hold connections open: a delivery is one small request.
   server.requestTimeout = 30_000;
