@@ -400,6 +400,15 @@ function makeIntegrations(opts) {
       modes,
       lifecycle: r.chance(0.85) ? 'active' : 'maintenance',
     };
+    // The inbound modes are backed by their declarations (docs/inbound.md), or the build refuses them.
+    if (modes.includes('webhook')) {
+      entry.webhook = { scheme: 'standard', event_id: { header: 'webhook-id' }, event_type: { pointer: '/type' }, payload_schema: { type: 'object' } };
+    }
+    if (modes.includes('polling_sync')) {
+      const imports = methods.filter((m) => m.capabilities.includes('import'));
+      if (imports.length > 0) entry.streams = imports.slice(0, 1).map((m) => ({ name: 'records', method_id: m.method_id, interval_seconds: 900, record_id: '/id' }));
+      else modes.splice(modes.indexOf('polling_sync'), 1);
+    }
     if (i % 7 === 3) {
       entry.tier = classification === 'outbound' ? 2 : 1;
       entry.permissions = [{ type: 'read', justification: `Bots read ${resources.map((x) => x[0]).join(', ')} from ${provider} to answer questions with current data.` }];

@@ -1,7 +1,8 @@
 import type { Diagnostics } from '../diagnostics/diagnostic.ts';
-import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleExpert } from '../bundle/format.ts';
+import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../bundle/format.ts';
 import { sha256, sortKeys } from '../bundle/canonical.ts';
 import type { MethodSpec } from '../integration/types.ts';
+import type { StreamDeclaration } from '../inbound/declarations.ts';
 import { envelopeSchema } from '../tools/envelope.ts';
 import type { BotSource, ExpertSource } from './bots.ts';
 import type { IntegrationSet } from './integrations.ts';
@@ -75,6 +76,8 @@ export function assembleBundle(
         lifecycle: entry.lifecycle,
         tier: entry.tier ?? null,
         sha256: loaded.sha256,
+        ...(entry.webhook !== undefined ? { webhook: entry.webhook as NonNullable<BundleIntegration['webhook']> } : {}),
+        ...(entry.streams !== undefined ? { streams: entry.streams.map((s) => ({ ...s }) as StreamDeclaration) } : {}),
       };
     }
   }

@@ -23,6 +23,7 @@ import { placeSchemaProblem } from './schema-location.ts';
 import { type ModuleReport } from '../load/sandbox.ts';
 import type { BuildCache } from './cache.ts';
 import { inspectWithCache } from './module-cache.ts';
+import { checkInboundDeclarations, checkStreamMethods } from './inbound.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 
@@ -56,7 +57,7 @@ interface Context {
 export interface PendingIntegrations {
   ctx: Context;
   set: IntegrationSet;
-  modules: { entry: RegistryEntry; permissions: Set<PermissionType> | undefined; loaded: ModuleLoad }[];
+  modules: { entry: RegistryEntry; permissions: Set<PermissionType> | undefined; loaded: ModuleLoad; locate?: Located['locate'] }[];
   schemas: SchemaChecker;
 }
 
@@ -85,6 +86,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
     const prepared = entries.map(({ entry, locate }) => {
       checkModes(ctx, entry, locate);
+      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate);
       const permissions = checkPermissions(ctx, entry, locate);
       return { entry, locate, permissions, read: readModule(ctx, entry, locate) };
     });
@@ -106,7 +108,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
         continue;
       }
       pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
-      pending.modules.push({ entry: item.entry, permissions: item.permissions, loaded });
+      pending.modules.push({ entry: item.entry, permissions: item.permissions, loaded, locate: item.locate });
     }
   } catch (error) {
     pending.schemas.close();
@@ -161,6 +163,7 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
     for (const spec of methods) set.methods.set(spec.method_id, spec);
   }
   checkReplacements(ctx, set, declared);
+  checkStreamMethods(ctx.diagnostics, REGISTRY_FILE, set, modules.map((m) => m.entry), (provider) => modules.find((m) => m.entry.provider === provider)?.locate);
   schemas.store();
   return set;
 }

@@ -1,5 +1,6 @@
 import type { Classification, Lifecycle, MethodSpec, Mode } from '../integration/types.ts';
 import { canonicalJson, sha256, sortKeys } from './canonical.ts';
+import type { StreamDeclaration, WebhookDeclaration } from '../inbound/declarations.ts';
 
 /**
  * The bundle: the one contract between the build and every runtime (README, The bundle).
@@ -43,6 +44,10 @@ export interface BundleIntegration {
   lifecycle: Lifecycle;
   tier: 1 | 2 | 3 | null;
   sha256: string;
+  /** The webhook events the integration receives; present only when its registry entry declares them. */
+  webhook?: WebhookDeclaration;
+  /** The sync streams of the integration; present only when its registry entry declares them. */
+  streams?: StreamDeclaration[];
 }
 
 export interface Bundle {

@@ -156,7 +156,8 @@ Exit status: 0 done, 1 an ID names nothing pending, 2 bad usage.
     summary: 'store tenant credentials, encrypted with BOTC_SECRET_KEY',
     text: `Usage: botc credentials add <provider> --scopes a,b [--tenant T]
        botc credentials list [--tenant T] [--format json|ndjson]
-       botc credentials revoke <provider> [--tenant T]
+       botc credentials add <provider> --webhook-secret [--tenant T]
+       botc credentials revoke <provider> [--webhook-secret] [--tenant T]
 
 Credentials are encrypted with BOTC_SECRET_KEY (32 bytes, hex or base64). \`add\` reads the
 secret from standard input, never from an argument; the provider must be one the workspace
@@ -234,16 +235,42 @@ Exit status: 0 printed, 1 the bundle cannot be exported for the target (problems
 2 bad usage.
 `,
   },
+  sync: {
+    summary: 'run the scheduled sync streams of the workspace into the review queue',
+    text: `Usage: botc sync run [--once] [--tenant T] [--provider P] [--bundles DIR] [--root DIR] [--state URL]
+                     [--credentials FILE]
+
+Runs each due stream (registry \`streams\`: method, interval, record id) of tenant T (default
+\`default\`) through the built bundle that carries its method (DIR, default <root>/dist): reads
+the stream's cursor, calls the method page by page, and commits each page's records (upserted by
+record id) with the next cursor in one transaction into the review queue. One run per stream and
+interval across every process on the store; a failure is audited and waits for the next
+interval. Prints one JSON line per run. --once runs what is due and exits; otherwise it looks
+again every 5 seconds until SIGINT or SIGTERM.
+
+${WORKSPACE}
+${STATE}
+
+Exit status: 0 done, 1 a run failed (--once), 2 bad usage.
+`,
+  },
   serve: {
-    summary: 'serve one expert as an MCP server (stdio, or Streamable HTTP)',
+    summary: 'serve one expert as an MCP server (stdio, or Streamable HTTP), or receive webhooks',
     text: `Usage: botc serve mcp <bundle> --expert E [--http HOST:PORT] [--tenant T] [--style envelope|methods]
                       [--approver NAME] [--root DIR] [--state URL]
+       botc serve webhooks [--http HOST:PORT] [--max-body BYTES] [--root DIR] [--state URL]
 
 Serves one expert's tools as an MCP server: over stdio by default, or stateless Streamable HTTP
 at /mcp with --http (loopback by default; Host and Origin are checked; another address needs
 BOTC_MCP_TOKEN, at least 16 characters, as a bearer token). The expert's system prompt is the
 server's instructions and a prompt. Outbound writes wait for a person: through the client's
 elicitation when it supports it, else with \`botc confirm\`; no token ever reaches the model.
+
+\`serve webhooks\` receives POST /webhooks/<tenant>/<provider> for every provider whose registry
+entry declares webhook events (default 127.0.0.1:8790; body cap --max-body, default 1 MiB):
+signature checked over the raw bytes with the tenant's webhook secret (\`botc credentials add
+<provider> --webhook-secret\`, BOTC_SECRET_KEY), deliveries deduplicated in the store, events
+queued for review, never executed. Answers 202 queued, 200 replay, 400, 401, 404, 409, 413.
 
 ${WORKSPACE}
 ${STATE}

@@ -25,6 +25,7 @@ const RUNNERS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.ts')).runServe,
   auth: async () => (await import('./auth.ts')).runAuth,
   console: async () => (await import('./console.ts')).runConsole,
+  sync: async () => (await import('./inbound.ts')).runSync,
 };
 
 /**

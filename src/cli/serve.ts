@@ -32,6 +32,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
  */
 export async function runServe(argv: string[], io: Io): Promise<number> {
   const [kind, ...rest] = argv;
+  if (kind === 'webhooks') return (await import('./inbound.ts')).runServeWebhooks(rest, io);
   if (kind !== 'mcp') throw new UsageError('botc serve mcp <bundle> --expert E [--http HOST:PORT] [--tenant T] [--style S] [--root DIR] [--state URL]');
   let parsed;
   try {

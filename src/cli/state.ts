@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { didYouMean } from '../diagnostics/hints.ts';
 import { ERROR_CODES } from '../integration/types.ts';
 import { AuditCheckpointError, openCheckpoint, signCheckpoint, signingKeyFromEnv, verifyKeyFromEnv } from '../state/audit-checkpoint.ts';
-import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
+import { CredentialVault, vaultKeyFromEnv, webhookSecretKey } from '../state/vault.ts';
 import { openStore } from '../state/open.ts';
 import { decideReview } from '../state/reviews.ts';
 import type { AuditAnchor, ReviewItem, ReviewStatus, StateStore } from '../state/types.ts';
@@ -165,7 +165,7 @@ export async function runReview(argv: string[], io: Io): Promise<number> {
 /** `botc credentials add|list|revoke`: secrets come from standard input, never from arguments. */
 export async function runCredentials(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parse('credentials', rest, { ...LIST, scopes: { type: 'string' }, actor: { type: 'string' } });
+  const { values, positionals } = parse('credentials', rest, { ...LIST, scopes: { type: 'string' }, actor: { type: 'string' }, 'webhook-secret': { type: 'boolean', default: false } });
   const actor = `user:${values.actor ?? io.env.USER ?? 'cli'}`;
   if (sub === 'list') {
     if (positionals.length > 0) throw new UsageError('botc credentials list takes no provider', 'filter with --tenant');
@@ -181,11 +181,15 @@ export async function runCredentials(argv: string[], io: Io): Promise<number> {
     if (!provider || positionals.length !== 1) throw new UsageError(`botc credentials ${sub} takes one provider`, `botc credentials ${sub} <provider> --tenant T`);
     const tenant = tenantToChange(values);
     const key = vaultKeyFromEnv(io.env);
+    // A webhook signing secret is kept under its own vault key, apart from API credentials.
+    const webhook = values['webhook-secret'] === true;
+    if (webhook && values.scopes !== undefined) throw new UsageError('--webhook-secret takes no --scopes: a signing secret grants no API access');
+    const stored = webhook ? webhookSecretKey(provider) : provider;
     if (sub === 'add') {
-      if (values.scopes === undefined) {
+      if (values.scopes === undefined && !webhook) {
         throw new UsageError('botc credentials add needs --scopes: the scopes the secret was granted', "--scopes repo:read,issues:read (or --scopes '' for a secret with none)");
       }
-      const scopes = [...new Set(values.scopes.split(',').map((s) => s.trim()).filter(Boolean))];
+      const scopes = [...new Set((values.scopes ?? '').split(',').map((s) => s.trim()).filter(Boolean))];
       const root = workspaceRoot(values.root, io.cwd ?? process.cwd());
       const providers = registeredProviders(root);
       if (!providers.includes(provider)) {
@@ -196,14 +200,15 @@ export async function runCredentials(argv: string[], io: Io): Promise<number> {
       const secret = (await io.stdin()).replace(/\r?\n$/, '');
       if (!secret) throw new UsageError('no secret on standard input', `printf '%s' "$SECRET" | botc credentials add ${provider} --scopes ...`);
       return withStore({ ...values, root }, io, async (store) => {
-        const summary = await new CredentialVault(store, key).add(tenant, provider, secret, scopes, actor);
+        const summary = await new CredentialVault(store, key).add(tenant, stored, secret, scopes, actor);
         print(io, { ...summary, created_at: iso(summary.created_at), revoked_at: iso(summary.revoked_at) });
         return 0;
       });
     }
     return withStore(values, io, async (store) => {
-      const revoked = await new CredentialVault(store, key).revoke(tenant, provider, actor);
-      io.stdout(revoked ? `revoked ${provider} for ${tenant}\n` : `no active ${provider} credential for ${tenant}\n`);
+      const revoked = await new CredentialVault(store, key).revoke(tenant, stored, actor);
+      const what = webhook ? `${provider} webhook secret` : provider;
+      io.stdout(revoked ? `revoked ${what} for ${tenant}\n` : `no active ${what} credential for ${tenant}\n`);
       return revoked ? 0 : 1;
     });
   }

@@ -43,6 +43,7 @@ export const DIAGNOSTIC_CODES = {
   'file-encoding': { severity: 'error', summary: 'a text input is not UTF-8 (UTF-16, Windows-1252, NUL bytes); names the line, column and byte' },
   'prompt-file-misnamed': { severity: 'warning', summary: 'a file in a prompts folder looks like a prompt but does not follow the layout; the hint names the expected file name' },
   'description-too-long': { severity: 'warning', summary: 'a tool or method description is over 1024 characters (OpenAI-compatible APIs reject it)' },
+  'mode-unsupported': { severity: 'error', summary: 'an integration declares a mode without what the mode needs (webhook events, sync streams)' },
   'block-unknown-tool': { severity: 'warning', summary: 'a literal (non-glob) `fexp_block_tools` name matches no tool of the bot' },
   'automation-invalid': { severity: 'error', summary: 'an automation names an unknown bot, expert, tool or method, proposes no outbound write, or its params break the input schema' },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; summary: string }>;

@@ -219,6 +219,45 @@ export class Runtime {
     return new Runtime(verified, instances, typeof bundle === 'string' && options.bundle_path === undefined ? { ...options, bundle_path: bundle } : options);
   }
 
+  /**
+   * One page of a scheduled sync stream (`botc sync run`, src/inbound/sync.ts): calls an
+   * `import` method of the bundle with the integration's own cursor (`cursor`, raw, as the
+   * stream stored it; never handed to a model), with the same input and output validation,
+   * credentials, timeout and declared retry policy as a tool call. The records are returned to
+   * the caller, which commits them with the stream's cursor in one transaction into the review
+   * queue; nothing is queued here. Audited as `sync.page`. Never throws.
+   */
+  async syncPage(input: { tenant: string; method_id: string; params: Record<string, unknown>; cursor?: string; trace_id?: string }): Promise<IntegrationResult> {
+    const started = performance.now();
+    const traceId = input.trace_id ?? randomUUID();
+    const meta = () => emptyMeta('botc', `sync:${input.method_id.slice(0, 120)}`, elapsed(started));
+    const plan = this.plans.get(input.method_id);
+    let result: IntegrationResult;
+    try {
+      if (!plan) result = errorResult('UNKNOWN_METHOD', `the bundle has no method \`${input.method_id.slice(0, 120)}\``, meta());
+      else if (!plan.governance.ok || plan.governance.kind !== 'import') result = errorResult('VALIDATION_FAILED', `\`${plan.spec.method_id}\` is not an import method; a sync stream pulls through one`, meta());
+      else if (plan.integration.lifecycle === 'end_of_support') result = errorResult('INTEGRATION_DISABLED', `integration \`${plan.spec.provider}\` has reached end of support and is disabled`, meta());
+      else {
+        const invalid = this.validators.check(plan.spec.input_schema, input.params);
+        const credential = invalid ? undefined : this.options.credentials ? await this.credential(input.tenant, plan.spec) : checkScopes(input.tenant, plan.spec, undefined);
+        if (invalid) result = errorResult('VALIDATION_FAILED', `params do not match ${plan.spec.method_id}: ${invalid}`, meta());
+        else if (credential && 'code' in credential) result = errorResult(credential.code, credential.message, meta());
+        else {
+          const args: CallArgs = { method_id: plan.spec.method_id, params: input.params };
+          if (input.cursor !== undefined) args.cursor = input.cursor;
+          result = await this.run({ plan, args, tenant: input.tenant, traceId, credential: credential?.value, started, record: undefined });
+        }
+      }
+    } catch {
+      result = errorResult('INTERNAL_ERROR', 'the runtime failed while running the sync page', meta());
+    }
+    await this.audit({
+      tenant: input.tenant, action: 'sync.page', actor: 'runtime', integration: plan?.spec.provider ?? null, method_id: plan?.spec.method_id ?? null,
+      outcome: result.ok ? 'ok' : result.error.code, trace_id: traceId, detail: { latency_ms: result.meta.latency_ms },
+    });
+    return result;
+  }
+
   /** Runs one tool call and audits it. Never throws: every failure is an IntegrationResult error. */
   async callTool(input: ToolCall): Promise<IntegrationResult> {
     const started = performance.now();

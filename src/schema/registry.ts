@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ADVANCED_MODES, CLASSIFICATIONS, LIFECYCLES, STANDARD_MODES } from '../integration/types.ts';
 import { nameSchema, nonEmptyString } from './common.ts';
+import { streamDeclarationSchema, webhookDeclarationSchema } from '../inbound/declarations.ts';
 
 const MODULE_EXTENSION = /\.(ts|mts|js|mjs)$/;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -21,6 +22,9 @@ export const registryEntrySchema = z.strictObject({
   // partner-defined type is reported as `permission-invalid`.
   permissions: z.array(z.strictObject({ type: z.string(), justification: z.string().optional() })).optional(),
   architecture_approval: z.strictObject({ ref: nonEmptyString, approved_by: nonEmptyString }).optional(),
+  // What the `webhook` and `polling_sync` modes need (docs/inbound.md); checked by the build.
+  webhook: webhookDeclarationSchema.optional(),
+  streams: z.array(streamDeclarationSchema).optional(),
 });
 
 /** integrations/manifest.json (README, Integrations and MethodSpec). */

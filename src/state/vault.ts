@@ -210,6 +210,17 @@ function summaryOf(stored: StoredCredential): CredentialSummary {
   return summary;
 }
 
+/**
+ * The vault key of a provider's webhook signing secret: `<provider>#webhook`. Provider names
+ * never hold `#`, so no integration can be registered under this key, and the runtime, which
+ * asks the vault for the credential of a bundle's provider by its name, can never hand a
+ * signing secret to an API call. The key is also the cipher's associated data, so a signing
+ * secret's row moved under the provider's own name does not decrypt.
+ */
+export function webhookSecretKey(provider: string): string {
+  return `${provider}#webhook`;
+}
+
 function associated(tenant: string, provider: string): Buffer {
   return Buffer.from(`botc.credential/1\0${tenant}\0${provider}`, 'utf8');
 }

@@ -1,0 +1,87 @@
+import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
+import { didYouMean } from '../diagnostics/hints.ts';
+import { createAjv } from '../schema/ajv.ts';
+import type { RegistryEntry } from '../schema/registry.ts';
+import type { MethodSpec } from '../integration/types.ts';
+
+type Locate = (key?: string, ...path: (string | number)[]) => Position;
+
+/**
+ * The `webhook` and `polling_sync` modes are backed by declarations in the registry entry
+ * (docs/inbound.md): a mode without its declaration is `mode-unsupported` at the `modes` key,
+ * a payload schema that does not compile is `integration-registry-invalid` at its key, and
+ * two streams of one name are `integration-registry-invalid` at the second.
+ */
+export function checkInboundDeclarations(diagnostics: Diagnostics, file: string, entry: RegistryEntry, locate: Locate): void {
+  if (entry.modes.includes('webhook') && entry.webhook === undefined) {
+    diagnostics.report('mode-unsupported', {
+      file,
+      at: locate('modes'),
+      message: `provider \`${entry.provider}\` declares mode \`webhook\` but no webhook events`,
+      hint: 'add `"webhook": {"scheme": "github", "event_id": {"header": "x-github-delivery"}, "event_type": {"header": "x-github-event"}, "payload_schema": {"type": "object"}}` to its registry entry (docs/inbound.md), or drop the mode',
+    });
+  }
+  if (entry.modes.includes('polling_sync') && (entry.streams === undefined || entry.streams.length === 0)) {
+    diagnostics.report('mode-unsupported', {
+      file,
+      at: locate('modes'),
+      message: `provider \`${entry.provider}\` declares mode \`polling_sync\` but no sync streams`,
+      hint: `add \`"streams": [{"name": "contacts", "method_id": "${entry.provider}.contacts.import.v1", "interval_seconds": 900, "record_id": "/id"}]\` to its registry entry (docs/inbound.md), or drop the mode`,
+    });
+  }
+  if (entry.webhook !== undefined) {
+    try {
+      createAjv({ checkOnly: true }).compile(entry.webhook.payload_schema);
+    } catch (error) {
+      diagnostics.report('integration-registry-invalid', {
+        file,
+        at: locate('payload_schema', 'webhook'),
+        message: `the webhook payload schema of provider \`${entry.provider}\` is not a valid JSON Schema 2020-12: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`,
+        hint: 'fix the schema; it is compiled with the same rules as method schemas',
+      });
+    }
+  }
+  const names = new Set<string>();
+  for (const [index, stream] of (entry.streams ?? []).entries()) {
+    if (names.has(stream.name)) {
+      diagnostics.report('integration-registry-invalid', {
+        file,
+        at: locate('name', 'streams', index),
+        message: `provider \`${entry.provider}\` declares stream \`${stream.name}\` twice`,
+        hint: 'give each stream its own name: it keys the sync cursor',
+      });
+    }
+    names.add(stream.name);
+  }
+}
+
+/**
+ * A stream is pulled through one of its integration's own methods, which must exist and have
+ * the `import` capability (its records go to the review queue): otherwise the mode has
+ * nothing to run, `mode-unsupported` at the stream's `method_id`.
+ */
+export function checkStreamMethods(diagnostics: Diagnostics, file: string, set: { methods: ReadonlyMap<string, MethodSpec>; unknowable: { methods: ReadonlySet<string> } }, entries: readonly RegistryEntry[], locateOf?: (provider: string) => Locate | undefined): void {
+  for (const entry of entries) {
+    for (const [index, stream] of (entry.streams ?? []).entries()) {
+      if (set.unknowable.methods.has(stream.method_id)) continue;
+      const spec = set.methods.get(stream.method_id);
+      const at = locateOf?.(entry.provider)?.('method_id', 'streams', index);
+      if (!spec || spec.provider !== entry.provider) {
+        const own = [...set.methods.values()].filter((m) => m.provider === entry.provider).map((m) => m.method_id);
+        diagnostics.report('mode-unsupported', {
+          file,
+          ...(at ? { at } : {}),
+          message: `stream \`${stream.name}\` of provider \`${entry.provider}\` names method \`${stream.method_id.slice(0, 120)}\`, which the integration does not declare`,
+          hint: didYouMean(stream.method_id, own) ?? 'name one of the integration\'s own `import` methods',
+        });
+      } else if (!spec.capabilities.includes('import')) {
+        diagnostics.report('mode-unsupported', {
+          file,
+          ...(at ? { at } : {}),
+          message: `stream \`${stream.name}\` of provider \`${entry.provider}\` names method \`${stream.method_id}\`, which lacks the \`import\` capability`,
+          hint: 'a stream\'s records go to the review queue: give the method the `import` capability (an `inbound` integration)',
+        });
+      }
+    }
+  }
+}

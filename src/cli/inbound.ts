@@ -1,0 +1,232 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { StreamDeclaration, WebhookDeclaration } from '../inbound/declarations.ts';
+import { runStream } from '../inbound/sync.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import type { StateStore } from '../state/types.ts';
+import { withRuntime } from './call.ts';
+import { webhookHandler } from '../inbound/receiver.ts';
+import { readRegistryEntries } from '../inbound/registry.ts';
+import { CredentialVault, vaultKeyFromEnv, webhookSecretKey } from '../state/vault.ts';
+import type { Io } from './main.ts';
+import { storeFor } from './state.ts';
+import { UsageError } from './usage.ts';
+import { workspaceRoot } from './workspace.ts';
+
+/** Where `botc serve webhooks` listens without --http. */
+const DEFAULT_BIND = '127.0.0.1:8790';
+
+/**
+ * `botc serve webhooks [--http HOST:PORT] [--root DIR] [--state URL]`: the webhook receiver of
+ * every provider whose registry entry declares webhook events, until SIGINT or SIGTERM.
+ * Signing secrets come from the vault (BOTC_SECRET_KEY), stored with
+ * `botc credentials add <provider> --webhook-secret`.
+ */
+export async function runServeWebhooks(argv: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { http: { type: 'string' }, root: { type: 'string' }, state: { type: 'string' }, 'max-body': { type: 'string' } }, allowPositionals: false, strict: true }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'botc serve webhooks [--http HOST:PORT] [--root DIR] [--state URL]');
+  }
+  const root = workspaceRoot(values.root, io.cwd ?? process.cwd());
+  const declarations = webhookDeclarations(root);
+  if (declarations.size === 0) throw new UsageError('no integration of the workspace declares webhook events', 'add `"webhook"` to a registry entry with mode `webhook` (docs/inbound.md)');
+  const key = vaultKeyFromEnv(io.env);
+  const bind = parseBind(values.http ?? DEFAULT_BIND);
+  const maxBody = values['max-body'] === undefined ? undefined : Number(values['max-body']);
+  if (maxBody !== undefined && (!Number.isSafeInteger(maxBody) || maxBody < 1)) throw new UsageError('--max-body takes a number of bytes');
+  const store = await storeFor({ ...values, root }, io);
+  const vault = new CredentialVault(store, key);
+  let handler;
+  try {
+    handler = webhookHandler({
+      store,
+      declarations,
+      secretFor: async (tenant, provider) => (await vault.get(tenant, webhookSecretKey(provider)))?.secret,
+      ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
+    });
+  } catch (error) {
+    // A payload schema that does not compile: the build reports it at its place.
+    await store.close();
+    throw new UsageError(`a webhook payload schema does not compile: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`, 'botc check shows where');
+  }
+  const server = createServer(handler);
+  // Slow senders may not hold connections open: a delivery is one small request.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(bind.port, bind.host, () => resolve());
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : bind.port;
+    io.stderr(`botc: receiving webhooks for ${[...declarations.keys()].join(', ')} at http://${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${port}/webhooks/<tenant>/<provider>\n`);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        process.off('SIGINT', done);
+        process.off('SIGTERM', done);
+        resolve();
+      };
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or `PORT` (loopback), as `botc serve mcp --http` takes it. */
+function parseBind(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+))?:?(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) throw new UsageError(`--http takes HOST:PORT (for example 127.0.0.1:8790), not \`${text.slice(0, 60)}\``);
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+}
+
+/** The webhook declarations of the workspace registry, by provider. */
+function webhookDeclarations(root: string): Map<string, WebhookDeclaration> {
+  let entries;
+  try {
+    entries = readRegistryEntries(root);
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'botc check shows what is wrong with it');
+  }
+  const out = new Map<string, WebhookDeclaration>();
+  for (const entry of entries) if (entry.modes.includes('webhook') && entry.webhook) out.set(entry.provider, entry.webhook as WebhookDeclaration);
+  return out;
+}
+
+const SYNC_OPTIONS = {
+  once: { type: 'boolean', default: false },
+  tenant: { type: 'string', default: 'default' },
+  provider: { type: 'string' },
+  root: { type: 'string' },
+  state: { type: 'string' },
+  credentials: { type: 'string' },
+  bundles: { type: 'string' },
+} as const;
+
+/** How often a long-running `botc sync run` looks for due streams, in milliseconds. */
+const SYNC_TICK_MS = 5_000;
+
+/**
+ * `botc sync run [--once] [--tenant T] [--provider P] [--bundles DIR] [--root DIR] [--state URL]`:
+ * runs the tenant's due sync streams (registry `streams`) through the built bundles that carry
+ * their methods (DIR, default `<root>/dist`), one JSON line per run on stdout. `--once` runs
+ * what is due and exits (1 when a run failed); otherwise it looks again every few seconds
+ * until SIGINT or SIGTERM. Any number of these may run on one store (src/inbound/sync.ts).
+ */
+export async function runSync(argv: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'run') throw new UsageError(sub === undefined ? 'botc sync needs a subcommand' : `unknown subcommand \`sync ${sub.slice(0, 64)}\``, 'botc sync run [--once] [--tenant T] [--provider P]');
+  let values;
+  try {
+    ({ values } = parseArgs({ args: rest, options: SYNC_OPTIONS, allowPositionals: false, strict: true }));
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'botc sync run [--once] [--tenant T] [--provider P] [--bundles DIR] [--root DIR] [--state URL]');
+  }
+  const cwd = io.cwd ?? process.cwd();
+  const root = workspaceRoot(values.root, cwd);
+  let entries;
+  try {
+    entries = readRegistryEntries(root);
+  } catch (error) {
+    throw new UsageError((error as Error).message, 'botc check shows what is wrong with it');
+  }
+  const streams = entries.filter((e) => e.modes.includes('polling_sync') && (values.provider === undefined || e.provider === values.provider))
+    .flatMap((e) => (e.streams ?? []).map((stream) => ({ provider: e.provider, stream: stream as StreamDeclaration })));
+  if (streams.length === 0) {
+    throw new UsageError(values.provider === undefined ? 'no integration of the workspace declares sync streams' : `provider \`${values.provider.slice(0, 64)}\` declares no sync streams`, 'add `"streams"` to a registry entry with mode `polling_sync` (docs/inbound.md)');
+  }
+  // Each stream runs through the first built bundle that carries its method.
+  const folder = path.resolve(cwd, values.bundles ?? path.join(root, 'dist'));
+  const bundles = bundleFiles(folder);
+  const byBundle = new Map<string, { provider: string; stream: StreamDeclaration }[]>();
+  for (const item of streams) {
+    const file = bundles.find((b) => b.methods.has(item.stream.method_id));
+    if (!file) throw new UsageError(`no bundle in ${folder} carries method \`${item.stream.method_id}\` of stream \`${item.stream.name}\``, 'run `botc build` (a bot must install a tool with the method), or pass --bundles DIR');
+    byBundle.set(file.path, [...(byBundle.get(file.path) ?? []), item]);
+  }
+  const store = await storeFor({ ...values, root }, io);
+  try {
+    const runtimes: { runtime: Runtime; streams: { provider: string; stream: StreamDeclaration }[] }[] = [];
+    const open = async (index: number): Promise<number> => {
+      const paths = [...byBundle.keys()];
+      if (index < paths.length) {
+        return withRuntime(paths[index]!, { ...values, root }, io, async (runtime) => {
+          runtimes.push({ runtime, streams: byBundle.get(paths[index]!)! });
+          return open(index + 1);
+        });
+      }
+      return loop(runtimes, store, values.tenant, values.once, io);
+    };
+    return await open(0);
+  } finally {
+    await store.close();
+  }
+}
+
+async function loop(runtimes: { runtime: Runtime; streams: { provider: string; stream: StreamDeclaration }[] }[], store: StateStore, tenant: string, once: boolean, io: Io): Promise<number> {
+  let stopped = false;
+  let wake: () => void = () => undefined;
+  const stop = () => {
+    stopped = true;
+    wake();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let failed = false;
+  try {
+    do {
+      for (const { runtime, streams } of runtimes) {
+        for (const { provider, stream } of streams) {
+          if (stopped) break;
+          const target = { tenant, provider, stream };
+          const outcome = await runStream(store, target, (t, cursor, traceId) =>
+            runtime.syncPage({ tenant: t.tenant, method_id: t.stream.method_id, params: t.stream.params ?? {}, trace_id: traceId, ...(cursor !== null ? { cursor } : {}) }),
+          );
+          if (outcome.status === 'failed') failed = true;
+          if (once || outcome.status === 'ok' || outcome.status === 'failed') io.stdout(`${JSON.stringify({ tenant, provider, stream: stream.name, ...outcome })}\n`);
+        }
+      }
+      if (!once && !stopped) await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SYNC_TICK_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    } while (!once && !stopped);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return failed ? 1 : 0;
+}
+
+/** The bundles of a folder (`*.bundle.json`) with the methods each carries; unreadable files are skipped. */
+function bundleFiles(folder: string): { path: string; methods: Set<string> }[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder).filter((n) => n.endsWith('.bundle.json')).sort();
+  } catch {
+    throw new UsageError(`the bundle folder ${folder} cannot be read`, 'run `botc build` first, or pass --bundles DIR');
+  }
+  const out: { path: string; methods: Set<string> }[] = [];
+  for (const name of names) {
+    const file = path.join(folder, name);
+    try {
+      const bundle = JSON.parse(readFileSync(file, 'utf8')) as { methods?: Record<string, unknown> };
+      out.push({ path: file, methods: new Set(Object.keys(bundle.methods ?? {})) });
+    } catch {
+      // Not a bundle; the runtime refuses it anyway if it is ever chosen.
+    }
+  }
+  return out;
+}
