@@ -10,7 +10,7 @@ import { withRuntime } from './call.ts';
 import { webhookHandler } from '../inbound/receiver.ts';
 import { readRegistryEntries } from '../inbound/registry.ts';
 import { CredentialVault, vaultKeyFromEnv, webhookSecretKey } from '../state/vault.ts';
-import type { Io } from './main.ts';
+import type { Io } from './io.ts';
 import { storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
