@@ -13,6 +13,7 @@ import { chainCredentials, credentialsFromEnv, type CredentialSource } from '../
 import { Runtime } from '../runtime/runtime.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { Io } from './io.ts';
+import { untilStopped } from './signals.ts';
 import { storeFor } from './state.ts';
 import { parseBind } from './serve.ts';
 import { UsageError } from './usage.ts';
@@ -70,10 +71,7 @@ export async function runConsole(argv: string[], io: Io): Promise<number> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : bind.port;
   io.stderr(`botc: console at ${tls ? 'https' : 'http'}://${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${port}/\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await store.close();
   return 0;

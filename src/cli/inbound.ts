@@ -11,6 +11,7 @@ import { webhookHandler } from '../inbound/receiver.ts';
 import { readRegistryEntries } from '../inbound/registry.ts';
 import { CredentialVault, vaultKeyFromEnv, webhookSecretKey } from '../state/vault.ts';
 import type { Io } from './io.ts';
+import { untilStopped } from './signals.ts';
 import { storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
@@ -65,15 +66,7 @@ export async function runServeWebhooks(argv: string[], io: Io): Promise<number> 
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : bind.port;
     io.stderr(`botc: receiving webhooks for ${[...declarations.keys()].join(', ')} at http://${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${port}/webhooks/<tenant>/<provider>\n`);
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        process.off('SIGINT', done);
-        process.off('SIGTERM', done);
-        resolve();
-      };
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    });
+    await untilStopped();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   } finally {
     await store.close();

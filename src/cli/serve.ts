@@ -8,6 +8,7 @@ import { McpBridge } from '../adapters/mcp.ts';
 import { mcpHttpHandler } from '../adapters/mcp-http.ts';
 import { withRuntime } from './call.ts';
 import type { Io } from './io.ts';
+import { untilStopped } from './signals.ts';
 import { UsageError } from './usage.ts';
 
 const SERVE_OPTIONS = {
@@ -74,7 +75,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : bind.port;
     io.stderr(`botc: serving ${runtime.bundle.bot.id} at http://${bind.host.includes(':') ? `[${bind.host}]` : bind.host}:${port}/mcp\n`);
-    await untilStopped(undefined);
+    await untilStopped();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     return 0;
   });
@@ -181,17 +182,3 @@ async function serveOne(handler: (request: Request) => Promise<Response>, req: I
   res.end();
 }
 
-/** Resolves when the stream ends (stdio) or on SIGINT/SIGTERM. */
-function untilStopped(stream: NodeJS.ReadableStream | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    stream?.once('end', done);
-    stream?.once('close', done);
-  });
-}
