@@ -1,6 +1,6 @@
 import type { Bundle, BundleExpert, BundleTool } from '../bundle/format.ts';
 import type { MethodSpec } from '../integration/types.ts';
-import { TOOL_OPS } from '../tools/envelope.ts';
+import { CALL_OPTIONS, TOOL_OPS } from '../tools/envelope.ts';
 
 /**
  * The functions an agent sees for one expert, in one of two styles:
@@ -81,9 +81,7 @@ function envelopeFunction(bundle: Bundle, tool: BundleTool): AgentFunction {
     properties: {
       method_id: { const: spec.method_id, description: spec.description },
       params: withoutSchemaKeyword(spec.input_schema),
-      cursor: { type: 'string', description: 'The `next_cursor` of a previous page, to fetch the next one.' },
-      dry_run: { type: 'boolean', description: 'Describe what a write would send without sending it.' },
-      idempotency_key: { type: 'string', description: 'A caller-chosen key (1 to 200 characters): a repeated call with the same key returns the first result.' },
+      ...CALL_OPTIONS,
     },
   });
   return {

@@ -2,6 +2,18 @@
 export const TOOL_OPS = ['help', 'status', 'list_methods', 'list_providers', 'call'] as const;
 export type ToolOp = (typeof TOOL_OPS)[number];
 
+/** The optional arguments of `call` besides `method_id` and `params`, as JSON Schema properties. */
+export const CALL_OPTIONS = {
+  cursor: { type: 'string', description: 'The `next_cursor` of a previous page, to fetch the next one.' },
+  dry_run: { type: 'boolean', description: 'Describe what a write would send without sending it.' },
+  idempotency_key: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 200,
+    description: 'A caller-chosen key: a repeated call with the same key returns the first result.',
+  },
+} as const;
+
 /**
  * The JSON Schema of a tool's `{op, args}` envelope, usable as-is as the input schema of
  * an LLM function or an MCP tool. Per-method parameters are described by `help`.
@@ -25,14 +37,7 @@ export function envelopeSchema(toolName: string, methods: readonly string[]): Re
         properties: {
           method_id: { type: 'string', enum: [...methods], description: 'The method to run.' },
           params: { type: 'object', description: "The method's parameters; `help` shows each method's input schema." },
-          cursor: { type: 'string', description: 'The `next_cursor` of a previous page, to fetch the next one.' },
-          dry_run: { type: 'boolean', description: 'Describe what a write would send without sending it.' },
-          idempotency_key: {
-            type: 'string',
-            minLength: 1,
-            maxLength: 200,
-            description: 'A caller-chosen key: a repeated call with the same key returns the first result.',
-          },
+          ...CALL_OPTIONS,
         },
       },
     },
