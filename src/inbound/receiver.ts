@@ -136,7 +136,7 @@ async function handle(req: IncomingMessage, options: ReceiverOptions, cap: numbe
       decided_by: null,
       decided_at: null,
     };
-    queued = await options.store.enqueueImport([item], null);
+    queued = await options.store.enqueueImport([item], null, { tenant, type: 'webhook.received', subject: `${provider}:${eventId}`, payload: { provider, event_id: eventId, event_type: eventType, review_id: item.id }, caused_by: null });
   } catch (error) {
     // Nothing was queued: give the id back so the provider's redelivery is not taken for a replay.
     await options.store.releaseIdempotency(tenant, scope, eventId, claimId);

@@ -108,6 +108,7 @@ export async function runStream(store: StateStore, target: SyncTarget, fetchPage
     args_sha256: '',
     result: { ok: true, data: { ...outcome }, meta: { provider_request_id: null, latency_ms: now() - started, next_cursor: null, rate_limit_remaining: null, cost_units: null, provenance: { source_type: 'sync', source_ref: cursorKey } } },
   });
+  if (outcome.status === 'ok') await store.appendEvent({ tenant, type: 'sync.completed', subject: `${provider}:${stream.name}:${slot}`, payload: { provider, stream: stream.name, method_id: stream.method_id, pages, records }, caused_by: null }, now());
   await store.appendAudit({
     tenant,
     action: outcome.status === 'ok' ? 'sync.completed' : 'sync.failed',

@@ -1,5 +1,9 @@
 import { canonicalJson } from '../bundle/canonical.ts';
 import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAuditLog, type AuditRow } from './audit-chain.ts';
+import {
+  confirmationExecutedEvent, eventPayloadJson, newEventId, proposingAutomations, reviewApprovedEvent,
+  type AutomationClaim, type EventFilter, type EventInput, type StoredEvent,
+} from './events.ts';
 import { confirmationRefusal } from './sql-store.ts';
 import { ANY_APPROVER, confirmationStatus, type ConfirmationStatus, type StoredConfirmation } from './types.ts';
 import type {
@@ -119,7 +123,10 @@ export class MemoryStore implements StateStore {
   async createConfirmation(confirmation: Confirmation): Promise<void> {
     if (this.confirmations.has(confirmation.token_sha256)) throw new Error('duplicate confirmation token');
     if (confirmation.id !== '' && [...this.confirmations.values()].some((c) => c.id === confirmation.id)) throw new Error('duplicate confirmation id');
-    this.confirmations.set(confirmation.token_sha256, { ...confirmation, preview_json: confirmation.preview_json ?? null, used_at: null, status: 'pending', decided_by: null, reason: null });
+    const chain = confirmation.automation_chain ?? proposingAutomations();
+    this.confirmations.set(confirmation.token_sha256, {
+      ...confirmation, preview_json: confirmation.preview_json ?? null, automation_chain: chain?.length ? chain : null, used_at: null, status: 'pending', decided_by: null, reason: null,
+    });
   }
 
   async getConfirmation(tokenSha256: string): Promise<StoredConfirmation | undefined> {
@@ -153,11 +160,13 @@ export class MemoryStore implements StateStore {
     const usable = row && row.tenant === tenant && row.used_at === null && row.expires_at > now && (row.approver === ANY_APPROVER || row.approver === approver);
     if (!usable) return { ok: false, reason: confirmationRefusal(row, tenant, approver) };
     Object.assign(row, { used_at: now, status, decided_by: approver, reason });
+    if (status === 'executed') this.insertEvent(confirmationExecutedEvent(row, approver), now);
     const { used_at: _used, status: _status, decided_by: _by, reason: _reason, ...confirmation } = row;
     return { ok: true, confirmation };
   }
 
-  async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]> {
+  async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null, event?: EventInput): Promise<ReviewItem[]> {
+    if (event) this.insertEvent(event, items[0]?.created_at ?? Date.now());
     for (const item of items) {
       const id = canonicalJson([item.tenant, item.provider, item.record_key]);
       const existing = this.reviews.get(id);
@@ -184,6 +193,7 @@ export class MemoryStore implements StateStore {
     const row = [...this.reviews.values()].find((r) => r.id === id && r.tenant === tenant && r.status === 'pending');
     if (!row) return undefined;
     Object.assign(row, { status, decided_by: by, decided_at: now });
+    if (status === 'approved') this.insertEvent(reviewApprovedEvent(row), now);
     return { ...row };
   }
 
@@ -226,6 +236,53 @@ export class MemoryStore implements StateStore {
   async releaseRefreshLock(tenant: string, provider: string, holder: string): Promise<void> {
     const key = canonicalJson([tenant, provider]);
     if (this.refreshLocks.get(key)?.holder === holder) this.refreshLocks.delete(key);
+  }
+
+  private readonly events: StoredEvent[] = [];
+  private readonly claims = new Map<string, AutomationClaim>();
+  private readonly checkpoints = new Map<string, number>();
+
+  /** Synchronous, so it is atomic with the change it reports. */
+  private insertEvent(event: EventInput, now: number): StoredEvent {
+    eventPayloadJson(event.payload);
+    const stored: StoredEvent = structuredClone({ ...event, id: newEventId(), seq: this.events.length + 1, created_at: now });
+    this.events.push(stored);
+    return structuredClone(stored);
+  }
+
+  async appendEvent(event: EventInput, now: number): Promise<StoredEvent> {
+    return this.insertEvent(event, now);
+  }
+
+  async listEvents(filter: EventFilter): Promise<StoredEvent[]> {
+    return this.events
+      .filter((e) => e.seq > filter.after && (filter.type === undefined || e.type === filter.type) && (filter.tenant === undefined || e.tenant === filter.tenant))
+      .slice(0, Math.max(1, Math.min(filter.limit ?? 500, 10_000)))
+      .map((e) => structuredClone(e));
+  }
+
+  async claimAutomationEvent(automation: string, eventId: string, tenant: string, now: number): Promise<boolean> {
+    const key = canonicalJson([automation, eventId]);
+    if (this.claims.has(key)) return false;
+    this.claims.set(key, { automation, event_id: eventId, tenant, claimed_at: now, outcome: 'claimed', confirmation_id: null });
+    return true;
+  }
+
+  async settleAutomationEvent(automation: string, eventId: string, outcome: string, confirmationId: string | null): Promise<void> {
+    const claim = this.claims.get(canonicalJson([automation, eventId]));
+    if (claim) Object.assign(claim, { outcome, confirmation_id: confirmationId });
+  }
+
+  async listAutomationClaims(automation?: string): Promise<AutomationClaim[]> {
+    return [...this.claims.values()].filter((c) => automation === undefined || c.automation === automation).map((c) => ({ ...c }));
+  }
+
+  async getAutomationCheckpoint(automation: string): Promise<number> {
+    return this.checkpoints.get(automation) ?? 0;
+  }
+
+  async advanceAutomationCheckpoint(automation: string, seq: number): Promise<void> {
+    if ((this.checkpoints.get(automation) ?? 0) < seq) this.checkpoints.set(automation, seq);
   }
 
   async close(): Promise<void> {}

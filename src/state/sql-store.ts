@@ -1,5 +1,8 @@
+// Over 300 lines: one class implements the whole StateStore over SQL, so both drivers share every statement.
 import { randomUUID } from 'node:crypto';
 import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAuditLog, type AuditRow } from './audit-chain.ts';
+import { confirmationExecutedEvent, reviewApprovedEvent, type AutomationClaim, type EventFilter, type EventInput, type StoredEvent } from './events.ts';
+import { chainJson, insertEvent, SqlAutomationState } from './sql-events.ts';
 import { ANY_APPROVER, confirmationStatus, type ConfirmationStatus, type StoredConfirmation } from './types.ts';
 import type {
   AuditAnchor, AuditEntry, AuditFilter, AuditInput, AuditLogCheck, AuditVerification, Confirmation, ConfirmationUse, CredentialSummary,
@@ -42,6 +45,14 @@ const TABLES = [
   // One row per credential being refreshed: the single refresh in flight (docs/oauth-and-automations.md).
   `CREATE TABLE IF NOT EXISTS botc_refresh_lock (tenant TEXT NOT NULL, provider TEXT NOT NULL, holder TEXT NOT NULL,
      expires_at BIGINT NOT NULL, PRIMARY KEY (tenant, provider))`,
+  // Internal events, append-only, numbered in commit order through the one-row counter
+  // botc_event_head (docs/oauth-and-automations.md); automations' claims and checkpoints.
+  `CREATE TABLE IF NOT EXISTS botc_event (seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL, type TEXT NOT NULL,
+     subject TEXT NOT NULL, payload_json TEXT NOT NULL, caused_by_json TEXT, created_at BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS botc_event_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS botc_automation_claim (automation TEXT NOT NULL, event_id TEXT NOT NULL, tenant TEXT NOT NULL,
+     claimed_at BIGINT NOT NULL, outcome TEXT NOT NULL, confirmation_id TEXT, PRIMARY KEY (automation, event_id))`,
+  `CREATE TABLE IF NOT EXISTS botc_automation_checkpoint (automation TEXT PRIMARY KEY, seq BIGINT NOT NULL)`,
 ];
 
 /** The tables every SQL store shares; drivers add their append-only guards for the audit log. */
@@ -72,6 +83,8 @@ export const ADDED_COLUMNS: readonly { table: string; column: string; definition
   // OAuth credentials: the ciphertext holds access and refresh token; when the access token expires.
   { table: 'botc_credential', column: 'oauth', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'botc_credential', column: 'expires_at', definition: 'BIGINT' },
+  // The automations that proposed a confirmation (JSON array), so its execution does not trigger them again.
+  { table: 'botc_confirmation', column: 'automation_chain', definition: 'TEXT' },
 ];
 
 /** Indexes over ADDED_COLUMNS, created once those exist. */
@@ -85,8 +98,11 @@ export { auditHash, auditRow, GENESIS_HASH, toEntry, type AuditRow } from './aud
 export class SqlStore implements StateStore {
   readonly kind: 'sqlite' | 'postgres';
 
+  private readonly automations: SqlAutomationState;
+
   constructor(private readonly db: SqlDriver) {
     this.kind = db.kind;
+    this.automations = new SqlAutomationState(db);
   }
 
   async getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -225,9 +241,9 @@ export class SqlStore implements StateStore {
   async createConfirmation(c: Confirmation): Promise<void> {
     await this.db.run(
       `INSERT INTO botc_confirmation (token_sha256, id, tenant, approver, expires_at, preview_sha256, expert, tool, method_id, call_json, created_at,
-         bot, bundle_digest, bundle_path, preview_json, status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
-      [c.token_sha256, c.id, c.tenant, c.approver, c.expires_at, c.preview_sha256, c.expert, c.tool, c.method_id, c.call_json, c.created_at, c.bot, c.bundle_digest, c.bundle_path, c.preview_json ?? null],
+         bot, bundle_digest, bundle_path, preview_json, status, automation_chain)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+      [c.token_sha256, c.id, c.tenant, c.approver, c.expires_at, c.preview_sha256, c.expert, c.tool, c.method_id, c.call_json, c.created_at, c.bot, c.bundle_digest, c.bundle_path, c.preview_json ?? null, chainJson(c.automation_chain)],
     );
   }
 
@@ -258,20 +274,31 @@ export class SqlStore implements StateStore {
     return this.decideConfirmation(tokenSha256, tenant, approver, now, 'rejected', reason);
   }
 
-  /** One UPDATE guarded by `used_at IS NULL`: of any number of concurrent decisions, one wins. */
+  /**
+   * One UPDATE guarded by `used_at IS NULL`: of any number of concurrent decisions, one wins. An
+   * approval records its `confirmation.executed` event in the same transaction.
+   */
   private async decideConfirmation(tokenSha256: string, tenant: string, approver: string, now: number, status: 'executed' | 'rejected', reason: string | null): Promise<ConfirmationUse> {
-    const changed = await this.db.run(
-      `UPDATE botc_confirmation SET used_at = ?, status = ?, decided_by = ?, reason = ? WHERE token_sha256 = ? AND tenant = ? AND used_at IS NULL AND expires_at > ?
-       AND (approver = ? OR approver = '${ANY_APPROVER}')`,
-      [now, status, approver, reason, tokenSha256, tenant, now, approver],
-    );
-    const row = await this.getConfirmation(tokenSha256);
-    if (changed === 1 && row) return { ok: true, confirmation: row };
-    return { ok: false, reason: confirmationRefusal(row, tenant, approver) };
+    return this.db.transaction(async (tx) => {
+      const changed = await tx.run(
+        `UPDATE botc_confirmation SET used_at = ?, status = ?, decided_by = ?, reason = ? WHERE token_sha256 = ? AND tenant = ? AND used_at IS NULL AND expires_at > ?
+         AND (approver = ? OR approver = '${ANY_APPROVER}')`,
+        [now, status, approver, reason, tokenSha256, tenant, now, approver],
+      );
+      const [found] = await tx.all<ConfirmationRow>('SELECT * FROM botc_confirmation WHERE token_sha256 = ?', [tokenSha256]);
+      const row = found ? normalizeConfirmation(found) : undefined;
+      if (changed === 1 && row) {
+        if (status === 'executed') await insertEvent(tx, confirmationExecutedEvent(row, approver), now);
+        return { ok: true, confirmation: row };
+      }
+      return { ok: false, reason: confirmationRefusal(row, tenant, approver) };
+    });
   }
 
-  async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]> {
+  async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null, event?: EventInput): Promise<ReviewItem[]> {
     return this.db.transaction(async (tx) => {
+      // The event commits with the records it reports, or not at all.
+      if (event) await insertEvent(tx, event, items[0]?.created_at ?? Date.now());
       for (const item of items) {
         // A re-import of the same record is absorbed (its decision stands); a changed record goes
         // back to review. Either way the record now belongs to the latest batch that delivered it.
@@ -313,13 +340,18 @@ export class SqlStore implements StateStore {
   }
 
   async decideReview(tenant: string, id: string, status: 'approved' | 'rejected', by: string, now: number): Promise<ReviewItem | undefined> {
-    const changed = await this.db.run(
-      "UPDATE botc_review SET status = ?, decided_by = ?, decided_at = ? WHERE tenant = ? AND id = ? AND status = 'pending'",
-      [status, by, now, tenant, id],
-    );
-    if (changed !== 1) return undefined;
-    const [row] = await this.db.all<ReviewItem>('SELECT * FROM botc_review WHERE id = ?', [id]);
-    return row ? normalizeReview(row) : undefined;
+    return this.db.transaction(async (tx) => {
+      const changed = await tx.run(
+        "UPDATE botc_review SET status = ?, decided_by = ?, decided_at = ? WHERE tenant = ? AND id = ? AND status = 'pending'",
+        [status, by, now, tenant, id],
+      );
+      if (changed !== 1) return undefined;
+      const [row] = await tx.all<ReviewItem>('SELECT * FROM botc_review WHERE id = ?', [id]);
+      if (!row) return undefined;
+      const item = normalizeReview(row);
+      if (status === 'approved') await insertEvent(tx, reviewApprovedEvent(item), now);
+      return item;
+    });
   }
 
   async getCursor(tenant: string, stream: string): Promise<string | null> {
@@ -375,10 +407,40 @@ export class SqlStore implements StateStore {
     await this.db.run('DELETE FROM botc_refresh_lock WHERE tenant = ? AND provider = ? AND holder = ?', [tenant, provider, holder]);
   }
 
+  appendEvent(event: EventInput, now: number): Promise<StoredEvent> {
+    return this.db.transaction((tx) => insertEvent(tx, event, now));
+  }
+
+  listEvents(filter: EventFilter): Promise<StoredEvent[]> {
+    return this.automations.listEvents(filter);
+  }
+
+  claimAutomationEvent(automation: string, eventId: string, tenant: string, now: number): Promise<boolean> {
+    return this.automations.claim(automation, eventId, tenant, now);
+  }
+
+  settleAutomationEvent(automation: string, eventId: string, outcome: string, confirmationId: string | null): Promise<void> {
+    return this.automations.settle(automation, eventId, outcome, confirmationId);
+  }
+
+  listAutomationClaims(automation?: string): Promise<AutomationClaim[]> {
+    return this.automations.claims(automation);
+  }
+
+  getAutomationCheckpoint(automation: string): Promise<number> {
+    return this.automations.checkpoint(automation);
+  }
+
+  advanceAutomationCheckpoint(automation: string, seq: number): Promise<void> {
+    return this.automations.advance(automation, seq);
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
 }
+
+
 
 /** A credential as stored: its scopes as JSON text. */
 type CredentialRow = Omit<StoredCredential, 'scopes' | 'oauth'> & { scopes_json: string; oauth?: number | null };
@@ -408,7 +470,7 @@ export function confirmationRefusal(
   return 'expired';
 }
 
-type ConfirmationRow = Omit<StoredConfirmation, 'status'> & { status: string | null };
+type ConfirmationRow = Omit<StoredConfirmation, 'status' | 'automation_chain'> & { status: string | null; automation_chain?: string | null };
 
 function normalizeConfirmation(row: ConfirmationRow): StoredConfirmation {
   const usedAt = row.used_at === null ? null : Number(row.used_at);
@@ -425,6 +487,7 @@ function normalizeConfirmation(row: ConfirmationRow): StoredConfirmation {
     bot: row.bot ?? '',
     bundle_digest: row.bundle_digest ?? '',
     bundle_path: row.bundle_path ?? null,
+    automation_chain: typeof row.automation_chain === 'string' ? (JSON.parse(row.automation_chain) as string[]) : null,
     expires_at: Number(row.expires_at),
     created_at: Number(row.created_at),
   };

@@ -1,4 +1,5 @@
 import type { IntegrationResult } from '../integration/types.ts';
+import type { AutomationClaim, EventFilter, EventInput, StoredEvent } from './events.ts';
 
 /** One audit entry as the runtime writes it. Never holds a secret. */
 export interface AuditInput {
@@ -107,6 +108,11 @@ export interface Confirmation {
    */
   preview_json?: string | null;
   created_at: number;
+  /**
+   * The automations whose proposal this is, oldest first (see events.ts): empty or absent when
+   * a caller proposed it directly. Its `confirmation.executed` event names them.
+   */
+  automation_chain?: string[] | null;
 }
 
 /**
@@ -233,7 +239,8 @@ export interface StateStore {
   /**
    * Marks a confirmation used (`executed`, by `approver`), atomically and once: a second use, a
    * rejected one, another tenant, another approver or an expired token fail, and only one of two
-   * concurrent uses succeeds.
+   * concurrent uses succeeds. The use records the `confirmation.executed` event in the same
+   * transaction (the write is sent right after; its outcome is in the audit log).
    */
   useConfirmation(tokenSha256: string, tenant: string, approver: string, now: number): Promise<ConfirmationUse>;
   /**
@@ -247,8 +254,12 @@ export interface StateStore {
    * crash leaves both or neither. Records upsert by (tenant, provider, record_key): an unchanged
    * record keeps its decision, a changed one is pending again; both move to the new batch.
    */
-  enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null): Promise<ReviewItem[]>;
+  enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null, event?: EventInput): Promise<ReviewItem[]>;
   listReviews(filter: { tenant?: string; status?: ReviewStatus; batch_id?: string }): Promise<ReviewItem[]>;
+  /**
+   * Records a person's decision on a pending review item; undefined when it is not pending (or
+   * unknown). An approval records the `review.approved` event in the same transaction.
+   */
   decideReview(tenant: string, id: string, status: 'approved' | 'rejected', by: string, now: number): Promise<ReviewItem | undefined>;
   getCursor(tenant: string, stream: string): Promise<string | null>;
 
@@ -265,6 +276,28 @@ export interface StateStore {
   claimRefreshLock(tenant: string, provider: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
   /** Gives up our refresh lock; another holder's lock is left alone. */
   releaseRefreshLock(tenant: string, provider: string, holder: string): Promise<void>;
+
+  /**
+   * Appends one internal event (events.ts) on its own: for state changes made of several
+   * transactions, such as a sync run of several pages. Other events are recorded by the store
+   * methods that make their state change. Refuses a nested or oversized payload.
+   */
+  appendEvent(event: EventInput, now: number): Promise<StoredEvent>;
+  /** Events after a seq, oldest first (the order they committed in). */
+  listEvents(filter: EventFilter): Promise<StoredEvent[]>;
+  /**
+   * Claims the handling of `event_id` by `automation` (insert if absent), atomically across
+   * processes and machines: true for exactly one claimer, ever.
+   */
+  claimAutomationEvent(automation: string, eventId: string, tenant: string, now: number): Promise<boolean>;
+  /** Records what became of a claimed handling: `proposed` with the confirmation id, or an error code. */
+  settleAutomationEvent(automation: string, eventId: string, outcome: string, confirmationId: string | null): Promise<void>;
+  /** The claims of an automation (or all), oldest first. */
+  listAutomationClaims(automation?: string): Promise<AutomationClaim[]>;
+  /** The seq of the last event an automation went past; 0 before its first run. */
+  getAutomationCheckpoint(automation: string): Promise<number>;
+  /** Moves an automation's checkpoint forward to `seq` (never back). */
+  advanceAutomationCheckpoint(automation: string, seq: number): Promise<void>;
 
   close(): Promise<void>;
 }
