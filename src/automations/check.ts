@@ -1,41 +1,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import type { Bundle } from '../bundle/format.ts';
 import type { Diagnostics } from '../diagnostics/diagnostic.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
 import { describeReadFailure, type WorkspaceFiles } from '../load/files.ts';
 import { parseJson } from '../load/json.ts';
-import { govern } from '../runtime/governance.ts';
 import { Validators } from '../runtime/validators.ts';
 import { clip, issueMessage } from '../schema/common.ts';
+import { AUTOMATIONS_DIR, automationSchema, EVENT_TYPES, proposalProblem } from './proposal.ts';
 
-/** The internal events an automation can react to. */
-export const EVENT_TYPES = ['review.approved', 'sync.completed', 'webhook.received', 'confirmation.executed'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** The folder of automation files, at the workspace root. */
-export const AUTOMATIONS_DIR = 'automations';
-
-/**
- * `automations/<name>.json`: on an internal event (`on`) whose payload has every `filter`
- * field equal, propose one outbound write (`propose`) that a person must confirm. An
- * automation never executes anything itself. See docs/oauth-and-automations.md.
- */
-export const automationSchema = z.strictObject({
-  $schema: z.string().optional(),
-  on: z.enum(EVENT_TYPES),
-  filter: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
-  propose: z.strictObject({
-    bot: z.string().min(1),
-    expert: z.string().min(1),
-    tool: z.string().min(1),
-    method_id: z.string().min(1),
-    params: z.record(z.string(), z.unknown()).default({}),
-  }),
-});
-
-export type Automation = z.infer<typeof automationSchema>;
+export { AUTOMATIONS_DIR, automationSchema, EVENT_TYPES, type Automation, type EventType } from './proposal.ts';
 
 /** True when the workspace has an `automations/` folder (or anything by that name to report). */
 export function hasAutomations(files: WorkspaceFiles): boolean {
@@ -94,32 +68,7 @@ export function checkAutomations(files: WorkspaceFiles, diagnostics: Diagnostics
       if (everyBot) problem(['propose', 'bot'], `\`propose.bot\` names \`${clip(propose.bot)}\`, which is no bot of the workspace`, didYouMean(propose.bot, byBot.keys()) ?? `bots: ${listNames([...byBot.keys()].sort())}`);
       continue;
     }
-    const expert = bundle.experts.find((e) => e.name === propose.expert);
-    if (!expert) {
-      const experts = bundle.experts.map((e) => e.name);
-      problem(['propose', 'expert'], `bot \`${bundle.bot.id}\` has no expert \`${clip(propose.expert)}\``, didYouMean(propose.expert, experts) ?? `experts: ${listNames(experts)}`);
-      continue;
-    }
-    if (!expert.tools.includes(propose.tool)) {
-      problem(['propose', 'tool'], `expert \`${expert.name}\` may not use a tool \`${clip(propose.tool)}\``, didYouMean(propose.tool, expert.tools) ?? `its tools: ${listNames(expert.tools)}`);
-      continue;
-    }
-    const tool = bundle.tools.find((t) => t.name === propose.tool)!;
-    if (!tool.methods.includes(propose.method_id)) {
-      problem(['propose', 'method_id'], `tool \`${tool.name}\` has no method \`${clip(propose.method_id)}\``, didYouMean(propose.method_id, tool.methods) ?? `its methods: ${listNames(tool.methods)}`);
-      continue;
-    }
-    const spec = bundle.methods[propose.method_id]!;
-    const governance = govern(spec, bundle.integrations[spec.provider]!);
-    if (!governance.ok || governance.kind !== 'outbound_write') {
-      problem(
-        ['propose', 'method_id'],
-        `\`${propose.method_id}\` is not an outbound write: an automation only proposes writes that a person confirms, and anything else would run on its own`,
-        `propose a method with a write capability; ${tool.name}'s methods: ${listNames(tool.methods)}`,
-      );
-      continue;
-    }
-    const invalid = validators.check(spec.input_schema, propose.params);
-    if (invalid) problem(['propose', 'params'], `\`propose.params\` do not match the input schema of ${propose.method_id}: ${invalid}`, `\`botc help\` of tool ${tool.name} shows the method's parameters`);
+    const found = proposalProblem(propose, bundle, validators);
+    if (found) problem(found.at, found.message, found.hint);
   }
 }

@@ -254,6 +254,27 @@ ${STATE}
 Exit status: 0 done, 1 a run failed (--once), 2 bad usage.
 `,
   },
+  automations: {
+    summary: 'turn internal events into writes that a person must confirm',
+    text: `Usage: botc automations run [--once] [--replay] [--tenant T] [--bundles DIR] [--root DIR]
+                            [--state URL] [--credentials FILE]
+
+For each automation (automations/<name>.json) and each new event of its type whose payload
+matches its filter, proposes the automation's write through the built bundle of its bot
+(DIR/<bot>.bundle.json, DIR default <root>/dist): a pending confirmation with a dry-run
+preview, for the automation's approver. It never confirms: a person does (botc confirm
+approve <id>). Each (automation, event) is handled at most once across every process on the
+store; an event caused by an automation's own proposal does not trigger it again. Prints one
+JSON line per handled event. --replay reads every event again (handled ones stay handled);
+--tenant only that tenant's events. --once makes one pass and exits; otherwise it looks again
+every 2 seconds until SIGINT or SIGTERM.
+
+${WORKSPACE}
+${STATE}
+
+Exit status: 0 done, 1 a proposal failed or an automation cannot run (--once), 2 bad usage.
+`,
+  },
   serve: {
     summary: 'serve one expert as an MCP server (stdio, or Streamable HTTP), or receive webhooks',
     text: `Usage: botc serve mcp <bundle> --expert E [--http HOST:PORT] [--tenant T] [--style envelope|methods]

@@ -26,6 +26,7 @@ const RUNNERS: Record<string, () => Promise<Command>> = {
   auth: async () => (await import('./auth.ts')).runAuth,
   console: async () => (await import('./console.ts')).runConsole,
   sync: async () => (await import('./inbound.ts')).runSync,
+  automations: async () => (await import('./automations.ts')).runAutomationsCommand,
 };
 
 /**
