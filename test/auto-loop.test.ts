@@ -228,6 +228,13 @@ describeStores('automations: import → review → event → proposal → a pers
     expect(chains.map((c) => c.join('>')).sort()).toEqual(['', 'echo-x', 'echo-x>echo-y', 'echo-y', 'echo-y>echo-x']);
   });
 
+  it('the event log is append-only: a raw update or delete is refused by the database', async () => {
+    await approvedImports(1);
+    await expect(db.raw.exec("UPDATE botc_event SET tenant = 'other'")).rejects.toThrow(/append-only/);
+    await expect(db.raw.exec('DELETE FROM botc_event')).rejects.toThrow(/append-only/);
+    expect(await store.listEvents({ after: 0 })).toHaveLength(2);
+  });
+
   it('records sync.completed when a sync run commits, and an event only with the change it reports', async () => {
     const stream = { name: 'deals', method_id: 'hubspot.deals.import.v1', interval_seconds: 60, record_id: '/id' };
     const page = { ok: true as const, data: { records: [{ id: 'd1' }] }, meta: { provider_request_id: null, latency_ms: 1, next_cursor: null, rate_limit_remaining: null, cost_units: null, provenance: { source_type: 'api', source_ref: 'x' } } };

@@ -5,9 +5,10 @@ import { ADDED_COLUMNS, ADDED_INDEXES, SCHEMA, SqlStore, type SqlConnection, typ
 /**
  * The audit log's guards, each a trigger installed when missing: no update or delete (an
  * `INSERT … ON CONFLICT DO UPDATE` is an update and fires the update trigger), no TRUNCATE
- * (which skips row triggers), and every insert the next link of its tenant's chain.
+ * (which skips row triggers), and every insert the next link of its tenant's chain. The
+ * internal event log (`table` botc_event) gets no update, delete or TRUNCATE alike.
  */
-const AUDIT_GUARDS: readonly { trigger: string; statements: readonly string[] }[] = [
+const AUDIT_GUARDS: readonly { trigger: string; table?: string; statements: readonly string[] }[] = [
   {
     trigger: 'botc_audit_append_only',
     statements: [
@@ -34,6 +35,16 @@ const AUDIT_GUARDS: readonly { trigger: string; statements: readonly string[] }[
          RETURN NEW;
        END $$ LANGUAGE plpgsql`,
       'CREATE TRIGGER botc_audit_next_only BEFORE INSERT ON botc_audit FOR EACH ROW EXECUTE FUNCTION botc_audit_next_only()',
+    ],
+  },
+  {
+    // Internal events are facts that automations have acted on: never changed or removed.
+    trigger: 'botc_event_append_only',
+    table: 'botc_event',
+    statements: [
+      `CREATE OR REPLACE FUNCTION botc_event_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'the event log is append-only'; END $$ LANGUAGE plpgsql`,
+      'CREATE TRIGGER botc_event_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON botc_event FOR EACH STATEMENT EXECUTE FUNCTION botc_event_append_only()',
     ],
   },
 ];
@@ -93,7 +104,7 @@ class PostgresDriver implements SqlDriver {
         for (const statement of ADDED_INDEXES) await client.query(statement);
         for (const guard of AUDIT_GUARDS) {
           // The trigger of this schema's botc_audit, not a namesake in another schema.
-          const existing = await client.query("SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = 'botc_audit'::regclass", [guard.trigger]);
+          const existing = await client.query('SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = $2::regclass', [guard.trigger, guard.table ?? 'botc_audit']);
           if (existing.rowCount === 0) for (const statement of guard.statements) await client.query(statement);
         }
       } finally {

@@ -14,6 +14,9 @@ const APPEND_ONLY = [
    WHEN NEW.seq IS NOT COALESCE((SELECT MAX(seq) FROM botc_audit WHERE tenant = NEW.tenant), 0) + 1
      OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM botc_audit WHERE tenant = NEW.tenant AND seq = NEW.seq - 1), '${GENESIS_HASH}')
    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: an entry must follow the last one of its tenant'); END`,
+  // Internal events are facts that automations have acted on: never changed or removed.
+  "CREATE TRIGGER IF NOT EXISTS botc_event_no_update BEFORE UPDATE ON botc_event BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END",
+  "CREATE TRIGGER IF NOT EXISTS botc_event_no_delete BEFORE DELETE ON botc_event BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END",
 ];
 
 /** Owner-only: the file holds stored results, imported records and confirmation params. */
