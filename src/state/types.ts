@@ -11,7 +11,8 @@ export interface AuditInput {
    * `confirmation.created|used|rejected` (`rejected`: the runtime refused an attempt to confirm),
    * `confirmation.declined` (a person rejected it: `botc confirm reject`), `import`, `review.approved|rejected`,
    * `credential.added|revoked|denied`, `audit.head_rebuilt` (an append found its tenant's chain
-   * head deleted and rebuilt it from the last entry).
+   * head deleted and rebuilt it from the last entry), `automation.proposed|failed` (an
+   * automation's proposal for one event; actor `automation:<name>`).
    */
   action: string;
   /** Who did it: `runtime`, `expert:<name>`, `user:<name>`. */
