@@ -228,6 +228,15 @@ describeStores('automations: import → review → event → proposal → a pers
     expect(chains.map((c) => c.join('>')).sort()).toEqual(['', 'echo-x', 'echo-x>echo-y', 'echo-y', 'echo-y>echo-x']);
   });
 
+  it('a record with a very long key can still be approved: the event keeps a cut copy of the key', async () => {
+    const key = `event:${'k'.repeat(5000)}`;
+    const item = { id: 'rev_long', tenant: TENANT, provider: 'github', method_id: 'github.webhook', record_key: key, record_json: '{}', record_sha256: 'a', status: 'pending' as const, batch_id: 'b', created_at: 1, decided_by: null, decided_at: null };
+    await store.enqueueImport([item], null);
+    expect(await decideReview(store, { tenant: TENANT, id: 'rev_long', decision: 'approved', reviewer: 'rita' })).toMatchObject({ status: 'approved' });
+    const [event] = await store.listEvents({ after: 0, type: 'review.approved' });
+    expect(event!.payload['record_key']).toBe(key.slice(0, 512));
+  });
+
   it('the event log is append-only: a raw update or delete is refused by the database', async () => {
     await approvedImports(1);
     await expect(db.raw.exec("UPDATE botc_event SET tenant = 'other'")).rejects.toThrow(/append-only/);

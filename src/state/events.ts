@@ -51,22 +51,26 @@ export interface EventFilter {
   limit?: number;
 }
 
-/** The largest payload a store records, as JSON (bytes of UTF-8). A larger one is refused. */
-export const EVENT_PAYLOAD_MAX = 4096;
+/** The longest string a payload field keeps (UTF-16 units); a longer one is cut, so a state change never fails for its event. */
+export const EVENT_VALUE_MAX = 512;
 
 /** A new event id. */
 export function newEventId(): string {
   return `evt_${randomBytes(16).toString('hex')}`;
 }
 
-/** The payload as stored (JSON text), refusing a nested or oversized one: events are facts, not data. */
+/**
+ * The payload as stored (JSON text): flat facts only, each string cut to EVENT_VALUE_MAX
+ * (record keys and delivery ids come from providers and may be long). A nested value is a bug
+ * of the caller and throws.
+ */
 export function eventPayloadJson(payload: Record<string, EventValue>): string {
-  for (const [key, value] of Object.entries(payload)) {
+  const out: Record<string, EventValue> = {};
+  for (const [key, value] of Object.entries(payload).slice(0, 32)) {
     if (value !== null && typeof value === 'object') throw new Error(`event payload field \`${key}\` must be a string, number, boolean or null`);
+    out[key.slice(0, 64)] = typeof value === 'string' && value.length > EVENT_VALUE_MAX ? value.slice(0, EVENT_VALUE_MAX) : value;
   }
-  const json = JSON.stringify(payload);
-  if (Buffer.byteLength(json) > EVENT_PAYLOAD_MAX) throw new Error(`an event payload is at most ${EVENT_PAYLOAD_MAX} bytes of JSON`);
-  return json;
+  return JSON.stringify(out);
 }
 
 /**

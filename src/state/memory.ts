@@ -1,7 +1,7 @@
 import { canonicalJson } from '../bundle/canonical.ts';
 import { auditHash, auditRow, GENESIS_HASH, headRebuiltEntry, toEntry, verifyAuditLog, type AuditRow } from './audit-chain.ts';
 import {
-  confirmationExecutedEvent, eventPayloadJson, newEventId, proposingAutomations, reviewApprovedEvent,
+  confirmationExecutedEvent, EVENT_VALUE_MAX, eventPayloadJson, newEventId, proposingAutomations, reviewApprovedEvent,
   type AutomationClaim, type EventFilter, type EventInput, type StoredEvent,
 } from './events.ts';
 import { confirmationRefusal } from './sql-store.ts';
@@ -244,8 +244,8 @@ export class MemoryStore implements StateStore {
 
   /** Synchronous, so it is atomic with the change it reports. */
   private insertEvent(event: EventInput, now: number): StoredEvent {
-    eventPayloadJson(event.payload);
-    const stored: StoredEvent = structuredClone({ ...event, id: newEventId(), seq: this.events.length + 1, created_at: now });
+    const payload = JSON.parse(eventPayloadJson(event.payload)) as StoredEvent['payload'];
+    const stored: StoredEvent = structuredClone({ ...event, subject: event.subject.slice(0, EVENT_VALUE_MAX), payload, id: newEventId(), seq: this.events.length + 1, created_at: now });
     this.events.push(stored);
     return structuredClone(stored);
   }

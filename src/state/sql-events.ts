@@ -1,5 +1,5 @@
 import {
-  eventPayloadJson, newEventId, proposingAutomations, type AutomationClaim, type EventFilter, type EventInput, type StoredEvent,
+  EVENT_VALUE_MAX, eventPayloadJson, newEventId, proposingAutomations, type AutomationClaim, type EventFilter, type EventInput, type StoredEvent,
 } from './events.ts';
 
 /** One SQL connection or transaction (sql-store.ts SqlConnection; restated so the two files do not import each other). */
@@ -71,10 +71,10 @@ export async function insertEvent(tx: SqlConnection, event: EventInput, now: num
   const payloadJson = eventPayloadJson(event.payload);
   await tx.run('INSERT INTO botc_event_head (id, seq) VALUES (1, 0) ON CONFLICT DO NOTHING');
   const [head] = await tx.all<{ seq: number }>('UPDATE botc_event_head SET seq = seq + 1 WHERE id = 1 RETURNING seq');
-  const stored: StoredEvent = { ...event, id: newEventId(), seq: Number(head!.seq), created_at: now };
+  const stored: StoredEvent = { ...event, subject: event.subject.slice(0, EVENT_VALUE_MAX), payload: JSON.parse(payloadJson) as StoredEvent['payload'], id: newEventId(), seq: Number(head!.seq), created_at: now };
   await tx.run(
     'INSERT INTO botc_event (seq, id, tenant, type, subject, payload_json, caused_by_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    [stored.seq, stored.id, event.tenant, event.type, event.subject, payloadJson, event.caused_by === null ? null : JSON.stringify(event.caused_by), now],
+    [stored.seq, stored.id, event.tenant, event.type, stored.subject, payloadJson, event.caused_by === null ? null : JSON.stringify(event.caused_by), now],
   );
   return stored;
 }
