@@ -9,3 +9,4 @@ export * from './integration/index.ts';
 export * from './runtime/index.ts';
 export { readConfig, providerConfig, ConfigError, type WorkspaceConfig } from './config.ts';
 export * from './state/index.ts';
+export * from './automations/index.ts';

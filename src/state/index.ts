@@ -1,4 +1,5 @@
 export type * from './types.ts';
+export { EVENT_TYPES, proposingFor, type AutomationClaim, type EventCause, type EventFilter, type EventInput, type EventType, type EventValue, type StoredEvent } from './events.ts';
 export { openStore, DEFAULT_STATE_FILE } from './open.ts';
 export { CredentialVault, vaultKeyFromEnv, VaultKeyError, WRONG_VAULT_KEY } from './vault.ts';
 export { auditHash, GENESIS_HASH, HEAD_REBUILT_ACTION, verifyAuditLog, type AuditLogReader } from './audit-chain.ts';
