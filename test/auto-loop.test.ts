@@ -201,6 +201,15 @@ describeStores('automations: import → review → event → proposal → a pers
     expect(await store.listConfirmations({ tenant: TENANT, now: Date.now() })).toHaveLength(2);
   });
 
+  it('a run for one tenant keeps its own checkpoint: it reads each event once, and a run over every tenant still sees them', async () => {
+    await approvedImports(1);
+    const forTenant = () => runAutomations({ store, automations: exampleAutomations(), proposers: new Map([['support_triage', runtime]]), tenant: TENANT });
+    expect(outcomes(await forTenant())).toEqual([`${AUTOMATION}:proposed`]);
+    expect(await forTenant()).toEqual([]);
+    expect(outcomes(await run())).toEqual([`${AUTOMATION}:already_handled`]);
+    expect(await store.listConfirmations({ tenant: TENANT, now: Date.now() })).toHaveLength(1);
+  });
+
   it('a chain of automations cannot loop: an event caused by an automation\'s own proposal does not trigger it again', async () => {
     const automations = [slackAutomation('echo-x', 'confirmation.executed'), slackAutomation('echo-y', 'confirmation.executed')];
     // A person's own write, confirmed: one confirmation.executed event caused by no automation.

@@ -113,7 +113,10 @@ export async function runAutomations(options: AutomationRunOptions): Promise<Aut
       reports.push({ automation: name, outcome: 'invalid', message: problem ?? 'no runtime' });
       continue;
     }
-    let after = options.replay ? 0 : await options.store.getAutomationCheckpoint(name);
+    // A run limited to one tenant keeps a checkpoint of its own, so a run over every tenant
+    // still reads the other tenants' events.
+    const checkpoint = options.tenant === undefined ? name : `${name}@tenant:${options.tenant}`;
+    let after = options.replay ? 0 : await options.store.getAutomationCheckpoint(checkpoint);
     for (;;) {
       const events = await options.store.listEvents({ after, type: automation.on, limit: options.pageSize ?? 200, ...(options.tenant !== undefined ? { tenant: options.tenant } : {}) });
       if (events.length === 0) break;
@@ -122,8 +125,7 @@ export async function runAutomations(options: AutomationRunOptions): Promise<Aut
         if (report) reports.push(report);
         after = event.seq;
       }
-      // With --tenant, events of other tenants stay ahead of the checkpoint for their own runs.
-      if (options.tenant === undefined) await options.store.advanceAutomationCheckpoint(name, after);
+      await options.store.advanceAutomationCheckpoint(checkpoint, after);
     }
   }
   return reports;
