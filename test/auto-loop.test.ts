@@ -25,7 +25,7 @@ import type { SqlStore } from '../src/state/sql-store.ts';
 import { CredentialVault, webhookSecretKey } from '../src/state/vault.ts';
 import { BOTC, REPO_ROOT } from './helpers/cli.ts';
 import { describeStores, type TestDb } from './helpers/stores.ts';
-import { tempDir } from './helpers/workspace.ts';
+import { tempDir, writeWorkspace } from './helpers/workspace.ts';
 import { loopbackConfig, loopbackEnv } from './servers/fake.ts';
 import { SLACK_TOKEN, startSlack, type SlackFake } from './servers/slack.ts';
 
@@ -319,5 +319,15 @@ describe('botc automations run: usage', () => {
     const r = await botcAsync(['automations', 'go'], {});
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown subcommand `automations go`');
+  });
+
+  it('a workspace without automations is a usage error (exit 2); an automation that cannot run is exit 1 with --once', async () => {
+    const none = await botcAsync(['automations', 'run', '--once', '--root', writeWorkspace()], {});
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('the workspace has no automations');
+    const root = writeWorkspace({ 'automations/broken.json': '{"on": "review.approved", "confirm": false}' });
+    const broken = await botcAsync(['automations', 'run', '--once', '--root', root], {});
+    expect(broken.status, broken.stderr).toBe(1);
+    expect(JSON.parse(broken.stdout)).toMatchObject({ automation: 'broken', outcome: 'invalid' });
   });
 });
