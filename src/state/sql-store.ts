@@ -297,8 +297,6 @@ export class SqlStore implements StateStore {
 
   async enqueueImport(items: ReviewItem[], cursor: { tenant: string; stream: string; value: string | null } | null, event?: EventInput): Promise<ReviewItem[]> {
     return this.db.transaction(async (tx) => {
-      // The event commits with the records it reports, or not at all.
-      if (event) await insertEvent(tx, event, items[0]?.created_at ?? Date.now());
       for (const item of items) {
         // A re-import of the same record is absorbed (its decision stands); a changed record goes
         // back to review. Either way the record now belongs to the latest batch that delivered it.
@@ -321,6 +319,9 @@ export class SqlStore implements StateStore {
           [cursor.tenant, cursor.stream, cursor.value],
         );
       }
+      // The event commits with the records it reports, or not at all. Last, so the counter row
+      // it locks is held only until the commit that follows.
+      if (event) await insertEvent(tx, event, items[0]?.created_at ?? Date.now());
       const batch = items[0]?.batch_id;
       return batch === undefined ? [] : (await tx.all<ReviewItem>('SELECT * FROM botc_review WHERE batch_id = ? ORDER BY record_key', [batch])).map(normalizeReview);
     });
