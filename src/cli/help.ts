@@ -1,3 +1,4 @@
+// Over 300 lines: the help text of every command, kept in one module that loads nothing else.
 /**
  * The help texts of the CLI. Kept apart from the commands so that `botc --help` and
  * `botc --version` load nothing else (they must answer at once, also in CI scripts).

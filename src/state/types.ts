@@ -1,3 +1,4 @@
+// Over 300 lines: the one StateStore contract and the record types it shares across stores.
 import type { IntegrationResult } from '../integration/types.ts';
 import type { AutomationClaim, EventFilter, EventInput, StoredEvent } from './events.ts';
 
