@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { canonicalJson } from '../bundle/canonical.ts';
-import { BUNDLE_FORMAT, bundleDigest, type Bundle } from '../bundle/format.ts';
+import type { z } from 'zod';
+import { BUNDLE_FORMAT, bundleDigest, bundleSchema, type Bundle } from '../bundle/format.ts';
 import type { Integration, Lifecycle } from '../integration/types.ts';
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
 
@@ -31,19 +32,46 @@ export function readBundle(path: string): Bundle {
   return verifyBundle(value);
 }
 
-/** Checks a parsed bundle's format and digest: a bundle edited after the build does not load. */
+/**
+ * Checks a parsed bundle: its format, every field against `bundleSchema` (types, closed value
+ * sets, no unknown keys), then its digest, so a bundle edited after the build does not load.
+ * Returns the value typed as `Bundle`. Throws BundleLoadError; for a field that breaks the
+ * schema the message names its JSON path (`methods["a.b.v1"].capabilities[0]`) and what was
+ * expected there.
+ */
 export function verifyBundle(value: unknown): Bundle {
-  const bundle = value as Partial<Bundle> | null;
-  if (typeof bundle !== 'object' || bundle === null || bundle.format !== BUNDLE_FORMAT) {
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== BUNDLE_FORMAT) {
     throw new BundleLoadError(`not a ${BUNDLE_FORMAT} bundle`);
   }
-  for (const key of ['bot', 'experts', 'tools', 'methods', 'integrations', 'sources', 'digest'] as const) {
-    if (bundle[key] === undefined) throw new BundleLoadError(`the bundle lacks \`${key}\``);
-  }
-  if (bundleDigest(bundle as Bundle) !== bundle.digest) {
+  const parsed = bundleSchema.safeParse(value);
+  if (!parsed.success) throw new BundleLoadError(`the bundle does not match the ${BUNDLE_FORMAT} format: ${describeIssue(parsed.error.issues[0]!)}`);
+  // The parsed copy has the same keys and values (every object is strict), but the digest is
+  // checked on, and the caller gets, the value itself.
+  const bundle = value as Bundle;
+  if (bundleDigest(bundle) !== bundle.digest) {
     throw new BundleLoadError('the bundle digest does not match its content: it was changed after the build');
   }
-  return bundle as Bundle;
+  return bundle;
+}
+
+/** One schema problem as `<path>: <what>`; keys come from the file, so they are quoted and clipped. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length === 0 ? '(top level)' : jsonPath(issue.path);
+  const what = issue.code === 'unrecognized_keys'
+    ? `unknown key ${issue.keys.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}`
+    : issue.message;
+  return `${where}: ${what}`;
+}
+
+/** `experts[0].blocks[1].start`; a key that is not a plain identifier in brackets: `methods["a.b.v1"]`. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment).slice(0, 64))}]`;
+  }
+  return out;
 }
 
 /**
