@@ -2,8 +2,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { canonicalJson } from '../bundle/canonical.ts';
 import type { z } from 'zod';
 import { BUNDLE_FORMAT, bundleDigest, bundleSchema, type Bundle } from '../bundle/format.ts';
-import type { Integration, Lifecycle } from '../integration/types.ts';
+import type { Integration, IntegrationContext, Lifecycle } from '../integration/types.ts';
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { instantiateIntegration } from '../load/modules.ts';
 
 /** The largest bundle the runtime will read. */
 const BUNDLE_CAP = 64 * 1024 * 1024;
@@ -87,6 +88,20 @@ export function verifyModules(bundle: Bundle, files: WorkspaceFiles): void {
       throw new BundleLoadError(`module ${file} of provider ${provider} changed since the bundle was built; rebuild and review it`);
     }
   }
+}
+
+/**
+ * Makes the integration a bundle records from its imported module, the way the build made it
+ * (`instantiateIntegration`), with `phase: "runtime"`. Throws BundleLoadError naming the module
+ * when the export is missing, its constructor throws or the instance is not an integration.
+ */
+export function runtimeIntegration(namespace: Record<string, unknown>, exportName: string, context: Omit<IntegrationContext, 'phase'>, file: string): Integration {
+  const made = instantiateIntegration(namespace, exportName, { phase: 'runtime', ...context });
+  if (made.ok) return made.instance;
+  const exportLabel = exportName.slice(0, 64);
+  if (made.failure === 'no-export') throw new BundleLoadError(`module ${file} has no export ${exportLabel}`);
+  if (made.failure === 'construct') throw new BundleLoadError(`module ${file}: constructing ${exportLabel} throws: ${made.message.slice(0, 500)}`);
+  throw new BundleLoadError(`module ${file}: ${exportLabel} is not an integration (it lacks ${made.missing.join(', ')})`);
 }
 
 /** Every MethodSpec field: governance (capabilities, idempotency, auth_scopes, provider), validation (the schemas) and what the model reads. */

@@ -10,7 +10,7 @@ import { newId } from '../state/sql-store.ts';
 import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from '../state/types.ts';
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
-import { BundleLoadError, readBundle, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
+import { BundleLoadError, readBundle, runtimeIntegration, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
 import { approverFor, bindingDetail, bindingProblem, CONFIRMATION_ID, decidedProblem, newConfirmationNames, rejectConfirmation, type RejectRequest } from './confirmations.ts';
 import { CredentialUnavailableError, type Credential, type CredentialSource } from './credentials.ts';
 import { CursorSealer, sealNextCursor } from './cursors.ts';
@@ -209,9 +209,7 @@ export class Runtime {
       } catch (error) {
         throw new BundleLoadError(`module ${file} fails to load: ${describeLoadError(error, files.root)}`);
       }
-      const Constructor = namespace[recorded.export];
-      if (typeof Constructor !== 'function') throw new BundleLoadError(`module ${file} has no export ${recorded.export}`);
-      const instance = new (Constructor as new (context: unknown) => Integration)({ phase: 'runtime', provider, config: options.providerConfig?.[provider] ?? {} });
+      const instance = runtimeIntegration(namespace, recorded.export, { provider, config: options.providerConfig?.[provider] ?? {} }, file);
       // The module's own declarations, not the bundle's copy, decide what each method is.
       verifyDeclaredMethods(verified, provider, instance, file);
       instances.set(provider, instance);
