@@ -12,7 +12,7 @@ import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
 import { BundleLoadError, readBundle, runtimeIntegration, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
 import { approverFor, bindingDetail, bindingProblem, CONFIRMATION_ID, decidedProblem, newConfirmationNames, rejectConfirmation, type RejectRequest } from './confirmations.ts';
-import { CredentialUnavailableError, type Credential, type CredentialSource } from './credentials.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from '../integration/credentials.ts';
 import { CursorSealer, sealNextCursor } from './cursors.ts';
 import { boundConfirmRequest, boundDecision, boundToolCall } from './envelope-bounds.ts';
 import { elapsed, Executor } from './executor.ts';

@@ -1,3 +1,8 @@
+/**
+ * Credentials: what the runtime hands an integration call and what credential sources (the
+ * state store's vault, files, the environment, OAuth refresh) produce. They sit with the
+ * integration contract, below both the runtime and the state stores.
+ */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
