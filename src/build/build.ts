@@ -56,15 +56,32 @@ export interface BundleSummary {
   digest: string;
 }
 
-export interface BuildResult {
-  ok: boolean;
+/** A build free of errors: `diagnostics` holds warnings only. */
+export interface BuildSuccess {
+  ok: true;
+  /** Warnings, sorted by file, line and column. */
   diagnostics: Diagnostic[];
+  /** One per bot built, in bot order. */
   bundles: BundleSummary[];
-  /** The bundles themselves, in bot order; empty when the build failed or `keepBundles` is false. */
+  /** The bundles themselves, in bot order; empty when `keepBundles` is false or the cache answered. */
   built: Bundle[];
   /** With `lock: 'update'`: the lock to write and what changed. */
   lock?: LockUpdate;
 }
+
+/** A build with at least one error diagnostic: nothing was written, and no bundle is returned. */
+export interface BuildFailure {
+  ok: false;
+  /** Every problem found (errors and warnings), sorted by file, line and column. */
+  diagnostics: Diagnostic[];
+  bundles: [];
+  built: [];
+  /** With `lock: 'update'`: the lock computed from what could be read, and what changed. */
+  lock?: LockUpdate;
+}
+
+/** What `build()` and `check()` return; `ok` tells the two apart. */
+export type BuildResult = BuildSuccess | BuildFailure;
 
 /** A usage problem (unknown `--bot`, missing root): the caller's mistake, not the workspace's. */
 export class BuildUsageError extends Error {
@@ -90,7 +107,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const cache = BuildCache.open(files.root, options.cache !== false);
   // An unchanged workspace whose bundles are still in place is answered from the cache.
   const whole = wholeBuildFor(cache, files.root, options);
-  if (whole?.stored) return { ok: whole.stored.ok, diagnostics: whole.stored.diagnostics, bundles: whole.stored.ok ? whole.stored.bundles : [], built: [] };
+  if (whole?.stored) return whole.stored.ok ? { ok: true, diagnostics: whole.stored.diagnostics, bundles: whole.stored.bundles, built: [] } : { ok: false, diagnostics: whole.stored.diagnostics, bundles: [], built: [] };
 
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
@@ -152,7 +169,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const ok = diagnostics.errorCount === 0;
     if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
     else writer?.discard();
-    const result: BuildResult = { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
+    const sorted = sortDiagnostics(diagnostics.items);
+    const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
     if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, writer ? outDir : undefined);
     // Nothing is written unless the build is free of errors: the cache neither.
