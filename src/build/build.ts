@@ -4,7 +4,7 @@ import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/di
 import type { Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { isName, nameProblem } from '../load/names.ts';
-import { ConfigError, readConfig } from '../config.ts';
+import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { checkAutomations, hasAutomations } from '../automations/check.ts';
@@ -24,7 +24,10 @@ import type { LockUpdate } from '../versioning/lock.ts';
 export interface BuildOptions {
   /** The workspace root. */
   root: string;
-  /** Where bundles go; relative paths resolve against `root`. Default `dist`. */
+  /**
+   * Where bundles go; relative paths resolve against `root`. Default: `out` of the workspace's
+   * botc.config.json, else `dist` (as for `botc build`).
+   */
   out?: string;
   /** Build only these bots (all when absent or empty). */
   bots?: readonly string[];
@@ -103,7 +106,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const entries = discover(files.root);
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
-  reportConfig(diagnostics, files.root);
+  // The config's `out` is the default output folder, as for `botc build`.
+  options = { ...options, out: options.out ?? reportConfig(diagnostics, files.root).out ?? 'dist' };
   const cache = BuildCache.open(files.root, options.cache !== false);
   // An unchanged workspace whose bundles are still in place is answered from the cache.
   const whole = wholeBuildFor(cache, files.root, options);
@@ -218,13 +222,17 @@ function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undef
   return [...new Set(wanted)].sort().map((w) => byName.get(w)!);
 }
 
-/** A broken botc.config.json is a diagnostic of the build like any other. */
-function reportConfig(diagnostics: Diagnostics, root: string): void {
+/**
+ * Reads botc.config.json. A broken config is a diagnostic of the build like any other; the
+ * build then goes on with the defaults (and fails, so nothing is written).
+ */
+function reportConfig(diagnostics: Diagnostics, root: string): WorkspaceConfig {
   try {
-    readConfig(root);
+    return readConfig(root);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     diagnostics.items.push(error.diagnostic);
+    return {};
   }
 }
 

@@ -23,6 +23,7 @@ import { plainAuthStatus } from './plain.ts';
 import { verifyBundleSignature } from './signature.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
+import { withWorkspaceConfig } from './workspace-config.ts';
 
 /** One tool call as an agent runtime receives it (README, Running bundles). */
 export interface ToolCall {
@@ -192,9 +193,13 @@ export class Runtime {
     return this.options.any_approver === true;
   }
 
-  /** Loads a bundle file or object; refuses a changed bundle or changed module sources. */
+  /**
+   * Loads a bundle file or object; refuses a changed bundle or changed module sources. Options
+   * the caller leaves out are read from the workspace's botc.config.json (`withWorkspaceConfig`).
+   */
   static async load(bundle: string | Bundle, options: RuntimeOptions): Promise<Runtime> {
     const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
+    options = withWorkspaceConfig(options, Object.keys(verified.integrations));
     if (options.bundle_public_key !== undefined) verifyBundleSignature(verified.digest, options.bundle_signature, options.bundle_public_key);
     const files = new WorkspaceFiles(options.root);
     verifyModules(verified, files);
