@@ -9,11 +9,20 @@ import { instantiateIntegration } from '../load/modules.ts';
 /** The largest bundle the runtime will read. */
 const BUNDLE_CAP = 64 * 1024 * 1024;
 
+/**
+ * A bundle that must not load: unreadable or over the size cap, not valid JSON, not the
+ * `botc.bundle/1` format, a field that breaks `bundleSchema` (the message names its JSON
+ * path), a digest that does not match, changed module sources, method declarations or registry
+ * entries it would widen, or a signature that does not verify. The message says which.
+ */
 export class BundleLoadError extends Error {
   override name = 'BundleLoadError';
 }
 
-/** Reads a bundle file and checks its format and digest. */
+/**
+ * Reads a bundle file (at most 64 MiB, UTF-8 JSON) and checks it with `verifyBundle`.
+ * Throws BundleLoadError.
+ */
 export function readBundle(path: string): Bundle {
   let text: string;
   try {
