@@ -14,7 +14,7 @@ const VALUES: Record<string, string[]> = {
   '.': ['BUNDLE_FORMAT', 'BuildUsageError', 'DIAGNOSTIC_CODES', 'build', 'bundleDigest', 'check', 'serializeBundle'],
   './runtime': [
     'BUNDLE_FORMAT', 'BundleLoadError', 'ConfigError', 'CredentialUnavailableError', 'CredentialVault', 'CursorKeyError',
-    'DEFAULT_STATE_FILE', 'ENVELOPE_LIMITS', 'Runtime', 'TOOL_OPS', 'VaultKeyError', 'bundleSchema', 'chainCredentials',
+    'CursorSealer', 'DEFAULT_STATE_FILE', 'ENVELOPE_LIMITS', 'Runtime', 'TOOL_OPS', 'VaultKeyError', 'bundleSchema', 'chainCredentials',
     'credentialsFromEnv', 'credentialsFromFile', 'cursorKeyFromEnv', 'openStore', 'readBundle', 'signBundleDigest',
     'vaultKeyFromEnv', 'verifyBundle', 'verifyBundleSignature',
   ],
@@ -36,7 +36,7 @@ const TYPES: Record<string, string[]> = {
     'BundleSummary', 'BundleTool', 'Diagnostic', 'DiagnosticCode', 'Severity',
   ],
   './runtime': [
-    'AuditEntry', 'AuditFilter', 'Bundle', 'ConfirmByIdRequest', 'ConfirmRequest', 'Credential', 'CredentialSource', 'ErrorCode',
+    'AuditEntry', 'AuditFilter', 'Bundle', 'ConfirmByIdRequest', 'CursorBinding', 'ConfirmRequest', 'Credential', 'CredentialSource', 'ErrorCode',
     'IntegrationResult', 'RejectRequest', 'ReviewItem', 'RuntimeOptions', 'StateStore', 'ToolCall', 'ToolOp',
   ],
   './integration': [

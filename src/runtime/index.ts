@@ -12,7 +12,7 @@ export {
   chainCredentials, credentialsFromEnv, credentialsFromFile, CredentialUnavailableError, type Credential, type CredentialSource,
 } from '../integration/credentials.ts';
 export type { ErrorCode, IntegrationResult } from '../integration/types.ts';
-export { CursorKeyError, cursorKeyFromEnv } from './cursors.ts';
+export { CursorKeyError, cursorKeyFromEnv, CursorSealer, type CursorBinding } from './cursors.ts';
 export { ENVELOPE_LIMITS } from './envelope-bounds.ts';
 export { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 export { signBundleDigest, verifyBundleSignature } from './signature.ts';
