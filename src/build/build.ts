@@ -1,3 +1,4 @@
+// Over 300 lines: the pipeline's one entry point, with the option and result types callers read beside it.
 import path from 'node:path';
 import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
@@ -21,6 +22,7 @@ import { checkLock } from './lock-check.ts';
 import { readPrompt } from './prompts.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
 
+/** What `build()` builds and how; only `root` is required. */
 export interface BuildOptions {
   /** The workspace root. */
   root: string;
@@ -52,6 +54,7 @@ export interface BuildOptions {
   cache?: boolean;
 }
 
+/** One bundle a build wrote (or, for `check`, would write). */
 export interface BundleSummary {
   bot: string;
   /** Where the bundle is (or would be) written, relative to the root when inside it. */
