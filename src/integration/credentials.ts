@@ -14,6 +14,7 @@ export class CredentialUnavailableError extends Error {
   override name = 'CredentialUnavailableError';
 }
 
+/** One tenant's credential for one provider: the secret and the OAuth scopes it grants. */
 export interface Credential {
   secret: string;
   scopes: string[];

@@ -4,26 +4,38 @@
  */
 import { z } from 'zod';
 
+/** What a method may do; `capabilities` lists at least one, and governance follows them (README, MethodSpec). */
 export const CAPABILITIES = [
   'read', 'write', 'delete', 'import', 'deliver', 'notify', 'workflow', 'intelligence',
 ] as const;
+/** One of `CAPABILITIES`. */
 export type Capability = (typeof CAPABILITIES)[number];
 
+/** Whether a method only reads, writes so that repeating it is harmless, or writes so that repeating it is not. */
 export const IDEMPOTENCY = ['safe_read', 'idempotent_write', 'non_idempotent_write'] as const;
+/** One of `IDEMPOTENCY`. */
 export type Idempotency = (typeof IDEMPOTENCY)[number];
 
+/** An integration's class in the registry: `read_only` never writes, `inbound` imports (review queue), `outbound` writes (confirmation). */
 export const CLASSIFICATIONS = ['read_only', 'inbound', 'outbound'] as const;
+/** One of `CLASSIFICATIONS`. */
 export type Classification = (typeof CLASSIFICATIONS)[number];
 
+/** The integration modes any registry entry may declare. */
 export const STANDARD_MODES = [
   'request_response', 'webhook', 'polling_sync', 'oauth', 'internal_events',
 ] as const;
+/** The modes a registry entry may declare only with approval (`mode-not-approved` otherwise). */
 export const ADVANCED_MODES = ['streaming', 'queue', 'bidirectional_sync'] as const;
+/** One of `STANDARD_MODES` or `ADVANCED_MODES`. */
 export type Mode = (typeof STANDARD_MODES)[number] | (typeof ADVANCED_MODES)[number];
 
+/** An integration's lifecycle stage; each later stage restricts more (`end_of_support` does not build). */
 export const LIFECYCLES = ['active', 'maintenance', 'deprecated', 'end_of_support'] as const;
+/** One of `LIFECYCLES`. */
 export type Lifecycle = (typeof LIFECYCLES)[number];
 
+/** The closed set of error codes every failed result carries (README, Error codes and what a caller should do). */
 export const ERROR_CODES = [
   'AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'RATE_LIMITED', 'TIMEOUT', 'VALIDATION_FAILED',
   'OUTPUT_INVALID', 'NOT_FOUND', 'CONFLICT', 'PROVIDER_UNAVAILABLE', 'PROVIDER_ERROR',
@@ -31,6 +43,7 @@ export const ERROR_CODES = [
   'REVIEW_REQUIRED', 'READ_ONLY_VIOLATION', 'IDEMPOTENCY_CONFLICT', 'INTEGRATION_DISABLED',
   'INTERNAL_ERROR',
 ] as const;
+/** One of `ERROR_CODES`. */
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
@@ -75,12 +88,14 @@ export const methodSpecSchema = z.strictObject({
  */
 export type MethodSpec = z.infer<typeof methodSpecSchema>;
 
+/** How often a failed retriable call is tried (`max_attempts`, the first included) and the backoff between tries, in ms (doubling from `backoff_ms` up to `max_backoff_ms`). */
 export interface RetryPolicy {
   max_attempts: number;
   backoff_ms: number;
   max_backoff_ms: number;
 }
 
+/** One call of a method as the runtime hands it to `Integration.call`; `timeout_ms` is its timeout, in ms. */
 export interface IntegrationCall {
   trace_id: string;
   method_id: string;
@@ -92,11 +107,13 @@ export interface IntegrationCall {
   idempotency_key?: string;
 }
 
+/** Where a result's data came from: the kind of source and, when known, its reference (a URL, an id). */
 export interface Provenance {
   source_type: string;
   source_ref: string | null;
 }
 
+/** Metadata of every result: the provider's request id, latency in ms, next cursor, rate limit remaining, cost units, provenance. */
 export interface ResultMeta {
   provider_request_id: string | null;
   latency_ms: number;
@@ -108,6 +125,7 @@ export interface ResultMeta {
   [extra: string]: unknown;
 }
 
+/** A failed call: a closed `code`, a message for people, the provider's own code and HTTP status when there are any, and whether retrying may help. */
 export interface IntegrationError {
   code: ErrorCode;
   message: string;
@@ -116,10 +134,12 @@ export interface IntegrationError {
   retriable: boolean;
 }
 
+/** What every call returns, never a throw: `data` on success, `error` on failure, `meta` always; `raw` only where the integration supplies it. */
 export type IntegrationResult =
   | { ok: true; data: unknown; raw?: unknown; meta: ResultMeta }
   | { ok: false; error: IntegrationError; raw?: unknown; meta: ResultMeta };
 
+/** Whether the tenant's credential authenticates with the provider (`op: status`). */
 export interface AuthStatus {
   authenticated: boolean;
   /** Scopes the current credential grants, when the provider can tell. */
@@ -156,6 +176,7 @@ export interface Integration {
   call(req: IntegrationCall, ctx: CallContext): Promise<IntegrationResult>;
 }
 
+/** A registered export: constructed with an IntegrationContext, once per build and once per runtime. */
 export interface IntegrationConstructor {
   new (context: IntegrationContext): Integration;
 }
