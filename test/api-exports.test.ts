@@ -15,13 +15,13 @@ const VALUES: Record<string, string[]> = {
   './runtime': [
     'BUNDLE_FORMAT', 'BundleLoadError', 'ConfigError', 'CredentialUnavailableError', 'CredentialVault', 'CursorKeyError',
     'CursorSealer', 'DEFAULT_STATE_FILE', 'ENVELOPE_LIMITS', 'Runtime', 'TOOL_OPS', 'VaultKeyError', 'bundleSchema', 'chainCredentials',
-    'credentialsFromEnv', 'credentialsFromFile', 'cursorKeyFromEnv', 'openStore', 'readBundle', 'signBundleDigest',
+    'credentialsFromEnv', 'credentialsFromFile', 'cursorKeyFromEnv', 'methodSpecSchema', 'openStore', 'readBundle', 'signBundleDigest',
     'vaultKeyFromEnv', 'verifyBundle', 'verifyBundleSignature',
   ],
   './integration': [
     'ADVANCED_MODES', 'BaseIntegration', 'CAPABILITIES', 'CLASSIFICATIONS', 'DEFAULT_MAX_RESPONSE_BYTES', 'ERROR_CODES',
     'HttpIntegration', 'IDEMPOTENCY', 'IntegrationFailure', 'LIFECYCLES', 'STANDARD_MODES', 'STANDARD_SENSITIVE_HEADERS',
-    'addressRefusal', 'classifyAddress', 'defineMethod', 'hostAllowed', 'methodSpecSchema', 'parseHttpDate', 'retryAfterMs',
+    'addressRefusal', 'classifyAddress', 'defineMethod', 'hostAllowed', 'parseHttpDate', 'retryAfterMs',
   ],
   './adapters': [
     'AdapterError', 'CONFIRMATION_TOKEN_PREFIX', 'IMPORTED_RECORDS_FUNCTION', 'McpBridge', 'aiSdkTools', 'forModel',
@@ -104,6 +104,21 @@ describe('the public API', () => {
       for (const name of INTERNAL) expect({ entry, name, exported: name in module }).toEqual({ entry, name, exported: false });
       for (const name of INTERNAL) expect({ entry, name, listed: TYPES[entry]!.includes(name) }).toEqual({ entry, name, listed: false });
     }
+  });
+
+  it('botc/integration loads no schema library, so integration modules load fast in the sandbox', () => {
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\b[^;]*?from\s+['"]([^'"]+)['"]/gm)) {
+        if (specifier!.startsWith('.')) visit(path.resolve(path.dirname(file), specifier!));
+        else packages.add(specifier!);
+      }
+    };
+    visit(path.join(REPO_ROOT, pkg.exports['./integration']!.default));
+    expect([...packages].filter((name) => !name.startsWith('node:')).sort()).toEqual(['http-link-header']);
   });
 
   it('docs/api.md names every export of every entry point', () => {

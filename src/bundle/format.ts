@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ADVANCED_MODES, CLASSIFICATIONS, LIFECYCLES, STANDARD_MODES, methodSpecSchema } from '../integration/types.ts';
+import { methodSpecSchema } from '../integration/method-spec.ts';
+import { ADVANCED_MODES, CLASSIFICATIONS, LIFECYCLES, STANDARD_MODES } from '../integration/vocabulary.ts';
 import { canonicalJson, sha256, sortKeys } from './canonical.ts';
 import { streamDeclarationSchema, webhookDeclarationSchema } from '../inbound/declarations.ts';
 

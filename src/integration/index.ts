@@ -1,9 +1,11 @@
 /**
  * `botc/integration`: everything an integration module imports (docs/api.md lists every
  * export). Integration code imports this entry point only (checked by `npm run lint:deps`).
+ * It loads no schema library (the MethodSpec zod schema is exported by `botc/runtime`), so the
+ * modules that import it load fast in the build's sandbox.
  */
 export {
-  ADVANCED_MODES, CAPABILITIES, CLASSIFICATIONS, ERROR_CODES, IDEMPOTENCY, LIFECYCLES, methodSpecSchema, STANDARD_MODES,
+  ADVANCED_MODES, CAPABILITIES, CLASSIFICATIONS, ERROR_CODES, IDEMPOTENCY, LIFECYCLES, STANDARD_MODES,
 } from './types.ts';
 export type {
   AuthStatus, CallContext, Capability, Classification, ErrorCode, Idempotency, Integration, IntegrationCall,

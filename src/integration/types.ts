@@ -1,92 +1,16 @@
 /**
  * The integration contract (README.md, "MethodSpec" and "Writing an integration"). Wire
  * objects keep snake_case field names because runtimes in other languages read them.
+ * Loads no schema library: the MethodSpec schema is in method-spec.ts, and this module only
+ * takes its type, so `botc/integration` stays light for the modules that import it.
  */
-import { z } from 'zod';
-
-/** What a method may do; `capabilities` lists at least one, and governance follows them (README, MethodSpec). */
-export const CAPABILITIES = [
-  'read', 'write', 'delete', 'import', 'deliver', 'notify', 'workflow', 'intelligence',
-] as const;
-/** One of `CAPABILITIES`. */
-export type Capability = (typeof CAPABILITIES)[number];
-
-/** Whether a method only reads, writes so that repeating it is harmless, or writes so that repeating it is not. */
-export const IDEMPOTENCY = ['safe_read', 'idempotent_write', 'non_idempotent_write'] as const;
-/** One of `IDEMPOTENCY`. */
-export type Idempotency = (typeof IDEMPOTENCY)[number];
-
-/** An integration's class in the registry: `read_only` never writes, `inbound` imports (review queue), `outbound` writes (confirmation). */
-export const CLASSIFICATIONS = ['read_only', 'inbound', 'outbound'] as const;
-/** One of `CLASSIFICATIONS`. */
-export type Classification = (typeof CLASSIFICATIONS)[number];
-
-/** The integration modes any registry entry may declare. */
-export const STANDARD_MODES = [
-  'request_response', 'webhook', 'polling_sync', 'oauth', 'internal_events',
-] as const;
-/** The modes a registry entry may declare only with approval (`mode-not-approved` otherwise). */
-export const ADVANCED_MODES = ['streaming', 'queue', 'bidirectional_sync'] as const;
-/** One of `STANDARD_MODES` or `ADVANCED_MODES`. */
-export type Mode = (typeof STANDARD_MODES)[number] | (typeof ADVANCED_MODES)[number];
-
-/** An integration's lifecycle stage; each later stage restricts more (`end_of_support` does not build). */
-export const LIFECYCLES = ['active', 'maintenance', 'deprecated', 'end_of_support'] as const;
-/** One of `LIFECYCLES`. */
-export type Lifecycle = (typeof LIFECYCLES)[number];
-
-/** The closed set of error codes every failed result carries (README, Error codes and what a caller should do). */
-export const ERROR_CODES = [
-  'AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'RATE_LIMITED', 'TIMEOUT', 'VALIDATION_FAILED',
-  'OUTPUT_INVALID', 'NOT_FOUND', 'CONFLICT', 'PROVIDER_UNAVAILABLE', 'PROVIDER_ERROR',
-  'UNKNOWN_METHOD', 'UNKNOWN_OP', 'TOOL_NOT_ALLOWED', 'CONFIRMATION_REQUIRED',
-  'REVIEW_REQUIRED', 'READ_ONLY_VIOLATION', 'IDEMPOTENCY_CONFLICT', 'INTEGRATION_DISABLED',
-  'INTERNAL_ERROR',
-] as const;
-/** One of `ERROR_CODES`. */
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/**
- * A JSON Schema 2020-12 schema as a MethodSpec carries it: a JSON object. The build checks
- * that the top level is `type: "object"` and that the schema compiles (ajv, draft 2020-12);
- * the shape here is only "an object with string keys".
- */
-export type JsonSchema = Record<string, unknown>;
-
-const nonEmptyString = z.string().refine((s) => s.trim().length > 0, 'must not be empty');
-const positiveNumber = z.number().positive();
-
-/**
- * The MethodSpec contract as a zod schema: what describeMethods() must return for each
- * method (README, MethodSpec), checked by the build on every declared method and by the
- * runtime on every method a bundle records. The `MethodSpec` type is inferred from it, so
- * the type and the check cannot drift apart. Unknown keys are refused (a strict object).
- */
-export const methodSpecSchema = z.strictObject({
-  method_id: z.string(),
-  provider: z.string(),
-  description: nonEmptyString,
-  input_schema: z.record(z.string(), z.unknown()),
-  output_schema: z.record(z.string(), z.unknown()),
-  capabilities: z
-    .array(z.enum(CAPABILITIES))
-    .min(1, 'declare at least one capability')
-    .refine((caps) => new Set(caps).size === caps.length, 'lists a capability twice'),
-  auth_scopes: z.array(nonEmptyString),
-  rate_limit_hint: z.strictObject({ max_calls: positiveNumber.int(), per_seconds: positiveNumber }).nullable(),
-  idempotency: z.enum(IDEMPOTENCY),
-  cost_hint: z.strictObject({ units: z.number().nonnegative(), unit: nonEmptyString }).nullable(),
-  deprecated: z.boolean(),
-  replacement_method_id: z.string().nullable(),
-});
-
-/**
- * One method of an integration (README, MethodSpec): its id (`<provider>.<name…>.v<N>`), the
- * JSON Schemas of its params and result, what it does (`capabilities`, `idempotency`), the
- * OAuth scopes it needs, and hints for callers (calls per `per_seconds` seconds; cost units).
- * Inferred from `methodSpecSchema`.
- */
-export type MethodSpec = z.infer<typeof methodSpecSchema>;
+export {
+  ADVANCED_MODES, CAPABILITIES, CLASSIFICATIONS, ERROR_CODES, IDEMPOTENCY, LIFECYCLES, STANDARD_MODES,
+  type Capability, type Classification, type ErrorCode, type Idempotency, type Lifecycle, type Mode,
+} from './vocabulary.ts';
+import type { Classification, ErrorCode } from './vocabulary.ts';
+import type { MethodSpec } from './method-spec.ts';
+export type { JsonSchema, MethodSpec } from './method-spec.ts';
 
 /** How often a failed retriable call is tried (`max_attempts`, the first included) and the backoff between tries, in ms (doubling from `backoff_ms` up to `max_backoff_ms`). */
 export interface RetryPolicy {

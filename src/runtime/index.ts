@@ -7,6 +7,7 @@ export { Runtime, type ConfirmByIdRequest, type ConfirmRequest, type RuntimeOpti
 export type { RejectRequest } from './confirmations.ts';
 export { BundleLoadError, readBundle, verifyBundle } from './bundle.ts';
 export { bundleSchema, BUNDLE_FORMAT, type Bundle } from '../bundle/format.ts';
+export { methodSpecSchema } from '../integration/method-spec.ts';
 export { ConfigError } from '../config.ts';
 export {
   chainCredentials, credentialsFromEnv, credentialsFromFile, CredentialUnavailableError, type Credential, type CredentialSource,
