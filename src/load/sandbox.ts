@@ -1,3 +1,4 @@
+// Over 300 lines: the sandbox child's source text is kept beside the parent that spawns and answers it.
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
