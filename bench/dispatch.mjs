@@ -14,7 +14,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build, MemoryStore, Runtime } from '../lib/index.js';
+import { build } from '../lib/index.js';
+import { Runtime } from '../lib/runtime/index.js';
+// The in-memory store is internal to botc (not in the public API); the benchmark imports it by path.
+import { MemoryStore } from '../lib/state/memory.js';
 import { createAjv } from '../lib/schema/ajv.js';
 
 const TARGET_RATIO = 3;

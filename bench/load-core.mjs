@@ -19,6 +19,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '..');
 const LIB = path.join(REPO, 'lib', 'index.js');
+/** `botc/runtime` (openStore, Runtime), which the workers load. */
+const RUNTIME_LIB = path.join(REPO, 'lib', 'runtime', 'index.js');
 const POSTGRES_MODULE = path.join(REPO, 'lib', 'state', 'postgres.js');
 const WORKER = path.join(HERE, 'load-worker.mjs');
 export const FIXTURE = path.join(REPO, 'test', 'fixtures-load');
@@ -48,12 +50,13 @@ export async function runLoad(options) {
 
   if (!existsSync(LIB)) throw new Error('lib/ is missing: run `npm run build:lib` first');
   const lib = await import(pathToFileURL(LIB).href);
+  const runtimeLib = await import(pathToFileURL(RUNTIME_LIB).href);
   const runId = `load${process.pid}${Date.now().toString(36)}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'botc-load-'));
   const sqliteFile = path.join(dir, 'state.db');
   const schema = store === 'postgres' ? runId.toLowerCase() : undefined;
   const open = async () => {
-    if (store === 'sqlite') return lib.openStore(sqliteFile, FIXTURE);
+    if (store === 'sqlite') return runtimeLib.openStore(sqliteFile, FIXTURE);
     const { openPostgresStore } = await import(pathToFileURL(POSTGRES_MODULE).href);
     return openPostgresStore(options.pgUrl, { schema, maxConnections: 8 });
   };
@@ -68,7 +71,7 @@ export async function runLoad(options) {
 
     const shares = Array.from({ length: workers }, (_, w) => Math.floor(calls / workers) + (w < calls % workers ? 1 : 0));
     const firsts = shares.map((_, w) => shares.slice(0, w).reduce((a, b) => a + b, 0));
-    const job = { lib: LIB, postgresModule: POSTGRES_MODULE, root: FIXTURE, bundle, store, sqliteFile, pgUrl: options.pgUrl, schema, runId, concurrency, tenants };
+    const job = { lib: RUNTIME_LIB, postgresModule: POSTGRES_MODULE, root: FIXTURE, bundle, store, sqliteFile, pgUrl: options.pgUrl, schema, runId, concurrency, tenants };
     const outcome = await runWorkers(workers, (w) => ({ ...job, worker: w, first: firsts[w], count: shares[w] }), options.timeoutMs ?? 600_000);
 
     const check = await open();

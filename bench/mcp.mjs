@@ -21,7 +21,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
-import { build, MemoryStore, Runtime } from '../lib/index.js';
+import { build } from '../lib/index.js';
+import { Runtime } from '../lib/runtime/index.js';
+// The in-memory store is internal to botc (not in the public API); the benchmark imports it by path.
+import { MemoryStore } from '../lib/state/memory.js';
 import { mcpHttpHandler } from '../lib/adapters/index.js';
 import { listenMcpHttp } from '../lib/cli/serve.js';
 

@@ -33,7 +33,9 @@ if (process.argv[2] === '--suite') {
   const entry = createRequire(import.meta.url).resolve('@modelcontextprotocol/conformance/package.json').replace(/package\.json$/, 'dist/index.js');
   await import(pathToFileURL(entry).href);
 } else {
-  const { build, MemoryStore, Runtime } = await import('../lib/index.js');
+  const { build } = await import('../lib/index.js');
+  const { Runtime } = await import('../lib/runtime/index.js');
+  const { MemoryStore } = await import('../lib/state/memory.js');
   const { mcpHttpHandler } = await import('../lib/adapters/index.js');
   const { listenMcpHttp } = await import('../lib/cli/serve.js');
   const built = await build({ root: REPO, out: path.join(os.tmpdir(), `botc-conformance-${process.pid}`), write: true });

@@ -1,12 +1,12 @@
+/**
+ * `botc`: the compiler. Builds a workspace into one bundle per bot (docs/api.md lists every
+ * export). Running bundles is `botc/runtime`, writing integrations `botc/integration`, serving
+ * experts to agent frameworks `botc/adapters`. Named exports only: what is not listed here is
+ * internal and may change without notice.
+ */
 export { build, check, BuildUsageError } from './build/build.ts';
-export type { BuildOptions, BuildResult, BundleSummary } from './build/build.ts';
+export type { BuildFailure, BuildOptions, BuildResult, BuildSuccess, BundleSummary } from './build/build.ts';
 export type { Diagnostic, Severity } from './diagnostics/diagnostic.ts';
 export { DIAGNOSTIC_CODES, type DiagnosticCode } from './diagnostics/codes.ts';
 export { BUNDLE_FORMAT, bundleDigest, serializeBundle } from './bundle/format.ts';
 export type { Bundle, BundleBlock, BundleExpert, BundleIntegration, BundleTool } from './bundle/format.ts';
-export { envelopeSchema, TOOL_OPS, type ToolOp } from './tools/envelope.ts';
-export * from './integration/index.ts';
-export * from './runtime/index.ts';
-export { readConfig, providerConfig, ConfigError, type WorkspaceConfig } from './config.ts';
-export * from './state/index.ts';
-export * from './automations/index.ts';

@@ -28,7 +28,7 @@ import { tempDir } from './helpers/workspace.ts';
 import { MAILER_TOKEN, startMailer, type MailerFake } from './servers/mailer.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures-governance/', import.meta.url));
-const LIB = fileURLToPath(new URL('../lib/index.js', import.meta.url));
+const LIB = fileURLToPath(new URL('../lib/runtime/index.js', import.meta.url));
 const WORKER = fileURLToPath(new URL('./helpers/gov-worker.mjs', import.meta.url));
 const KEY = randomBytes(32);
 const SEND = 'mailer.message.send.v1';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CredentialUnavailableError, chainCredentials } from '../src/runtime/credentials.ts';
+import { CredentialUnavailableError, chainCredentials } from '../src/integration/credentials.ts';
 import { oauthClients, RefreshingVault } from '../src/oauth/index.ts';
 import { MemoryStore } from '../src/state/memory.ts';
 import type { StateStore } from '../src/state/types.ts';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialUnavailableError, type Credential, type CredentialSource } from '../src/runtime/credentials.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from '../src/integration/credentials.ts';
 import { Runtime } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/state/memory.ts';
 import { startAgentWorkspace, TENANT, type AgentWorkspace } from './helpers/agents.ts';

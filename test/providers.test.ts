@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import type { IntegrationResult, RetryPolicy } from '../src/integration/types.ts';
-import type { CredentialSource } from '../src/runtime/credentials.ts';
+import type { CredentialSource } from '../src/integration/credentials.ts';
 import { CursorSealer } from '../src/runtime/cursors.ts';
 import { Runtime, type ToolCall } from '../src/runtime/runtime.ts';
 import { MemoryStore } from '../src/state/memory.ts';

@@ -7,7 +7,7 @@ import { build } from '../src/build/build.ts';
 import { bundleDigest, type Bundle } from '../src/bundle/format.ts';
 import type { IntegrationResult } from '../src/integration/types.ts';
 import { BundleLoadError } from '../src/runtime/bundle.ts';
-import type { CredentialSource } from '../src/runtime/credentials.ts';
+import type { CredentialSource } from '../src/integration/credentials.ts';
 import { CursorKeyError, CursorSealer, cursorKeyFile, cursorKeyFromEnv, deriveCursorKey } from '../src/runtime/cursors.ts';
 import { ENVELOPE_LIMITS } from '../src/runtime/envelope-bounds.ts';
 import { Runtime, type RuntimeOptions, type ToolCall } from '../src/runtime/runtime.ts';

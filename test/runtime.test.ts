@@ -8,7 +8,7 @@ import { build } from '../src/build/build.ts';
 import { bundleDigest, serializeBundle, type Bundle } from '../src/bundle/format.ts';
 import { ERROR_CODES, type ErrorCode, type IntegrationError, type IntegrationResult } from '../src/integration/types.ts';
 import { BundleLoadError } from '../src/runtime/bundle.ts';
-import type { CredentialSource } from '../src/runtime/credentials.ts';
+import type { CredentialSource } from '../src/integration/credentials.ts';
 import { Runtime, type RuntimeOptions, type ToolCall } from '../src/runtime/runtime.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { callConfirmed, confirmationOf, proposeWrite } from './helpers/governance.ts';

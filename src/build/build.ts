@@ -1,10 +1,11 @@
+// Over 300 lines: the pipeline's one entry point, with the option and result types callers read beside it.
 import path from 'node:path';
 import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { isName, nameProblem } from '../load/names.ts';
-import { ConfigError, readConfig } from '../config.ts';
+import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { checkAutomations, hasAutomations } from '../automations/check.ts';
@@ -21,10 +22,14 @@ import { checkLock } from './lock-check.ts';
 import { readPrompt } from './prompts.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
 
+/** What `build()` builds and how; only `root` is required. */
 export interface BuildOptions {
   /** The workspace root. */
   root: string;
-  /** Where bundles go; relative paths resolve against `root`. Default `dist`. */
+  /**
+   * Where bundles go; relative paths resolve against `root`. Default: `out` of the workspace's
+   * botc.config.json, else `dist` (as for `botc build`).
+   */
   out?: string;
   /** Build only these bots (all when absent or empty). */
   bots?: readonly string[];
@@ -49,6 +54,7 @@ export interface BuildOptions {
   cache?: boolean;
 }
 
+/** One bundle a build wrote (or, for `check`, would write). */
 export interface BundleSummary {
   bot: string;
   /** Where the bundle is (or would be) written, relative to the root when inside it. */
@@ -56,15 +62,32 @@ export interface BundleSummary {
   digest: string;
 }
 
-export interface BuildResult {
-  ok: boolean;
+/** A build free of errors: `diagnostics` holds warnings only. */
+export interface BuildSuccess {
+  ok: true;
+  /** Warnings, sorted by file, line and column. */
   diagnostics: Diagnostic[];
+  /** One per bot built, in bot order. */
   bundles: BundleSummary[];
-  /** The bundles themselves, in bot order; empty when the build failed or `keepBundles` is false. */
+  /** The bundles themselves, in bot order; empty when `keepBundles` is false or the cache answered. */
   built: Bundle[];
   /** With `lock: 'update'`: the lock to write and what changed. */
   lock?: LockUpdate;
 }
+
+/** A build with at least one error diagnostic: nothing was written, and no bundle is returned. */
+export interface BuildFailure {
+  ok: false;
+  /** Every problem found (errors and warnings), sorted by file, line and column. */
+  diagnostics: Diagnostic[];
+  bundles: [];
+  built: [];
+  /** With `lock: 'update'`: the lock computed from what could be read, and what changed. */
+  lock?: LockUpdate;
+}
+
+/** What `build()` and `check()` return; `ok` tells the two apart. */
+export type BuildResult = BuildSuccess | BuildFailure;
 
 /** A usage problem (unknown `--bot`, missing root): the caller's mistake, not the workspace's. */
 export class BuildUsageError extends Error {
@@ -86,11 +109,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const entries = discover(files.root);
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
-  reportConfig(diagnostics, files.root);
+  // The config's `out` is the default output folder, as for `botc build`.
+  options = { ...options, out: options.out ?? reportConfig(diagnostics, files.root).out ?? 'dist' };
   const cache = BuildCache.open(files.root, options.cache !== false);
   // An unchanged workspace whose bundles are still in place is answered from the cache.
   const whole = wholeBuildFor(cache, files.root, options);
-  if (whole?.stored) return { ok: whole.stored.ok, diagnostics: whole.stored.diagnostics, bundles: whole.stored.ok ? whole.stored.bundles : [], built: [] };
+  if (whole?.stored) return whole.stored.ok ? { ok: true, diagnostics: whole.stored.diagnostics, bundles: whole.stored.bundles, built: [] } : { ok: false, diagnostics: whole.stored.diagnostics, bundles: [], built: [] };
 
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
@@ -152,7 +176,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const ok = diagnostics.errorCount === 0;
     if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
     else writer?.discard();
-    const result: BuildResult = { ok, diagnostics: sortDiagnostics(diagnostics.items), bundles: ok ? summaries : [], built: ok ? built : [] };
+    const sorted = sortDiagnostics(diagnostics.items);
+    const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
     if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, writer ? outDir : undefined);
     // Nothing is written unless the build is free of errors: the cache neither.
@@ -200,13 +225,17 @@ function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undef
   return [...new Set(wanted)].sort().map((w) => byName.get(w)!);
 }
 
-/** A broken botc.config.json is a diagnostic of the build like any other. */
-function reportConfig(diagnostics: Diagnostics, root: string): void {
+/**
+ * Reads botc.config.json. A broken config is a diagnostic of the build like any other; the
+ * build then goes on with the defaults (and fails, so nothing is written).
+ */
+function reportConfig(diagnostics: Diagnostics, root: string): WorkspaceConfig {
   try {
-    readConfig(root);
+    return readConfig(root);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     diagnostics.items.push(error.diagnostic);
+    return {};
   }
 }
 

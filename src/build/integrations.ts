@@ -107,7 +107,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
         set.unknowable.providers.add(item.entry.provider).add(renamed);
         continue;
       }
-      pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as MethodSpec).input_schema, (raw as MethodSpec).output_schema] : [])));
+      pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as Record<string, unknown>)['input_schema'], (raw as Record<string, unknown>)['output_schema']] : [])));
       pending.modules.push({ entry: item.entry, permissions: item.permissions, loaded, locate: item.locate });
     }
   } catch (error) {
@@ -430,7 +430,7 @@ function checkMethod(
     for (const d of ctx.diagnostics.items.slice(mark)) d.message = `${label}: ${d.message}`;
     return undefined;
   }
-  const spec = parsed.data as MethodSpec;
+  const spec = parsed.data;
   const idProblem = methodIdProblem(spec.method_id);
   if (idProblem) {
     report('method-id-invalid', idProblem, 'method ids look like `github.issues.list.v1`');

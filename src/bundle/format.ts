@@ -1,6 +1,8 @@
-import type { Classification, Lifecycle, MethodSpec, Mode } from '../integration/types.ts';
+import { z } from 'zod';
+import { methodSpecSchema } from '../integration/method-spec.ts';
+import { ADVANCED_MODES, CLASSIFICATIONS, LIFECYCLES, STANDARD_MODES } from '../integration/vocabulary.ts';
 import { canonicalJson, sha256, sortKeys } from './canonical.ts';
-import type { StreamDeclaration, WebhookDeclaration } from '../inbound/declarations.ts';
+import { streamDeclarationSchema, webhookDeclarationSchema } from '../inbound/declarations.ts';
 
 /**
  * The bundle: the one contract between the build and every runtime (README, The bundle).
@@ -8,58 +10,85 @@ import type { StreamDeclaration, WebhookDeclaration } from '../inbound/declarati
  */
 export const BUNDLE_FORMAT = 'botc.bundle/1';
 
-export type BlockKind = 'personality' | 'expert' | 'skill' | 'tool' | 'common';
+/** A sha256 digest as the bundle writes it: 64 lower-case hex digits. */
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 digest (64 lower-case hex digits)');
+const offset = z.number().int().nonnegative();
 
-export interface BundleBlock {
-  kind: BlockKind;
+const blockSchema = z.strictObject({
+  kind: z.enum(['personality', 'expert', 'skill', 'tool', 'common']),
   /** Workspace-relative path of the file the block came from. */
-  source: string;
+  source: z.string(),
   /** Offsets of the block in `system_prompt`, in Unicode code points; `end` is exclusive. */
-  start: number;
-  end: number;
+  start: offset,
+  end: offset,
   /** sha256 of the block's rendered text. */
-  sha256: string;
-}
+  sha256: sha256Hex,
+});
 
-export interface BundleExpert {
-  name: string;
-  description: string;
-  tools: string[];
-  system_prompt: string;
-  blocks: BundleBlock[];
-}
+const expertSchema = z.strictObject({
+  name: z.string(),
+  description: z.string(),
+  tools: z.array(z.string()),
+  system_prompt: z.string(),
+  blocks: z.array(blockSchema),
+});
 
-export interface BundleTool {
-  name: string;
-  description: string;
-  methods: string[];
-  parameters: Record<string, unknown>;
-}
+const toolSchema = z.strictObject({
+  name: z.string(),
+  description: z.string(),
+  methods: z.array(z.string()),
+  /** The JSON Schema of the tool's `{op, args}` envelope. */
+  parameters: z.record(z.string(), z.unknown()),
+});
 
-export interface BundleIntegration {
-  module: string;
-  export: string;
-  classification: Classification;
-  modes: Mode[];
-  lifecycle: Lifecycle;
-  tier: 1 | 2 | 3 | null;
-  sha256: string;
+const integrationSchema = z.strictObject({
+  module: z.string(),
+  export: z.string(),
+  classification: z.enum(CLASSIFICATIONS),
+  modes: z.array(z.enum([...STANDARD_MODES, ...ADVANCED_MODES])),
+  lifecycle: z.enum(LIFECYCLES),
+  tier: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable(),
+  /** sha256 of the module file's bytes, as reviewed and built. */
+  sha256: sha256Hex,
   /** The webhook events the integration receives; present only when its registry entry declares them. */
-  webhook?: WebhookDeclaration;
+  webhook: webhookDeclarationSchema.optional(),
   /** The sync streams of the integration; present only when its registry entry declares them. */
-  streams?: StreamDeclaration[];
-}
+  streams: z.array(streamDeclarationSchema).optional(),
+});
 
-export interface Bundle {
-  format: typeof BUNDLE_FORMAT;
-  bot: { id: string; version: string; description: string };
-  experts: BundleExpert[];
-  tools: BundleTool[];
-  methods: Record<string, MethodSpec>;
-  integrations: Record<string, BundleIntegration>;
-  sources: Record<string, string>;
-  digest: string;
-}
+/**
+ * The whole `botc.bundle/1` format as a zod schema: the runtime checks every bundle it loads
+ * against it (README, The bundle), and the `Bundle` type is inferred from it, so the type the
+ * code trusts is exactly what was checked. Every object is strict: a key the format does not
+ * define is refused rather than carried along unread (a new field needs a new format version).
+ */
+export const bundleSchema = z.strictObject({
+  format: z.literal(BUNDLE_FORMAT),
+  bot: z.strictObject({ id: z.string(), version: z.string(), description: z.string() }),
+  experts: z.array(expertSchema),
+  tools: z.array(toolSchema),
+  /** Every method a tool names, keyed by method id. */
+  methods: z.record(z.string(), methodSpecSchema),
+  /** Every integration a method belongs to, keyed by provider. */
+  integrations: z.record(z.string(), integrationSchema),
+  /** sha256 of every source file the bundle was built from, keyed by workspace-relative path. */
+  sources: z.record(z.string(), sha256Hex),
+  /** sha256 of the canonical JSON (RFC 8785) of everything else (`bundleDigest`). */
+  digest: sha256Hex,
+});
+
+/** A bundle (`dist/<bot>.bundle.json`), as `bundleSchema` checks it. */
+export type Bundle = z.infer<typeof bundleSchema>;
+/** One expert: its system prompt, the tools it may use and where each prompt block came from. */
+export type BundleExpert = z.infer<typeof expertSchema>;
+/** One block of an expert's system prompt. */
+export type BundleBlock = z.infer<typeof blockSchema>;
+/** What kind of prompt file a block came from. */
+export type BlockKind = BundleBlock['kind'];
+/** One tool: the methods behind it and the JSON Schema of its envelope. */
+export type BundleTool = z.infer<typeof toolSchema>;
+/** One integration as the bundle records it: module, export, class, modes, lifecycle, tier, source hash. */
+export type BundleIntegration = z.infer<typeof integrationSchema>;
 
 /**
  * An object member whose name is an array index. Inside JSON string values every `"` is escaped,

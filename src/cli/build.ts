@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type BuildResult } from '../build/build.ts';
-import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import type { Io } from './io.ts';
 import { renderGithub, renderJson, renderPretty } from './render.ts';
@@ -31,17 +30,11 @@ async function runBuildCommand(command: 'build' | 'check', argv: string[], io: I
   const cwd = io.cwd ?? process.cwd();
   const root = workspaceRoot(values.root, cwd);
 
-  // A broken botc.config.json is a diagnostic of the build (and shows in json and github
-  // output like any other); the output folder is then the default, and nothing is written.
-  let config: WorkspaceConfig = {};
-  try {
-    config = readConfig(root);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-  }
+  // Without --out, build() reads the output folder from botc.config.json itself, as for any
+  // caller of the library; a broken config is a diagnostic of the build.
   const options = {
     root,
-    out: values.out === undefined ? (config.out ?? 'dist') : path.resolve(cwd, values.out),
+    ...(values.out === undefined ? {} : { out: path.resolve(cwd, values.out) }),
     bots: values.bot,
     write: command === 'build',
     keepBundles: false,

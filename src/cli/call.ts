@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { providerConfig, readConfig, type WorkspaceConfig } from '../config.ts';
 import { oauthClients, RefreshingVault } from '../oauth/index.ts';
 import { readBundle } from '../runtime/bundle.ts';
-import { chainCredentials, credentialsFromEnv, credentialsFromFile, type CredentialSource } from '../runtime/credentials.ts';
+import { chainCredentials, credentialsFromEnv, credentialsFromFile, type CredentialSource } from '../integration/credentials.ts';
 import { CursorKeyError, cursorKeyFile, cursorKeyFromEnv, deriveCursorKey } from '../runtime/cursors.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { DEFAULT_STATE_FILE } from '../state/open.ts';

@@ -9,7 +9,7 @@ import { ApprovedVersions } from '../console/approved.ts';
 import { createConsoleApp } from '../console/app.ts';
 import { ConsoleUsers } from '../console/users.ts';
 import { readBundle } from '../runtime/bundle.ts';
-import { chainCredentials, credentialsFromEnv, type CredentialSource } from '../runtime/credentials.ts';
+import { chainCredentials, credentialsFromEnv, type CredentialSource } from '../integration/credentials.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { Io } from './io.ts';

@@ -33,7 +33,7 @@ export async function runLock(args: string[], io: Io): Promise<number> {
   const result = await build({ root, write: false, keepBundles: false, lock: 'update' });
   if (!result.ok || !result.lock) {
     const files = new WorkspaceFiles(root);
-    io.stdout(renderPretty({ ...result, ok: false }, { color: false, source: (file) => { const read = files.read(file); return read.ok ? read.text : undefined; } }, 'check'));
+    io.stdout(renderPretty({ ...result, ok: false, bundles: [], built: [] }, { color: false, source: (file) => { const read = files.read(file); return read.ok ? read.text : undefined; } }, 'check'));
     return 1;
   }
   const { lock, added, updated, removed } = result.lock;

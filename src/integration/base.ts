@@ -14,6 +14,7 @@ export interface HandlerOutput {
   raw?: unknown;
 }
 
+/** What a method handler receives: the spec, the validated args, the call's options and its context. */
 export interface HandlerInput {
   /** The spec of the method being called, as describeMethods() declares it. */
   spec: MethodSpec;
@@ -24,6 +25,7 @@ export interface HandlerInput {
   ctx: CallContext;
 }
 
+/** One method's implementation in `BaseIntegration.handlers()`; throw IntegrationFailure for an expected failure. */
 export type MethodHandler = (input: HandlerInput) => Promise<HandlerOutput>;
 
 /** Thrown by handlers for an expected failure; becomes an error result, never escapes. */

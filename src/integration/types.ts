@@ -1,61 +1,25 @@
 /**
  * The integration contract (README.md, "MethodSpec" and "Writing an integration"). Wire
  * objects keep snake_case field names because runtimes in other languages read them.
+ * Loads no schema library: the MethodSpec schema is in method-spec.ts, and this module only
+ * takes its type, so `botc/integration` stays light for the modules that import it.
  */
+export {
+  ADVANCED_MODES, CAPABILITIES, CLASSIFICATIONS, ERROR_CODES, IDEMPOTENCY, LIFECYCLES, STANDARD_MODES,
+  type Capability, type Classification, type ErrorCode, type Idempotency, type Lifecycle, type Mode,
+} from './vocabulary.ts';
+import type { Classification, ErrorCode } from './vocabulary.ts';
+import type { MethodSpec } from './method-spec.ts';
+export type { JsonSchema, MethodSpec } from './method-spec.ts';
 
-export const CAPABILITIES = [
-  'read', 'write', 'delete', 'import', 'deliver', 'notify', 'workflow', 'intelligence',
-] as const;
-export type Capability = (typeof CAPABILITIES)[number];
-
-export const IDEMPOTENCY = ['safe_read', 'idempotent_write', 'non_idempotent_write'] as const;
-export type Idempotency = (typeof IDEMPOTENCY)[number];
-
-export const CLASSIFICATIONS = ['read_only', 'inbound', 'outbound'] as const;
-export type Classification = (typeof CLASSIFICATIONS)[number];
-
-export const STANDARD_MODES = [
-  'request_response', 'webhook', 'polling_sync', 'oauth', 'internal_events',
-] as const;
-export const ADVANCED_MODES = ['streaming', 'queue', 'bidirectional_sync'] as const;
-export type Mode = (typeof STANDARD_MODES)[number] | (typeof ADVANCED_MODES)[number];
-
-export const LIFECYCLES = ['active', 'maintenance', 'deprecated', 'end_of_support'] as const;
-export type Lifecycle = (typeof LIFECYCLES)[number];
-
-export const ERROR_CODES = [
-  'AUTH_REQUIRED', 'AUTH_FORBIDDEN', 'RATE_LIMITED', 'TIMEOUT', 'VALIDATION_FAILED',
-  'OUTPUT_INVALID', 'NOT_FOUND', 'CONFLICT', 'PROVIDER_UNAVAILABLE', 'PROVIDER_ERROR',
-  'UNKNOWN_METHOD', 'UNKNOWN_OP', 'TOOL_NOT_ALLOWED', 'CONFIRMATION_REQUIRED',
-  'REVIEW_REQUIRED', 'READ_ONLY_VIOLATION', 'IDEMPOTENCY_CONFLICT', 'INTEGRATION_DISABLED',
-  'INTERNAL_ERROR',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** A JSON Schema 2020-12 object schema. */
-export type JsonSchema = { type: 'object' } & Record<string, unknown>;
-
-export interface MethodSpec {
-  method_id: string;
-  provider: string;
-  description: string;
-  input_schema: JsonSchema;
-  output_schema: JsonSchema;
-  capabilities: Capability[];
-  auth_scopes: string[];
-  rate_limit_hint: { max_calls: number; per_seconds: number } | null;
-  idempotency: Idempotency;
-  cost_hint: { units: number; unit: string } | null;
-  deprecated: boolean;
-  replacement_method_id: string | null;
-}
-
+/** How often a failed retriable call is tried (`max_attempts`, the first included) and the backoff between tries, in ms (doubling from `backoff_ms` up to `max_backoff_ms`). */
 export interface RetryPolicy {
   max_attempts: number;
   backoff_ms: number;
   max_backoff_ms: number;
 }
 
+/** One call of a method as the runtime hands it to `Integration.call`; `timeout_ms` is its timeout, in ms. */
 export interface IntegrationCall {
   trace_id: string;
   method_id: string;
@@ -67,11 +31,13 @@ export interface IntegrationCall {
   idempotency_key?: string;
 }
 
+/** Where a result's data came from: the kind of source and, when known, its reference (a URL, an id). */
 export interface Provenance {
   source_type: string;
   source_ref: string | null;
 }
 
+/** Metadata of every result: the provider's request id, latency in ms, next cursor, rate limit remaining, cost units, provenance. */
 export interface ResultMeta {
   provider_request_id: string | null;
   latency_ms: number;
@@ -83,6 +49,7 @@ export interface ResultMeta {
   [extra: string]: unknown;
 }
 
+/** A failed call: a closed `code`, a message for people, the provider's own code and HTTP status when there are any, and whether retrying may help. */
 export interface IntegrationError {
   code: ErrorCode;
   message: string;
@@ -91,10 +58,12 @@ export interface IntegrationError {
   retriable: boolean;
 }
 
+/** What every call returns, never a throw: `data` on success, `error` on failure, `meta` always; `raw` only where the integration supplies it. */
 export type IntegrationResult =
   | { ok: true; data: unknown; raw?: unknown; meta: ResultMeta }
   | { ok: false; error: IntegrationError; raw?: unknown; meta: ResultMeta };
 
+/** Whether the tenant's credential authenticates with the provider (`op: status`). */
 export interface AuthStatus {
   authenticated: boolean;
   /** Scopes the current credential grants, when the provider can tell. */
@@ -131,6 +100,7 @@ export interface Integration {
   call(req: IntegrationCall, ctx: CallContext): Promise<IntegrationResult>;
 }
 
+/** A registered export: constructed with an IntegrationContext, once per build and once per runtime. */
 export interface IntegrationConstructor {
   new (context: IntegrationContext): Integration;
 }

@@ -1,10 +1,11 @@
+// Over 300 lines: the sandbox child's source text is kept beside the parent that spawns and answers it.
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build as esbuild, type Plugin } from 'esbuild';
-import { describeLoadError } from './modules.ts';
+import { describeLoadError, instantiateIntegration } from './modules.ts';
 
 /** One integration module to inspect: its absolute path, the export to construct, its provider. */
 export interface ModuleRequest {
@@ -277,7 +278,8 @@ export function decodeWire(value: unknown): unknown {
 
 /**
  * The child process (CommonJS, run with `node -e`). It takes one message `{jobs}`, imports
- * each bundle in turn, constructs the export with `{phase: 'build', provider, config: {}}`,
+ * each bundle in turn, constructs the export with `{phase: 'build', provider, config: {}}`
+ * (`instantiateIntegration`, whose source text is included),
  * calls describeMethods() and handlers(), and sends `{index, report}` for each. Every value
  * it touches comes from untrusted code, so each step is guarded and getters that throw become
  * failures, not crashes.
@@ -310,15 +312,14 @@ function encode(value, depth, ancestors) {
   ancestors.pop();
   return out;
 }
+// The runtime makes integrations with the same function (src/load/modules.ts).
+${instantiateIntegration.toString()}
 async function inspect(job) {
   let ns;
   try { ns = await import(job.url); } catch (error) { return { ok: false, failure: 'load', message: messageOf(error) }; }
-  const Constructor = ns[job.exportName];
-  if (typeof Constructor !== 'function') return { ok: false, failure: 'no-export', available: Object.keys(ns).filter((k) => typeof ns[k] === 'function') };
-  let instance;
-  try { instance = new Constructor({ phase: 'build', provider: job.provider, config: {} }); } catch (error) { return { ok: false, failure: 'construct', message: messageOf(error) }; }
-  const missing = ['describeMethods', 'authStatus', 'call'].filter((m) => typeof instance[m] !== 'function');
-  if (missing.length > 0) return { ok: false, failure: 'not-integration', missing };
+  const made = instantiateIntegration(ns, job.exportName, { phase: 'build', provider: job.provider, config: {} });
+  if (!made.ok) return made;
+  const instance = made.instance;
   let specs;
   try { specs = instance.describeMethods(); } catch (error) { return { ok: false, failure: 'describe', message: messageOf(error) }; }
   if (!Array.isArray(specs)) return { ok: false, failure: 'not-array' };

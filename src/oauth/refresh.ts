@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CredentialUnavailableError, type Credential, type CredentialSource } from '../runtime/credentials.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from '../integration/credentials.ts';
 import type { StateStore } from '../state/types.ts';
 import type { CredentialVault, StoredOAuth } from '../state/vault.ts';
 import { OAuthError, type OAuthClient } from './client.ts';

@@ -1,17 +1,28 @@
 import { readFileSync, statSync } from 'node:fs';
 import { canonicalJson } from '../bundle/canonical.ts';
-import { BUNDLE_FORMAT, bundleDigest, type Bundle } from '../bundle/format.ts';
-import type { Integration, Lifecycle } from '../integration/types.ts';
+import type { z } from 'zod';
+import { BUNDLE_FORMAT, bundleDigest, bundleSchema, type Bundle } from '../bundle/format.ts';
+import type { Integration, IntegrationContext, Lifecycle } from '../integration/types.ts';
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
+import { instantiateIntegration } from '../load/modules.ts';
 
 /** The largest bundle the runtime will read. */
 const BUNDLE_CAP = 64 * 1024 * 1024;
 
+/**
+ * A bundle that must not load: unreadable or over the size cap, not valid JSON, not the
+ * `botc.bundle/1` format, a field that breaks `bundleSchema` (the message names its JSON
+ * path), a digest that does not match, changed module sources, method declarations or registry
+ * entries it would widen, or a signature that does not verify. The message says which.
+ */
 export class BundleLoadError extends Error {
   override name = 'BundleLoadError';
 }
 
-/** Reads a bundle file and checks its format and digest. */
+/**
+ * Reads a bundle file (at most 64 MiB, UTF-8 JSON) and checks it with `verifyBundle`.
+ * Throws BundleLoadError.
+ */
 export function readBundle(path: string): Bundle {
   let text: string;
   try {
@@ -31,19 +42,46 @@ export function readBundle(path: string): Bundle {
   return verifyBundle(value);
 }
 
-/** Checks a parsed bundle's format and digest: a bundle edited after the build does not load. */
+/**
+ * Checks a parsed bundle: its format, every field against `bundleSchema` (types, closed value
+ * sets, no unknown keys), then its digest, so a bundle edited after the build does not load.
+ * Returns the value typed as `Bundle`. Throws BundleLoadError; for a field that breaks the
+ * schema the message names its JSON path (`methods["a.b.v1"].capabilities[0]`) and what was
+ * expected there.
+ */
 export function verifyBundle(value: unknown): Bundle {
-  const bundle = value as Partial<Bundle> | null;
-  if (typeof bundle !== 'object' || bundle === null || bundle.format !== BUNDLE_FORMAT) {
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== BUNDLE_FORMAT) {
     throw new BundleLoadError(`not a ${BUNDLE_FORMAT} bundle`);
   }
-  for (const key of ['bot', 'experts', 'tools', 'methods', 'integrations', 'sources', 'digest'] as const) {
-    if (bundle[key] === undefined) throw new BundleLoadError(`the bundle lacks \`${key}\``);
-  }
-  if (bundleDigest(bundle as Bundle) !== bundle.digest) {
+  const parsed = bundleSchema.safeParse(value);
+  if (!parsed.success) throw new BundleLoadError(`the bundle does not match the ${BUNDLE_FORMAT} format: ${describeIssue(parsed.error.issues[0]!)}`);
+  // The parsed copy has the same keys and values (every object is strict), but the digest is
+  // checked on, and the caller gets, the value itself.
+  const bundle = value as Bundle;
+  if (bundleDigest(bundle) !== bundle.digest) {
     throw new BundleLoadError('the bundle digest does not match its content: it was changed after the build');
   }
-  return bundle as Bundle;
+  return bundle;
+}
+
+/** One schema problem as `<path>: <what>`; keys come from the file, so they are quoted and clipped. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length === 0 ? '(top level)' : jsonPath(issue.path);
+  const what = issue.code === 'unrecognized_keys'
+    ? `unknown key ${issue.keys.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}`
+    : issue.message;
+  return `${where}: ${what}`;
+}
+
+/** `experts[0].blocks[1].start`; a key that is not a plain identifier in brackets: `methods["a.b.v1"]`. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment).slice(0, 64))}]`;
+  }
+  return out;
 }
 
 /**
@@ -59,6 +97,20 @@ export function verifyModules(bundle: Bundle, files: WorkspaceFiles): void {
       throw new BundleLoadError(`module ${file} of provider ${provider} changed since the bundle was built; rebuild and review it`);
     }
   }
+}
+
+/**
+ * Makes the integration a bundle records from its imported module, the way the build made it
+ * (`instantiateIntegration`), with `phase: "runtime"`. Throws BundleLoadError naming the module
+ * when the export is missing, its constructor throws or the instance is not an integration.
+ */
+export function runtimeIntegration(namespace: Record<string, unknown>, exportName: string, context: Omit<IntegrationContext, 'phase'>, file: string): Integration {
+  const made = instantiateIntegration(namespace, exportName, { phase: 'runtime', ...context });
+  if (made.ok) return made.instance;
+  const exportLabel = exportName.slice(0, 64);
+  if (made.failure === 'no-export') throw new BundleLoadError(`module ${file} has no export ${exportLabel}`);
+  if (made.failure === 'construct') throw new BundleLoadError(`module ${file}: constructing ${exportLabel} throws: ${made.message.slice(0, 500)}`);
+  throw new BundleLoadError(`module ${file}: ${exportLabel} is not an integration (it lacks ${made.missing.join(', ')})`);
 }
 
 /** Every MethodSpec field: governance (capabilities, idempotency, auth_scopes, provider), validation (the schemas) and what the model reads. */

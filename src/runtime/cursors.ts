@@ -10,6 +10,7 @@ export interface CursorBinding {
   params: Record<string, unknown>;
 }
 
+/** A cursor key that is not 32 bytes (64 hex characters or base64). */
 export class CursorKeyError extends Error {
   override name = 'CursorKeyError';
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallContext, Classification, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy } from '../integration/types.ts';
-import type { Credential } from './credentials.ts';
+import type { Credential } from '../integration/credentials.ts';
 import { DeadlineQueue, type Deadline } from './deadline.ts';
 import { emptyMeta, errorResult, sanitizeResult } from './results.ts';
 

@@ -10,9 +10,9 @@ import { newId } from '../state/sql-store.ts';
 import { ANY_APPROVER, type AuditInput, type ReviewItem, type StateStore } from '../state/types.ts';
 import { TOOL_OPS, type ToolOp } from '../tools/envelope.ts';
 import { help, listMethods, listProviders, providersOf } from '../tools/ops.ts';
-import { BundleLoadError, readBundle, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
+import { BundleLoadError, readBundle, runtimeIntegration, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
 import { approverFor, bindingDetail, bindingProblem, CONFIRMATION_ID, decidedProblem, newConfirmationNames, rejectConfirmation, type RejectRequest } from './confirmations.ts';
-import { CredentialUnavailableError, type Credential, type CredentialSource } from './credentials.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from '../integration/credentials.ts';
 import { CursorSealer, sealNextCursor } from './cursors.ts';
 import { boundConfirmRequest, boundDecision, boundToolCall } from './envelope-bounds.ts';
 import { elapsed, Executor } from './executor.ts';
@@ -23,6 +23,7 @@ import { plainAuthStatus } from './plain.ts';
 import { verifyBundleSignature } from './signature.ts';
 import { emptyMeta, errorResult, okResult, scrub } from './results.ts';
 import { Validators } from './validators.ts';
+import { withWorkspaceConfig } from './workspace-config.ts';
 
 /** One tool call as an agent runtime receives it (README, Running bundles). */
 export interface ToolCall {
@@ -192,9 +193,13 @@ export class Runtime {
     return this.options.any_approver === true;
   }
 
-  /** Loads a bundle file or object; refuses a changed bundle or changed module sources. */
+  /**
+   * Loads a bundle file or object; refuses a changed bundle or changed module sources. Options
+   * the caller leaves out are read from the workspace's botc.config.json (`withWorkspaceConfig`).
+   */
   static async load(bundle: string | Bundle, options: RuntimeOptions): Promise<Runtime> {
     const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
+    options = withWorkspaceConfig(options, Object.keys(verified.integrations));
     if (options.bundle_public_key !== undefined) verifyBundleSignature(verified.digest, options.bundle_signature, options.bundle_public_key);
     const files = new WorkspaceFiles(options.root);
     verifyModules(verified, files);
@@ -209,9 +214,7 @@ export class Runtime {
       } catch (error) {
         throw new BundleLoadError(`module ${file} fails to load: ${describeLoadError(error, files.root)}`);
       }
-      const Constructor = namespace[recorded.export];
-      if (typeof Constructor !== 'function') throw new BundleLoadError(`module ${file} has no export ${recorded.export}`);
-      const instance = new (Constructor as new (context: unknown) => Integration)({ phase: 'runtime', provider, config: options.providerConfig?.[provider] ?? {} });
+      const instance = runtimeIntegration(namespace, recorded.export, { provider, config: options.providerConfig?.[provider] ?? {} }, file);
       // The module's own declarations, not the bundle's copy, decide what each method is.
       verifyDeclaredMethods(verified, provider, instance, file);
       instances.set(provider, instance);

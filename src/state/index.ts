@@ -1,12 +1,8 @@
-export type * from './types.ts';
-export { EVENT_TYPES, proposingFor, type AutomationClaim, type EventCause, type EventFilter, type EventInput, type EventType, type EventValue, type StoredEvent } from './events.ts';
+/**
+ * The state stores' public face, re-exported by `botc/runtime`: opening a store, the store's
+ * interface, what its audit and review queries return, and the credential vault. The hash chain,
+ * the in-memory store and the row types stay internal (import them by path inside botc).
+ */
+export type { AuditEntry, AuditFilter, ReviewItem, StateStore } from './types.ts';
 export { openStore, DEFAULT_STATE_FILE } from './open.ts';
-export { CredentialVault, vaultKeyFromEnv, VaultKeyError, WRONG_VAULT_KEY } from './vault.ts';
-export { auditHash, GENESIS_HASH, HEAD_REBUILT_ACTION, verifyAuditLog, type AuditLogReader } from './audit-chain.ts';
-export {
-  AuditCheckpointError, checkpointKeyId, openCheckpoint, signCheckpoint, signingKeyFromEnv, verifyKeyFromEnv,
-  CHECKPOINT_FORMAT, type AuditCheckpoint,
-} from './audit-checkpoint.ts';
-export { KeyFormatError, parseKey32, weakKeyReason } from './keys.ts';
-export { MemoryStore } from './memory.ts';
-export { decideReview } from './reviews.ts';
+export { CredentialVault, vaultKeyFromEnv, VaultKeyError } from './vault.ts';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { CredentialUnavailableError, type Credential, type CredentialSource } from '../runtime/credentials.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from '../integration/credentials.ts';
 import { KeyFormatError, parseKey32, weakKeyReason } from './keys.ts';
 import { newId } from './sql-store.ts';
 import type { AuditInput, CredentialSummary, StateStore, StoredCredential } from './types.ts';

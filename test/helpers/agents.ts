@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { expect } from 'vitest';
 import { build } from '../../src/build/build.ts';
-import type { CredentialSource } from '../../src/runtime/credentials.ts';
+import type { CredentialSource } from '../../src/integration/credentials.ts';
 import { Runtime, type RuntimeOptions } from '../../src/runtime/runtime.ts';
 import { MemoryStore } from '../../src/state/memory.ts';
 import { REPO_ROOT } from './cli.ts';

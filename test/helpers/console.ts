@@ -5,7 +5,7 @@ import { build } from '../../src/build/build.ts';
 import { ApprovedVersions } from '../../src/console/approved.ts';
 import { createConsoleApp, type ConsoleOptions } from '../../src/console/app.ts';
 import { ConsoleUsers } from '../../src/console/users.ts';
-import type { CredentialSource } from '../../src/runtime/credentials.ts';
+import type { CredentialSource } from '../../src/integration/credentials.ts';
 import { Runtime } from '../../src/runtime/runtime.ts';
 import { openSqliteStore } from '../../src/state/sqlite.ts';
 import type { ReviewItem, StateStore } from '../../src/state/types.ts';

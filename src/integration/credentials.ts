@@ -1,3 +1,8 @@
+/**
+ * Credentials: what the runtime hands an integration call and what credential sources (the
+ * state store's vault, files, the environment, OAuth refresh) produce. They sit with the
+ * integration contract, below both the runtime and the state stores.
+ */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -9,6 +14,7 @@ export class CredentialUnavailableError extends Error {
   override name = 'CredentialUnavailableError';
 }
 
+/** One tenant's credential for one provider: the secret and the OAuth scopes it grants. */
 export interface Credential {
   secret: string;
   scopes: string[];
