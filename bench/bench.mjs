@@ -26,7 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '..');
-const LIB = path.join(REPO, 'lib', 'index.js');
+const CLI = path.join(REPO, 'lib', 'cli', 'main.js');
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: `node bench.mjs --child floor|build <json>` prints one JSON line.
@@ -75,10 +75,21 @@ function floorWork({ root, out, sizes }) {
   return { files, bytesIn, bytesOut };
 }
 
-async function buildWork({ lib, root, out, cache = true }) {
-  const { build } = await import(pathToFileURL(lib).href);
-  // As `botc build` runs it: bundles are written, not handed back (the parent counts experts in the files).
-  const result = await build({ root, out, write: true, keepBundles: false, cache });
+async function buildWork({ cli, root, out, cache = true }) {
+  // As a user runs it: `botc build --root R --out O --format json` through the CLI's main()
+  // (every module the command imports is part of the time; only Node's own start is not, as
+  // for the floor).
+  const { main } = await import(pathToFileURL(cli).href);
+  let stdout = '';
+  let stderr = '';
+  const argv = ['build', '--root', root, '--out', out, '--format', 'json', ...(cache ? [] : ['--no-cache'])];
+  const status = await main(argv, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, stdin: async () => '', isTty: false, env: {}, cwd: root });
+  let result;
+  try {
+    result = JSON.parse(stdout);
+  } catch {
+    return { ok: false, bundles: 0, errors: 1, warnings: 0, firstDiagnostics: [{ severity: 'error', code: `exit ${status}`, file: '', message: stderr.slice(0, 2000) }] };
+  }
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   return {
     ok: result.ok,
@@ -853,17 +864,17 @@ function measure(opts, base, label, botCount) {
     // Build first: it asserts zero errors and tells the floor how many bytes to write.
     const bOut = path.join(base, `out_${label}_build`);
     rmSync(path.join(ws, '.botc'), { recursive: true, force: true });
-    const b = runChild('build', { lib: LIB, root: ws, out: bOut }, ws);
+    const b = runChild('build', { cli: CLI, root: ws, out: bOut }, ws);
     if (!b.ok || b.errors > 0 || b.bundles !== botCount) failBuild(label, b);
     const sizes = bundleSizes(bOut);
     if (run === 0) b.experts = expertsIn(bOut);
     builds.push(b);
     // A no-op rebuild on the warm cache, then one after editing one expert prompt.
-    const n = runChild('build', { lib: LIB, root: ws, out: bOut }, ws);
+    const n = runChild('build', { cli: CLI, root: ws, out: bOut }, ws);
     if (!n.ok) failBuild(label, n);
     noops.push(n);
     writeFileSync(expertFile, `${readFileSync(expertFile, 'utf8')}\nEdit ${run + 1}: keep answers short.\n`);
-    const e = runChild('build', { lib: LIB, root: ws, out: bOut }, ws);
+    const e = runChild('build', { cli: CLI, root: ws, out: bOut }, ws);
     if (!e.ok) failBuild(label, e);
     edits.push(e);
     rmSync(bOut, { recursive: true, force: true });

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type BuildResult } from '../build/build.ts';
-import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
+import type { WorkspaceConfig } from '../config.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import type { Io } from './io.ts';
 import { renderGithub, renderJson, renderPretty } from './render.ts';
@@ -33,11 +34,16 @@ async function runBuildCommand(command: 'build' | 'check', argv: string[], io: I
 
   // A broken botc.config.json is a diagnostic of the build (and shows in json and github
   // output like any other); the output folder is then the default, and nothing is written.
+  // Without a config file, the config's parser (zod) is not even loaded: an unchanged
+  // rebuild answered from the cache loads nothing but the cache check.
   let config: WorkspaceConfig = {};
-  try {
-    config = readConfig(root);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+  if (existsSync(path.join(root, 'botc.config.json'))) {
+    const { ConfigError, readConfig } = await import('../config.ts');
+    try {
+      config = readConfig(root);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+    }
   }
   const options = {
     root,
