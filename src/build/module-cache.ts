@@ -1,7 +1,7 @@
-import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pinnedFileDigest } from '../load/modules.ts';
 import { inspectModules, type ModuleReport, type ModuleRequest } from '../load/sandbox.ts';
-import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
+import { botcVersionTag, cacheKey, type BuildCache } from './cache.ts';
 import { exactJson } from './integrations-schema.ts';
 
 /** What the cache holds for one module: the local files it bundles, workspace-relative. */
@@ -48,7 +48,7 @@ function inputsKey(root: string, request: ModuleRequest, sha256: string): string
 function declarationsKey(root: string, request: ModuleRequest, sha256: string, inputs: readonly string[]): string | undefined {
   const parts = [botcVersionTag(), relative(root, request.file), request.exportName, request.provider, sha256];
   for (const input of inputs) {
-    const digest = fileDigest(root, input);
+    const digest = pinnedFileDigest(root, input);
     if (digest === undefined) return undefined;
     parts.push(input, digest);
   }
@@ -79,15 +79,4 @@ function store(cache: BuildCache, root: string, request: ModuleRequest, sha256: 
 
 function relative(root: string, file: string): string {
   return path.relative(root, file).split(path.sep).join('/');
-}
-
-/** sha256 of a workspace file's bytes; undefined when it is missing, not a regular file, or a link. */
-function fileDigest(root: string, relativePath: string): string | undefined {
-  const file = path.join(root, relativePath);
-  try {
-    if (!lstatSync(file).isFile()) return undefined;
-    return sha256Hex(readFileSync(file));
-  } catch {
-    return undefined;
-  }
 }

@@ -43,7 +43,13 @@ export interface BundleIntegration {
   modes: Mode[];
   lifecycle: Lifecycle;
   tier: 1 | 2 | 3 | null;
+  /**
+   * The module's pin (src/load/modules.ts `modulePin`): sha256 of the module, or, when it
+   * imports local files, of the module and every such file (`inputs`).
+   */
   sha256: string;
+  /** The workspace files the module imports, transitively (sorted, `/`-separated); present only when there are any. */
+  inputs?: string[];
   /** The webhook events the integration receives; present only when its registry entry declares them. */
   webhook?: WebhookDeclaration;
   /** The sync streams of the integration; present only when its registry entry declares them. */

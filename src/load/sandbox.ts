@@ -174,6 +174,9 @@ async function bundleModule(root: string, file: string, source: string | undefin
       target: 'node20',
       logLevel: 'silent',
       metafile: true,
+      // Inputs keep the path they were imported by, links included: the module's pin refuses a
+      // link (retargeting it would change the code without changing any pinned file).
+      preserveSymlinks: true,
       plugins: [workspaceOnly(root, packageFolders)],
     });
     // esbuild names inputs relative to absWorkingDir; the entry read from stdin is named by
