@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
 
-/** Top-level names whose contents a build reads. */
-const SOURCES = ['bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
+/** Top-level names whose contents a build reads (`automations/` is checked against the bundles). */
+const SOURCES = ['automations', 'bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
 /** Never part of the sources: installs and botc's own state. */
 const SKIPPED = new Set(['node_modules', '.botc', '.git']);
 
