@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { pinnedFileDigest } from '../load/modules.ts';
+import { compiledEntry, compiledKey } from '../load/compiled.ts';
+import { modulePin, pinnedFileDigest, type PinnedFile } from '../load/modules.ts';
 import { inspectModules, type ModuleReport, type ModuleRequest } from '../load/sandbox.ts';
 import { botcVersionTag, cacheKey, type BuildCache } from './cache.ts';
 import { exactJson } from './integrations-schema.ts';
@@ -46,13 +47,20 @@ function inputsKey(root: string, request: ModuleRequest, sha256: string): string
 
 /** The declarations key, or undefined when an input cannot be read (then nothing is cached). */
 function declarationsKey(root: string, request: ModuleRequest, sha256: string, inputs: readonly string[]): string | undefined {
-  const parts = [botcVersionTag(), relative(root, request.file), request.exportName, request.provider, sha256];
-  for (const input of inputs) {
-    const digest = pinnedFileDigest(root, input);
-    if (digest === undefined) return undefined;
-    parts.push(input, digest);
+  const pinned = pinnedInputs(root, inputs);
+  if (pinned === undefined) return undefined;
+  return cacheKey('declarations', botcVersionTag(), relative(root, request.file), request.exportName, request.provider, sha256, ...pinned.flatMap((p) => [p.file, p.sha256]));
+}
+
+/** Each input with the sha256 of its bytes, or undefined when one cannot be pinned. */
+function pinnedInputs(root: string, inputs: readonly string[]): PinnedFile[] | undefined {
+  const pinned: PinnedFile[] = [];
+  for (const file of inputs) {
+    const sha256 = pinnedFileDigest(root, file);
+    if (sha256 === undefined) return undefined;
+    pinned.push({ file, sha256 });
   }
-  return cacheKey('declarations', ...parts);
+  return pinned;
 }
 
 function lookup(cache: BuildCache, root: string, request: ModuleRequest, sha256: string): ModuleReport | undefined {
@@ -75,6 +83,13 @@ function store(cache: BuildCache, root: string, request: ModuleRequest, sha256: 
   if (key === undefined) return;
   cache.put('module-inputs', inputsKey(root, request, sha256), { inputs } satisfies StoredInputs);
   cache.put('declarations', key, { specs: report.specs, handlers: report.handlers } satisfies StoredDeclarations);
+  // The bundled code, for the runtime to import without a TypeScript loader (src/load/compiled.ts).
+  const pinned = pinnedInputs(root, inputs);
+  if (report.code === undefined || pinned === undefined) return;
+  const module = relative(root, request.file);
+  const pin = modulePin({ file: module, sha256 }, pinned);
+  const entry = compiledEntry(module, pin, report.code);
+  if (entry) cache.put('compiled', compiledKey(module, pin), entry);
 }
 
 function relative(root: string, file: string): string {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { NamespacedUnregister } from 'tsx/esm/api';
 import type { Position } from '../diagnostics/diagnostic.ts';
+import { readCompiled } from './compiled.ts';
 
 /**
  * One tsx registration for the whole process, made on first use. `tsImport` registers a new
@@ -13,11 +14,17 @@ import type { Position } from '../diagnostics/diagnostic.ts';
 let tsx: NamespacedUnregister | undefined;
 
 /**
- * Imports an integration module. TypeScript loads through tsx without a compile step;
- * JavaScript through Node. The content hash is part of the URL so that a changed file is
- * imported afresh rather than served from the module cache.
+ * Imports an integration module whose pin (`sha256`) the caller has just verified. With
+ * `precompiled` (the workspace root and the module's workspace-relative path), the build's
+ * precompiled code for that pin is imported when the build cache holds an authenticated entry
+ * (src/load/compiled.ts): no TypeScript loader starts. Otherwise TypeScript loads through tsx
+ * without a compile step, JavaScript through Node. The pin is part of the URL so that a changed
+ * module is imported afresh rather than served from the module cache.
  */
-export async function importModule(absolutePath: string, sha256: string): Promise<Record<string, unknown>> {
+export async function importModule(absolutePath: string, sha256: string, precompiled?: { root: string; module: string }): Promise<Record<string, unknown>> {
+  // The build's precompiled code for exactly this pin, when the cache holds an authenticated entry.
+  const code = precompiled ? readCompiled(precompiled.root, precompiled.module, sha256) : undefined;
+  if (code !== undefined) return (await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)) as Record<string, unknown>;
   const url = `${pathToFileURL(absolutePath).href}?sha256=${sha256}`;
   if (/\.m?ts$/.test(absolutePath)) {
     // tsx is loaded only here: a JavaScript module, and every command that loads no module, do without it.

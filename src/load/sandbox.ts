@@ -35,6 +35,8 @@ export type ModuleReport =
      * module so that a changed helper invalidates the module's cached declarations.
      */
     inputs?: string[];
+    /** The module as bundled for the loader (ES module JavaScript): what the build cache keeps precompiled. */
+    code?: string;
   }
   | { ok: false; failure: 'load' | 'construct' | 'describe'; message: string; /** Where in the module a syntax error is (1-based). */ at?: { line: number; column: number } }
   | { ok: false; failure: 'no-export'; available: string[] }
@@ -75,6 +77,7 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
   const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
   const inputs = bundles.map((bundle) => (bundle.ok ? bundle.inputs : undefined));
+  const codes = bundles.map((bundle) => (bundle.ok ? bundle.code : undefined));
   bundles.forEach((bundle, index) => {
     if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message, ...(bundle.at ? { at: bundle.at } : {}) };
     else jobs.push({ index, url: `data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`, exportName: requests[index]!.exportName, provider: requests[index]!.provider });
@@ -82,7 +85,7 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
   if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS, packageFolders);
   return reports.map((report, index): ModuleReport => {
     if (!report) return { ok: false, failure: 'skipped' };
-    if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[], ...(inputs[index] ? { inputs: inputs[index] } : {}) };
+    if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[], ...(inputs[index] ? { inputs: inputs[index] } : {}), ...(codes[index] !== undefined ? { code: codes[index] } : {}) };
     if ('message' in report) return { ...report, message: describeLoadError(new Error(report.message), root) };
     return report;
   });
