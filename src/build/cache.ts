@@ -43,6 +43,13 @@ export class BuildCache {
     return read.value as T;
   }
 
+  /** True when an entry of this kind and key is stored (written, or pending in this build); it is not read or checked. */
+  has(kind: CacheKind, key: string): boolean {
+    if (!this.usable || !KEY.test(key)) return false;
+    if (this.pending.has(`${kind}/${key}`)) return true;
+    return lstatSync(path.join(this.dir, kind, `${key}.json`), { throwIfNoEntry: false })?.isFile() === true;
+  }
+
   /** Stores `value` (plain JSON data) under `key` once `flush` is called; a failure is silent. */
   put(kind: CacheKind, key: string, value: unknown): void {
     if (!this.usable || !KEY.test(key)) return;

@@ -14,6 +14,11 @@ interface StoredInputs {
 interface StoredDeclarations {
   specs: unknown[];
   handlers: string[] | null;
+  /**
+   * Whether the module's precompiled code was stored with it. When true (or absent, in older
+   * entries) and that entry is gone, the module is loaded again so the runtime finds it.
+   */
+  precompiled?: boolean;
 }
 
 /**
@@ -72,6 +77,11 @@ function lookup(cache: BuildCache, root: string, request: ModuleRequest, sha256:
   if (!declarations || !Array.isArray(declarations.specs)) return undefined;
   const handlers = declarations.handlers;
   if (handlers !== null && !(Array.isArray(handlers) && handlers.every((h) => typeof h === 'string'))) return undefined;
+  if (declarations.precompiled !== false) {
+    const pinned = pinnedInputs(root, stored.inputs);
+    const module = relative(root, request.file);
+    if (!pinned || !cache.has('compiled', compiledKey(module, modulePin({ file: module, sha256 }, pinned)))) return undefined;
+  }
   return { ok: true, specs: declarations.specs, handlers, inputs: stored.inputs.map((i) => path.join(root, i)) };
 }
 
@@ -82,14 +92,13 @@ function store(cache: BuildCache, root: string, request: ModuleRequest, sha256: 
   const key = declarationsKey(root, request, sha256, inputs);
   if (key === undefined) return;
   cache.put('module-inputs', inputsKey(root, request, sha256), { inputs } satisfies StoredInputs);
-  cache.put('declarations', key, { specs: report.specs, handlers: report.handlers } satisfies StoredDeclarations);
   // The bundled code, for the runtime to import without a TypeScript loader (src/load/compiled.ts).
   const pinned = pinnedInputs(root, inputs);
-  if (report.code === undefined || pinned === undefined) return;
   const module = relative(root, request.file);
-  const pin = modulePin({ file: module, sha256 }, pinned);
-  const entry = compiledEntry(module, pin, report.code);
-  if (entry) cache.put('compiled', compiledKey(module, pin), entry);
+  const pin = pinned && modulePin({ file: module, sha256 }, pinned);
+  const entry = report.code === undefined || pin === undefined ? undefined : compiledEntry(module, pin, report.code);
+  if (entry) cache.put('compiled', compiledKey(module, pin!), entry);
+  cache.put('declarations', key, { specs: report.specs, handlers: report.handlers, precompiled: entry !== undefined } satisfies StoredDeclarations);
 }
 
 function relative(root: string, file: string): string {

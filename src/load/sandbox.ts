@@ -1,3 +1,4 @@
+// Over 300 lines: the trusted half (bundling, spawning, decoding) and the child's own source text belong together.
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
