@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * entry holds, or what produced it, changes meaning: entries of any other format are ignored
  * (and overwritten) rather than trusted.
  */
-export const CACHE_FORMAT = 'botc-cache/1';
+export const CACHE_FORMAT = 'botc-cache/2';
 
 /** Where the cache lives, relative to the workspace root. */
 export const CACHE_DIR = '.botc/cache';
