@@ -19,12 +19,24 @@ describe('the whole-build cache key', () => {
     writeFileSync(file, broken.replace('"announcr"', '"announcer"'));
     const first = await build({ root, keepBundles: false, lock: 'ignore' });
     expect(first.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.file} ${d.message}`)).toEqual([]);
-    // Twice: the second build, into the output folder the first made, is stored whole.
-    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
     expect(readdirSync(path.join(root, '.botc', 'cache'))).toContain('build');
     writeFileSync(file, broken);
     const second = await build({ root, keepBundles: false, lock: 'ignore' });
     expect(second.ok).toBe(false);
     expect(second.diagnostics.map((d) => d.code)).toContain('automation-invalid');
+  }, 20_000);
+
+  it('does not list the rest of the root: a cold build into a new output folder is stored, and the next build is answered whole', async () => {
+    const root = tempDir();
+    cpSync(FIXTURE, root, { recursive: true, filter: (source) => !/[\\/]expected|automations/.test(path.relative(FIXTURE, source)) });
+    mkdirSync(path.join(root, 'node_modules'));
+    symlinkSync(REPO_ROOT, path.join(root, 'node_modules', 'botc'), 'dir');
+    const first = await build({ root, keepBundles: false, lock: 'ignore' });
+    expect(first.ok).toBe(true);
+    // The build made .botc/ and dist/ at the root; its entry is stored under the key it started with.
+    const stored = readdirSync(path.join(root, '.botc', 'cache', 'build'));
+    expect(stored).toHaveLength(1);
+    expect(await build({ root, keepBundles: false, lock: 'ignore' })).toEqual(first);
+    expect(readdirSync(path.join(root, '.botc', 'cache', 'build'))).toEqual(stored);
   }, 20_000);
 });
