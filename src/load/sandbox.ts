@@ -4,7 +4,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build as esbuild, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { describeLoadError } from './modules.ts';
 
 /** One integration module to inspect: its absolute path, the export to construct, its provider. */
@@ -166,6 +166,8 @@ type Bundled = { ok: true; code: string; inputs: string[] } | { ok: false; messa
 
 async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
   try {
+    // Loaded on first use: a build whose modules' declarations all come from the cache needs no bundler.
+    const { build: esbuild } = await import('esbuild');
     const result = await esbuild({
       ...(source === undefined
         ? { entryPoints: [file] }
