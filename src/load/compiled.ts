@@ -57,11 +57,17 @@ export function moduleKey(create: boolean): Buffer | undefined {
   try {
     if (create && !lstatSync(file, { throwIfNoEntry: false })) {
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
       try {
-        writeSync(fd, randomBytes(KEY_BYTES));
-      } finally {
-        closeSync(fd);
+        // Written whole by one call before anyone can read it: a concurrent build that made it
+        // first wins (EEXIST), and both use that one.
+        const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+        try {
+          writeSync(fd, randomBytes(KEY_BYTES));
+        } finally {
+          closeSync(fd);
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
     }
     const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
