@@ -67,7 +67,8 @@ export function assembleBundle(
       methods[id] = spec;
       const loaded = integrations.providers.get(spec.provider)!;
       const { entry } = loaded;
-      sources[loaded.moduleFile] = loaded.sha256;
+      sources[loaded.moduleFile] = loaded.moduleSha256;
+      for (const input of loaded.inputs) sources[input.file] = input.sha256;
       bundleIntegrations[entry.provider] = {
         module: entry.module,
         export: entry.export ?? 'default',
@@ -76,6 +77,7 @@ export function assembleBundle(
         lifecycle: entry.lifecycle,
         tier: entry.tier ?? null,
         sha256: loaded.sha256,
+        ...(loaded.inputs.length > 0 ? { inputs: loaded.inputs.map((input) => input.file) } : {}),
         ...(entry.webhook !== undefined ? { webhook: entry.webhook as NonNullable<BundleIntegration['webhook']> } : {}),
         ...(entry.streams !== undefined ? { streams: entry.streams.map((s) => ({ ...s }) as StreamDeclaration) } : {}),
       };

@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
 
-/** Top-level names whose contents a build reads. */
-const SOURCES = ['bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
+/** Top-level names whose contents a build reads (`automations/` is checked against the bundles). */
+const SOURCES = ['automations', 'bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
 /** Never part of the sources: installs and botc's own state. */
 const SKIPPED = new Set(['node_modules', '.botc', '.git']);
 
@@ -18,9 +18,9 @@ export interface StoredBuild {
 }
 
 /**
- * The key of a whole build: botc's version, the build's options, the names and kinds of the
- * entries at the workspace root, and the path, kind and content (sha256; a link's target text)
- * of every entry under the source folders, walked without following links. Any change to a
+ * The key of a whole build: botc's version, the build's options, and the path, kind and
+ * content (sha256; a link's target text) of every source at the workspace root and every entry
+ * under the source folders, walked without following links. Any change to a
  * source, an added or removed file, or a link retargeted gives another key.
  */
 export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }): string {
@@ -40,11 +40,10 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
       parts.push(`O ${relative}`);
     }
   };
-  // The root's own listing: discover() looks at it (unsafe roots, stray folders).
-  for (const name of safeList(root)) {
-    const stat = lstatSync(path.join(root, name), { throwIfNoEntry: false });
-    parts.push(`R ${name} ${stat?.isSymbolicLink() ? 'L' : stat?.isDirectory() ? 'D' : 'F'}`);
-  }
+  // Each source's own kind (a link, a folder, a file, or absent) is part of the walk below; the
+  // rest of the root is not read by a build. Listing it would also make the key of a first
+  // build differ from the key after it (`.botc/` and the output folder appear), so a cold build
+  // could never be stored.
   for (const name of SOURCES) add(name, path.join(root, name), 0);
   return cacheKey('build', ...parts);
 }

@@ -1,70 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CACHE_DIR, CACHE_FORMAT, CACHE_KEY as KEY, botcVersionTag, readCacheEntry, sha256Hex, type StoredEntry } from '../load/cache-entry.ts';
 
-/**
- * The cache format. Bump it whenever what an entry holds, or what produced it, changes
- * meaning: entries of any other format are ignored (and overwritten) rather than trusted.
- */
-export const CACHE_FORMAT = 'botc-cache/1';
-
-/** Where the cache lives, relative to the workspace root. */
-export const CACHE_DIR = '.botc/cache';
+// The entry format and key are shared with the runtime, which reads precompiled modules.
+export { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, sha256Hex } from '../load/cache-entry.ts';
 
 /** The kinds of entry, each in its own folder. */
-export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build';
-
-/** Largest entry read back, in bytes: anything bigger is not one this code wrote. */
-const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
-
-/** A key is a lower-case sha256 hex digest; nothing else names a file in the cache. */
-const KEY = /^[0-9a-f]{64}$/;
-
-let versionTag: string | undefined;
-
-/**
- * botc's own version and the cache format: part of every key, so results computed by another
- * botc (whose checks may differ) are never found, and also stored in every entry and verified.
- */
-export function botcVersionTag(): string {
-  if (versionTag !== undefined) return versionTag;
-  let version = 'unknown';
-  try {
-    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
-    if (typeof parsed.version === 'string') version = parsed.version;
-  } catch {
-    // No package.json beside the install: entries are still keyed by the format tag.
-  }
-  return (versionTag = `${CACHE_FORMAT};botc@${version}`);
-}
-
-/** sha256 of the given parts, each length-prefixed so no two lists of parts hash alike. */
-export function cacheKey(...parts: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const part of parts) {
-    const bytes = Buffer.from(part, 'utf8');
-    hash.update(`${bytes.length}:`).update(bytes);
-  }
-  return hash.digest('hex');
-}
-
-/** sha256 hex of a file's bytes or a string's UTF-8. */
-export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-interface StoredEntry {
-  format: string;
-  version: string;
-  kind: string;
-  key: string;
-  /** sha256 of `payload`: a torn or edited entry fails this check. */
-  sha256: string;
-  /** The value, as JSON text. */
-  payload: string;
-}
+export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build' | 'compiled';
 
 /**
  * The build's content-addressed cache under `<root>/.botc/cache/`: an optimization only. Every
@@ -92,32 +35,19 @@ export class BuildCache {
 
   /** The value stored under `key`, if there is a valid entry; never throws. */
   get<T>(kind: CacheKind, key: string): T | undefined {
-    if (!this.usable || !KEY.test(key) || !this.folderIsReal(false)) return this.miss();
-    let text: string;
-    try {
-      const file = this.file(kind, key);
-      const stat = lstatSync(file, { throwIfNoEntry: false });
-      if (!stat) return this.miss();
-      if (!stat.isFile() || stat.size > MAX_ENTRY_BYTES) return this.reject();
-      const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-      try {
-        text = readFileSync(fd, 'utf8');
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      return this.reject();
-    }
-    try {
-      const entry = JSON.parse(text) as Partial<StoredEntry>;
-      if (entry.format !== CACHE_FORMAT || entry.version !== botcVersionTag() || entry.kind !== kind || entry.key !== key) return this.reject();
-      if (typeof entry.payload !== 'string' || entry.sha256 !== sha256Hex(entry.payload)) return this.reject();
-      const value = JSON.parse(entry.payload) as T;
-      this.stats.hits++;
-      return value;
-    } catch {
-      return this.reject();
-    }
+    if (!this.usable) return this.miss();
+    const read = readCacheEntry(this.dir, kind, key);
+    if (read === 'miss') return this.miss();
+    if (read === 'reject') return this.reject();
+    this.stats.hits++;
+    return read.value as T;
+  }
+
+  /** True when an entry of this kind and key is stored (written, or pending in this build); it is not read or checked. */
+  has(kind: CacheKind, key: string): boolean {
+    if (!this.usable || !KEY.test(key)) return false;
+    if (this.pending.has(`${kind}/${key}`)) return true;
+    return lstatSync(path.join(this.dir, kind, `${key}.json`), { throwIfNoEntry: false })?.isFile() === true;
   }
 
   /** Stores `value` (plain JSON data) under `key` once `flush` is called; a failure is silent. */

@@ -17,7 +17,7 @@ import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
 import type { Entry } from './discover.ts';
 import { SchemaChecker } from './schema-checker.ts';
 import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from './integrations-schema.ts';
-import { loadErrorPosition } from '../load/modules.ts';
+import { loadErrorPosition, modulePin, pinnedFileDigest, type PinnedFile } from '../load/modules.ts';
 import { checkRenamedProvider } from './provider-rename.ts';
 import { placeSchemaProblem } from './schema-location.ts';
 import { type ModuleReport } from '../load/sandbox.ts';
@@ -31,7 +31,12 @@ export interface LoadedIntegration {
   entry: RegistryEntry;
   /** Workspace-relative module path. */
   moduleFile: string;
+  /** The module's pin: its sha256, or that of it and the local files it imports (`modulePin`). */
   sha256: string;
+  /** sha256 of the module file alone. */
+  moduleSha256: string;
+  /** The workspace files the module imports, transitively, with their sha256 (sorted by path). */
+  inputs: PinnedFile[];
   methods: MethodSpec[];
 }
 
@@ -159,7 +164,7 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
       return [spec];
     });
     checkHandlers(ctx, loaded, methods, occurrences);
-    set.providers.set(entry.provider, { entry, moduleFile: loaded.file, sha256: loaded.sha256, methods });
+    set.providers.set(entry.provider, { entry, moduleFile: loaded.file, sha256: loaded.pin, moduleSha256: loaded.sha256, inputs: loaded.inputs, methods });
     for (const spec of methods) set.methods.set(spec.method_id, spec);
   }
   checkReplacements(ctx, set, declared);
@@ -310,9 +315,13 @@ interface ModuleLoad {
   specs: unknown[];
   /** The keys of the integration's handlers(), when it has one (the base class); else null. */
   handlers: string[] | null;
+  /** The workspace files the module imports, transitively, each with its sha256. */
+  inputs: PinnedFile[];
+  /** The module's pin, over it and `inputs` (`modulePin`). */
+  pin: string;
 }
 
-type ModuleRead = Omit<ModuleLoad, 'specs' | 'handlers'>;
+type ModuleRead = Omit<ModuleLoad, 'specs' | 'handlers' | 'inputs' | 'pin'>;
 
 /** The module file, read and hashed; undefined (reported) when its path is unsafe or it cannot be read. */
 function readModule(ctx: Context, entry: RegistryEntry, locate: Located['locate']): ModuleRead | undefined {
@@ -352,7 +361,10 @@ function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['lo
     ctx.diagnostics.report('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? locate('module'), message, hint });
     return undefined;
   };
-  if (report.ok) return { ...read, specs: report.specs, handlers: report.handlers };
+  if (report.ok) {
+    const inputs = pinInputs(ctx, read, report.inputs ?? []);
+    return inputs && { ...read, specs: report.specs, handlers: report.handlers, inputs, pin: modulePin({ file: read.file, sha256: read.sha256 }, inputs) };
+  }
   switch (report.failure) {
     case 'skipped':
       return undefined;
@@ -390,6 +402,30 @@ function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['lo
     case 'not-array':
       return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
   }
+}
+
+/**
+ * The local files a module imports (absolute paths from the bundler), each hashed for the
+ * module's pin; undefined, with one `unsafe-path` diagnostic at the module, when one cannot be
+ * pinned (a link, not a regular file, over 4 MiB): the runtime could not check it either.
+ */
+function pinInputs(ctx: Context, read: ModuleRead, absolute: readonly string[]): PinnedFile[] | undefined {
+  const inputs: PinnedFile[] = [];
+  for (const input of absolute) {
+    const file = path.relative(ctx.files.root, input).split(path.sep).join('/');
+    const sha256 = pinnedFileDigest(ctx.files.root, file);
+    if (sha256 === undefined) {
+      ctx.diagnostics.report('unsafe-path', {
+        file: read.file,
+        at: { line: 1, column: 1 },
+        message: `\`${clip(file)}\`, which the module imports, cannot be pinned in the bundle: it is a link, not a regular file inside the workspace, or over 4 MiB`,
+        hint: 'make it a regular file inside the workspace (not a link), under 4 MiB',
+      });
+      return undefined;
+    }
+    inputs.push({ file, sha256 });
+  }
+  return inputs.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 /** Where the id appears quoted in the module source: its `occurrence`-th appearance (0-based), or the last one. */

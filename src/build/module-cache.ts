@@ -1,7 +1,8 @@
-import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { compiledEntry, compiledKey } from '../load/compiled.ts';
+import { modulePin, pinnedFileDigest, type PinnedFile } from '../load/modules.ts';
 import { inspectModules, type ModuleReport, type ModuleRequest } from '../load/sandbox.ts';
-import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
+import { botcVersionTag, cacheKey, type BuildCache } from './cache.ts';
 import { exactJson } from './integrations-schema.ts';
 
 /** What the cache holds for one module: the local files it bundles, workspace-relative. */
@@ -13,6 +14,11 @@ interface StoredInputs {
 interface StoredDeclarations {
   specs: unknown[];
   handlers: string[] | null;
+  /**
+   * Whether the module's precompiled code was stored with it. When true (or absent, in older
+   * entries) and that entry is gone, the module is loaded again so the runtime finds it.
+   */
+  precompiled?: boolean;
 }
 
 /**
@@ -46,13 +52,20 @@ function inputsKey(root: string, request: ModuleRequest, sha256: string): string
 
 /** The declarations key, or undefined when an input cannot be read (then nothing is cached). */
 function declarationsKey(root: string, request: ModuleRequest, sha256: string, inputs: readonly string[]): string | undefined {
-  const parts = [botcVersionTag(), relative(root, request.file), request.exportName, request.provider, sha256];
-  for (const input of inputs) {
-    const digest = fileDigest(root, input);
-    if (digest === undefined) return undefined;
-    parts.push(input, digest);
+  const pinned = pinnedInputs(root, inputs);
+  if (pinned === undefined) return undefined;
+  return cacheKey('declarations', botcVersionTag(), relative(root, request.file), request.exportName, request.provider, sha256, ...pinned.flatMap((p) => [p.file, p.sha256]));
+}
+
+/** Each input with the sha256 of its bytes, or undefined when one cannot be pinned. */
+function pinnedInputs(root: string, inputs: readonly string[]): PinnedFile[] | undefined {
+  const pinned: PinnedFile[] = [];
+  for (const file of inputs) {
+    const sha256 = pinnedFileDigest(root, file);
+    if (sha256 === undefined) return undefined;
+    pinned.push({ file, sha256 });
   }
-  return cacheKey('declarations', ...parts);
+  return pinned;
 }
 
 function lookup(cache: BuildCache, root: string, request: ModuleRequest, sha256: string): ModuleReport | undefined {
@@ -64,6 +77,11 @@ function lookup(cache: BuildCache, root: string, request: ModuleRequest, sha256:
   if (!declarations || !Array.isArray(declarations.specs)) return undefined;
   const handlers = declarations.handlers;
   if (handlers !== null && !(Array.isArray(handlers) && handlers.every((h) => typeof h === 'string'))) return undefined;
+  if (declarations.precompiled !== false) {
+    const pinned = pinnedInputs(root, stored.inputs);
+    const module = relative(root, request.file);
+    if (!pinned || !cache.has('compiled', compiledKey(module, modulePin({ file: module, sha256 }, pinned)))) return undefined;
+  }
   return { ok: true, specs: declarations.specs, handlers, inputs: stored.inputs.map((i) => path.join(root, i)) };
 }
 
@@ -74,20 +92,15 @@ function store(cache: BuildCache, root: string, request: ModuleRequest, sha256: 
   const key = declarationsKey(root, request, sha256, inputs);
   if (key === undefined) return;
   cache.put('module-inputs', inputsKey(root, request, sha256), { inputs } satisfies StoredInputs);
-  cache.put('declarations', key, { specs: report.specs, handlers: report.handlers } satisfies StoredDeclarations);
+  // The bundled code, for the runtime to import without a TypeScript loader (src/load/compiled.ts).
+  const pinned = pinnedInputs(root, inputs);
+  const module = relative(root, request.file);
+  const pin = pinned && modulePin({ file: module, sha256 }, pinned);
+  const entry = report.code === undefined || pin === undefined ? undefined : compiledEntry(module, pin, report.code);
+  if (entry) cache.put('compiled', compiledKey(module, pin!), entry);
+  cache.put('declarations', key, { specs: report.specs, handlers: report.handlers, precompiled: entry !== undefined } satisfies StoredDeclarations);
 }
 
 function relative(root: string, file: string): string {
   return path.relative(root, file).split(path.sep).join('/');
-}
-
-/** sha256 of a workspace file's bytes; undefined when it is missing, not a regular file, or a link. */
-function fileDigest(root: string, relativePath: string): string | undefined {
-  const file = path.join(root, relativePath);
-  try {
-    if (!lstatSync(file).isFile()) return undefined;
-    return sha256Hex(readFileSync(file));
-  } catch {
-    return undefined;
-  }
 }

@@ -48,8 +48,13 @@ const integrationSchema = z.strictObject({
   modes: z.array(z.enum([...STANDARD_MODES, ...ADVANCED_MODES])),
   lifecycle: z.enum(LIFECYCLES),
   tier: z.union([z.literal(1), z.literal(2), z.literal(3)]).nullable(),
-  /** sha256 of the module file's bytes, as reviewed and built. */
+  /**
+   * The module's pin (src/load/modules.ts `modulePin`): sha256 of the module, or, when it
+   * imports local files, of the module and every such file (`inputs`).
+   */
   sha256: sha256Hex,
+  /** The workspace files the module imports, transitively (sorted, `/`-separated); present only when there are any. */
+  inputs: z.array(z.string()).optional(),
   /** The webhook events the integration receives; present only when its registry entry declares them. */
   webhook: webhookDeclarationSchema.optional(),
   /** The sync streams of the integration; present only when its registry entry declares them. */

@@ -2,7 +2,6 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { providerConfig, readConfig, type WorkspaceConfig } from '../config.ts';
-import { oauthClients, RefreshingVault } from '../oauth/index.ts';
 import { readBundle } from '../runtime/bundle.ts';
 import { chainCredentials, credentialsFromEnv, credentialsFromFile, type CredentialSource } from '../integration/credentials.ts';
 import { CursorKeyError, cursorKeyFile, cursorKeyFromEnv, deriveCursorKey } from '../runtime/cursors.ts';
@@ -161,7 +160,7 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
     runtime = await Runtime.load(bundle, {
       root,
       store,
-      credentials: credentialSources(fileSource, values.tenant, io, store, config),
+      credentials: await credentialSources(fileSource, values.tenant, io, store, config),
       providerConfig: providerConfig(config, io.env, Object.keys(bundle.integrations)),
       ...cursorKeyOption(values, io, root),
       ...(config.runtime?.timeout_ms !== undefined ? { timeout_ms: config.runtime.timeout_ms } : {}),
@@ -204,12 +203,14 @@ function cursorKeyOption(values: RuntimeValues, io: Io, root: string): { cursor_
  * A credentials file first, then the environment, then the encrypted store when a key is set;
  * OAuth credentials in the store are refreshed (docs/oauth-and-automations.md).
  */
-function credentialSources(file: CredentialSource | undefined, tenant: string, io: Io, store: StateStore, config: WorkspaceConfig): CredentialSource {
+async function credentialSources(file: CredentialSource | undefined, tenant: string, io: Io, store: StateStore, config: WorkspaceConfig): Promise<CredentialSource> {
   const sources: CredentialSource[] = [];
   if (file) sources.push(file);
   sources.push(credentialsFromEnv(io.env, tenant));
   if (io.env.BOTC_SECRET_KEY) {
     const vault = new CredentialVault(store, vaultKeyFromEnv(io.env));
+    // The OAuth client (oauth4webapi) loads only when the encrypted store is in use.
+    const { oauthClients, RefreshingVault } = await import('../oauth/index.ts');
     sources.push(new RefreshingVault({ store, vault, client: oauthClients(config, io.env) }));
   }
   return chainCredentials(...sources);

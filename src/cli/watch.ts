@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { BuildResult } from '../build/build.ts';
 
 /** Folders of a workspace that hold its sources; everything else (dist/, .botc/, node_modules/) is not watched. */
-const SOURCE_FOLDERS = ['bots', 'integrations', 'prompts'];
+const SOURCE_FOLDERS = ['automations', 'bots', 'integrations', 'prompts'];
 /** Names at the root whose change means a rebuild. */
 const ROOT_SOURCES = new Set([...SOURCE_FOLDERS, 'botc.config.json', 'botc.lock.json']);
 /** Folders skipped wherever they are: installs and caches, never sources. */

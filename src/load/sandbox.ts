@@ -1,10 +1,10 @@
-// Over 300 lines: the sandbox child's source text is kept beside the parent that spawns and answers it.
+// Over 300 lines: the trusted half (bundling, spawning, decoding) and the child's own source text belong together.
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build as esbuild, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { describeLoadError, instantiateIntegration } from './modules.ts';
 
 /** One integration module to inspect: its absolute path, the export to construct, its provider. */
@@ -36,6 +36,8 @@ export type ModuleReport =
      * module so that a changed helper invalidates the module's cached declarations.
      */
     inputs?: string[];
+    /** The module as bundled for the loader (ES module JavaScript): what the build cache keeps precompiled. */
+    code?: string;
   }
   | { ok: false; failure: 'load' | 'construct' | 'describe'; message: string; /** Where in the module a syntax error is (1-based). */ at?: { line: number; column: number } }
   | { ok: false; failure: 'no-export'; available: string[] }
@@ -76,6 +78,7 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
   const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
   const inputs = bundles.map((bundle) => (bundle.ok ? bundle.inputs : undefined));
+  const codes = bundles.map((bundle) => (bundle.ok ? bundle.code : undefined));
   bundles.forEach((bundle, index) => {
     if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message, ...(bundle.at ? { at: bundle.at } : {}) };
     else jobs.push({ index, url: `data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`, exportName: requests[index]!.exportName, provider: requests[index]!.provider });
@@ -83,7 +86,7 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
   if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS, packageFolders);
   return reports.map((report, index): ModuleReport => {
     if (!report) return { ok: false, failure: 'skipped' };
-    if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[], ...(inputs[index] ? { inputs: inputs[index] } : {}) };
+    if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[], ...(inputs[index] ? { inputs: inputs[index] } : {}), ...(codes[index] !== undefined ? { code: codes[index] } : {}) };
     if ('message' in report) return { ...report, message: describeLoadError(new Error(report.message), root) };
     return report;
   });
@@ -163,6 +166,8 @@ type Bundled = { ok: true; code: string; inputs: string[] } | { ok: false; messa
 
 async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
   try {
+    // Loaded on first use: a build whose modules' declarations all come from the cache needs no bundler.
+    const { build: esbuild } = await import('esbuild');
     const result = await esbuild({
       ...(source === undefined
         ? { entryPoints: [file] }
@@ -175,6 +180,9 @@ async function bundleModule(root: string, file: string, source: string | undefin
       target: 'node20',
       logLevel: 'silent',
       metafile: true,
+      // Inputs keep the path they were imported by, links included: the module's pin refuses a
+      // link (retargeting it would change the code without changing any pinned file).
+      preserveSymlinks: true,
       plugins: [workspaceOnly(root, packageFolders)],
     });
     // esbuild names inputs relative to absWorkingDir; the entry read from stdin is named by

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { BUNDLE_FORMAT, bundleDigest, bundleSchema, type Bundle } from '../bundle/format.ts';
 import type { Integration, IntegrationContext, Lifecycle } from '../integration/types.ts';
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
-import { instantiateIntegration } from '../load/modules.ts';
+import { currentModulePin, instantiateIntegration } from '../load/modules.ts';
 
 /** The largest bundle the runtime will read. */
 const BUNDLE_CAP = 64 * 1024 * 1024;
@@ -93,8 +93,9 @@ export function verifyModules(bundle: Bundle, files: WorkspaceFiles): void {
     const file = `integrations/${integration.module}`;
     const read = files.read(file, MODULE_FILE_CAP);
     if (!read.ok) throw new BundleLoadError(`module ${file} of provider ${provider} cannot be read: ${describeReadFailure(read)}`);
-    if (read.sha256 !== integration.sha256) {
-      throw new BundleLoadError(`module ${file} of provider ${provider} changed since the bundle was built; rebuild and review it`);
+    // The pin covers the module and the local files it imports (src/load/modules.ts).
+    if (currentModulePin(files.root, file, read.sha256, integration.inputs) !== integration.sha256) {
+      throw new BundleLoadError(`module ${file} of provider ${provider}${integration.inputs ? ' (or a file it imports)' : ''} changed since the bundle was built; rebuild and review it`);
     }
   }
 }

@@ -210,7 +210,7 @@ export class Runtime {
       const file = `integrations/${recorded.module}`;
       let namespace: Record<string, unknown>;
       try {
-        namespace = await importModule(files.absolute(file), recorded.sha256);
+        namespace = await importModule(files.absolute(file), recorded.sha256, { root: files.root, module: file });
       } catch (error) {
         throw new BundleLoadError(`module ${file} fails to load: ${describeLoadError(error, files.root)}`);
       }
