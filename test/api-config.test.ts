@@ -22,7 +22,7 @@ describe('build() reads botc.config.json itself, as `botc build` does', () => {
     const cli = copyWorkspace({ 'botc.config.json': config });
 
     const result = await build({ root: library });
-    const run = runCli(['build', '--root', cli, '--format', 'json']);
+    const run = await runCli(['build', '--root', cli, '--format', 'json']);
 
     expect(run.status).toBe(0);
     expect(result.ok).toBe(true);

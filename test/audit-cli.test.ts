@@ -1,9 +1,8 @@
 /**
  * `botc audit checkpoint` and `botc audit verify --checkpoint FILE`, and the vault key as a usage
- * error, as a person runs them: `node bin/botc.js` (the compiled lib/, `npm run build:lib`) in
- * child processes against a temporary store (SQLite and PostgreSQL).
+ * error, as a person runs them: in process through `main(argv, io)` (the entry bin/botc.js calls)
+ * against a temporary store (SQLite and PostgreSQL).
  */
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import { build } from '../src/build/build.ts';
 import type { SqlStore } from '../src/state/sql-store.ts';
 import type { AuditInput } from '../src/state/types.ts';
 import { CredentialVault } from '../src/state/vault.ts';
-import { BOTC, REPO_ROOT } from './helpers/cli.ts';
+import { type CliRun, runCli } from './helpers/cli.ts';
 import { describeStores, sqliteBackend, type TestDb } from './helpers/stores.ts';
 import { tempDir } from './helpers/workspace.ts';
 
@@ -24,18 +23,8 @@ const pair = () => generateKeyPairSync('ed25519');
 const pem = (key: ReturnType<typeof pair>['privateKey' | 'publicKey']) =>
   key.export({ format: 'pem', type: key.type === 'private' ? 'pkcs8' : 'spki' }).toString();
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI with only the BOTC_* variables given here. */
-function botc(args: string[], env: Record<string, string>, input = ''): Run {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BOTC_')));
-  const run = spawnSync(process.execPath, [BOTC, ...args], { cwd: REPO_ROOT, env: { ...inherited, NO_COLOR: '1', ...env }, input, encoding: 'utf8', timeout: 30_000 });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+/** Runs the CLI in process with only the BOTC_* variables given here. */
+const botc = (args: string[], env: Record<string, string>, input = ''): Promise<CliRun> => runCli(args, { env, input });
 
 const entry = (tenant: string, n: number): AuditInput => ({
   tenant, action: 'call', actor: 'expert:operator', integration: 'ref', method_id: 'ref.items.get.v1', outcome: 'ok', trace_id: `t-${n}`, detail: { n },
@@ -49,7 +38,7 @@ beforeAll(async () => {
   bundle = path.join(out, 'govbot.bundle.json');
 });
 
-/** Spawning a CLI on a loaded 2-core machine takes seconds; these tests keep their spawns few. */
+/** A loaded 2-core machine is slow: generous timeouts, although the commands run in process. */
 const SLOW = 90_000;
 
 describeStores('botc audit checkpoint and verify --checkpoint', (backend) => {
@@ -73,7 +62,7 @@ describeStores('botc audit checkpoint and verify --checkpoint', (backend) => {
     const keys = pair();
     const signing = { ...state, BOTC_AUDIT_SIGNING_KEY: pem(keys.privateKey) };
     const verifying = { ...state, BOTC_AUDIT_VERIFY_KEY: pem(keys.publicKey) };
-    const made = botc(['audit', 'checkpoint'], signing);
+    const made = await botc(['audit', 'checkpoint'], signing);
     expect(made.stderr).toBe('');
     expect(made.status).toBe(0);
     const checkpoint = JSON.parse(made.stdout) as { heads: { tenant: string; seq: number; hash: string }[]; key_id: string; signature: string };
@@ -84,13 +73,13 @@ describeStores('botc audit checkpoint and verify --checkpoint', (backend) => {
     writeFileSync(file, made.stdout);
 
     await store.appendAudit(entry('acme', 5));
-    const extended = botc(['audit', 'verify', '--checkpoint', file], verifying);
+    const extended = await botc(['audit', 'verify', '--checkpoint', file], verifying);
     expect(extended.status).toBe(0);
     expect(extended.stdout).toBe('audit log intact: 6 entries across 2 tenant(s); it extends the checkpoint (2 tenant head(s))\n');
 
     const altered = path.join(path.dirname(file), 'altered.json');
     writeFileSync(altered, made.stdout.replace('"seq": 4', '"seq": 3'));
-    const forged = botc(['audit', 'verify', '--checkpoint', altered], verifying);
+    const forged = await botc(['audit', 'verify', '--checkpoint', altered], verifying);
     expect(forged.status).toBe(1);
     expect(forged.stdout).toMatch(/^audit checkpoint rejected: its signature does not match/);
 
@@ -100,7 +89,7 @@ describeStores('botc audit checkpoint and verify --checkpoint', (backend) => {
     await db.raw.all('DELETE FROM botc_audit_head WHERE tenant = ?', ['acme']);
     for (let n = 1; n <= 5; n++) await store.appendAudit({ ...entry('acme', n), outcome: 'AUTH_REQUIRED' });
     expect(await store.verifyAudit()).toMatchObject({ ok: true });
-    const rewritten = botc(['audit', 'verify', '--checkpoint', file], verifying);
+    const rewritten = await botc(['audit', 'verify', '--checkpoint', file], verifying);
     expect(rewritten.status).toBe(1);
     expect(rewritten.stdout).toMatch(/^audit log broken at tenant acme entry 4: .*checkpoint records \(the log was rewritten\)/);
 
@@ -108,7 +97,7 @@ describeStores('botc audit checkpoint and verify --checkpoint', (backend) => {
     await db.dropAuditGuards();
     await db.raw.exec('DELETE FROM botc_audit');
     await db.raw.exec('DELETE FROM botc_audit_head');
-    const emptied = botc(['audit', 'verify', '--checkpoint', file], verifying);
+    const emptied = await botc(['audit', 'verify', '--checkpoint', file], verifying);
     expect(emptied.status).toBe(1);
     expect(emptied.stdout).toMatch(/^audit log broken at tenant acme entry 1: the log ends at entry 0 but the checkpoint records entry 4/);
   }, SLOW);
@@ -131,15 +120,15 @@ describe('botc audit and vault keys: exit statuses (SQLite)', () => {
   });
 
   it('an empty log says so (exit 0); checkpoint without a key is a usage error; a broken log gets no checkpoint', async () => {
-    const empty = botc(['audit', 'verify'], state);
+    const empty = await botc(['audit', 'verify'], state);
     expect(empty.status).toBe(0);
     expect(empty.stdout).toMatch(/^audit log empty: 0 entries .*--checkpoint/);
-    const noKey = botc(['audit', 'checkpoint'], state);
+    const noKey = await botc(['audit', 'checkpoint'], state);
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toMatch(/BOTC_AUDIT_SIGNING_KEY is not set/);
     for (let n = 1; n <= 3; n++) await store.appendAudit(entry('acme', n));
     await db.raw.all('DELETE FROM botc_audit_head WHERE tenant = ?', ['acme']);
-    const broken = botc(['audit', 'checkpoint'], { ...state, BOTC_AUDIT_SIGNING_KEY: pem(pair().privateKey) });
+    const broken = await botc(['audit', 'checkpoint'], { ...state, BOTC_AUDIT_SIGNING_KEY: pem(pair().privateKey) });
     expect(broken.status).toBe(1);
     expect(broken.stdout).toMatch(/chain head is missing/);
     expect(broken.stderr).toMatch(/no checkpoint of a broken log/);
@@ -149,10 +138,10 @@ describe('botc audit and vault keys: exit statuses (SQLite)', () => {
     const right = randomBytes(32).toString('hex');
     const wrong = randomBytes(32).toString('base64');
     await new CredentialVault(store, Buffer.from(right, 'hex')).add('acme', 'ref', SECRET, ['ref:read'], 'user:admin');
-    const add = botc(['credentials', 'add', 'mailer', '--tenant', 'acme', '--root', FIXTURE, '--scopes', 'mail:send'], { ...state, BOTC_SECRET_KEY: wrong }, 'another-token-value\n');
+    const add = await botc(['credentials', 'add', 'mailer', '--tenant', 'acme', '--root', FIXTURE, '--scopes', 'mail:send'], { ...state, BOTC_SECRET_KEY: wrong }, 'another-token-value\n');
     expect(add.status).toBe(2);
     expect(add.stderr).toMatch(/^botc: the credential store cannot be decrypted with this key/);
-    const call = botc(
+    const call = await botc(
       ['call', bundle, '--root', FIXTURE, '--expert', 'operator', '--tool', 'ref', '--op', 'call', '--tenant', 'acme', '--args', JSON.stringify({ method_id: 'ref.items.get.v1', params: { id: 'x' } })],
       { ...state, BOTC_SECRET_KEY: wrong },
     );

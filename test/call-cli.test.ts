@@ -1,16 +1,15 @@
 /**
- * `botc call` as a user runs it: a child process (`node bin/botc.js`, the compiled lib/) against
- * bundles built from the example workspace, with provider base URLs and credentials from the
+ * `botc call` as a user runs it, in process through `main(argv, io)` (the entry bin/botc.js calls),
+ * against bundles built from the example workspace, with provider base URLs and credentials from the
  * environment pointing at fake provider servers started by the test. The state (audit log,
  * confirmations) goes to a temporary SQLite file through BOTC_STATE_URL, never the repository's
  * own `.botc/`. test/governance-cli.test.ts covers `confirm`, `review`, `credentials`, `audit`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
-import { BOTC, REPO_ROOT } from './helpers/cli.ts';
+import { type CliRun, REPO_ROOT, runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/workspace.ts';
 import { loopbackEnv } from './servers/fake.ts';
 import { GITHUB_ISSUES, GITHUB_OWNER, GITHUB_REPO, GITHUB_TOKEN, startGitHub, type GitHubFake } from './servers/github.ts';
@@ -19,7 +18,7 @@ import { SLACK_TOKEN, startSlack, type SlackFake } from './servers/slack.ts';
 const SECRETS = [GITHUB_TOKEN, SLACK_TOKEN];
 
 let out: string;
-/** The temporary state store every child process uses. */
+/** The temporary state store every run uses. */
 let state: string;
 let github: GitHubFake;
 let slack: SlackFake;
@@ -41,35 +40,14 @@ afterEach(() => {
   slack.reset();
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /**
- * Runs `node bin/botc.js ...args` without blocking this process, which serves the fake
- * providers the child talks to. BOTC_* variables of the outer environment are not inherited.
+ * Runs the CLI in process (`main(argv, io)`, while this process serves the fake providers the
+ * command talks to). BOTC_* variables of the outer environment are not inherited.
  */
 async function botc(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BOTC_')));
-  const run = await new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [BOTC, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...inherited, NO_COLOR: '1', BOTC_STATE_URL: state, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  const run = await runCli(args, { env: { BOTC_STATE_URL: state, ...env } });
   for (const secret of SECRETS) {
     expect(run.stdout).not.toContain(secret);
     expect(run.stderr).not.toContain(secret);
@@ -101,7 +79,7 @@ function json(run: Run): { ok: boolean; data?: any; error?: any; meta: any } {
   return JSON.parse(run.stdout);
 }
 
-// Each call is a fresh Node process that loads the integration modules: slow on a busy machine.
+// Each call loads the integration modules afresh: slow on a busy machine.
 describe('botc call', { timeout: 120_000 }, () => {
   it('lists the methods of a tool (exit 0)', async () => {
     const run = await botc(callArgs('support_triage', 'triager', 'issues', 'list_methods'));

@@ -4,7 +4,6 @@
  * mistakes as usage errors or diagnostics, the state commands' shared rules, and confirmation
  * tokens kept off the command line. Two smoke tests at the end spawn bin/botc.js.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +15,7 @@ import { COMMANDS } from '../src/cli/help.ts';
 import { main } from '../src/cli/main.ts';
 import { openStore } from '../src/state/open.ts';
 import type { ReviewItem } from '../src/state/types.ts';
-import { BOTC, REPO_ROOT } from './helpers/cli.ts';
+import { REPO_ROOT, spawnCliSync } from './helpers/cli.ts';
 import { positionOf, tempDir, writeFiles, writeWorkspace } from './helpers/workspace.ts';
 import { MAILER_TOKEN, startMailer, type MailerFake } from './servers/mailer.ts';
 
@@ -446,8 +445,7 @@ describe('state commands share one set of rules', { timeout: 60_000 }, () => {
 });
 
 describe('the binary (spawned smoke tests)', { timeout: 60_000 }, () => {
-  const spawnBotc = (args: string[], cwd: string) =>
-    spawnSync(process.execPath, [BOTC, ...args], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 });
+  const spawnBotc = (args: string[], cwd: string) => spawnCliSync(args, { cwd });
 
   it('--version and help answer from any folder', () => {
     const cwd = tempDir();

@@ -1,13 +1,14 @@
 /**
- * The CLI as users and CI run it: `node bin/botc.js` in a child process (SPEC §9).
- * bin/ runs the compiled lib/, which `npm test` builds first (pretest).
+ * The CLI as users and CI run it, in process through `main(argv, io)` (the entry bin/botc.js
+ * calls). One smoke test spawns `node bin/botc.js`, which runs the compiled lib/ that `npm test`
+ * builds first (pretest).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.ts';
-import { REPO_ROOT, runCli } from './helpers/cli.ts';
+import { REPO_ROOT, runCli, spawnCliSync } from './helpers/cli.ts';
 import { positionOf, tempDir, writeWorkspace } from './helpers/workspace.ts';
 
 const EXAMPLE_BOTS = readdirSync(path.join(REPO_ROOT, 'bots'), { withFileTypes: true })
@@ -42,7 +43,7 @@ function brokenWorkspace() {
 describe('botc CLI', { timeout: 60_000 }, () => {
   test('check on the example workspace exits 0 with a summary line', () => {
     expect(EXAMPLE_BOTS).toHaveLength(3);
-    const run = runCli(['check']);
+    const run = spawnCliSync(['check']);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
@@ -51,15 +52,15 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     expect(run.stdout).not.toContain(ESC);
   });
 
-  test('build --out writes one bundle per bot, byte-identical across builds and output folders', () => {
+  test('build --out writes one bundle per bot, byte-identical across builds and output folders', async () => {
     const first = tempDir();
     const second = tempDir();
-    expect(runCli(['build', '--out', first]).status).toBe(0);
+    expect((await runCli(['build', '--out', first])).status).toBe(0);
     const once = readBundles(first);
     expect([...once.keys()]).toEqual(EXAMPLE_BOTS.map((b) => `${b}.bundle.json`));
 
-    expect(runCli(['build', '--out', first]).status).toBe(0);
-    expect(runCli(['build', '--out', second]).status).toBe(0);
+    expect((await runCli(['build', '--out', first])).status).toBe(0);
+    expect((await runCli(['build', '--out', second])).status).toBe(0);
     expect(readBundles(first)).toEqual(once);
     expect(readBundles(second)).toEqual(once);
     for (const bytes of once.values()) {
@@ -69,10 +70,10 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     }
   });
 
-  test('--out resolves against the working directory and keeps spaces and `#` in the path', () => {
+  test('--out resolves against the working directory and keeps spaces and `#` in the path', async () => {
     const parent = tempDir();
     const out = path.join(parent, 'my out #1');
-    const run = runCli(['build', '--out', 'my out #1', '--root', REPO_ROOT, '--format', 'json'], { cwd: parent });
+    const run = await runCli(['build', '--out', 'my out #1', '--root', REPO_ROOT, '--format', 'json'], { cwd: parent });
     expect(run.status).toBe(0);
     expect(readdirSync(out).sort()).toEqual(EXAMPLE_BOTS.map((b) => `${b}.bundle.json`));
     expect(readdirSync(parent)).toEqual(['my out #1']);
@@ -80,9 +81,9 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     expect(report.bundles.map((b) => b.path)).toEqual(EXAMPLE_BOTS.map((b) => path.join(out, `${b}.bundle.json`)));
   });
 
-  test('--format json prints one parseable document {ok, diagnostics, bundles}', () => {
+  test('--format json prints one parseable document {ok, diagnostics, bundles}', async () => {
     const out = tempDir();
-    const run = runCli(['build', '--out', out, '--format', 'json']);
+    const run = await runCli(['build', '--out', out, '--format', 'json']);
     expect(run.status).toBe(0);
     expect(run.stderr).toBe('');
     const report = JSON.parse(run.stdout) as JsonReport;
@@ -98,13 +99,13 @@ describe('botc CLI', { timeout: 60_000 }, () => {
       expect(written.bot.id).toBe(bundle.bot);
     }
 
-    const check = JSON.parse(runCli(['check', '--format', 'json']).stdout) as JsonReport;
+    const check = JSON.parse((await runCli(['check', '--format', 'json'])).stdout) as JsonReport;
     expect(check.bundles).toEqual(report.bundles.map((b) => ({ ...b, path: `dist/${b.bot}.bundle.json` })));
   });
 
-  test('--format json on a broken workspace: ok false, located diagnostics, no bundles, exit 1', () => {
+  test('--format json on a broken workspace: ok false, located diagnostics, no bundles, exit 1', async () => {
     const { root, template, version } = brokenWorkspace();
-    const run = runCli(['check', '--root', root, '--format', 'json']);
+    const run = await runCli(['check', '--root', root, '--format', 'json']);
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as JsonReport;
     expect(report.ok).toBe(false);
@@ -115,9 +116,9 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     ]);
   });
 
-  test('--format github prints ::error annotations and exits 1', () => {
+  test('--format github prints ::error annotations and exits 1', async () => {
     const { root, template, version } = brokenWorkspace();
-    const run = runCli(['check', '--root', root, '--format', 'github']);
+    const run = await runCli(['check', '--root', root, '--format', 'github']);
     expect(run.status).toBe(1);
     const annotations = run.stdout.split('\n').filter((l) => l.startsWith('::'));
     expect(annotations).toHaveLength(2);
@@ -128,14 +129,14 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     expect(annotations[1]).toContain('unknown name `nope`');
   });
 
-  test('--bot builds a subset', () => {
+  test('--bot builds a subset', async () => {
     const out = tempDir();
-    const run = runCli(['build', '--out', out, '--bot', 'support_triage', '--format', 'json']);
+    const run = await runCli(['build', '--out', out, '--bot', 'support_triage', '--format', 'json']);
     expect(run.status).toBe(0);
     expect((JSON.parse(run.stdout) as JsonReport).bundles.map((b) => b.bot)).toEqual(['support_triage']);
     expect(readdirSync(out)).toEqual(['support_triage.bundle.json']);
 
-    const two = JSON.parse(runCli(['check', '--bot', 'support_triage', '--bot', 'release_notes', '--format', 'json']).stdout) as JsonReport;
+    const two = JSON.parse((await runCli(['check', '--bot', 'support_triage', '--bot', 'release_notes', '--format', 'json'])).stdout) as JsonReport;
     expect(two.bundles.map((b) => b.bot)).toEqual(['release_notes', 'support_triage']);
   });
 
@@ -147,9 +148,9 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     ['a positional argument', ['build', 'extra'], /extra|positional/i],
     ['an unknown command', ['compile'], /unknown command/],
     ['a missing root', ['check', '--root', '/nonexistent/botc-root'], /nonexistent/],
-  ])('%s exits 2 with a message on stderr', (_name, args, message) => {
+  ])('%s exits 2 with a message on stderr', async (_name, args, message) => {
     const out = tempDir();
-    const run = runCli(args, { cwd: out });
+    const run = await runCli(args, { cwd: out });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^botc: /);
     expect(run.stderr).toMatch(message);
@@ -157,9 +158,9 @@ describe('botc CLI', { timeout: 60_000 }, () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
-  test('pretty output on a broken workspace: location, code frame with a caret under the column, hint; no colour', () => {
+  test('pretty output on a broken workspace: location, code frame with a caret under the column, hint; no colour', async () => {
     const { root, template } = brokenWorkspace();
-    const run = runCli(['check', '--root', root]);
+    const run = await runCli(['check', '--root', root]);
     expect(run.status).toBe(1);
     expect(run.stdout).not.toContain(ESC);
     const lines = run.stdout.split('\n');

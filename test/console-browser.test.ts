@@ -6,6 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { ALICE, BOB, MESSAGE, startConsole, type ConsoleFixture } from './helpers/console.ts';
+import { FULL } from './helpers/tier.ts';
 import { tempDir } from './helpers/workspace.ts';
 
 /**
@@ -24,7 +25,8 @@ let fx: ConsoleFixture;
 let context: BrowserContext;
 let acmeConfirmation: string;
 
-describe.skipIf(!HAVE_CHROMIUM)('console in Chromium', () => {
+// A real browser is a system test: it runs with BOTC_FULL=1 (`.ci/run`, `npm run test:full`).
+describe.runIf(FULL && HAVE_CHROMIUM)('console in Chromium', () => {
   beforeAll(async () => {
     fx = await startConsole();
     context = await chromium.launchPersistentContext(tempDir('botc-chromium-'), {

@@ -1,16 +1,15 @@
 /**
  * The deployment setting "any person may approve" on the command line: `runtime.any_approver`
- * in botc.config.json, never an argument of the call. Runs bin/botc.js (lib/, `npm run build:lib`)
+ * in botc.config.json, never an argument of the call. Runs the CLI in process (`main(argv, io)`)
  * against a copy of test/fixtures-governance/ and a loopback mail API.
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import { openSqliteStore } from '../src/state/sqlite.ts';
-import { BOTC, REPO_ROOT } from './helpers/cli.ts';
+import { REPO_ROOT, runCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/workspace.ts';
 import { MAILER_TOKEN, startMailer, type MailerFake } from './servers/mailer.ts';
 
@@ -37,27 +36,25 @@ async function workspace(): Promise<{ root: string; bundle: string }> {
   return { root, bundle: path.join(root, 'dist', 'govbot.bundle.json') };
 }
 
-function call(root: string, bundle: string, extra: string[] = []) {
+async function call(root: string, bundle: string, extra: string[] = []) {
   const state = path.join(root, 'state.db');
   const args = ['call', bundle, '--root', root, '--state', state, '--tenant', 'acme', '--expert', 'operator', '--tool', 'mail', '--op', 'call',
     '--args', JSON.stringify({ method_id: 'mailer.message.send.v1', params: { to: 'ops@example.com', text: 'Hi.' } }), ...extra];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BOTC_')));
-  const run = spawnSync(process.execPath, [BOTC, ...args], {
-    cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, NO_COLOR: '1', BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/`, BOTC_PROVIDER_MAILER_ALLOW_PRIVATE_NETWORK: 'true', BOTC_CREDENTIAL_MAILER: MAILER_TOKEN, BOTC_CREDENTIAL_MAILER_SCOPES: 'mail:send' },
+  const run = await runCli(args, {
+    env: { BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/`, BOTC_PROVIDER_MAILER_ALLOW_PRIVATE_NETWORK: 'true', BOTC_CREDENTIAL_MAILER: MAILER_TOKEN, BOTC_CREDENTIAL_MAILER_SCOPES: 'mail:send' },
   });
   return { status: run.status, result: JSON.parse(run.stdout) as { ok: boolean; error?: { code: string; message: string }; meta: Record<string, unknown> }, state };
 }
 
 it('botc call without --approver is refused unless botc.config.json lets any person approve; `*` is never an argument', async () => {
   const open = await workspace();
-  const refused = call(open.root, open.bundle);
+  const refused = await call(open.root, open.bundle);
   expect(refused.status).toBe(1);
   expect(refused.result.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/needs the person who must approve/) });
 
   // The deployment's setting, read when the runtime starts.
   writeFileSync(path.join(open.root, 'botc.config.json'), JSON.stringify({ runtime: { any_approver: true } }));
-  const proposed = call(open.root, open.bundle);
+  const proposed = await call(open.root, open.bundle);
   expect(proposed.status).toBe(1);
   expect(proposed.result.error?.code).toBe('CONFIRMATION_REQUIRED');
   const confirmation = proposed.result.meta['confirmation'] as { id: string; approver: string };
@@ -69,6 +66,6 @@ it('botc call without --approver is refused unless botc.config.json lets any per
   } finally {
     await store.close();
   }
-  expect(call(open.root, open.bundle, ['--approver', '*']).result.error?.code).toBe('VALIDATION_FAILED');
+  expect((await call(open.root, open.bundle, ['--approver', '*'])).result.error?.code).toBe('VALIDATION_FAILED');
   expect(mailer.requests).toEqual([]);
 }, 60_000);

@@ -24,6 +24,7 @@ import type { SqlStore } from '../src/state/sql-store.ts';
 import { CredentialVault } from '../src/state/vault.ts';
 import { confirmationOf } from './helpers/governance.ts';
 import { describeStores, type TestDb } from './helpers/stores.ts';
+import { tier } from './helpers/tier.ts';
 import { tempDir } from './helpers/workspace.ts';
 import { MAILER_TOKEN, startMailer, type MailerFake } from './servers/mailer.ts';
 
@@ -32,7 +33,8 @@ const LIB = fileURLToPath(new URL('../lib/runtime/index.js', import.meta.url));
 const WORKER = fileURLToPath(new URL('./helpers/gov-worker.mjs', import.meta.url));
 const KEY = randomBytes(32);
 const SEND = 'mailer.message.send.v1';
-const PROCESSES = 4;
+/** Processes racing on one key: 2 in the fast tier, 4 with BOTC_FULL=1. */
+const PROCESSES = tier(2, 4);
 
 let bundle: Bundle;
 let bundlePath: string;

@@ -1,11 +1,10 @@
 /**
- * The governance commands as a person runs them: `node bin/botc.js` (the compiled lib/) in child
- * processes — `call`, `confirm`, `review list|approve|reject`, `credentials add|list|revoke`,
+ * The governance commands as a person runs them, in process through `main(argv, io)` (the same
+ * entry bin/botc.js calls) — `call`, `confirm`, `review list|approve|reject`, `credentials add|list|revoke`,
  * `audit list|verify` — against a temporary state store (BOTC_STATE_URL: a SQLite file, and
  * once a PostgreSQL schema), never the repository's own `.botc/`. The bot is `govbot` of
  * test/fixtures-governance/; its outbound `mailer` talks to a loopback server of this process.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
-import { BOTC, REPO_ROOT } from './helpers/cli.ts';
+import { type CliRun, runCli } from './helpers/cli.ts';
 import { describeStores, type TestDb } from './helpers/stores.ts';
 import { tempDir } from './helpers/workspace.ts';
 import { MAILER_TOKEN, startMailer, type MailerFake } from './servers/mailer.ts';
@@ -41,45 +40,24 @@ afterAll(async () => {
   await mailer?.stop();
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  args: string[];
-}
+type Run = CliRun;
 
 /**
- * Runs the CLI without blocking this process (which serves the mailer the child calls), with
- * `input` on standard input. BOTC_* variables of the outer environment are not inherited.
+ * Runs the CLI in this process (`main(argv, io)`, which also serves the mailer the command
+ * calls), with `input` on standard input. BOTC_* variables of the outer environment are not
+ * inherited.
  */
 async function botc(args: string[], state: string, options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BOTC_')));
-  return new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [BOTC, ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        ...inherited,
-        NO_COLOR: '1',
-        BOTC_STATE_URL: state,
-        BOTC_SECRET_KEY: KEY,
-        BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/`,
-        BOTC_PROVIDER_MAILER_ALLOW_PRIVATE_NETWORK: 'true',
-        BOTC_PROVIDER_FEED_PAGES: JSON.stringify(PAGES),
-        ...options.env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, args });
-    });
-    child.stdin.end(options.input ?? '');
+  return runCli(args, {
+    env: {
+      BOTC_STATE_URL: state,
+      BOTC_SECRET_KEY: KEY,
+      BOTC_PROVIDER_MAILER_BASE_URL: `${mailer.baseUrl}/`,
+      BOTC_PROVIDER_MAILER_ALLOW_PRIVATE_NETWORK: 'true',
+      BOTC_PROVIDER_FEED_PAGES: JSON.stringify(PAGES),
+      ...options.env,
+    },
+    input: options.input ?? '',
   });
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { checkJsonDepth, checkYamlDepth, MAX_NESTING_DEPTH } from '../src/load/depth.ts';
 import { LineIndex } from '../src/load/text.ts';
-import { REPO_ROOT, runCli } from './helpers/cli.ts';
+import { REPO_ROOT, spawnCliSync } from './helpers/cli.ts';
 import { checkWorkspace, tempDir, writeWorkspace } from './helpers/workspace.ts';
 
 const DEEP = 10_000;
@@ -33,7 +33,7 @@ const INTEGRATION = {
 describe('nesting depth is bounded before parsing', () => {
   test('a manifest nested 10,000 deep is one json-syntax error at the bracket past the limit, and the CLI exits', () => {
     const root = writeWorkspace({ ...INTEGRATION, 'bots/demo/manifest.json': deepManifest });
-    const run = runCli(['check', '--root', root, '--format', 'json'], { timeout: 15_000 });
+    const run = spawnCliSync(['check', '--root', root, '--format', 'json'], { timeout: 15_000 });
     expect(run.signal).toBeNull();
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as { diagnostics: { code: string; file: string; line: number; column: number; message: string }[] };

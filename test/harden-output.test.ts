@@ -26,13 +26,13 @@ function deadPid(): number {
 }
 
 describe('build output stays inside the workspace', () => {
-  test('botc.config.json `out` outside the workspace is refused (a config-invalid error, exit 1), and nothing there is touched', () => {
+  test('botc.config.json `out` outside the workspace is refused (a config-invalid error, exit 1), and nothing there is touched', async () => {
     const outside = victimFolder();
     for (const out of [outside, path.relative(tempDir(), outside), '../elsewhere', '.']) {
       const root = writeWorkspace({ 'botc.config.json': JSON.stringify({ out }) });
       expect(() => readConfig(root)).toThrow(/inside the workspace/);
     }
-    const run = runCli(['build', '--root', writeWorkspace({ 'botc.config.json': JSON.stringify({ out: outside }) })]);
+    const run = await runCli(['build', '--root', writeWorkspace({ 'botc.config.json': JSON.stringify({ out: outside }) })]);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('botc.config.json:1:');
     expect(run.stdout).toContain('[config-invalid]');

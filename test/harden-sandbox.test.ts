@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { decodeWire, inspectModules } from '../src/load/sandbox.ts';
-import { runCli } from './helpers/cli.ts';
+import { spawnCliSync } from './helpers/cli.ts';
 import { checkWorkspace, tempDir, writeWorkspace } from './helpers/workspace.ts';
 
 const REGISTRY = JSON.stringify({
@@ -61,7 +61,7 @@ describe('integration modules load in a sandbox at build time', () => {
   test('botc check: top-level code cannot write a file, spawn a process, start a worker, read outside the workspace or see the environment', () => {
     const { root, outside, targets } = hostileWorkspace();
     writeFileSync(path.join(root, 'integrations/acme/index.mjs'), hostileModule({ ...targets, write: path.join(root, 'pwned.txt') }));
-    const run = runCli(['check', '--root', root, '--format', 'json'], { timeout: 20_000, env: { BOTC_SANDBOX_TEST_SECRET: 'leaked' } });
+    const run = spawnCliSync(['check', '--root', root, '--format', 'json'], { timeout: 20_000, env: { BOTC_SANDBOX_TEST_SECRET: 'leaked' } });
     expect(run.signal).toBeNull();
     const report = JSON.parse(run.stdout) as { diagnostics: { code: string; message: string }[] };
     expect(report.diagnostics.map((d) => d.code)).toEqual(['integration-module-missing']);

@@ -8,16 +8,14 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sign as signGithub } from '@octokit/webhooks-methods';
 import { expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { openStore } from '../src/state/open.ts';
 import { CredentialVault, webhookSecretKey } from '../src/state/vault.ts';
+import { BOTC, REPO_ROOT } from './helpers/cli.ts';
 import { tempDir } from './helpers/workspace.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BOTC = path.join(REPO_ROOT, 'bin', 'botc.js');
 const KEY = randomBytes(32).toString('hex');
 
 async function botc(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {

@@ -12,6 +12,7 @@ import type { IntegrationResult } from '../src/integration/types.ts';
 import { runStream, streamCursorKey, type PageFetcher, type SyncTarget } from '../src/inbound/sync.ts';
 import type { SqlStore } from '../src/state/sql-store.ts';
 import { describeStores, type TestDb } from './helpers/stores.ts';
+import { tier } from './helpers/tier.ts';
 
 const LIB = fileURLToPath(new URL('../lib/', import.meta.url));
 const WORKER = fileURLToPath(new URL('./helpers/sync-worker.mjs', import.meta.url));
@@ -141,7 +142,8 @@ describeStores('sync runs', (backend) => {
     const total = 60;
     let slot = 0;
     let kills = 0;
-    for (let i = 0; i < 7; i++) {
+    // Seven random kill points with BOTC_FULL=1; three in the fast tier.
+    for (let i = 0; i < tier(3, 7); i++) {
       const result = await runWorker(db, BASE + slot++ * INTERVAL_MS, { total, page: 4, delayMs: 12, killAfterMs: Math.floor(Math.random() * 60) });
       if (result.killed) kills++;
     }

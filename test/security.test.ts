@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Diagnostic } from '../src/diagnostics/diagnostic.ts';
 import { TEXT_FILE_CAP } from '../src/load/files.ts';
-import { recordFileReads, runCli } from './helpers/cli.ts';
+import { recordFileReads, spawnCliSync } from './helpers/cli.ts';
 import {
   BASE_WORKSPACE, MODULE_FILE, checkWorkspace, integrationFiles, located, manifest, positionOf, registryEntry, tempDir, writeFiles, writeWorkspace,
 } from './helpers/workspace.ts';
@@ -446,7 +446,7 @@ describe('7. symlinks, devices and FIFOs are never read', () => {
   // for reading would block the thread, and an in-process test could never time out.
   describe('devices and FIFOs (in a child process, so a hang fails instead of freezing)', () => {
     function checkInChild(root: string): Diagnostic[] {
-      const run = runCli(['check', '--root', root, '--format', 'json'], { timeout: 20_000 });
+      const run = spawnCliSync(['check', '--root', root, '--format', 'json'], { timeout: 20_000 });
       expect(run.signal).toBeNull();
       expect(run.status).toBe(1);
       return (JSON.parse(run.stdout) as { diagnostics: Diagnostic[] }).diagnostics;

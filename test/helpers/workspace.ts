@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
 import { build, type BuildResult } from '../../src/build/build.ts';
 import type { Diagnostic } from '../../src/diagnostics/diagnostic.ts';
 
@@ -15,9 +14,15 @@ export const BASE_WORKSPACE: Readonly<Record<string, string>> = {
 };
 
 const created: string[] = [];
-afterAll(() => {
+
+/**
+ * Removes the temporary directories made so far. test/helpers/setup.ts calls it after every
+ * test file: with `isolate: false` this module is loaded once per worker, not once per file, so
+ * a hook registered here would run after the first file only.
+ */
+export function removeTempDirs(): void {
   for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /** A fresh temporary directory, removed after the test file. */
 export function tempDir(prefix = 'botc-test-'): string {
