@@ -12,8 +12,13 @@ export async function audited(store: StateStore, result: IntegrationResult, entr
     await store.appendAudit(entry);
     return result;
   } catch {
-    return errorResult('INTERNAL_ERROR', 'the call could not be audited; treat its outcome as unknown', result.meta);
+    return unaudited(result);
   }
+}
+
+/** What a result becomes when its audit entry could not be written. */
+export function unaudited(result: IntegrationResult): IntegrationResult {
+  return errorResult('INTERNAL_ERROR', 'the call could not be audited; treat its outcome as unknown', result.meta);
 }
 
 /** The outcome an audit entry records for a result: `ok` or its error code. */

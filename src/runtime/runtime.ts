@@ -4,7 +4,7 @@ import type { Integration, IntegrationCall, IntegrationResult, RetryPolicy } fro
 import { WorkspaceFiles } from '../load/files.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
 import type { StateStore } from '../state/types.ts';
-import { audited, outcomeOf } from './audit.ts';
+import { audited, outcomeOf, unaudited } from './audit.ts';
 import { BundleLoadError, readBundle, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
 import { confirmStored } from './confirm.ts';
 import { rejectConfirmation, type RejectRequest } from './confirmations.ts';
@@ -192,7 +192,7 @@ export class Runtime {
     // Every caller-supplied field is bounded before it is stored or echoed (envelope-bounds.ts).
     const { call, problem } = boundToolCall(input);
     const tenant = call.tenant ?? 'default';
-    const traceId = call.trace_id ?? randomUUID();
+    const traceId = call.trace_id ?? this.parts.traceId();
     const record: CallRecord = { method_id: null, provider: null, detail: { expert: call.expert, tool: call.tool, op: call.op } };
     let result: IntegrationResult;
     try {
@@ -202,16 +202,22 @@ export class Runtime {
       result = errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
     }
     record.detail['latency_ms'] = result.meta.latency_ms;
-    return audited(this.parts.store, result, {
-      tenant,
-      action: call.op === 'call' ? 'call' : 'query',
-      actor: `expert:${call.expert}`,
-      integration: record.provider,
-      method_id: record.method_id,
-      outcome: outcomeOf(result),
-      trace_id: traceId,
-      detail: record.detail,
-    });
+    // The audit wrapper (audit.ts), inlined on this hot path to save a promise hop.
+    try {
+      await this.parts.store.appendAudit({
+        tenant,
+        action: call.op === 'call' ? 'call' : 'query',
+        actor: `expert:${call.expert}`,
+        integration: record.provider,
+        method_id: record.method_id,
+        outcome: outcomeOf(result),
+        trace_id: traceId,
+        detail: record.detail,
+      });
+      return result;
+    } catch {
+      return unaudited(result);
+    }
   }
 
   /**

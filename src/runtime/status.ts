@@ -41,7 +41,7 @@ export async function toolStatus(parts: RuntimeParts, tool: BundleTool, tenant: 
 function authStatus(parts: RuntimeParts, provider: string, tenant: string, credential: Credential | undefined): Promise<AuthStatus> {
   const timeout = parts.options.timeout_ms ?? DEFAULT_TIMEOUT_MS;
   return new Promise<AuthStatus>((resolve) => {
-    const deadline = parts.executor.deadlines.add(timeout, () => resolve({ authenticated: false, detail: `the provider did not report its status within ${timeout} ms` }));
+    const deadline = parts.executor.deadlines.add(timeout, undefined, () => resolve({ authenticated: false, detail: `the provider did not report its status within ${timeout} ms` }));
     const ctx = {
       tenant,
       trace_id: randomUUID(),

@@ -200,7 +200,7 @@ const credentialInScope: Step = {
  */
 const runGoverned: Step = {
   name: 'run_governed',
-  async run(parts, ctx) {
+  run(parts, ctx) {
     const plan = ctx.plan!;
     const args = ctx.args!;
     const record = ctx.record;
@@ -208,21 +208,26 @@ const runGoverned: Step = {
     if (args.dry_run) record.detail['dry_run'] = true;
     const invocation: Invocation = { plan, args, tenant: ctx.tenant, traceId: ctx.traceId, credential: ctx.credential, started: ctx.started, record };
     const kind: CallKind = plan.governance.ok ? plan.governance.kind : 'read';
-    let result: IntegrationResult;
-    if (args.idempotency_key === undefined) {
-      result = await governed(parts, invocation, ctx.call, kind);
-    } else {
-      // Proposing a write sends nothing: it looks the key up (to replay a sent result) without claiming it.
-      const proposes = kind === 'outbound_write' && !args.dry_run;
-      result = await parts.gate.run(keyedCall(ctx.tenant, args as CallArgs & { idempotency_key: string }, ctx.started), () => governed(parts, invocation, ctx.call, kind), { claim: !proposes });
-    }
-    // Imported data reaches the model only after review, whatever the call asked for: a dry run
-    // of an import, or a replay of a stored import result, answers without the records.
-    if (kind === 'import' && result.ok) result = withheldImport(result);
-    if (result.meta.next_cursor === null) return result;
-    return sealNextCursor(parts.cursors, { tenant: ctx.tenant, method_id: plan.spec.method_id, params: args.params }, result);
+    // A read without a key is the common call: the integration's result, with nothing to add here.
+    if (kind === 'read' && args.idempotency_key === undefined) return parts.executor.invoke(invocation);
+    return keyedOrGoverned(parts, ctx, invocation, kind);
   },
 };
+
+async function keyedOrGoverned(parts: RuntimeParts, ctx: CallContext, invocation: Invocation, kind: CallKind): Promise<IntegrationResult> {
+  const { args } = invocation;
+  let result: IntegrationResult;
+  if (args.idempotency_key === undefined) {
+    result = await governed(parts, invocation, ctx.call, kind);
+  } else {
+    // Proposing a write sends nothing: it looks the key up (to replay a sent result) without claiming it.
+    const proposes = kind === 'outbound_write' && !args.dry_run;
+    result = await parts.gate.run(keyedCall(ctx.tenant, args as CallArgs & { idempotency_key: string }, ctx.started), () => governed(parts, invocation, ctx.call, kind), { claim: !proposes });
+  }
+  // Imported data reaches the model only after review, whatever the call asked for: a dry run
+  // of an import, or a replay of a stored import result, answers without the records.
+  return kind === 'import' && result.ok ? withheldImport(result) : result;
+}
 
 async function governed(parts: RuntimeParts, invocation: Invocation, call: DispatchCall, kind: CallKind): Promise<IntegrationResult> {
   if (kind === 'outbound_write' && !invocation.args.dry_run) return proposeWrite(parts, invocation, call);
@@ -275,11 +280,21 @@ export async function runSteps(parts: RuntimeParts, ctx: CallContext, steps: rea
   return undefined;
 }
 
-/** Dispatches one tool call through DISPATCH_STEPS; a refusal becomes an error result. */
+/**
+ * Dispatches one tool call through DISPATCH_STEPS (the loop of `runSteps`, inlined: this is the
+ * hot path); a refusal becomes an error result. A provider's next cursor is sealed to the
+ * tenant, method and params before the result leaves.
+ */
 export async function dispatch(parts: RuntimeParts, ctx: CallContext): Promise<IntegrationResult> {
-  const out = await runSteps(parts, ctx, DISPATCH_STEPS);
-  if (out === undefined) throw new Error('no dispatch step answered');
-  return 'ok' in out ? out : errorResult(out.code, out.message, stepMeta(ctx));
+  for (const step of DISPATCH_STEPS) {
+    let out = step.run(parts, ctx);
+    if (out instanceof Promise) out = await out;
+    if (out === undefined) continue;
+    if (!('ok' in out)) return errorResult(out.code, out.message, stepMeta(ctx));
+    if (out.meta.next_cursor === null || !ctx.plan || !ctx.args) return out;
+    return sealNextCursor(parts.cursors, { tenant: ctx.tenant, method_id: ctx.plan.spec.method_id, params: ctx.args.params }, out);
+  }
+  throw new Error('no dispatch step answered');
 }
 
 function stepMeta(ctx: CallContext) {
