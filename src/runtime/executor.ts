@@ -87,8 +87,8 @@ export class Executor {
    * everything but the preview of an outbound write. Sets `meta.latency_ms`, `meta.attempts`,
    * `meta.dry_run` and a deprecation warning. Never throws for anything the integration does.
    */
-  async invoke(invocation: Invocation): Promise<IntegrationResult> {
-    const { plan, args, tenant, traceId, credential, started, record } = invocation;
+  invoke(invocation: Invocation): Promise<IntegrationResult> {
+    const { plan, args, tenant, traceId, credential } = invocation;
     const { retry_policy: policy, store } = this.settings;
     const request: IntegrationCall = { trace_id: traceId, method_id: plan.spec.method_id, args: args.params, timeout_ms: this.settings.timeout_ms, retry_policy: policy };
     if (args.cursor !== undefined) request.cursor = args.cursor;
@@ -104,17 +104,26 @@ export class Executor {
       onRetry: policy.max_attempts <= 1 ? undefined : (attempt, wait, code) =>
         store.appendAudit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
     };
-    let final: IntegrationResult;
-    let attempts: AttemptRecord[];
-    if (policy.max_attempts <= 1) {
-      // One attempt and nothing to retry: no loop, one promise hop fewer.
-      const begun = performance.now();
-      final = await this.attempt(input, begun);
-      attempts = [{ attempt: 1, ok: final.ok, code: final.ok ? null : final.error.code, latency_ms: elapsed(begun) }];
-    } else {
-      ({ result: final, attempts } = await this.execute(input));
+    if (policy.max_attempts > 1) return this.execute(input).then(({ result, attempts }) => this.settle(invocation, request, result, attempts));
+    // One attempt and nothing to retry: no loop and no async frame of its own.
+    const begun = performance.now();
+    return this.attempt(input, begun).then((result) => {
+      const attempts = [{ attempt: 1, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: elapsed(begun) }];
+      return this.settle(invocation, request, result, attempts);
+    });
+  }
+
+  /** An invocation's last step: a renewed credential after a 401, output validation and the runtime's meta. */
+  private settle(invocation: Invocation, request: IntegrationCall, result: IntegrationResult, attempts: AttemptRecord[]): IntegrationResult | Promise<IntegrationResult> {
+    if (!result.ok && result.error.code === 'AUTH_REQUIRED' && invocation.credential) {
+      return this.renewed(invocation, request, result).then((renewed) => this.finish(invocation, renewed, attempts));
     }
-    if (!final.ok && final.error.code === 'AUTH_REQUIRED' && credential) final = await this.renewed(invocation, request, final);
+    return this.finish(invocation, result, attempts);
+  }
+
+  private finish(invocation: Invocation, result: IntegrationResult, attempts: AttemptRecord[]): IntegrationResult {
+    const { plan, args, started, record } = invocation;
+    let final = result;
     // A dry run of an outbound write returns a preview of the request, not method output;
     // everything else (reads, and imports, whose dry run is validated but not returned) is validated.
     const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind === 'outbound_write';

@@ -196,7 +196,12 @@ export class Runtime {
     const record: CallRecord = { method_id: null, provider: null, detail: { expert: call.expert, tool: call.tool, op: call.op } };
     let result: IntegrationResult;
     try {
-      result = problem ? errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', null, elapsed(started))) : await dispatch(this.parts, callContext(call, tenant, traceId, started, record));
+      if (problem) {
+        result = errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', null, elapsed(started)));
+      } else {
+        const dispatched = dispatch(this.parts, callContext(call, tenant, traceId, started, record));
+        result = dispatched instanceof Promise ? await dispatched : dispatched;
+      }
     } catch {
       // A bug in the runtime itself: report it without its details.
       result = errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));

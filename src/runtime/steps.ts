@@ -281,20 +281,25 @@ export async function runSteps(parts: RuntimeParts, ctx: CallContext, steps: rea
 }
 
 /**
- * Dispatches one tool call through DISPATCH_STEPS (the loop of `runSteps`, inlined: this is the
- * hot path); a refusal becomes an error result. A provider's next cursor is sealed to the
- * tenant, method and params before the result leaves.
+ * Dispatches one tool call through DISPATCH_STEPS from step `from`; a refusal becomes an error
+ * result, and a provider's next cursor is sealed to the tenant, method and params before the
+ * result leaves. Synchronous until a step has to wait: then the rest runs once it settled, so
+ * the common call costs no promise hop of its own.
  */
-export async function dispatch(parts: RuntimeParts, ctx: CallContext): Promise<IntegrationResult> {
-  for (const step of DISPATCH_STEPS) {
-    let out = step.run(parts, ctx);
-    if (out instanceof Promise) out = await out;
+export function dispatch(parts: RuntimeParts, ctx: CallContext, from = 0): IntegrationResult | Promise<IntegrationResult> {
+  for (let i = from; i < DISPATCH_STEPS.length; i++) {
+    const out = DISPATCH_STEPS[i]!.run(parts, ctx);
     if (out === undefined) continue;
-    if (!('ok' in out)) return errorResult(out.code, out.message, stepMeta(ctx));
-    if (out.meta.next_cursor === null || !ctx.plan || !ctx.args) return out;
-    return sealNextCursor(parts.cursors, { tenant: ctx.tenant, method_id: ctx.plan.spec.method_id, params: ctx.args.params }, out);
+    if (out instanceof Promise) return out.then((settled: StepOutcome) => (settled === undefined ? dispatch(parts, ctx, i + 1) : answer(parts, ctx, settled)));
+    return answer(parts, ctx, out);
   }
   throw new Error('no dispatch step answered');
+}
+
+function answer(parts: RuntimeParts, ctx: CallContext, out: Refusal | IntegrationResult): IntegrationResult {
+  if (!('ok' in out)) return errorResult(out.code, out.message, stepMeta(ctx));
+  if (out.meta.next_cursor === null || !ctx.plan || !ctx.args) return out;
+  return sealNextCursor(parts.cursors, { tenant: ctx.tenant, method_id: ctx.plan.spec.method_id, params: ctx.args.params }, out);
 }
 
 function stepMeta(ctx: CallContext) {
