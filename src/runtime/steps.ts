@@ -1,3 +1,4 @@
+// Over 300 lines: the whole dispatch order, each step beside the next, reads in one file.
 import type { ErrorCode, IntegrationResult } from '../integration/types.ts';
 import { TOOL_OPS } from '../tools/envelope.ts';
 import { help, listMethods, listProviders } from '../tools/ops.ts';
