@@ -35,6 +35,8 @@ export interface Invocation {
   started: number;
   /** The audit record of the tool call this belongs to, when there is one. */
   record: CallRecord | undefined;
+  /** Applied to the finished result before it is returned (a tool call seals the next cursor here). */
+  last?: (result: IntegrationResult) => IntegrationResult;
 }
 
 export interface AttemptRecord {
@@ -138,7 +140,7 @@ export class Executor {
       final.meta['warnings'] = [`integration \`${plan.spec.provider}\` is deprecated; plan a migration before it reaches end of support`];
     }
     if (record) record.detail['attempts'] = attempts;
-    return final;
+    return invocation.last ? invocation.last(final) : final;
   }
 
   /**

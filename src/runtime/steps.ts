@@ -56,6 +56,8 @@ export type StepOutcome = Refusal | IntegrationResult | undefined;
 /** One named step of dispatch. Synchronous unless it has to wait (credentials, the integration). */
 export interface Step {
   readonly name: string;
+  /** The last step: what it answers is the call's result as it leaves dispatch (refusals included). */
+  readonly terminal?: true;
   run(parts: RuntimeParts, ctx: CallContext): StepOutcome | Promise<StepOutcome>;
 }
 
@@ -201,6 +203,7 @@ const credentialInScope: Step = {
  */
 const runGoverned: Step = {
   name: 'run_governed',
+  terminal: true,
   run(parts, ctx) {
     const plan = ctx.plan!;
     const args = ctx.args!;
@@ -209,8 +212,12 @@ const runGoverned: Step = {
     if (args.dry_run) record.detail['dry_run'] = true;
     const invocation: Invocation = { plan, args, tenant: ctx.tenant, traceId: ctx.traceId, credential: ctx.credential, started: ctx.started, record };
     const kind: CallKind = plan.governance.ok ? plan.governance.kind : 'read';
-    // A read without a key is the common call: the integration's result, with nothing to add here.
-    if (kind === 'read' && args.idempotency_key === undefined) return parts.executor.invoke(invocation);
+    // A read without a key is the common call: the integration's result with its cursor sealed,
+    // finished by the executor itself (no promise hop here).
+    if (kind === 'read' && args.idempotency_key === undefined) {
+      invocation.last = (result) => sealed(parts, ctx, result);
+      return parts.executor.invoke(invocation);
+    }
     return keyedOrGoverned(parts, ctx, invocation, kind);
   },
 };
@@ -227,7 +234,13 @@ async function keyedOrGoverned(parts: RuntimeParts, ctx: CallContext, invocation
   }
   // Imported data reaches the model only after review, whatever the call asked for: a dry run
   // of an import, or a replay of a stored import result, answers without the records.
-  return kind === 'import' && result.ok ? withheldImport(result) : result;
+  return sealed(parts, ctx, kind === 'import' && result.ok ? withheldImport(result) : result);
+}
+
+/** The result with a provider's next cursor sealed to the tenant, method and params of the call. */
+function sealed(parts: RuntimeParts, ctx: CallContext, result: IntegrationResult): IntegrationResult {
+  if (result.meta.next_cursor === null) return result;
+  return sealNextCursor(parts.cursors, { tenant: ctx.tenant, method_id: ctx.plan!.spec.method_id, params: ctx.args!.params }, result);
 }
 
 async function governed(parts: RuntimeParts, invocation: Invocation, call: DispatchCall, kind: CallKind): Promise<IntegrationResult> {
@@ -283,24 +296,26 @@ export async function runSteps(parts: RuntimeParts, ctx: CallContext, steps: rea
 
 /**
  * Dispatches one tool call through DISPATCH_STEPS from step `from`; a refusal becomes an error
- * result, and a provider's next cursor is sealed to the tenant, method and params before the
- * result leaves. Synchronous until a step has to wait: then the rest runs once it settled, so
- * the common call costs no promise hop of its own.
+ * result. Synchronous until a step has to wait: then the rest runs once it settled, and the
+ * last step's promise is the call's result as it is, so the common call costs no promise hop
+ * of its own.
  */
 export function dispatch(parts: RuntimeParts, ctx: CallContext, from = 0): IntegrationResult | Promise<IntegrationResult> {
   for (let i = from; i < DISPATCH_STEPS.length; i++) {
-    const out = DISPATCH_STEPS[i]!.run(parts, ctx);
+    const step = DISPATCH_STEPS[i]!;
+    const out = step.run(parts, ctx);
     if (out === undefined) continue;
-    if (out instanceof Promise) return out.then((settled: StepOutcome) => (settled === undefined ? dispatch(parts, ctx, i + 1) : answer(parts, ctx, settled)));
-    return answer(parts, ctx, out);
+    if (out instanceof Promise) {
+      if (step.terminal) return out as Promise<IntegrationResult>;
+      return out.then((settled: StepOutcome) => (settled === undefined ? dispatch(parts, ctx, i + 1) : answer(ctx, settled)));
+    }
+    return answer(ctx, out);
   }
   throw new Error('no dispatch step answered');
 }
 
-function answer(parts: RuntimeParts, ctx: CallContext, out: Refusal | IntegrationResult): IntegrationResult {
-  if (!('ok' in out)) return errorResult(out.code, out.message, stepMeta(ctx));
-  if (out.meta.next_cursor === null || !ctx.plan || !ctx.args) return out;
-  return sealNextCursor(parts.cursors, { tenant: ctx.tenant, method_id: ctx.plan.spec.method_id, params: ctx.args.params }, out);
+function answer(ctx: CallContext, out: Refusal | IntegrationResult): IntegrationResult {
+  return 'ok' in out ? out : errorResult(out.code, out.message, stepMeta(ctx));
 }
 
 function stepMeta(ctx: CallContext) {
