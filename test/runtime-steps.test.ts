@@ -9,6 +9,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build } from '../src/build/build.ts';
 import type { Bundle, BundleTool } from '../src/bundle/format.ts';
 import type { IntegrationResult } from '../src/integration/types.ts';
+import { BundleLoadError } from '../src/runtime/bundle.ts';
 import { confirmSteps } from '../src/runtime/confirm.ts';
 import { CredentialUnavailableError, type CredentialSource } from '../src/runtime/credentials.ts';
 import { CallArgsValidator } from '../src/runtime/params.ts';
@@ -156,5 +157,14 @@ describe('trace ids', () => {
     for (let i = 0; i < 70_000; i++) seen.add(parts.traceId());
     expect(seen.size).toBe(70_000);
     for (const id of [...seen].slice(65_530, 65_540)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('a tool whose parameters do not compile', () => {
+  it('is a BundleLoadError naming the tool', () => {
+    const reads = bundle.tools.find((t) => t.name === 'reads')!;
+    const broken = { ...reads, parameters: { properties: { args: { type: 'object', properties: { method_id: { type: 'string' } }, maxLenght: 3 } } } };
+    expect(() => new CallArgsValidator(new Validators(), broken)).toThrow(BundleLoadError);
+    expect(() => new CallArgsValidator(new Validators(), broken)).toThrow(/tool reads: its parameters are not a valid JSON Schema/);
   });
 });

@@ -1,5 +1,6 @@
 import type { BundleTool } from '../bundle/format.ts';
 import { envelopeSchema } from '../tools/envelope.ts';
+import { BundleLoadError } from './bundle.ts';
 import type { Validators } from './validators.ts';
 
 /** The `call` envelope's args, once checked. */
@@ -72,9 +73,14 @@ function walk(value: unknown, depth: number, budget: { bytes: number }): string 
 export class CallArgsValidator {
   private readonly validate: (value: unknown) => string | undefined;
 
+  /** @throws BundleLoadError when the tool's `parameters` do not compile as JSON Schema. */
   constructor(validators: Validators, tool: BundleTool) {
     const schema = argsSchema(tool);
-    validators.get(schema);
+    try {
+      validators.get(schema);
+    } catch (error) {
+      throw new BundleLoadError(`tool ${tool.name}: its parameters are not a valid JSON Schema (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'})`);
+    }
     this.validate = (value) => validators.check(schema, value);
   }
 
