@@ -1,8 +1,13 @@
+// Over 300 lines: the whole life of a confirmation (propose, decide, reject, show) reads in one place.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 import type { Bundle } from '../bundle/format.ts';
-import type { ErrorCode, IntegrationResult } from '../integration/types.ts';
+import type { ErrorCode, IntegrationResult, ResultMeta } from '../integration/types.ts';
 import { ANY_APPROVER, confirmationStatus, type Confirmation, type ConfirmationStatus, type StateStore, type StoredConfirmation } from '../state/types.ts';
 import { boundDecision } from './envelope-bounds.ts';
+import { elapsed, type Invocation } from './executor.ts';
+import type { CallArgs } from './params.ts';
+import { DEFAULT_CONFIRMATION_TTL_MS, type RuntimeParts } from './parts.ts';
 import { emptyMeta, errorResult, okResult } from './results.ts';
 
 /**
@@ -258,4 +263,67 @@ export async function rejectConfirmation(store: StateStore, input: RejectRequest
   });
   const after = (await store.getConfirmationById(stored.id)) ?? stored;
   return okResult(confirmationView(after, now), emptyMeta('botc', 'confirmation'));
+}
+
+/**
+ * An outbound write proposed by a tool call: previewed with `dry_run`, stored as a pending
+ * confirmation bound to the approver, the bot and the bundle digest, audited
+ * (`confirmation.created`), and answered with CONFIRMATION_REQUIRED whose
+ * `meta.confirmation` holds the token, the public id and the preview a person must see.
+ * Nothing is sent.
+ */
+export async function proposeWrite(parts: RuntimeParts, invocation: Invocation, call: { expert: string; tool: string; approver?: string }): Promise<IntegrationResult> {
+  const { plan, args, tenant, traceId, started } = invocation;
+  const who = approverFor(call.approver, parts.options.any_approver === true);
+  if ('problem' in who) return errorResult('VALIDATION_FAILED', who.problem, emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
+  const approver = who.approver;
+  const preview = await parts.executor.invoke({ ...invocation, args: { ...args, dry_run: true } });
+  if (!preview.ok) return preview;
+  const { token, id } = newConfirmationNames();
+  const previewJson = canonicalJson(preview.data);
+  const previewSha = sha256(previewJson);
+  const expiresAt = parts.now() + (parts.options.confirmation_ttl_ms ?? DEFAULT_CONFIRMATION_TTL_MS);
+  const binding = { id, bot: parts.bundle.bot.id, bundle_digest: parts.bundle.digest };
+  await parts.store.createConfirmation({
+    token_sha256: sha256(token),
+    ...binding,
+    bundle_path: parts.bundlePath,
+    tenant,
+    approver,
+    expires_at: expiresAt,
+    preview_sha256: previewSha,
+    expert: call.expert,
+    tool: call.tool,
+    method_id: plan.spec.method_id,
+    call_json: canonicalJson(storedCall(args)),
+    preview_json: previewJson,
+    created_at: parts.now(),
+  });
+  await parts.store.appendAudit({
+    tenant,
+    action: 'confirmation.created',
+    actor: `expert:${call.expert}`,
+    integration: plan.spec.provider,
+    method_id: plan.spec.method_id,
+    outcome: 'pending',
+    trace_id: traceId,
+    detail: { preview_sha256: previewSha, approver, expires_at: new Date(expiresAt).toISOString(), ...bindingDetail(binding), bundle_path: parts.bundlePath },
+  });
+  const meta: ResultMeta = { ...preview.meta, latency_ms: elapsed(started) };
+  meta['confirmation'] = {
+    id, token, approver, expires_at: new Date(expiresAt).toISOString(), preview: preview.data, preview_sha256: previewSha, bot: binding.bot, bundle_digest: binding.bundle_digest,
+  };
+  return errorResult(
+    'CONFIRMATION_REQUIRED',
+    `${plan.spec.method_id} writes to ${plan.spec.provider}: show the preview to ${approver === ANY_APPROVER ? 'a person' : approver} and confirm it before it is sent`,
+    meta,
+  );
+}
+
+/** What a confirmation remembers of a call: everything needed to send it later, unchanged. */
+function storedCall(args: CallArgs): Omit<CallArgs, 'method_id' | 'dry_run'> {
+  const out: Omit<CallArgs, 'method_id' | 'dry_run'> = { params: args.params };
+  if (args.cursor !== undefined) out.cursor = args.cursor;
+  if (args.idempotency_key !== undefined) out.idempotency_key = args.idempotency_key;
+  return out;
 }

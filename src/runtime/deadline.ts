@@ -11,9 +11,10 @@ export class DeadlineQueue {
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
 
-  add(ms: number, onExpire: () => void): Deadline {
+  /** A deadline `ms` after `from` (`performance.now()`, now when absent); `onExpire` runs once if it passes unsettled. */
+  add(ms: number, from: number | undefined, onExpire: () => void): Deadline {
     this.dropSettled();
-    const deadline = new Deadline(this, performance.now() + ms, onExpire);
+    const deadline = new Deadline(this, (from ?? performance.now()) + ms, onExpire);
     if (++this.running === 1) this.timer?.ref();
     const last = this.queue[this.queue.length - 1];
     if (last && deadline.at < last.at) {

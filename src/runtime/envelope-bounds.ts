@@ -58,16 +58,27 @@ export function boundToolCall<C extends EnvelopeCall>(call: C): { call: C; probl
   const problems: string[] = [];
   try {
     if (typeof call !== 'object' || call === null) throw new TypeError('not an object');
+    // Each field read once, from the copy: a getter on the caller's object runs only in the spread.
     const out = { ...call };
-    for (const field of ['expert', 'tool', 'op'] as const) out[field] = boundName(call[field], field, problems);
-    for (const field of ['tenant', 'trace_id', 'approver'] as const) {
-      const value = boundValue(call[field], field, problems);
-      if (value === undefined) delete out[field];
-      else out[field] = value;
+    for (const field of NAME_FIELDS) {
+      const value = out[field];
+      const bounded = boundName(value, field, problems);
+      if (bounded !== value) out[field] = bounded;
     }
-    if (typeof call.args === 'object' && call.args !== null && !Array.isArray(call.args)) {
+    for (const field of VALUE_FIELDS) {
+      const value = out[field];
+      if (value === undefined) {
+        // Only a field present as `undefined` is deleted: deleting an absent one would slow the object down for nothing.
+        if (Object.hasOwn(out, field)) delete out[field];
+        continue;
+      }
+      const bounded = boundValue(value, field, problems);
+      if (bounded !== value) out[field] = bounded!;
+    }
+    const rawArgs: unknown = out.args;
+    if (typeof rawArgs === 'object' && rawArgs !== null && !Array.isArray(rawArgs)) {
       try {
-        const args = { ...(call.args as Record<string, unknown>) };
+        const args = { ...(rawArgs as Record<string, unknown>) };
         if (typeof args['method_id'] === 'string') args['method_id'] = clip(args['method_id'], ENVELOPE_LIMITS.method_id);
         for (const field of ['cursor', 'idempotency_key'] as const) {
           if (typeof args[field] === 'string') args[field] = boundValue(args[field], field, problems);
@@ -84,6 +95,9 @@ export function boundToolCall<C extends EnvelopeCall>(call: C): { call: C; probl
     return { call: { expert: '', tool: '', op: '' } as C, problem: 'the tool call is not a plain object' };
   }
 }
+
+const NAME_FIELDS = ['expert', 'tool', 'op'] as const;
+const VALUE_FIELDS = ['tenant', 'trace_id', 'approver'] as const;
 
 /** The fields of a confirmation that `boundConfirmRequest` reads. */
 export interface EnvelopeConfirm {

@@ -1,8 +1,44 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallContext, Classification, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy } from '../integration/types.ts';
-import type { Credential } from '../integration/credentials.ts';
+import type { BundleIntegration } from '../bundle/format.ts';
+import type { StateStore } from '../state/types.ts';
+import { CredentialUnavailableError, type Credential, type CredentialSource } from '../integration/credentials.ts';
+import { checkScopes } from './scopes.ts';
 import { DeadlineQueue, type Deadline } from './deadline.ts';
+import type { Governance } from './governance.ts';
+import type { CallArgs } from './params.ts';
 import { emptyMeta, errorResult, sanitizeResult } from './results.ts';
+import type { Validators } from './validators.ts';
+
+/** One method of the bundle with what running it needs: its spec, integration, module instance and governance. */
+export interface MethodPlan {
+  spec: MethodSpec;
+  integration: BundleIntegration;
+  instance: Integration;
+  governance: Governance;
+}
+
+/** What the audit entry of one tool call records besides its outcome. */
+export interface CallRecord {
+  method_id: string | null;
+  provider: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** One governed integration call in progress: what runs, for whom, and where it is recorded. */
+export interface Invocation {
+  plan: MethodPlan;
+  args: CallArgs;
+  tenant: string;
+  traceId: string;
+  credential: Credential | undefined;
+  /** `performance.now()` when the call entered the runtime, for `meta.latency_ms`. */
+  started: number;
+  /** The audit record of the tool call this belongs to, when there is one. */
+  record: CallRecord | undefined;
+  /** Applied to the finished result before it is returned (a tool call seals the next cursor here). */
+  last?: (result: IntegrationResult) => IntegrationResult;
+}
 
 export interface AttemptRecord {
   attempt: number;
@@ -24,7 +60,17 @@ export interface ExecuteInput {
   tenant: string;
   credential: Credential | undefined;
   /** Called before each retry, so that it is recorded (audited) before it happens. */
-  onRetry?: ((attempt: number, waitMs: number, code: string) => Promise<void>) | undefined;
+  onRetry?: ((attempt: number, waitMs: number, code: string) => Promise<unknown>) | undefined;
+}
+
+/** What every call of one runtime shares: its timeout and retry policy, validators, credentials and store. */
+export interface ExecutorSettings {
+  validators: Validators;
+  timeout_ms: number;
+  retry_policy: RetryPolicy;
+  credentials: CredentialSource | undefined;
+  /** Where retries are audited. */
+  store: StateStore;
 }
 
 /**
@@ -33,7 +79,97 @@ export interface ExecuteInput {
  * write without an idempotency key. Whatever the integration does, a result comes back.
  */
 export class Executor {
-  private readonly deadlines = new DeadlineQueue();
+  /** The one timer queue of this runtime: call attempts and `status` probes share it. */
+  readonly deadlines = new DeadlineQueue();
+
+  constructor(private readonly settings: ExecutorSettings) {}
+
+  /**
+   * Calls the integration for one invocation (timeout, declared retries, one renewal of a
+   * rejected credential) and validates what comes back: the method's output schema for
+   * everything but the preview of an outbound write. Sets `meta.latency_ms`, `meta.attempts`,
+   * `meta.dry_run` and a deprecation warning. Never throws for anything the integration does.
+   */
+  invoke(invocation: Invocation): Promise<IntegrationResult> {
+    const { plan, args, tenant, traceId, credential } = invocation;
+    const { retry_policy: policy, store } = this.settings;
+    const request: IntegrationCall = { trace_id: traceId, method_id: plan.spec.method_id, args: args.params, timeout_ms: this.settings.timeout_ms, retry_policy: policy };
+    if (args.cursor !== undefined) request.cursor = args.cursor;
+    if (args.dry_run !== undefined) request.dry_run = args.dry_run;
+    if (args.idempotency_key !== undefined) request.idempotency_key = args.idempotency_key;
+    const input: ExecuteInput = {
+      spec: plan.spec,
+      integration: plan.instance,
+      classification: plan.integration.classification,
+      request,
+      tenant,
+      credential,
+      onRetry: policy.max_attempts <= 1 ? undefined : (attempt, wait, code) =>
+        store.appendAudit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
+    };
+    if (policy.max_attempts > 1) return this.execute(input).then(({ result, attempts }) => this.settle(invocation, request, result, attempts));
+    // One attempt and nothing to retry: no loop and no async frame of its own.
+    const begun = performance.now();
+    return this.attempt(input, begun).then((result) => {
+      const attempts = [{ attempt: 1, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: elapsed(begun) }];
+      return this.settle(invocation, request, result, attempts);
+    });
+  }
+
+  /** An invocation's last step: a renewed credential after a 401, output validation and the runtime's meta. */
+  private settle(invocation: Invocation, request: IntegrationCall, result: IntegrationResult, attempts: AttemptRecord[]): IntegrationResult | Promise<IntegrationResult> {
+    if (!result.ok && result.error.code === 'AUTH_REQUIRED' && invocation.credential) {
+      return this.renewed(invocation, request, result).then((renewed) => this.finish(invocation, renewed, attempts));
+    }
+    return this.finish(invocation, result, attempts);
+  }
+
+  private finish(invocation: Invocation, result: IntegrationResult, attempts: AttemptRecord[]): IntegrationResult {
+    const { plan, args, started, record } = invocation;
+    let final = result;
+    // A dry run of an outbound write returns a preview of the request, not method output;
+    // everything else (reads, and imports, whose dry run is validated but not returned) is validated.
+    const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind === 'outbound_write';
+    if (final.ok && !isPreview) {
+      const invalid = this.settings.validators.checkOutput(plan.spec.output_schema, final.data);
+      if (invalid) final = errorResult('OUTPUT_INVALID', `the provider's output does not match ${plan.spec.method_id}: ${invalid}`, final.meta);
+    }
+    final.meta.latency_ms = elapsed(started);
+    final.meta['attempts'] = attempts;
+    if (args.dry_run) final.meta['dry_run'] = true;
+    if (plan.integration.lifecycle === 'deprecated') {
+      final.meta['warnings'] = [`integration \`${plan.spec.provider}\` is deprecated; plan a migration before it reaches end of support`];
+    }
+    if (record) record.detail['attempts'] = attempts;
+    return invocation.last ? invocation.last(final) : final;
+  }
+
+  /**
+   * The provider answered 401 to a call made with a credential: once per call, asks the source
+   * to renew it (an OAuth refresh, one in flight per credential across processes) and runs the
+   * call again with the renewed credential, still checked for least privilege. A 401 means the
+   * provider did not act on the request, so running it again sends it once. A failed renewal
+   * is AUTH_REQUIRED with its reason (it says to log in again).
+   */
+  private async renewed(invocation: Invocation, request: IntegrationCall, rejected: IntegrationResult): Promise<IntegrationResult> {
+    const source = this.settings.credentials;
+    const { plan, tenant, credential } = invocation;
+    if (!source?.refreshAfterRejection || !credential) return rejected;
+    let renewed: Credential | undefined;
+    try {
+      renewed = await source.refreshAfterRejection(tenant, plan.spec.provider, credential);
+    } catch (error) {
+      if (error instanceof CredentialUnavailableError) return errorResult('AUTH_REQUIRED', error.message, rejected.meta);
+      throw error;
+    }
+    if (!renewed || renewed.secret === credential.secret) return rejected;
+    const checked = checkScopes(tenant, plan.spec, renewed);
+    if ('code' in checked) return errorResult(checked.code, checked.message, rejected.meta);
+    const { result } = await this.execute({
+      spec: plan.spec, integration: plan.instance, classification: plan.integration.classification, request, tenant, credential: checked.value, onRetry: undefined,
+    });
+    return result;
+  }
 
   async execute(input: ExecuteInput): Promise<Execution> {
     const { spec, request } = input;
@@ -42,7 +178,7 @@ export class Executor {
     const attempts: AttemptRecord[] = [];
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
-      const result = await this.attempt(input);
+      const result = await this.attempt(input, started);
       attempts.push({ attempt, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: elapsed(started) });
       if (result.ok || !result.error.retriable || !mayRetry || attempt >= policy.max_attempts) return { result, attempts };
       const wait = backoff(policy, attempt, result.meta['retry_after_ms']);
@@ -52,11 +188,12 @@ export class Executor {
     }
   }
 
-  private attempt(input: ExecuteInput): Promise<IntegrationResult> {
+  /** One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`). */
+  private attempt(input: ExecuteInput, begun: number): Promise<IntegrationResult> {
     const { request, credential } = input;
     const provider = input.spec.provider;
     return new Promise<IntegrationResult>((resolve) => {
-      const deadline = this.deadlines.add(request.timeout_ms, () =>
+      const deadline = this.deadlines.add(request.timeout_ms, begun, () =>
         resolve(errorResult('TIMEOUT', `${provider} did not answer within ${request.timeout_ms} ms`, emptyMeta(provider, null), { retriable: true })),
       );
       const ctx = new AttemptContext(input.tenant, request.trace_id, input.classification, deadline, credential);

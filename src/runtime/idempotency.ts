@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canonicalJson } from '../bundle/canonical.ts';
+import { canonicalJson, sha256 } from '../bundle/canonical.ts';
 import type { IntegrationResult } from '../integration/types.ts';
 import { newId } from '../state/sql-store.ts';
 import type { IdempotencyState, StateStore } from '../state/types.ts';
 import { elapsed } from './executor.ts';
+import type { CallArgs } from './params.ts';
 import { emptyMeta, errorResult } from './results.ts';
 
 /** One call under an idempotency key: who, what, and the sha256 of its arguments. */
@@ -15,6 +16,15 @@ export interface KeyedCall {
   args_sha256: string;
   /** `performance.now()` when the call started, for `meta.latency_ms`. */
   started: number;
+}
+
+/**
+ * A call's idempotency record: its key, and the sha256 of its canonical arguments (params,
+ * cursor, dry run), so that one key never stands for two different calls.
+ */
+export function keyedCall(tenant: string, args: CallArgs & { idempotency_key: string }, started: number): KeyedCall {
+  const digest = sha256(canonicalJson({ params: args.params, cursor: args.cursor ?? null, dry_run: args.dry_run ?? false }));
+  return { tenant, method_id: args.method_id, key: args.idempotency_key, args_sha256: digest, started };
 }
 
 /** How a keyed call settled: run here (`fresh`), or the outcome of another call with the key. */

@@ -1,3 +1,17 @@
+import type { BundleTool } from '../bundle/format.ts';
+import { envelopeSchema } from '../tools/envelope.ts';
+import { BundleLoadError } from './bundle.ts';
+import type { Validators } from './validators.ts';
+
+/** The `call` envelope's args, once checked. */
+export interface CallArgs {
+  method_id: string;
+  params: Record<string, unknown>;
+  cursor?: string;
+  dry_run?: boolean;
+  idempotency_key?: string;
+}
+
 const MAX_PARAMS_BYTES = 1024 * 1024;
 const MAX_DEPTH = 64;
 
@@ -48,4 +62,52 @@ function walk(value: unknown, depth: number, budget: { bytes: number }): string 
       return `params hold a ${typeof value}, which JSON cannot carry`;
   }
   return budget.bytes > MAX_PARAMS_BYTES ? `params are over the ${MAX_PARAMS_BYTES}-byte cap` : undefined;
+}
+
+/**
+ * The `call` op's args checked against the bundle tool's own `parameters` (the JSON Schema of
+ * its `{op, args}` envelope, as agents see it), compiled once per tool. Two departures from
+ * that schema keep the dispatch order: `method_id` is only required to be a string here (a
+ * method the tool lacks is UNKNOWN_METHOD, a later step), and `params` defaults to `{}`.
+ */
+export class CallArgsValidator {
+  private readonly validate: (value: unknown) => string | undefined;
+
+  /** @throws BundleLoadError when the tool's `parameters` do not compile as JSON Schema. */
+  constructor(validators: Validators, tool: BundleTool) {
+    const schema = argsSchema(tool);
+    try {
+      validators.get(schema);
+    } catch (error) {
+      throw new BundleLoadError(`tool ${tool.name}: its parameters are not a valid JSON Schema (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'})`);
+    }
+    this.validate = (value) => validators.check(schema, value);
+  }
+
+  /** The checked args (a fresh object the runtime may change), or why they are malformed. */
+  parse(raw: unknown): CallArgs | string {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return '`call` needs args `{method_id, params}`';
+    const problem = this.validate(raw);
+    if (problem !== undefined) return `\`call\` args: ${problem}`;
+    const args = raw as Record<string, unknown>;
+    const out: CallArgs = { method_id: args['method_id'] as string, params: (args['params'] ?? {}) as Record<string, unknown> };
+    if (args['cursor'] !== undefined) out.cursor = args['cursor'] as string;
+    if (args['dry_run'] !== undefined) out.dry_run = args['dry_run'] as boolean;
+    if (args['idempotency_key'] !== undefined) out.idempotency_key = args['idempotency_key'] as string;
+    return out;
+  }
+}
+
+/** The schema of `args` in the tool's `parameters`, or of the standard envelope when the bundle has none. */
+function argsSchema(tool: BundleTool): object {
+  const declared = (tool.parameters as { properties?: { args?: unknown } }).properties?.args;
+  const args = isObject(declared) && isObject(declared['properties']) ? declared : (envelopeSchema(tool.name, tool.methods) as { properties: { args: Record<string, unknown> } }).properties.args;
+  const properties = { ...(args['properties'] as Record<string, unknown>) };
+  properties['method_id'] = { type: 'string' };
+  properties['params'] = { type: 'object' };
+  return { ...args, type: 'object', additionalProperties: false, required: ['method_id'], properties };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

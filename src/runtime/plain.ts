@@ -85,6 +85,18 @@ function copy(current: unknown, depth: number, walk: Walk): unknown {
   return out;
 }
 
+/** NotPlainData unless `value` is a plain object: no Proxy, no array, no class instance. */
+export function assertPlainObject(value: unknown): asserts value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || types.isProxy(value) || Array.isArray(value)) throw new NotPlainData('not an object');
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw new NotPlainData('an instance of a class');
+}
+
+/** An own field of a plain object (see `assertPlainObject`), or undefined; inherited fields are never read. */
+export function ownField(value: Record<string, unknown>, field: string): unknown {
+  return Object.hasOwn(value, field) ? value[field] : undefined;
+}
+
 /** Own enumerable fields of a plain object, read once each; NotPlainData for anything else. */
 export function plainFields(value: unknown, fields: readonly string[]): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || types.isProxy(value) || Array.isArray(value)) throw new NotPlainData('not an object');

@@ -1,5 +1,5 @@
 import { ERROR_CODES, type ErrorCode, type IntegrationResult, type ResultMeta } from '../integration/types.ts';
-import { plainFields, toPlain } from './plain.ts';
+import { assertPlainObject, ownField, plainFields, toPlain } from './plain.ts';
 import { secretScrubber } from './scrub.ts';
 
 export function emptyMeta(sourceType: string, sourceRef: string | null, latency = 0): ResultMeta {
@@ -52,19 +52,27 @@ export function sanitizeResult(value: unknown, sourceType: string, secret: strin
 }
 
 function sanitize(value: unknown, sourceType: string, clean: (text: string) => string): IntegrationResult {
-  let raw: Record<string, unknown>;
+  // Each field of the contract is read once, straight into a local: no getter runs twice.
+  let ok: unknown;
+  let data: unknown;
+  let rawError: unknown;
+  let rawMeta: unknown;
   try {
-    raw = plainFields(value, ['ok', 'data', 'error', 'meta']);
+    assertPlainObject(value);
+    ok = ownField(value, 'ok');
+    data = ownField(value, 'data');
+    rawError = ownField(value, 'error');
+    rawMeta = ownField(value, 'meta');
   } catch {
     return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
   }
-  if (typeof raw['ok'] !== 'boolean') return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
-  const meta = sanitizeMeta(raw['meta'], sourceType, clean);
-  if (raw['ok'] === true) return { ok: true, data: toPlain(raw['data'], clean), meta };
+  if (typeof ok !== 'boolean') return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
+  const meta = sanitizeMeta(rawMeta, sourceType, clean);
+  if (ok) return { ok: true, data: toPlain(data, clean), meta };
   // Only the fields of the contract are read: whatever else the error object holds (a stack, a
   // `cause`) is never touched, let alone returned.
   // Each read once; strings scrubbed before they are cut, so a cut never splits an unscrubbed secret.
-  const error = isRecord(raw['error']) ? plainFields(raw['error'], ERROR_FIELDS) : {};
+  const error = isRecord(rawError) ? plainFields(rawError, ERROR_FIELDS) : {};
   const code = typeof error['code'] === 'string' && CODES.has(error['code']) ? (error['code'] as ErrorCode) : 'PROVIDER_ERROR';
   const message = typeof error['message'] === 'string' ? clean(error['message']).slice(0, 500) : 'the provider failed';
   return errorResult(code, message, meta, {
@@ -75,8 +83,6 @@ function sanitize(value: unknown, sourceType: string, clean: (text: string) => s
 }
 
 const ERROR_FIELDS = ['code', 'message', 'provider_code', 'http_status', 'retriable'] as const;
-const META_FIELDS = ['provider_request_id', 'next_cursor', 'rate_limit_remaining', 'cost_units', 'provenance', 'retry_after_ms'] as const;
-const PROVENANCE_FIELDS = ['source_type', 'source_ref'] as const;
 
 /**
  * The meta fields of the contract, each read once and kept only when it is a string or a finite
@@ -84,20 +90,24 @@ const PROVENANCE_FIELDS = ['source_type', 'source_ref'] as const;
  */
 function sanitizeMeta(value: unknown, sourceType: string, clean: (text: string) => string): ResultMeta {
   if (typeof value !== 'object' || value === null) return emptyMeta(sourceType, null);
-  const meta = plainFields(value, META_FIELDS);
-  const provenance = isRecord(meta['provenance']) ? plainFields(meta['provenance'], PROVENANCE_FIELDS) : {};
+  assertPlainObject(value);
+  const provenance = ownField(value, 'provenance');
+  let sourceRef: unknown;
+  let source: unknown;
+  if (isRecord(provenance)) {
+    assertPlainObject(provenance);
+    source = ownField(provenance, 'source_type');
+    sourceRef = ownField(provenance, 'source_ref');
+  }
   const out: ResultMeta = {
-    provider_request_id: stringOr(meta['provider_request_id'], null, clean),
+    provider_request_id: stringOr(ownField(value, 'provider_request_id'), null, clean),
     latency_ms: 0,
-    next_cursor: stringOr(meta['next_cursor'], null, clean),
-    rate_limit_remaining: numberOrNull(meta['rate_limit_remaining']),
-    cost_units: numberOrNull(meta['cost_units']),
-    provenance: {
-      source_type: stringOr(provenance['source_type'], sourceType, clean),
-      source_ref: stringOr(provenance['source_ref'], null, clean),
-    },
+    next_cursor: stringOr(ownField(value, 'next_cursor'), null, clean),
+    rate_limit_remaining: numberOrNull(ownField(value, 'rate_limit_remaining')),
+    cost_units: numberOrNull(ownField(value, 'cost_units')),
+    provenance: { source_type: stringOr(source, sourceType, clean), source_ref: stringOr(sourceRef, null, clean) },
   };
-  const retryAfter = numberOrNull(meta['retry_after_ms']);
+  const retryAfter = numberOrNull(ownField(value, 'retry_after_ms'));
   if (retryAfter !== null) out['retry_after_ms'] = retryAfter;
   return out;
 }
