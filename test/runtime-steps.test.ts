@@ -11,7 +11,7 @@ import type { Bundle, BundleTool } from '../src/bundle/format.ts';
 import type { IntegrationResult } from '../src/integration/types.ts';
 import { BundleLoadError } from '../src/runtime/bundle.ts';
 import { confirmSteps } from '../src/runtime/confirm.ts';
-import { CredentialUnavailableError, type CredentialSource } from '../src/runtime/credentials.ts';
+import { CredentialUnavailableError, type CredentialSource } from '../src/integration/credentials.ts';
 import { CallArgsValidator } from '../src/runtime/params.ts';
 import { RuntimeParts } from '../src/runtime/parts.ts';
 import { Runtime } from '../src/runtime/runtime.ts';
