@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SchemaInspector, schemaKeywordOffset } from '../src/build/integrations-schema.ts';
+import { SchemaInspector, schemaKeywordOffset } from '../src/build/validate/integrations-schema.ts';
 
 /**
  * The build's schema check (src/build/integrations-schema.ts): valid JSON Schema 2020-12 is

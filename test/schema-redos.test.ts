@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PATTERN_DEGREE, SchemaInspector } from '../src/build/integrations-schema.ts';
+import { MAX_PATTERN_DEGREE, SchemaInspector } from '../src/build/validate/integrations-schema.ts';
 
 /**
  * The build decides catastrophic backtracking with recheck (src/build/integrations-schema.ts):

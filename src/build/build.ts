@@ -8,17 +8,17 @@ import { ConfigError, readConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { checkAutomations, hasAutomations } from '../automations/check.ts';
-import { assembleBundle, type CommonBlock } from './assemble.ts';
-import { resolveToolMethods } from './bot-methods.ts';
+import { assembleBundle, type CommonBlock } from './assemble/assemble.ts';
+import { resolveToolMethods } from './resolve/bot-methods.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
-import { checkBot, loadBot, type BotSource } from './bots.ts';
-import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
-import { BundleWriter, outputFolderProblem } from './emit.ts';
-import { BuildCache } from './cache.ts';
-import { outputDigests, reusableBuild, wholeBuildKey, type StoredBuild } from './build-cache.ts';
-import { loadIntegrations, resolveIntegrations } from './integrations.ts';
-import { checkLock } from './lock-check.ts';
-import { readPrompt } from './prompts.ts';
+import { checkBot, loadBot, type BotSource } from './load/bots.ts';
+import { discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
+import { BundleWriter, outputFolderProblem } from './emit/emit.ts';
+import { BuildCache } from './cache/cache.ts';
+import { outputDigests, reusableBuild, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { loadIntegrations, resolveIntegrations } from './load/integrations.ts';
+import { checkLock } from './resolve/lock-check.ts';
+import { readPrompt } from './load/prompts.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
 
 export interface BuildOptions {

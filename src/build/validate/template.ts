@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import type { Template } from './render.ts';
+import type { Template } from '../assemble/render.ts';
 
 /**
  * Static checks of prompt templates (README, Prompt assembly, docs/security.md). Every block is parsed

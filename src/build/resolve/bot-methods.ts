@@ -1,8 +1,8 @@
-import type { Diagnostics } from '../diagnostics/diagnostic.ts';
-import { didYouMean, listNames } from '../diagnostics/hints.ts';
-import { providerOf } from '../load/names.ts';
-import type { BotSource } from './bots.ts';
-import type { IntegrationSet } from './integrations.ts';
+import type { Diagnostics } from '../../diagnostics/diagnostic.ts';
+import { didYouMean, listNames } from '../../diagnostics/hints.ts';
+import { providerOf } from '../../load/names.ts';
+import type { BotSource } from '../load/bots.ts';
+import type { IntegrationSet } from '../load/integrations.ts';
 
 /**
  * The part of a bot's manifest checks that needs the integrations: every method its tools

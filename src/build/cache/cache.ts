@@ -31,7 +31,7 @@ export function botcVersionTag(): string {
   if (versionTag !== undefined) return versionTag;
   let version = 'unknown';
   try {
-    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
+    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../package.json');
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
     if (typeof parsed.version === 'string') version = parsed.version;
   } catch {

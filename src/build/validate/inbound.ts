@@ -1,8 +1,8 @@
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { didYouMean } from '../diagnostics/hints.ts';
-import { createAjv } from '../schema/ajv.ts';
-import type { RegistryEntry } from '../schema/registry.ts';
-import type { MethodSpec } from '../integration/types.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { didYouMean } from '../../diagnostics/hints.ts';
+import { createAjv } from '../../schema/ajv.ts';
+import type { RegistryEntry } from '../../schema/registry.ts';
+import type { MethodSpec } from '../../integration/types.ts';
 
 type Locate = (key?: string, ...path: (string | number)[]) => Position;
 

@@ -1,8 +1,8 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inspectModules, type ModuleReport, type ModuleRequest } from '../load/sandbox.ts';
-import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
-import { exactJson } from './integrations-schema.ts';
+import { inspectModules, type ModuleReport, type ModuleRequest } from '../../load/sandbox.ts';
+import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from '../cache/cache.ts';
+import { exactJson } from '../validate/integrations-schema.ts';
 
 /** What the cache holds for one module: the local files it bundles, workspace-relative. */
 interface StoredInputs {

@@ -1,7 +1,7 @@
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { closest } from '../diagnostics/hints.ts';
-import { METHOD_ID_PATTERN, providerOf } from '../load/names.ts';
-import { clip } from '../schema/common.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { closest } from '../../diagnostics/hints.ts';
+import { METHOD_ID_PATTERN, providerOf } from '../../load/names.ts';
+import { clip } from '../../schema/common.ts';
 
 /**
  * A provider renamed by a typo in the registry (`"provider": "githb"` for a module whose

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { listNames } from '../diagnostics/hints.ts';
-import { IDEMPOTENCY } from '../integration/types.ts';
-import { describeReadFailure, type WorkspaceFiles } from '../load/files.ts';
-import { parseJson } from '../load/json.ts';
-import { formatDifference } from '../versioning/diff-format.ts';
-import { LOCK_FILE, LOCK_FORMAT, nextVersion, updateLock, type LockFile, type LockUpdate } from '../versioning/lock.ts';
-import type { IntegrationSet } from './integrations.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { listNames } from '../../diagnostics/hints.ts';
+import { IDEMPOTENCY } from '../../integration/types.ts';
+import { describeReadFailure, type WorkspaceFiles } from '../../load/files.ts';
+import { parseJson } from '../../load/json.ts';
+import { formatDifference } from '../../versioning/diff-format.ts';
+import { LOCK_FILE, LOCK_FORMAT, nextVersion, updateLock, type LockFile, type LockUpdate } from '../../versioning/lock.ts';
+import type { IntegrationSet } from '../load/integrations.ts';
 
 const lockSchema = z.strictObject({
   format: z.literal(LOCK_FORMAT),

@@ -1,29 +1,29 @@
 import path from 'node:path';
-import { DESCRIPTION_LIMIT, descriptionLength } from './description-length.ts';
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { didYouMean, listNames } from '../diagnostics/hints.ts';
+import { DESCRIPTION_LIMIT, descriptionLength } from '../validate/description-length.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { didYouMean, listNames } from '../../diagnostics/hints.ts';
 import {
   ALLOWED_CAPABILITIES, MINIMUM_TIER, PERMISSION_FOR, PERMISSION_TYPES, idempotencyProblem, type PermissionType,
-} from '../governance/policy.ts';
-import { ADVANCED_MODES, type MethodSpec } from '../integration/types.ts';
-import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
-import { parseJson } from '../load/json.ts';
-import { methodIdProblem, providerOf } from '../load/names.ts';
-import { LineIndex } from '../load/text.ts';
-import { findInvisible, type InvisibleCharacter } from '../load/unicode.ts';
-import { clip, reportIssues } from '../schema/common.ts';
-import { methodSpecSchema } from '../schema/method-spec.ts';
-import { registrySchema, type RegistryEntry } from '../schema/registry.ts';
-import type { Entry } from './discover.ts';
-import { SchemaChecker } from './schema-checker.ts';
-import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from './integrations-schema.ts';
-import { loadErrorPosition } from '../load/modules.ts';
-import { checkRenamedProvider } from './provider-rename.ts';
-import { placeSchemaProblem } from './schema-location.ts';
-import { type ModuleReport } from '../load/sandbox.ts';
-import type { BuildCache } from './cache.ts';
+} from '../../governance/policy.ts';
+import { ADVANCED_MODES, type MethodSpec } from '../../integration/types.ts';
+import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../../load/files.ts';
+import { parseJson } from '../../load/json.ts';
+import { methodIdProblem, providerOf } from '../../load/names.ts';
+import { LineIndex } from '../../load/text.ts';
+import { findInvisible, type InvisibleCharacter } from '../../load/unicode.ts';
+import { clip, reportIssues } from '../../schema/common.ts';
+import { methodSpecSchema } from '../../schema/method-spec.ts';
+import { registrySchema, type RegistryEntry } from '../../schema/registry.ts';
+import type { Entry } from '../discover/discover.ts';
+import { SchemaChecker } from '../validate/schema-checker.ts';
+import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from '../validate/integrations-schema.ts';
+import { loadErrorPosition } from '../../load/modules.ts';
+import { checkRenamedProvider } from '../validate/provider-rename.ts';
+import { placeSchemaProblem } from '../validate/schema-location.ts';
+import { type ModuleReport } from '../../load/sandbox.ts';
+import type { BuildCache } from '../cache/cache.ts';
 import { inspectWithCache } from './module-cache.ts';
-import { checkInboundDeclarations, checkStreamMethods } from './inbound.ts';
+import { checkInboundDeclarations, checkStreamMethods } from '../validate/inbound.ts';
 
 export const REGISTRY_FILE = 'integrations/manifest.json';
 

@@ -1,16 +1,16 @@
 import path from 'node:path';
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { closest, didYouMean, listNames } from '../diagnostics/hints.ts';
-import type { WorkspaceFiles } from '../load/files.ts';
-import { describeReadFailure, encodingDiagnostic } from '../load/files.ts';
-import { parseJson, type JsonPath } from '../load/json.ts';
-import { isName, methodIdProblem, nameProblem } from '../load/names.ts';
-import { findInvisible } from '../load/unicode.ts';
-import { clip, reportIssues } from '../schema/common.ts';
-import { manifestSchema, type Manifest } from '../schema/manifest.ts';
-import { blockFrontMatterSchema, expertFrontMatterSchema, type ExpertFrontMatter } from '../schema/prompt.ts';
-import { DESCRIPTION_LIMIT, descriptionLength } from './description-length.ts';
-import { entryKindProblem, type Entry } from './discover.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { closest, didYouMean, listNames } from '../../diagnostics/hints.ts';
+import type { WorkspaceFiles } from '../../load/files.ts';
+import { describeReadFailure, encodingDiagnostic } from '../../load/files.ts';
+import { parseJson, type JsonPath } from '../../load/json.ts';
+import { isName, methodIdProblem, nameProblem } from '../../load/names.ts';
+import { findInvisible } from '../../load/unicode.ts';
+import { clip, reportIssues } from '../../schema/common.ts';
+import { manifestSchema, type Manifest } from '../../schema/manifest.ts';
+import { blockFrontMatterSchema, expertFrontMatterSchema, type ExpertFrontMatter } from '../../schema/prompt.ts';
+import { DESCRIPTION_LIMIT, descriptionLength } from '../validate/description-length.ts';
+import { entryKindProblem, type Entry } from '../discover/discover.ts';
 import { BLOCK_PATTERN, globToRegExp, isGlob } from './glob.ts';
 import { readPrompt, type PromptFile } from './prompts.ts';
 

@@ -1,13 +1,13 @@
-import type { Diagnostics } from '../diagnostics/diagnostic.ts';
-import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../bundle/format.ts';
-import { sha256, sortKeys } from '../bundle/canonical.ts';
-import type { MethodSpec } from '../integration/types.ts';
-import type { StreamDeclaration } from '../inbound/declarations.ts';
-import { envelopeSchema } from '../tools/envelope.ts';
-import type { BotSource, ExpertSource } from './bots.ts';
-import type { IntegrationSet } from './integrations.ts';
-import { REGISTRY_FILE } from './integrations.ts';
-import type { PromptFile } from './prompts.ts';
+import type { Diagnostics } from '../../diagnostics/diagnostic.ts';
+import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../../bundle/format.ts';
+import { sha256, sortKeys } from '../../bundle/canonical.ts';
+import type { MethodSpec } from '../../integration/types.ts';
+import type { StreamDeclaration } from '../../inbound/declarations.ts';
+import { envelopeSchema } from '../../tools/envelope.ts';
+import type { BotSource, ExpertSource } from '../load/bots.ts';
+import type { IntegrationSet } from '../load/integrations.ts';
+import { REGISTRY_FILE } from '../load/integrations.ts';
+import type { PromptFile } from '../load/prompts.ts';
 import { renderTemplate } from './render.ts';
 
 export interface CommonBlock {

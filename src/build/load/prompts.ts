@@ -1,14 +1,14 @@
 import type { z } from 'zod';
-import type { DiagnosticCode } from '../diagnostics/codes.ts';
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
-import { parseMarkdown } from '../load/frontmatter.ts';
-import type { JsonPath } from '../load/json.ts';
-import { LineIndex } from '../load/text.ts';
-import { findInvisible } from '../load/unicode.ts';
-import { reportIssues } from '../schema/common.ts';
-import type { Template } from './render.ts';
-import { checkTemplate } from './template.ts';
+import type { DiagnosticCode } from '../../diagnostics/codes.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../../load/files.ts';
+import { parseMarkdown } from '../../load/frontmatter.ts';
+import type { JsonPath } from '../../load/json.ts';
+import { LineIndex } from '../../load/text.ts';
+import { findInvisible } from '../../load/unicode.ts';
+import { reportIssues } from '../../schema/common.ts';
+import type { Template } from '../assemble/render.ts';
+import { checkTemplate } from '../validate/template.ts';
 
 /** A prompt file read, split, and checked once; rendered later for every expert that uses it. */
 export interface PromptFile<Data> {
