@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Bundle } from '../bundle/format.ts';
 import type { Diagnostics } from '../diagnostics/diagnostic.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
+import type { DiagnosticParams } from '../diagnostics/registry.ts';
 import { describeReadFailure, type WorkspaceFiles } from '../load/files.ts';
 import { parseJson } from '../load/json.ts';
 import { govern } from '../runtime/governance.ts';
@@ -66,18 +67,18 @@ export function checkAutomations(files: WorkspaceFiles, diagnostics: Diagnostics
     const file = path.posix.join(AUTOMATIONS_DIR, name);
     const read = files.read(file);
     if (!read.ok) {
-      if (read.kind === 'encoding') diagnostics.report('file-encoding', { file, at: read.at, message: `${file} cannot be read: ${describeReadFailure(read)}`, hint: 'save it as UTF-8' });
-      else diagnostics.report('unsafe-path', { file, message: `${file} cannot be read: ${describeReadFailure(read)}`, hint: 'make it a regular file inside the workspace' });
+      if (read.kind === 'encoding') diagnostics.add('file-encoding', { file, at: read.at }, { variant: 'automation', file, failure: describeReadFailure(read) });
+      else diagnostics.add('unsafe-path', { file }, { variant: 'automation', file, failure: describeReadFailure(read) });
       continue;
     }
     const parsed = parseJson(read.text);
     if (!parsed.ok) {
-      diagnostics.report('json-syntax', { file, at: parsed.at, message: `${file} is not valid JSON: ${parsed.message}`, hint: 'fix the JSON syntax at this place' });
+      diagnostics.add('json-syntax', { file, at: parsed.at }, { variant: 'automation', file, detail: parsed.message });
       continue;
     }
     const { document } = parsed;
-    const problem = (at: (string | number)[], message: string, hint: string, key?: string) =>
-      diagnostics.report('automation-invalid', { file, at: key === undefined ? document.locate(at) : document.locate(at, key), message, hint });
+    const problem = (at: (string | number)[], params: DiagnosticParams<'automation-invalid'>, key?: string) =>
+      diagnostics.add('automation-invalid', { file, at: key === undefined ? document.locate(at) : document.locate(at, key) }, params);
     const result = automationSchema.safeParse(document.value);
     if (!result.success) {
       const issue = result.error.issues[0]!;
@@ -85,41 +86,37 @@ export function checkAutomations(files: WorkspaceFiles, diagnostics: Diagnostics
       const what = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `\`${clip(k)}\``).join(', ')}` : issueMessage(issue, { value: document.value });
       const hint = where[0] === 'on' ? `the events are ${listNames([...EVENT_TYPES])}` : 'an automation is {"on", "filter"?, "propose": {"bot", "expert", "tool", "method_id", "params"}}';
       // An unknown key is shown at the key itself.
-      problem(where, `${where.join('.') || 'the automation'}: ${what}`, hint, issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
+      problem(where, { variant: 'issue', where: where.join('.') || 'the automation', detail: what, hint }, issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
       continue;
     }
     const { propose } = result.data;
     const bundle = byBot.get(propose.bot);
     if (!bundle) {
-      if (everyBot) problem(['propose', 'bot'], `\`propose.bot\` names \`${clip(propose.bot)}\`, which is no bot of the workspace`, didYouMean(propose.bot, byBot.keys()) ?? `bots: ${listNames([...byBot.keys()].sort())}`);
+      if (everyBot) problem(['propose', 'bot'], { variant: 'bot', bot: clip(propose.bot), suggestion: didYouMean(propose.bot, byBot.keys()) ?? `bots: ${listNames([...byBot.keys()].sort())}` });
       continue;
     }
     const expert = bundle.experts.find((e) => e.name === propose.expert);
     if (!expert) {
       const experts = bundle.experts.map((e) => e.name);
-      problem(['propose', 'expert'], `bot \`${bundle.bot.id}\` has no expert \`${clip(propose.expert)}\``, didYouMean(propose.expert, experts) ?? `experts: ${listNames(experts)}`);
+      problem(['propose', 'expert'], { variant: 'expert', bot: bundle.bot.id, expert: clip(propose.expert), suggestion: didYouMean(propose.expert, experts) ?? `experts: ${listNames(experts)}` });
       continue;
     }
     if (!expert.tools.includes(propose.tool)) {
-      problem(['propose', 'tool'], `expert \`${expert.name}\` may not use a tool \`${clip(propose.tool)}\``, didYouMean(propose.tool, expert.tools) ?? `its tools: ${listNames(expert.tools)}`);
+      problem(['propose', 'tool'], { variant: 'tool', expert: expert.name, tool: clip(propose.tool), suggestion: didYouMean(propose.tool, expert.tools) ?? `its tools: ${listNames(expert.tools)}` });
       continue;
     }
     const tool = bundle.tools.find((t) => t.name === propose.tool)!;
     if (!tool.methods.includes(propose.method_id)) {
-      problem(['propose', 'method_id'], `tool \`${tool.name}\` has no method \`${clip(propose.method_id)}\``, didYouMean(propose.method_id, tool.methods) ?? `its methods: ${listNames(tool.methods)}`);
+      problem(['propose', 'method_id'], { variant: 'method', tool: tool.name, method: clip(propose.method_id), suggestion: didYouMean(propose.method_id, tool.methods) ?? `its methods: ${listNames(tool.methods)}` });
       continue;
     }
     const spec = bundle.methods[propose.method_id]!;
     const governance = govern(spec, bundle.integrations[spec.provider]!);
     if (!governance.ok || governance.kind !== 'outbound_write') {
-      problem(
-        ['propose', 'method_id'],
-        `\`${propose.method_id}\` is not an outbound write: an automation only proposes writes that a person confirms, and anything else would run on its own`,
-        `propose a method with a write capability; ${tool.name}'s methods: ${listNames(tool.methods)}`,
-      );
+      problem(['propose', 'method_id'], { variant: 'not-write', method: propose.method_id, tool: tool.name, methods: tool.methods });
       continue;
     }
     const invalid = validators.check(spec.input_schema, propose.params);
-    if (invalid) problem(['propose', 'params'], `\`propose.params\` do not match the input schema of ${propose.method_id}: ${invalid}`, `\`botc help\` of tool ${tool.name} shows the method's parameters`);
+    if (invalid) problem(['propose', 'params'], { variant: 'params', method: propose.method_id, tool: tool.name, detail: invalid });
   }
 }

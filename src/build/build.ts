@@ -3,22 +3,20 @@ import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
-import { isName, nameProblem } from '../load/names.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
-import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { checkAutomations, hasAutomations } from '../automations/check.ts';
-import { assembleBundle, type CommonBlock } from './assemble/assemble.ts';
-import { resolveToolMethods } from './resolve/bot-methods.ts';
-import { didYouMean, listNames } from '../diagnostics/hints.ts';
-import { checkBot, loadBot, type BotSource } from './load/bots.ts';
+import { assembleBundle } from './assemble/assemble.ts';
+import type { BuildContext } from './context.ts';
+import { loadBot, type BotSource } from './load/bots.ts';
+import { checkCommonBlockTools, loadCommonBlocks } from './load/common-blocks.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
 import { BundleWriter, outputFolderProblem } from './emit/emit.ts';
 import { BuildCache } from './cache/cache.ts';
 import { outputDigests, reusableBuild, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
 import { loadIntegrations, resolveIntegrations } from './load/integrations.ts';
 import { checkLock } from './resolve/lock-check.ts';
-import { readPrompt } from './load/prompts.ts';
+import { checkBot, checkBotMethods } from './rules/index.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
 
 export interface BuildOptions {
@@ -72,7 +70,8 @@ export class BuildUsageError extends Error {
 }
 
 /**
- * Builds a workspace: load → validate → resolve → assemble → emit. Every expected problem is
+ * Builds a workspace: discover → load → validate → rules → resolve → assemble → emit, one
+ * folder of src/build each (docs/architecture.md, Compiler). Every expected problem is
  * a diagnostic; nothing is written unless the whole build is free of errors.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
@@ -88,28 +87,30 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   reportUnsafeRoots(diagnostics, entries);
   reportConfig(diagnostics, files.root);
   const cache = BuildCache.open(files.root, options.cache !== false);
+  // One context through the stages: the files, the diagnostics, what discovery found, the cache.
+  const ctx: BuildContext = { files, diagnostics, entries, cache };
   // An unchanged workspace whose bundles are still in place is answered from the cache.
   const whole = wholeBuildFor(cache, files.root, options);
   if (whole?.stored) return { ok: whole.stored.ok, diagnostics: whole.stored.diagnostics, bundles: whole.stored.ok ? whole.stored.bundles : [], built: [] };
 
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-  const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren, cache);
+  const pending = await loadIntegrations(ctx);
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
-    const commons = loadCommonBlocks(files, diagnostics, entries);
+    const commons = loadCommonBlocks(ctx);
     const bots: BotSource[] = [];
     for (const dir of selected) {
-      const name = path.posix.basename(dir.path);
-      const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
+      const bot = loadBot(ctx, dir);
       if (bot) bots.push(bot);
     }
+    // The cross-file rules (src/build/rules/): first those that need only the bots.
     for (const bot of bots) checkBot(diagnostics, bot);
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
-    if (everyBot) checkCommonBlockTools(diagnostics, commons, bots);
+    if (everyBot) checkCommonBlockTools(ctx, commons, bots);
     const integrations = await resolveIntegrations(pending);
-    for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
+    for (const bot of bots) checkBotMethods(diagnostics, bot, integrations);
     if (!integrations.unknowable.all) {
       checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
     }
@@ -120,11 +121,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const outDir = path.resolve(files.root, options.out ?? 'dist');
     const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
     if (outProblem) {
-      diagnostics.report('unsafe-path', {
-        file: displayPath(files.root, outDir),
-        message: `the output folder cannot be written: ${outProblem.split(files.root + path.sep).join('')}`,
-        hint: 'make the output folder a real folder (not a link), or name another with --out',
-      });
+      diagnostics.add('unsafe-path', { file: displayPath(files.root, outDir) }, { variant: 'output', problem: outProblem.split(files.root + path.sep).join('') });
     }
     const writer = options.write === false ? undefined : new BundleWriter(outDir, files.root);
     const summaries: BundleSummary[] = [];
@@ -212,75 +209,8 @@ function reportConfig(diagnostics: Diagnostics, root: string): void {
 
 function reportUnsafeRoots(diagnostics: Diagnostics, entries: WorkspaceEntries): void {
   for (const entry of entries.unsafeRoots) {
-    diagnostics.report('unsafe-path', {
-      file: entry.path,
-      message: `\`${entry.path}\` is ${entryKindProblem(entry, 'folder')}`,
-      hint: `make ${entry.path}/ a real folder inside the workspace`,
-    });
+    diagnostics.add('unsafe-path', { file: entry.path }, { variant: 'root', path: entry.path, problem: entryKindProblem(entry, 'folder') });
   }
-}
-
-/**
- * `when_tools_any` names tools of any bot: a name that no bot installs would silently drop the
- * block from every expert. Checked only when every bot of the workspace is loaded with a
- * usable manifest (a `--bot` selection or a broken manifest leaves the set of tools unknown).
- */
-function checkCommonBlockTools(diagnostics: Diagnostics, commons: readonly CommonBlock[], bots: readonly BotSource[]): void {
-  if (bots.length === 0 || bots.some((b) => !b.manifest)) return;
-  const tools = new Set(bots.flatMap((b) => b.manifest!.tools.map((t) => t.name)));
-  for (const { prompt } of commons) {
-    for (const [index, tool] of (prompt.data?.when_tools_any ?? []).entries()) {
-      if (!isName(tool) || tools.has(tool)) continue;
-      diagnostics.report('frontmatter-invalid', {
-        file: prompt.file,
-        at: prompt.locate(['when_tools_any', index]),
-        message: `\`when_tools_any\` names \`${clip(tool)}\`, which no bot installs, so the block would never be included for it`,
-        hint: didYouMean(tool, tools) ?? `tools of the workspace's bots: ${listNames([...tools].sort())}`,
-      });
-    }
-  }
-}
-
-/** `prompts/notes.MD`, `prompts/style.markdown`: common blocks are `*.md`, so these would be skipped without a word. */
-const COMMON_LIKE = /^(.+)\.(?:md|markdown)$/i;
-
-function loadCommonBlocks(files: WorkspaceFiles, diagnostics: Diagnostics, entries: WorkspaceEntries): CommonBlock[] {
-  const blocks: CommonBlock[] = [];
-  for (const entry of entries.commonPrompts) {
-    if (!entry.path.endsWith('.md')) {
-      const like = entry.kind === 'file' ? COMMON_LIKE.exec(path.posix.basename(entry.path)) : null;
-      if (like) {
-        diagnostics.report('prompt-file-misnamed', {
-          file: entry.path,
-          message: `\`${clip(path.posix.basename(entry.path))}\` looks like a common block but does not end in \`.md\`, so the build ignores it`,
-          hint: `rename it to ${like[1]}.md, or move it out of prompts/ if it is not a prompt`,
-        });
-      }
-      continue;
-    }
-    if (entry.kind !== 'file') {
-      diagnostics.report('unsafe-path', {
-        file: entry.path,
-        message: `common block \`${entry.path}\` is ${entryKindProblem(entry, 'file')}`,
-        hint: 'common blocks must be regular files inside the workspace',
-      });
-      continue;
-    }
-    const read = readPrompt(files, diagnostics, entry.path, commonFrontMatterSchema);
-    if (!read.ok) continue;
-    const when = read.prompt.data?.when_tools_any ?? [];
-    for (const [index, tool] of when.entries()) {
-      if (isName(tool)) continue;
-      diagnostics.report('frontmatter-invalid', {
-        file: entry.path,
-        at: read.prompt.locate(['when_tools_any', index]),
-        message: `\`when_tools_any\`: \`${clip(tool)}\` is not a valid tool name: ${nameProblem(tool)}`,
-        hint: 'list exact tool names',
-      });
-    }
-    blocks.push({ prompt: read.prompt });
-  }
-  return blocks;
 }
 
 function displayPath(root: string, absolute: string): string {

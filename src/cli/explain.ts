@@ -92,7 +92,7 @@ export function explain(bundle: Bundle, expertName: string, root: string): Expla
   const diagnostics = new Diagnostics();
   for (const entry of discover(root).commonPrompts) {
     if (entry.kind !== 'file' || !entry.path.endsWith('.md')) continue;
-    const read = readPrompt(files, diagnostics, entry.path, commonFrontMatterSchema);
+    const read = readPrompt({ files, diagnostics }, entry.path, commonFrontMatterSchema);
     const when = read.ok ? (read.prompt.data?.when_tools_any ?? null) : null;
     const matched = when ? tools.filter((t) => when.includes(t)) : [];
     const included = inPrompt.has(entry.path);

@@ -195,7 +195,6 @@ export const DIAGNOSTICS = {
       hint: () => 'replace the link with a regular file inside the workspace',
     },
     automation: { message: (p: { file: string; failure: string }) => `${p.file} cannot be read: ${p.failure}`, hint: () => 'make it a regular file inside the workspace' },
-    other: detail,
   }),
   'integration-registry-invalid': many('error', 'load', 'integrations/manifest.json breaks the registry format', {
     issue: detail,
@@ -221,7 +220,10 @@ export const DIAGNOSTICS = {
       message: (p: { name: string; registry: string }) => `folder \`${p.name}\` under integrations/ is not named by any registry entry`,
       hint: (p) => `register it in ${p.registry} (\`"module": "${p.name}/index.ts"\`) or remove the folder`,
     },
-    other: detail,
+    'config-provider': {
+      message: (p: { name: string; suggestion: string }) => `\`providers\` configures \`${p.name}\`, which no integration in integrations/manifest.json registers`,
+      hint: (p) => p.suggestion,
+    },
   }),
   'integration-module-missing': many('error', 'load', 'a registered module does not exist or fails to load', {
     unreadable: {
@@ -416,9 +418,24 @@ export const DIAGNOSTICS = {
   }),
   'automation-invalid': many(
     'error',
-    'cross-file',
+    'resolve',
     'an automation names an unknown bot, expert, tool or method, proposes no outbound write, or its params break the input schema',
-    { problem: detail },
+    {
+      issue: { message: (p: { where: string; detail: string; hint: string }) => `${p.where}: ${p.detail}`, hint: (p) => p.hint },
+      bot: { message: (p: { bot: string; suggestion: string }) => `\`propose.bot\` names \`${p.bot}\`, which is no bot of the workspace`, hint: (p) => p.suggestion },
+      expert: { message: (p: { bot: string; expert: string; suggestion: string }) => `bot \`${p.bot}\` has no expert \`${p.expert}\``, hint: (p) => p.suggestion },
+      tool: { message: (p: { expert: string; tool: string; suggestion: string }) => `expert \`${p.expert}\` may not use a tool \`${p.tool}\``, hint: (p) => p.suggestion },
+      method: { message: (p: { tool: string; method: string; suggestion: string }) => `tool \`${p.tool}\` has no method \`${p.method}\``, hint: (p) => p.suggestion },
+      'not-write': {
+        message: (p: { method: string; tool: string; methods: readonly string[] }) =>
+          `\`${p.method}\` is not an outbound write: an automation only proposes writes that a person confirms, and anything else would run on its own`,
+        hint: (p) => `propose a method with a write capability; ${p.tool}'s methods: ${listNames(p.methods)}`,
+      },
+      params: {
+        message: (p: { method: string; tool: string; detail: string }) => `\`propose.params\` do not match the input schema of ${p.method}: ${p.detail}`,
+        hint: (p) => `\`botc help\` of tool ${p.tool} shows the method's parameters`,
+      },
+    },
   ),
 } satisfies Record<string, DiagnosticDefinition<never>>;
 

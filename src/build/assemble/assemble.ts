@@ -110,12 +110,7 @@ function assemblePrompt(
       text = renderTemplate(prompt.template, context).trim();
     } catch (error) {
       // The static checks should make this unreachable; report it rather than crash.
-      diagnostics.report('template-error', {
-        file: prompt.file,
-        at: { line: prompt.bodyLine, column: 1 },
-        message: `rendering for expert \`${expert.name}\` failed: ${(error as Error).message.split('\n')[0]}`,
-        hint: 'simplify the template to names, `if`, `unless` and `each`',
-      });
+      diagnostics.add('template-error', { file: prompt.file, at: { line: prompt.bodyLine, column: 1 } }, { variant: 'render', expert: expert.name, detail: (error as Error).message.split('\n')[0]! });
       return undefined;
     }
     if (text.length === 0) continue; // an empty block would leave a double blank line

@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { DESCRIPTION_LIMIT, descriptionLength } from '../validate/description-length.ts';
-import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import type { Position } from '../../diagnostics/diagnostic.ts';
+import type { DiagnosticParams } from '../../diagnostics/registry.ts';
+import type { BuildContext, FileContext } from '../context.ts';
 import { didYouMean, listNames } from '../../diagnostics/hints.ts';
 import {
   ALLOWED_CAPABILITIES, MINIMUM_TIER, PERMISSION_FOR, PERMISSION_TYPES, idempotencyProblem, type PermissionType,
 } from '../../governance/policy.ts';
 import { ADVANCED_MODES, type MethodSpec } from '../../integration/types.ts';
-import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../../load/files.ts';
+import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../../load/files.ts';
 import { parseJson } from '../../load/json.ts';
 import { methodIdProblem, providerOf } from '../../load/names.ts';
 import { LineIndex } from '../../load/text.ts';
@@ -21,7 +23,6 @@ import { loadErrorPosition } from '../../load/modules.ts';
 import { checkRenamedProvider } from '../validate/provider-rename.ts';
 import { placeSchemaProblem } from '../validate/schema-location.ts';
 import { type ModuleReport } from '../../load/sandbox.ts';
-import type { BuildCache } from '../cache/cache.ts';
 import { inspectWithCache } from './module-cache.ts';
 import { checkInboundDeclarations, checkStreamMethods } from '../validate/inbound.ts';
 
@@ -48,10 +49,7 @@ export interface IntegrationSet {
   declared: Map<string, { file: string; at: Position }>;
 }
 
-interface Context {
-  files: WorkspaceFiles;
-  diagnostics: Diagnostics;
-}
+type Context = FileContext;
 
 /** Stage 1 up to the method checks: the registry and its modules, imported; schema checks under way. */
 export interface PendingIntegrations {
@@ -66,7 +64,9 @@ export interface PendingIntegrations {
  * the schema checker now, which compiles them off the main thread while the caller loads the
  * bots; `resolveIntegrations` then checks each MethodSpec with the answers.
  */
-export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagnostics, children: Entry[], cache?: BuildCache): Promise<PendingIntegrations> {
+export async function loadIntegrations(build: BuildContext): Promise<PendingIntegrations> {
+  const { files, diagnostics, cache } = build;
+  const children = build.entries.integrationChildren;
   const set: IntegrationSet = {
     registrySha256: undefined,
     providers: new Map(),
@@ -137,23 +137,14 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
       const at = methodPosition(loaded, spec.method_id, occurrence);
       const previous = declared.get(spec.method_id);
       if (previous) {
-        ctx.diagnostics.report('method-duplicate', {
-          file: loaded.file,
-          at,
-          message: `method \`${spec.method_id}\` is declared twice (also in ${previous.file}:${previous.at.line})`,
-          hint: 'give each method its own id; a changed method gets a new version (`.v2`)',
-        });
+        // The first declaration goes with the diagnostic as its related place, not into the message.
+        ctx.diagnostics.add('method-duplicate', { file: loaded.file, at, related: { file: previous.file, at: previous.at } }, { id: spec.method_id });
         return [];
       }
       declared.set(spec.method_id, { provider: entry.provider, file: loaded.file, at });
       const length = descriptionLength(spec.description);
       if (length > DESCRIPTION_LIMIT) {
-        ctx.diagnostics.report('description-too-long', {
-          file: loaded.file,
-          at,
-          message: `the description of method \`${spec.method_id}\` is ${length} characters long; OpenAI-compatible APIs refuse a function description over ${DESCRIPTION_LIMIT}, so \`methods\`-style exports of it would fail there`,
-          hint: `shorten it to ${DESCRIPTION_LIMIT} characters or fewer; how to use the method belongs in the tool prompt (prompts/tool_<tool>.md) of the bots that install it`,
-        });
+        ctx.diagnostics.add('description-too-long', { file: loaded.file, at }, { variant: 'method', name: spec.method_id, length, limit: DESCRIPTION_LIMIT });
       }
       set.declared.set(spec.method_id, { file: loaded.file, at });
       return [spec];
@@ -175,26 +166,20 @@ function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Loc
   if (!read.ok) {
     if (read.kind === 'missing') {
       if (children.length === 0) return [];
-      ctx.diagnostics.report('integration-registry-invalid', {
-        file: REGISTRY_FILE,
-        message: 'integrations/ has provider folders but no manifest.json registry',
-        hint: 'create integrations/manifest.json with an `integrations` list naming each provider',
-      });
+      ctx.diagnostics.add('integration-registry-invalid', { file: REGISTRY_FILE }, { variant: 'missing' });
     } else if (read.kind === 'encoding') {
-      ctx.diagnostics.report('file-encoding', encodingDiagnostic(REGISTRY_FILE, read)!);
+      ctx.diagnostics.add('file-encoding', { file: REGISTRY_FILE, at: read.at }, { variant: 'decode', detail: read.message, hint: read.hint });
+    } else if (read.kind === 'unsafe') {
+      ctx.diagnostics.add('unsafe-path', { file: REGISTRY_FILE }, { variant: 'registry', failure: describeReadFailure(read) });
     } else {
-      ctx.diagnostics.report(read.kind === 'unsafe' ? 'unsafe-path' : 'integration-registry-invalid', {
-        file: REGISTRY_FILE,
-        message: `the integration registry cannot be read: ${describeReadFailure(read)}`,
-        hint: read.kind === 'unsafe' ? 'replace the link with a regular file inside the workspace' : 'keep the registry under 1 MiB of plain JSON',
-      });
+      ctx.diagnostics.add('integration-registry-invalid', { file: REGISTRY_FILE }, { variant: 'unreadable', failure: describeReadFailure(read) });
     }
     return undefined;
   }
   set.registrySha256 = read.sha256;
   const parsed = parseJson(read.text);
   if (!parsed.ok) {
-    ctx.diagnostics.report('json-syntax', { file: REGISTRY_FILE, message: parsed.message, at: parsed.at, hint: 'fix the JSON syntax' });
+    ctx.diagnostics.add('json-syntax', { file: REGISTRY_FILE, at: parsed.at }, { variant: 'parse', detail: parsed.message });
     return undefined;
   }
   const { document } = parsed;
@@ -213,12 +198,7 @@ function readRegistry(ctx: Context, set: IntegrationSet, children: Entry[]): Loc
     const first = seen.get(entry.provider);
     if (first !== undefined) {
       ok = false;
-      ctx.diagnostics.report('integration-registry-invalid', {
-        file: REGISTRY_FILE,
-        at: locate('provider'),
-        message: `provider \`${entry.provider}\` is registered twice (entries ${first} and ${index})`,
-        hint: 'keep one entry per provider',
-      });
+      ctx.diagnostics.add('integration-registry-invalid', { file: REGISTRY_FILE, at: locate('provider') }, { variant: 'provider-twice', provider: entry.provider, first, again: index });
     }
     seen.set(entry.provider, index);
   }
@@ -239,23 +219,14 @@ function checkUnregisteredFolders(ctx: Context, entries: RegistryEntry[], childr
     const name = path.posix.basename(child.path);
     if (name.startsWith('.') || name === 'node_modules' || child.kind === 'file') continue;
     if (named.has(name)) continue;
-    ctx.diagnostics.report('integration-unregistered', {
-      file: child.path,
-      message: `folder \`${name}\` under integrations/ is not named by any registry entry`,
-      hint: `register it in ${REGISTRY_FILE} (\`"module": "${name}/index.ts"\`) or remove the folder`,
-    });
+    ctx.diagnostics.add('integration-unregistered', { file: child.path }, { variant: 'folder', name, registry: REGISTRY_FILE });
   }
 }
 
 function checkModes(ctx: Context, entry: RegistryEntry, locate: Located['locate']): void {
   const advanced = entry.modes.filter((m) => (ADVANCED_MODES as readonly string[]).includes(m));
   if (advanced.length === 0 || entry.architecture_approval) return;
-  ctx.diagnostics.report('mode-not-approved', {
-    file: REGISTRY_FILE,
-    at: locate('modes'),
-    message: `provider \`${entry.provider}\` uses ${listNames(advanced)} without an architecture approval`,
-    hint: 'streaming, queue and bidirectional_sync need `"architecture_approval": {"ref": "...", "approved_by": "..."}` after a design review (docs/governance.md, modes and tool composition)',
-  });
+  ctx.diagnostics.add('mode-not-approved', { file: REGISTRY_FILE, at: locate('modes') }, { provider: entry.provider, modes: advanced });
 }
 
 /**
@@ -267,34 +238,27 @@ function checkPermissions(ctx: Context, entry: RegistryEntry, locate: Located['l
   if (entry.tier === undefined && entry.permissions === undefined) return undefined;
   const declared = new Set<PermissionType>();
   let unreadable = false;
-  const report = (message: string, hint: string, at: Position) =>
-    ctx.diagnostics.report('permission-invalid', { file: REGISTRY_FILE, at, message, hint });
-  if (entry.tier === undefined) {
-    report(`provider \`${entry.provider}\` declares permissions but no partner tier`, 'add `"tier": 1`, `2` or `3` (docs/governance.md, partner tiers)', locate('permissions'));
-  }
+  const report = (at: Position, params: DiagnosticParams<'permission-invalid'>) => ctx.diagnostics.add('permission-invalid', { file: REGISTRY_FILE, at }, params);
+  if (entry.tier === undefined) report(locate('permissions'), { variant: 'no-tier', provider: entry.provider });
   for (const [index, permission] of (entry.permissions ?? []).entries()) {
     const at = locate('type', 'permissions', index);
     if (/[*?]/.test(permission.type)) {
-      report(`wildcard permission \`${clip(permission.type)}\` is not allowed`, `declare each type explicitly: ${listNames(PERMISSION_TYPES)}`, at);
+      report(at, { variant: 'wildcard', type: clip(permission.type), types: PERMISSION_TYPES });
       unreadable = true;
       continue;
     }
     if (!(PERMISSION_TYPES as readonly string[]).includes(permission.type)) {
-      report(`\`${clip(permission.type)}\` is not a permission type`, `partner-defined permissions are forbidden; use ${listNames(PERMISSION_TYPES)}`, at);
+      report(at, { variant: 'unknown', type: clip(permission.type), types: PERMISSION_TYPES });
       unreadable = true;
       continue;
     }
     const type = permission.type as PermissionType;
     if (!permission.justification || permission.justification.trim().length === 0) {
-      report(`permission \`${type}\` has no justification`, 'add `"justification"`: why the integration needs it (docs/governance.md, partner tiers)', locate(undefined, 'permissions', index));
+      report(locate(undefined, 'permissions', index), { variant: 'no-justification', type });
     }
-    if (declared.has(type)) report(`permission \`${type}\` is declared twice`, 'keep one entry per permission type', at);
+    if (declared.has(type)) report(at, { variant: 'twice', type });
     if (entry.tier !== undefined && entry.tier < MINIMUM_TIER[type]) {
-      report(
-        `tier ${entry.tier} may not hold \`${type}\` permissions`,
-        `\`${type}\` needs tier ${MINIMUM_TIER[type]} or higher; raise the tier or drop the permission`,
-        at,
-      );
+      report(at, { variant: 'tier', tier: entry.tier, type, minimum: MINIMUM_TIER[type] });
     }
     declared.add(type);
   }
@@ -319,27 +283,18 @@ function readModule(ctx: Context, entry: RegistryEntry, locate: Located['locate'
   const file = `integrations/${entry.module}`;
   const at = locate('module');
   if (!WorkspaceFiles.isContained(entry.module) || !WorkspaceFiles.isContained(file)) {
-    ctx.diagnostics.report('unsafe-path', {
-      file: REGISTRY_FILE,
-      at,
-      message: `module path \`${clip(entry.module)}\` leaves integrations/`,
-      hint: 'use a relative path inside integrations/, such as `github/index.ts`',
-    });
+    ctx.diagnostics.add('unsafe-path', { file: REGISTRY_FILE, at }, { variant: 'module-path', module: clip(entry.module) });
     return undefined;
   }
   const read = ctx.files.read(file, MODULE_FILE_CAP);
   if (!read.ok) {
     if (read.kind === 'encoding') {
-      ctx.diagnostics.report('file-encoding', encodingDiagnostic(file, read)!);
+      ctx.diagnostics.add('file-encoding', { file, at: read.at }, { variant: 'decode', detail: read.message, hint: read.hint });
       return undefined;
     }
-    const unsafe = read.kind === 'unsafe';
-    ctx.diagnostics.report(unsafe ? 'unsafe-path' : 'integration-module-missing', {
-      file: REGISTRY_FILE,
-      at,
-      message: `module \`${entry.module}\` of provider \`${entry.provider}\` cannot be read: ${describeReadFailure(read)}`,
-      hint: unsafe ? 'replace the link with a regular file inside the workspace' : `create ${file} or fix the \`module\` path`,
-    });
+    const failure = { module: entry.module, provider: entry.provider, failure: describeReadFailure(read) };
+    if (read.kind === 'unsafe') ctx.diagnostics.add('unsafe-path', { file: REGISTRY_FILE, at }, { variant: 'module', ...failure });
+    else ctx.diagnostics.add('integration-module-missing', { file: REGISTRY_FILE, at }, { variant: 'unreadable', ...failure, file });
     return undefined;
   }
   return { file, source: read.text, lines: new LineIndex(read.text), sha256: read.sha256 };
@@ -348,8 +303,8 @@ function readModule(ctx: Context, entry: RegistryEntry, locate: Located['locate'
 /** Turns what the sandbox found into diagnostics, or the module's method list. */
 function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['locate'], read: ModuleRead, report: ModuleReport): ModuleLoad | undefined {
   const exportName = entry.export ?? 'default';
-  const exportMissing = (message: string, hint: string) => {
-    ctx.diagnostics.report('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? locate('module'), message, hint });
+  const exportMissing = (params: DiagnosticParams<'integration-export-missing'>) => {
+    ctx.diagnostics.add('integration-export-missing', { file: REGISTRY_FILE, at: locate('export') ?? locate('module') }, params);
     return undefined;
   };
   if (report.ok) return { ...read, specs: report.specs, handlers: report.handlers };
@@ -357,38 +312,23 @@ function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['lo
     case 'skipped':
       return undefined;
     case 'load':
-      ctx.diagnostics.report('integration-module-missing', {
-        file: read.file,
+      ctx.diagnostics.add(
+        'integration-module-missing',
         // A syntax error keeps the transform's own line and column.
-        at: report.at ?? loadErrorPosition(new Error(report.message)) ?? { line: 1, column: 1 },
-        message: `module of provider \`${entry.provider}\` fails to load: ${report.message}`,
-        hint: /(Cannot find (module|package)|Could not resolve) ["']botc\//.test(report.message)
-          ? 'install botc in the workspace (`npm install --save-dev botc`) so `botc/integration` resolves'
-          : 'fix the error so the module imports cleanly',
-      });
+        { file: read.file, at: report.at ?? loadErrorPosition(new Error(report.message)) ?? { line: 1, column: 1 } },
+        { variant: 'load', provider: entry.provider, detail: report.message, botcMissing: /(Cannot find (module|package)|Could not resolve) ["']botc\//.test(report.message) },
+      );
       return undefined;
     case 'no-export':
-      return exportMissing(
-        `module \`${entry.module}\` has no export \`${exportName}\` that is a class`,
-        didYouMean(exportName, report.available) ?? `exported classes: ${listNames(report.available)}`,
-      );
+      return exportMissing({ variant: 'no-export', module: entry.module, name: exportName, suggestion: didYouMean(exportName, report.available) ?? `exported classes: ${listNames(report.available)}` });
     case 'construct':
-      return exportMissing(
-        `\`${exportName}\` of provider \`${entry.provider}\` throws when constructed: ${report.message}`,
-        'the constructor must not do I/O or need credentials at build time',
-      );
+      return exportMissing({ variant: 'construct', name: exportName, provider: entry.provider, detail: report.message });
     case 'not-integration':
-      return exportMissing(
-        `\`${exportName}\` of provider \`${entry.provider}\` is not an integration: it lacks ${listNames(report.missing)}`,
-        'extend `BaseIntegration` from `botc/integration`, or implement describeMethods(), authStatus() and call()',
-      );
+      return exportMissing({ variant: 'not-integration', name: exportName, provider: entry.provider, missing: report.missing });
     case 'describe':
-      return exportMissing(
-        `describeMethods() of provider \`${entry.provider}\` throws: ${report.message}`,
-        'describeMethods() must return the method list without I/O',
-      );
+      return exportMissing({ variant: 'describe', provider: entry.provider, detail: report.message });
     case 'not-array':
-      return exportMissing(`describeMethods() of provider \`${entry.provider}\` does not return an array`, 'return a list of MethodSpec objects');
+      return exportMissing({ variant: 'not-array', provider: entry.provider });
   }
 }
 
@@ -421,8 +361,7 @@ function checkMethod(
   const label = typeof rawId === 'string' ? `method \`${clip(rawId)}\`` : `method #${index + 1} of provider \`${entry.provider}\``;
   const at = typeof rawId === 'string' ? methodPosition(loaded, rawId) : { line: 1, column: 1 };
   const mark = ctx.diagnostics.mark;
-  const report = (code: Parameters<Diagnostics['report']>[0], message: string, hint?: string) =>
-    ctx.diagnostics.report(code, { file: loaded.file, at, message: `${label}: ${message}`, hint });
+  const where = { file: loaded.file, at };
 
   const parsed = methodSpecSchema.safeParse(raw);
   if (!parsed.success) {
@@ -433,32 +372,37 @@ function checkMethod(
   const spec = parsed.data as MethodSpec;
   const idProblem = methodIdProblem(spec.method_id);
   if (idProblem) {
-    report('method-id-invalid', idProblem, 'method ids look like `github.issues.list.v1`');
+    ctx.diagnostics.add('method-id-invalid', where, { variant: 'malformed', label, problem: idProblem });
     return undefined;
   }
   if (providerOf(spec.method_id) !== entry.provider) {
-    report('method-id-invalid', `the id must start with its provider \`${entry.provider}.\``, `rename it to \`${entry.provider}.${spec.method_id.split('.').slice(1).join('.')}\``);
+    ctx.diagnostics.add('method-id-invalid', where, { variant: 'prefix', label, provider: entry.provider, rest: spec.method_id.split('.').slice(1).join('.') });
     return undefined;
   }
   if (spec.provider !== entry.provider) {
-    report('method-spec-invalid', `\`provider\` is \`${clip(spec.provider)}\` but the registry entry is \`${entry.provider}\``, `set \`provider: '${entry.provider}'\``);
+    ctx.diagnostics.add('method-spec-invalid', where, { variant: 'provider', label, provider: clip(spec.provider), expected: entry.provider });
   }
   // Every string a model reads: in the spec (description, cost unit, ...) under
   // method-spec-invalid, in a schema (descriptions, titles, enum, const, examples, default,
   // property names) under method-schema-invalid. One diagnostic per place.
-  for (const [where, value] of [['', { ...spec, input_schema: undefined, output_schema: undefined }], ['input_schema', spec.input_schema], ['output_schema', spec.output_schema]] as const) {
-    const found = findInvisibleIn(value, where === '' ? [] : [where]);
+  for (const [part, value] of [['', { ...spec, input_schema: undefined, output_schema: undefined }], ['input_schema', spec.input_schema], ['output_schema', spec.output_schema]] as const) {
+    const found = findInvisibleIn(value, part === '' ? [] : [part]);
     if (!found) continue;
-    report(
-      where === '' ? 'method-spec-invalid' : 'method-schema-invalid',
-      `${found.path.length > 0 ? `\`${found.path.join('.')}\`` : 'a string'}${found.inKey ? ' (a property name)' : ''} contains ${found.invisible.name} (${found.invisible.codePoint}) at character ${found.invisible.offset + 1}`,
-      'remove invisible characters; they can hide instructions from reviewers',
-    );
+    const invisible = {
+      variant: 'invisible',
+      label,
+      where: `${found.path.length > 0 ? `\`${found.path.join('.')}\`` : 'a string'}${found.inKey ? ' (a property name)' : ''}`,
+      name: found.invisible.name,
+      codePoint: found.invisible.codePoint,
+      character: found.invisible.offset + 1,
+    } as const;
+    if (part === '') ctx.diagnostics.add('method-spec-invalid', where, invisible);
+    else ctx.diagnostics.add('method-schema-invalid', where, invisible);
   }
   const mismatch = idempotencyProblem(spec.capabilities, spec.idempotency);
-  if (mismatch) report('method-spec-invalid', mismatch, 'make `idempotency` match what the method does');
+  if (mismatch) ctx.diagnostics.add('method-spec-invalid', where, { variant: 'idempotency', label, problem: mismatch });
   if (spec.replacement_method_id !== null && !spec.deprecated) {
-    report('method-spec-invalid', 'it names a replacement but is not deprecated', 'set `deprecated: true`, or drop `replacement_method_id`');
+    ctx.diagnostics.add('method-spec-invalid', where, { variant: 'replacement-not-deprecated', label });
   }
   for (const which of ['input_schema', 'output_schema'] as const) {
     const { error, lints } = schemas.report(spec[which]);
@@ -472,29 +416,21 @@ function checkMethod(
     };
     if (error) {
       const place = near(error.pointer, error.message);
-      if (place.first) ctx.diagnostics.report('method-schema-invalid', { file: loaded.file, at: place.at, message: `${label}: ${which}: ${error.message}`, hint: SCHEMA_INVALID_HINT });
+      if (place.first) ctx.diagnostics.add('method-schema-invalid', { file: loaded.file, at: place.at }, { variant: 'schema', label, which, detail: error.message, hint: SCHEMA_INVALID_HINT });
     }
     for (const lint of lints) {
       const place = near(lint.pointer, lint.message);
-      if (place.first) ctx.diagnostics.report('method-schema-lint', { file: loaded.file, at: place.at, message: `${label}: ${which}: ${lint.pointer || '/'}: ${lint.message}`, hint: SCHEMA_LINT_HINT });
+      if (place.first) ctx.diagnostics.add('method-schema-lint', { file: loaded.file, at: place.at }, { label, which, pointer: lint.pointer, detail: lint.message, hint: SCHEMA_LINT_HINT });
     }
   }
   const allowed = ALLOWED_CAPABILITIES[entry.classification];
   const forbidden = spec.capabilities.filter((c) => !allowed.has(c));
   if (forbidden.length > 0) {
-    report(
-      'classification-violation',
-      `a \`${entry.classification}\` integration may not have ${listNames(forbidden)} capabilities`,
-      `\`${entry.classification}\` allows ${listNames([...allowed])}; move the method to an integration of another class or drop the capability`,
-    );
+    ctx.diagnostics.add('classification-violation', where, { label, classification: entry.classification, forbidden, allowed: [...allowed] });
   } else if (permissions) {
     const needed = [...new Set(spec.capabilities.map((c) => PERMISSION_FOR[c]))].filter((p) => !permissions.has(p));
     if (needed.length > 0) {
-      report(
-        'permission-missing',
-        `it needs the ${listNames(needed)} permission${needed.length > 1 ? 's' : ''}, which partner \`${entry.provider}\` does not declare`,
-        `add ${needed.map((p) => `{"type": "${p}", "justification": "..."}`).join(', ')} to \`permissions\` in ${REGISTRY_FILE}`,
-      );
+      ctx.diagnostics.add('permission-missing', where, { label, needed, provider: entry.provider, registry: REGISTRY_FILE });
     }
   }
   return ctx.diagnostics.hasErrorsSince(mark) ? undefined : spec;
@@ -519,23 +455,13 @@ function checkHandlers(ctx: Context, loaded: ModuleLoad, methods: MethodSpec[], 
     const hint = didYouMean(key, meant);
     const match = hint === undefined ? undefined : meant.find((id) => hint.includes(`\`${id}\``));
     if (match) paired.add(match);
-    ctx.diagnostics.report('method-spec-invalid', {
-      file: loaded.file,
-      at: methodPosition(loaded, key),
-      message: match
-        ? `handler \`${clip(key)}\` in handlers() matches no declared method, so method \`${match}\` has no handler and would answer UNKNOWN_METHOD`
-        : `handler \`${clip(key)}\` in handlers() matches no method that describeMethods() declares`,
-      hint: match ? `${hint} rename the handler key to the method id` : 'declare the method in describeMethods(), or remove the handler',
-    });
+    const where = { file: loaded.file, at: methodPosition(loaded, key) };
+    if (match) ctx.diagnostics.add('method-spec-invalid', where, { variant: 'handler-typo', key: clip(key), method: match, suggestion: hint! });
+    else ctx.diagnostics.add('method-spec-invalid', where, { variant: 'handler-extra', key: clip(key) });
   }
   for (const id of unhandled) {
     if (paired.has(id)) continue;
-    ctx.diagnostics.report('method-spec-invalid', {
-      file: loaded.file,
-      at: methodPosition(loaded, id),
-      message: `method \`${id}\` has no handler in handlers(), so every call would answer UNKNOWN_METHOD`,
-      hint: `add a handler keyed \`${id}\` to handlers()${extra.length > 0 ? '' : ', or stop declaring the method'}`,
-    });
+    ctx.diagnostics.add('method-spec-invalid', { file: loaded.file, at: methodPosition(loaded, id) }, { variant: 'handler-missing', id, extraHandlers: extra.length > 0 });
   }
 }
 
@@ -576,11 +502,6 @@ function checkReplacements(ctx: Context, set: IntegrationSet, declared: Map<stri
     const replacement = spec.replacement_method_id;
     if (replacement === null || set.methods.has(replacement) || declared.has(replacement)) continue;
     const where = declared.get(spec.method_id)!;
-    ctx.diagnostics.report('replacement-unknown', {
-      file: where.file,
-      at: where.at,
-      message: `method \`${spec.method_id}\` names replacement \`${clip(replacement)}\`, which no integration declares`,
-      hint: didYouMean(replacement, set.methods.keys()) ?? 'declare the replacement method, or fix the id',
-    });
+    ctx.diagnostics.add('replacement-unknown', where, { id: spec.method_id, replacement: clip(replacement), suggestion: didYouMean(replacement, set.methods.keys()) });
   }
 }

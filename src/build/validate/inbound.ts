@@ -14,42 +14,26 @@ type Locate = (key?: string, ...path: (string | number)[]) => Position;
  */
 export function checkInboundDeclarations(diagnostics: Diagnostics, file: string, entry: RegistryEntry, locate: Locate): void {
   if (entry.modes.includes('webhook') && entry.webhook === undefined) {
-    diagnostics.report('mode-unsupported', {
-      file,
-      at: locate('modes'),
-      message: `provider \`${entry.provider}\` declares mode \`webhook\` but no webhook events`,
-      hint: 'add `"webhook": {"scheme": "github", "event_id": {"header": "x-github-delivery"}, "event_type": {"header": "x-github-event"}, "payload_schema": {"type": "object"}}` to its registry entry (docs/inbound.md), or drop the mode',
-    });
+    diagnostics.add('mode-unsupported', { file, at: locate('modes') }, { variant: 'webhook', provider: entry.provider });
   }
   if (entry.modes.includes('polling_sync') && (entry.streams === undefined || entry.streams.length === 0)) {
-    diagnostics.report('mode-unsupported', {
-      file,
-      at: locate('modes'),
-      message: `provider \`${entry.provider}\` declares mode \`polling_sync\` but no sync streams`,
-      hint: `add \`"streams": [{"name": "contacts", "method_id": "${entry.provider}.contacts.import.v1", "interval_seconds": 900, "record_id": "/id"}]\` to its registry entry (docs/inbound.md), or drop the mode`,
-    });
+    diagnostics.add('mode-unsupported', { file, at: locate('modes') }, { variant: 'polling-sync', provider: entry.provider });
   }
   if (entry.webhook !== undefined) {
     try {
       createAjv({ checkOnly: true }).compile(entry.webhook.payload_schema);
     } catch (error) {
-      diagnostics.report('integration-registry-invalid', {
-        file,
-        at: locate('payload_schema', 'webhook'),
-        message: `the webhook payload schema of provider \`${entry.provider}\` is not a valid JSON Schema 2020-12: ${(error as Error).message.split('\n')[0]!.slice(0, 200)}`,
-        hint: 'fix the schema; it is compiled with the same rules as method schemas',
-      });
+      diagnostics.add(
+        'integration-registry-invalid',
+        { file, at: locate('payload_schema', 'webhook') },
+        { variant: 'payload-schema', provider: entry.provider, detail: (error as Error).message.split('\n')[0]!.slice(0, 200) },
+      );
     }
   }
   const names = new Set<string>();
   for (const [index, stream] of (entry.streams ?? []).entries()) {
     if (names.has(stream.name)) {
-      diagnostics.report('integration-registry-invalid', {
-        file,
-        at: locate('name', 'streams', index),
-        message: `provider \`${entry.provider}\` declares stream \`${stream.name}\` twice`,
-        hint: 'give each stream its own name: it keys the sync cursor',
-      });
+      diagnostics.add('integration-registry-invalid', { file, at: locate('name', 'streams', index) }, { variant: 'stream-twice', provider: entry.provider, stream: stream.name });
     }
     names.add(stream.name);
   }
@@ -68,19 +52,13 @@ export function checkStreamMethods(diagnostics: Diagnostics, file: string, set: 
       const at = locateOf?.(entry.provider)?.('method_id', 'streams', index);
       if (!spec || spec.provider !== entry.provider) {
         const own = [...set.methods.values()].filter((m) => m.provider === entry.provider).map((m) => m.method_id);
-        diagnostics.report('mode-unsupported', {
-          file,
-          ...(at ? { at } : {}),
-          message: `stream \`${stream.name}\` of provider \`${entry.provider}\` names method \`${stream.method_id.slice(0, 120)}\`, which the integration does not declare`,
-          hint: didYouMean(stream.method_id, own) ?? 'name one of the integration\'s own `import` methods',
-        });
+        diagnostics.add(
+          'mode-unsupported',
+          { file, at },
+          { variant: 'stream-method-unknown', stream: stream.name, provider: entry.provider, method: stream.method_id.slice(0, 120), suggestion: didYouMean(stream.method_id, own) },
+        );
       } else if (!spec.capabilities.includes('import')) {
-        diagnostics.report('mode-unsupported', {
-          file,
-          ...(at ? { at } : {}),
-          message: `stream \`${stream.name}\` of provider \`${entry.provider}\` names method \`${stream.method_id}\`, which lacks the \`import\` capability`,
-          hint: 'a stream\'s records go to the review queue: give the method the `import` capability (an `inbound` integration)',
-        });
+        diagnostics.add('mode-unsupported', { file, at }, { variant: 'stream-method-not-import', stream: stream.name, provider: entry.provider, method: stream.method_id });
       }
     }
   }
