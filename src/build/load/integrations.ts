@@ -312,11 +312,12 @@ function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['lo
     case 'skipped':
       return undefined;
     case 'load':
+      const elsewhere = report.at ? undefined : placeInOtherFile(ctx, report.message);
       ctx.diagnostics.add(
         'integration-module-missing',
         // A syntax error keeps the transform's own line and column.
-        { file: read.file, at: report.at ?? loadErrorPosition(new Error(report.message)) ?? { line: 1, column: 1 } },
-        { variant: 'load', provider: entry.provider, detail: report.message, botcMissing: /(Cannot find (module|package)|Could not resolve) ["']botc\//.test(report.message) },
+        { file: read.file, at: report.at ?? loadErrorPosition(new Error(report.message)) ?? { line: 1, column: 1 }, related: elsewhere?.related },
+        { variant: 'load', provider: entry.provider, detail: elsewhere?.detail ?? report.message, botcMissing: /(Cannot find (module|package)|Could not resolve) ["']botc\//.test(report.message) },
       );
       return undefined;
     case 'no-export':
@@ -330,6 +331,18 @@ function interpretReport(ctx: Context, entry: RegistryEntry, locate: Located['lo
     case 'not-array':
       return exportMissing({ variant: 'not-array', provider: entry.provider });
   }
+}
+
+/**
+ * A load error the bundler places in another file than the module (`helpers/x.ts:3:7: ...`):
+ * that place becomes the diagnostic's related location, and the message keeps the error alone.
+ */
+function placeInOtherFile(ctx: Context, message: string): { detail: string; related: { file: string; at: Position } } | undefined {
+  const match = /^([^\n]+?):(\d+):(\d+): ([\s\S]*)$/.exec(message);
+  if (!match) return undefined;
+  const relative = path.relative(ctx.files.root, path.resolve(ctx.files.root, match[1]!));
+  const file = relative.startsWith('..') || path.isAbsolute(relative) ? match[1]! : relative.split(path.sep).join('/');
+  return { detail: match[4]!, related: { file, at: { line: Number(match[2]), column: Number(match[3]) } } };
 }
 
 /** Where the id appears quoted in the module source: its `occurrence`-th appearance (0-based), or the last one. */

@@ -72,7 +72,9 @@ export function readPrompt<S extends z.ZodType>(
 
   const { template, problems } = checkTemplate(markdown.body);
   for (const problem of problems) {
-    diagnostics.add('template-error', { file, at: { line: markdown.bodyLine + problem.line - 1, column: problem.column } }, { variant: 'problem', detail: problem.message, hint: problem.hint });
+    const inFile = (place: { line: number; column: number }) => ({ line: markdown.bodyLine + place.line - 1, column: place.column });
+    const related = problem.related ? { file, at: inFile(problem.related) } : undefined;
+    diagnostics.add('template-error', { file, at: inFile(problem), related }, { variant: 'problem', detail: problem.message, hint: problem.hint });
   }
   return {
     ok: true,
