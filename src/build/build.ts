@@ -14,7 +14,8 @@ import { discover, entryKindProblem, type WorkspaceEntries } from './discover/di
 import { BundleWriter, outputFolderProblem } from './emit/emit.ts';
 import { BuildCache } from './cache/cache.ts';
 import { outputDigests, reusableBuild, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
-import { loadIntegrations, resolveIntegrations } from './load/integrations.ts';
+import { loadIntegrations } from './load/integrations.ts';
+import { resolveIntegrations } from './resolve/integrations.ts';
 import { checkLock } from './resolve/lock-check.ts';
 import { checkBot, checkBotMethods } from './rules/index.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
