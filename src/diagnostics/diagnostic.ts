@@ -37,7 +37,7 @@ export interface Position {
   column: number;
 }
 
-export interface DiagnosticInput {
+interface DiagnosticInput {
   file: string;
   message: string;
   at?: Position | undefined;
@@ -65,12 +65,8 @@ export class Diagnostics {
     }
   }
 
-  /**
-   * Reports `code` with a message composed by the caller. Kept for call sites outside the
-   * compiler that frame a validator's own text (zod issues in src/schema/common.ts, the
-   * config file); compiler stages use `add`, which words the message from the registry.
-   */
-  report(code: DiagnosticCode, input: DiagnosticInput): void {
+  /** Records one worded diagnostic; the text comes from `add`, which words it from the registry. */
+  private report(code: DiagnosticCode, input: DiagnosticInput): void {
     const diagnostic: Diagnostic = {
       code,
       severity: DIAGNOSTICS[code].severity,

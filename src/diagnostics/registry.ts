@@ -261,7 +261,8 @@ export const DIAGNOSTICS = {
     hint: () => 'give each method its own id; a changed method gets a new version (`.v2`)',
   }),
   'method-spec-invalid': many('error', 'validate', 'a MethodSpec breaks the integration contract', {
-    issue: { message: (p: { label: string; detail: string; hint: string | undefined }) => `${p.label}: ${p.detail}`, hint: (p) => p.hint },
+    // The caller prefixes the method's label: a zod issue does not know which method it is about.
+    issue: detail,
     provider: {
       message: (p: { label: string; provider: string; expected: string }) => `${p.label}: \`provider\` is \`${p.provider}\` but the registry entry is \`${p.expected}\``,
       hint: (p) => `set \`provider: '${p.expected}'\``,
