@@ -1,3 +1,4 @@
+// Over 300 lines: the schema inspector and the pattern and keyword analyses it uses are loaded as one module by the schema worker thread.
 import { createRequire } from 'node:module';
 import type { Diagnostics as RecheckDiagnostics, Parameters as RecheckParameters } from 'recheck';
 import { createAjv, withBaseUri, type Ajv2020 } from '../../schema/ajv.ts';
