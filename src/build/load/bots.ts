@@ -3,15 +3,14 @@ import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
 import type { WorkspaceFiles } from '../../load/files.ts';
 import { describeReadFailure, encodingDiagnostic } from '../../load/files.ts';
 import { parseJson, type JsonPath } from '../../load/json.ts';
-import { isName, methodIdProblem, nameProblem } from '../../load/names.ts';
-import { findInvisible } from '../../load/unicode.ts';
+import { isName, nameProblem } from '../../load/names.ts';
 import { clip, reportIssues } from '../../schema/common.ts';
 import { manifestSchema, type Manifest } from '../../schema/manifest.ts';
 import { blockFrontMatterSchema, expertFrontMatterSchema, type ExpertFrontMatter } from '../../schema/prompt.ts';
-import { DESCRIPTION_LIMIT, descriptionLength } from '../validate/description-length.ts';
 import { entryKindProblem, type Entry } from '../discover/discover.ts';
-import { BLOCK_PATTERN, isGlob } from './glob.ts';
 import type { BuildContext } from '../context.ts';
+import { checkExpertLists } from '../validate/expert.ts';
+import { checkManifest, type MethodRef } from '../validate/manifest.ts';
 import { readPrompt, type PromptFile } from './prompts.ts';
 
 export interface ExpertSource {
@@ -46,10 +45,7 @@ export interface BotSource {
   misnamed: Map<string, string>;
 }
 
-export interface MethodRef {
-  id: string;
-  at: () => Position;
-}
+export type { MethodRef } from '../validate/manifest.ts';
 
 
 /** The load stage of one bot: its manifest and prompt files, each checked on its own (nothing here needs the integrations). */
@@ -166,50 +162,9 @@ function loadExpert(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSou
   }
   const { prompt } = read;
   const data = prompt.data!;
-  const mark = diagnostics.mark;
-  const allow = data.fexp_allow_tools ?? [];
-  const block = data.fexp_block_tools ?? [];
-  const skills = data.fexp_skills ?? [];
-  const at = (key: string, index: number) => prompt.locate([key, index]);
-
-  const validAllow = uniqueNames(diagnostics, file, 'fexp_allow_tools', allow, at, (tool, index) => {
-    if (!isGlob(tool)) return true;
-    diagnostics.add('allow-wildcard', { file, at: at('fexp_allow_tools', index) }, { tool: clip(tool) });
-    return false;
-  });
-  for (const [index, pattern] of block.entries()) {
-    if (!BLOCK_PATTERN.test(pattern)) {
-      diagnostics.add('frontmatter-invalid', { file, at: at('fexp_block_tools', index) }, { variant: 'block-pattern', pattern: clip(pattern) });
-    }
-  }
-  const validSkills = uniqueNames(diagnostics, file, 'fexp_skills', skills, at, () => true);
-  if (diagnostics.hasErrorsSince(mark)) bot.expertsComplete = false;
-  bot.experts.push({ name, prompt, description: data.fexp_description.trim(), allow: validAllow, block, skills: validSkills });
-}
-
-/** Keeps the valid, first-seen names of a front matter list; reports the rest. */
-function uniqueNames(
-  diagnostics: Diagnostics,
-  file: string,
-  key: string,
-  names: string[],
-  at: (key: string, index: number) => Position,
-  accept: (name: string, index: number) => boolean,
-): string[] {
-  const seen = new Set<string>();
-  const kept: string[] = [];
-  for (const [index, name] of names.entries()) {
-    if (!accept(name, index)) continue;
-    if (!isName(name)) {
-      diagnostics.add('frontmatter-invalid', { file, at: at(key, index) }, { variant: 'bad-name', key, name: clip(name), problem: nameProblem(name) });
-    } else if (seen.has(name)) {
-      diagnostics.add('frontmatter-invalid', { file, at: at(key, index) }, { variant: 'listed-twice', key, name });
-    } else {
-      seen.add(name);
-      kept.push(name);
-    }
-  }
-  return kept;
+  const lists = checkExpertLists(diagnostics, file, data, (key, index) => prompt.locate([key, index]));
+  if (!lists.ok) bot.expertsComplete = false;
+  bot.experts.push({ name, prompt, description: data.fexp_description.trim(), allow: lists.allow, block: lists.block, skills: lists.skills });
 }
 
 function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotSource): void {
@@ -243,52 +198,8 @@ function loadManifest(files: WorkspaceFiles, diagnostics: Diagnostics, bot: BotS
     );
     return;
   }
-  const manifest = result.data;
-  if (manifest.bot !== bot.id) {
-    diagnostics.add('bot-id-mismatch', { file, at: document.locate(['bot']) }, { declared: manifest.bot, folder: bot.id });
-  }
-  const mark = diagnostics.mark;
-  for (const [where, text] of [[['description'], manifest.description], ...manifest.tools.map((t, i) => [['tools', i, 'description'], t.description] as const)] as const) {
-    const invisible = findInvisible(text);
-    if (invisible) {
-      diagnostics.add('manifest-invalid', { file, at: document.locate(where) }, { variant: 'invisible', name: invisible.name, codePoint: invisible.codePoint, character: invisible.offset + 1 });
-    }
-  }
-  for (const [index, tool] of manifest.tools.entries()) {
-    const length = descriptionLength(tool.description);
-    if (length > DESCRIPTION_LIMIT) {
-      diagnostics.add('description-too-long', { file, at: document.locate(['tools', index, 'description']) }, { variant: 'tool', name: tool.name, length, limit: DESCRIPTION_LIMIT });
-    }
-  }
-  const firstIndex = new Map<string, number>();
-  for (const [index, tool] of manifest.tools.entries()) {
-    const first = firstIndex.get(tool.name);
-    if (first !== undefined) {
-      diagnostics.add('duplicate-tool', { file, at: document.locate(['tools', index, 'name']) }, { tool: tool.name, first, again: index });
-      continue;
-    }
-    firstIndex.set(tool.name, index);
-    collectToolMethods(diagnostics, file, tool.methods, (i) => document.locate(['tools', index, 'methods', i]), bot.methodRefs);
-  }
+  const checked = checkManifest(diagnostics, bot.id, file, result.data, document.locate);
+  bot.methodRefs.push(...checked.methodRefs);
   // Structural problems make the manifest unusable for cross-file rules; method warnings do not.
-  if (!diagnostics.items.slice(mark).some((d) => d.code === 'manifest-invalid')) bot.manifest = manifest;
-  else bot.manifest = undefined;
-}
-
-/** Reports repeated and malformed method ids of one tool; keeps the rest to resolve later. */
-function collectToolMethods(diagnostics: Diagnostics, file: string, methods: string[], at: (index: number) => Position, refs: MethodRef[]): void {
-  const seen = new Set<string>();
-  for (const [index, id] of methods.entries()) {
-    if (seen.has(id)) {
-      diagnostics.add('manifest-invalid', { file, at: at(index) }, { variant: 'method-twice', id: clip(id) });
-      continue;
-    }
-    seen.add(id);
-    const problem = methodIdProblem(id);
-    if (problem) {
-      diagnostics.add('method-id-invalid', { file, at: at(index) }, { variant: 'in-tool', id: clip(id), problem });
-      continue;
-    }
-    refs.push({ id, at: () => at(index) });
-  }
+  bot.manifest = checked.usable ? result.data : undefined;
 }
