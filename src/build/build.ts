@@ -94,8 +94,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const whole = wholeBuildFor(cache, files.root, options);
   if (whole?.stored) return { ok: whole.stored.ok, diagnostics: whole.stored.diagnostics, bundles: whole.stored.ok ? whole.stored.bundles : [], built: [] };
 
-  // The integrations' schema checks run on a worker thread while the bots load and are checked
-  // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
+  // The integrations' schema checks run on a worker thread while the bots load and their
+  // bot-only rules run (neither needs them); only the bots' method references wait for them.
   const pending = await loadIntegrations(ctx);
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
@@ -107,17 +107,17 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       if (bot) bots.push(bot);
     }
     // The cross-file rules (src/build/rules/): first those that need only the bots.
-    for (const bot of bots) checkBot(diagnostics, bot);
+    for (const bot of bots) checkBot(ctx, bot);
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
     if (everyBot) checkCommonBlockTools(ctx, commons, bots);
     const integrations = await resolveIntegrations(pending);
-    for (const bot of bots) checkBotMethods(diagnostics, bot, integrations);
+    for (const bot of bots) checkBotMethods(ctx, bot, integrations);
     if (!integrations.unknowable.all) {
       checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
     }
     const lockMode = options.lock ?? 'check';
     const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
-    const lock = lockMode === 'ignore' ? undefined : checkLock(files, diagnostics, integrations, used, (id) => integrations.declared.get(id), lockMode);
+    const lock = lockMode === 'ignore' ? undefined : checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode);
 
     const outDir = path.resolve(files.root, options.out ?? 'dist');
     const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
@@ -133,7 +133,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
         const assembled: Bundle[] = [];
         const keepForAutomations = hasAutomations(files);
         for (const bot of bots) {
-          const bundle = assembleBundle(bot, commons, integrations, diagnostics);
+          const bundle = assembleBundle(bot, commons, integrations, ctx);
           if (!bundle) continue;
           if (diagnostics.errorCount === 0) writer?.stage(bundle);
           if (options.keepBundles !== false) built.push(bundle);

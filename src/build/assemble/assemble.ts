@@ -1,4 +1,5 @@
 import type { Diagnostics } from '../../diagnostics/diagnostic.ts';
+import type { BuildContext } from '../context.ts';
 import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../../bundle/format.ts';
 import { sha256, sortKeys } from '../../bundle/canonical.ts';
 import type { MethodSpec } from '../../integration/types.ts';
@@ -19,7 +20,7 @@ export function assembleBundle(
   bot: BotSource,
   commons: readonly CommonBlock[],
   integrations: IntegrationSet,
-  diagnostics: Diagnostics,
+  { diagnostics }: BuildContext,
 ): Bundle | undefined {
   const manifest = bot.manifest!;
   const botInfo = { id: bot.id, version: manifest.version, description: manifest.description };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
 import { IDEMPOTENCY } from '../../integration/types.ts';
 import { describeReadFailure, type WorkspaceFiles } from '../../load/files.ts';
+import type { FileContext } from '../context.ts';
 import { parseJson } from '../../load/json.ts';
 import { formatDifference } from '../../versioning/diff-format.ts';
 import { LOCK_FILE, LOCK_FORMAT, nextVersion, updateLock, type LockFile, type LockUpdate } from '../../versioning/lock.ts';
@@ -42,8 +43,7 @@ export type MethodLocator = (methodId: string) => { file: string; at: Position }
  * to check or the lock file is broken (reported as `json-syntax`).
  */
 export function checkLock(
-  files: WorkspaceFiles,
-  diagnostics: Diagnostics,
+  { files, diagnostics }: FileContext,
   set: IntegrationSet,
   used: ReadonlySet<string>,
   where: MethodLocator,

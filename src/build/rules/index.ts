@@ -1,4 +1,4 @@
-import type { Diagnostics } from '../../diagnostics/diagnostic.ts';
+import type { BuildContext } from '../context.ts';
 import type { BotSource } from '../load/bots.ts';
 import type { IntegrationSet } from '../load/integrations.ts';
 import { allowBlockConflict } from './allow-block-conflict.ts';
@@ -40,12 +40,12 @@ export const RULES: readonly Rule[] = [
 ];
 
 /** Runs the rules of one bot that need only the bot (tools, experts, prompts agree). */
-export function checkBot(diagnostics: Diagnostics, bot: BotSource): void {
+export function checkBot({ diagnostics }: BuildContext, bot: BotSource): void {
   const facts = botFacts(bot);
   for (const rule of RULES) if (rule.needs === 'bot') rule.check({ diagnostics, bot, facts, integrations: undefined });
 }
 
 /** Runs the rules of one bot that compare its tools' method ids with the resolved integrations. */
-export function checkBotMethods(diagnostics: Diagnostics, bot: BotSource, integrations: IntegrationSet): void {
+export function checkBotMethods({ diagnostics }: BuildContext, bot: BotSource, integrations: IntegrationSet): void {
   for (const rule of RULES) if (rule.needs === 'integrations') rule.check({ diagnostics, bot, facts: undefined, integrations });
 }
