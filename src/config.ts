@@ -138,12 +138,11 @@ export function checkConfigProviders(files: WorkspaceFiles, diagnostics: Diagnos
   if (providers === null || typeof providers !== 'object' || Array.isArray(providers)) return;
   for (const name of Object.keys(providers)) {
     if (registered.has(name)) continue;
-    diagnostics.report('integration-unregistered', {
-      file: CONFIG_FILE,
-      at: parsed.document.locate(['providers'], name),
-      message: `\`providers\` configures \`${clip(name)}\`, which no integration in integrations/manifest.json registers`,
-      hint: didYouMean(name, registered) ?? `registered providers: ${listNames([...registered].sort())}`,
-    });
+    diagnostics.add(
+      'integration-unregistered',
+      { file: CONFIG_FILE, at: parsed.document.locate(['providers'], name) },
+      { variant: 'config-provider', name: clip(name), suggestion: didYouMean(name, registered) ?? `registered providers: ${listNames([...registered].sort())}` },
+    );
   }
 }
 

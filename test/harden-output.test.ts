@@ -73,7 +73,7 @@ describe('build output stays inside the workspace', () => {
     const root = writeWorkspace();
     const dist = path.join(root, 'dist');
     // A build that dies with SIGKILL after writing its temporary file.
-    const script = `import { BundleWriter } from ${JSON.stringify(path.join(REPO_ROOT, 'lib/build/emit.js'))};
+    const script = `import { BundleWriter } from ${JSON.stringify(path.join(REPO_ROOT, 'lib/build/emit/emit.js'))};
 const writer = new BundleWriter(${JSON.stringify(dist)}, ${JSON.stringify(root)});
 writer.stage({ bot: { id: 'demo' } });
 process.kill(process.pid, 'SIGKILL');

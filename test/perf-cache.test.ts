@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
-import { BuildCache, CACHE_DIR, cacheKey } from '../src/build/cache.ts';
+import { BuildCache, CACHE_DIR, cacheKey } from '../src/build/cache/cache.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
 
 /** mulberry32: a small seeded generator, so a failing series can be replayed. */

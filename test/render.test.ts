@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { describe, expect, test } from 'vitest';
-import { renderTemplate } from '../src/build/render.ts';
-import { checkTemplate } from '../src/build/template.ts';
+import { renderTemplate } from '../src/build/assemble/render.ts';
+import { checkTemplate } from '../src/build/validate/template.ts';
 
 /**
  * The build renders prompts by walking the checked AST; these cases pin its output to what

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SchemaInspector, schemaKeywordOffset } from '../src/build/integrations-schema.ts';
+import { SchemaInspector, schemaKeywordOffset } from '../src/build/validate/integrations-schema.ts';
 
 /**
- * The build's schema check (src/build/integrations-schema.ts): valid JSON Schema 2020-12 is
+ * The build's schema check (src/build/validate/integrations-schema.ts): valid JSON Schema 2020-12 is
  * never an error for style; lints and errors carry a JSON Pointer to their keyword, which the
  * build maps to the module source.
  */

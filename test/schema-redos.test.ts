@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PATTERN_DEGREE, SchemaInspector } from '../src/build/integrations-schema.ts';
+import { MAX_PATTERN_DEGREE, SchemaInspector } from '../src/build/validate/integrations-schema.ts';
 import { FULL } from './helpers/tier.ts';
 
 /**
- * The build decides catastrophic backtracking with recheck (src/build/integrations-schema.ts):
+ * The build decides catastrophic backtracking with recheck (src/build/validate/integrations-schema.ts):
  * exponential patterns and polynomial ones of degree > 2 are refused with an attack string;
  * patterns that only look alarming (nested stars without ambiguity, lookbehind) are accepted.
  * Every place a pattern can hide is checked. The pure-JavaScript analysis takes from a few

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SchemaInspector, type SchemaReport } from '../src/build/integrations-schema.ts';
+import { SchemaInspector, type SchemaReport } from '../src/build/validate/integrations-schema.ts';
 import { Validators } from '../src/runtime/validators.ts';
 import { FULL } from './helpers/tier.ts';
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Bundle } from '../bundle/format.ts';
 import type { Diagnostics } from '../diagnostics/diagnostic.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
+import type { DiagnosticParams } from '../diagnostics/registry.ts';
 import { describeReadFailure, type WorkspaceFiles } from '../load/files.ts';
 import { parseJson } from '../load/json.ts';
 import { Validators } from '../runtime/validators.ts';
@@ -40,18 +41,18 @@ export function checkAutomations(files: WorkspaceFiles, diagnostics: Diagnostics
     const file = path.posix.join(AUTOMATIONS_DIR, name);
     const read = files.read(file);
     if (!read.ok) {
-      if (read.kind === 'encoding') diagnostics.report('file-encoding', { file, at: read.at, message: `${file} cannot be read: ${describeReadFailure(read)}`, hint: 'save it as UTF-8' });
-      else diagnostics.report('unsafe-path', { file, message: `${file} cannot be read: ${describeReadFailure(read)}`, hint: 'make it a regular file inside the workspace' });
+      if (read.kind === 'encoding') diagnostics.add('file-encoding', { file, at: read.at }, { variant: 'automation', file, failure: describeReadFailure(read) });
+      else diagnostics.add('unsafe-path', { file }, { variant: 'automation', file, failure: describeReadFailure(read) });
       continue;
     }
     const parsed = parseJson(read.text);
     if (!parsed.ok) {
-      diagnostics.report('json-syntax', { file, at: parsed.at, message: `${file} is not valid JSON: ${parsed.message}`, hint: 'fix the JSON syntax at this place' });
+      diagnostics.add('json-syntax', { file, at: parsed.at }, { variant: 'automation', file, detail: parsed.message });
       continue;
     }
     const { document } = parsed;
-    const problem = (at: (string | number)[], message: string, hint: string, key?: string) =>
-      diagnostics.report('automation-invalid', { file, at: key === undefined ? document.locate(at) : document.locate(at, key), message, hint });
+    const problem = (at: (string | number)[], params: DiagnosticParams<'automation-invalid'>, key?: string) =>
+      diagnostics.add('automation-invalid', { file, at: key === undefined ? document.locate(at) : document.locate(at, key) }, params);
     const result = automationSchema.safeParse(document.value);
     if (!result.success) {
       const issue = result.error.issues[0]!;
@@ -59,16 +60,16 @@ export function checkAutomations(files: WorkspaceFiles, diagnostics: Diagnostics
       const what = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `\`${clip(k)}\``).join(', ')}` : issueMessage(issue, { value: document.value });
       const hint = where[0] === 'on' ? `the events are ${listNames([...EVENT_TYPES])}` : 'an automation is {"on", "filter"?, "propose": {"bot", "expert", "tool", "method_id", "params"}}';
       // An unknown key is shown at the key itself.
-      problem(where, `${where.join('.') || 'the automation'}: ${what}`, hint, issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
+      problem(where, { variant: 'issue', where: where.join('.') || 'the automation', detail: what, hint }, issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined);
       continue;
     }
     const { propose } = result.data;
     const bundle = byBot.get(propose.bot);
     if (!bundle) {
-      if (everyBot) problem(['propose', 'bot'], `\`propose.bot\` names \`${clip(propose.bot)}\`, which is no bot of the workspace`, didYouMean(propose.bot, byBot.keys()) ?? `bots: ${listNames([...byBot.keys()].sort())}`);
+      if (everyBot) problem(['propose', 'bot'], { variant: 'bot', bot: clip(propose.bot), suggestion: didYouMean(propose.bot, byBot.keys()) ?? `bots: ${listNames([...byBot.keys()].sort())}` });
       continue;
     }
     const found = proposalProblem(propose, bundle, validators);
-    if (found) problem(found.at, found.message, found.hint);
+    if (found) problem(found.at, found.params);
   }
 }

@@ -1,3 +1,4 @@
+import { DIAGNOSTICS, type DiagnosticParams } from '../diagnostics/registry.ts';
 import { z } from 'zod';
 import type { Bundle } from '../bundle/format.ts';
 import { didYouMean, listNames } from '../diagnostics/hints.ts';
@@ -36,8 +37,14 @@ export type Automation = z.infer<typeof automationSchema>;
 /** What is wrong with a proposal for a bundle: where (a path into the automation), what, and how to fix it. */
 export interface ProposalProblem {
   at: (string | number)[];
+  /** The `automation-invalid` diagnostic's parameters (src/diagnostics/registry.ts words them). */
+  params: DiagnosticParams<'automation-invalid'>;
+  /** The problem in words, as the diagnostic's message. */
   message: string;
-  hint: string;
+}
+
+function problemAt(at: (string | number)[], params: DiagnosticParams<'automation-invalid'>): ProposalProblem {
+  return { at, params, message: DIAGNOSTICS['automation-invalid'].message(params) };
 }
 
 /**
@@ -50,25 +57,21 @@ export function proposalProblem(propose: Automation['propose'], bundle: Bundle, 
   const expert = bundle.experts.find((e) => e.name === propose.expert);
   if (!expert) {
     const experts = bundle.experts.map((e) => e.name);
-    return { at: ['propose', 'expert'], message: `bot \`${bundle.bot.id}\` has no expert \`${clip(propose.expert)}\``, hint: didYouMean(propose.expert, experts) ?? `experts: ${listNames(experts)}` };
+    return problemAt(['propose', 'expert'], { variant: 'expert', bot: bundle.bot.id, expert: clip(propose.expert), suggestion: didYouMean(propose.expert, experts) ?? `experts: ${listNames(experts)}` });
   }
   if (!expert.tools.includes(propose.tool)) {
-    return { at: ['propose', 'tool'], message: `expert \`${expert.name}\` may not use a tool \`${clip(propose.tool)}\``, hint: didYouMean(propose.tool, expert.tools) ?? `its tools: ${listNames(expert.tools)}` };
+    return problemAt(['propose', 'tool'], { variant: 'tool', expert: expert.name, tool: clip(propose.tool), suggestion: didYouMean(propose.tool, expert.tools) ?? `its tools: ${listNames(expert.tools)}` });
   }
   const tool = bundle.tools.find((t) => t.name === propose.tool)!;
   if (!tool.methods.includes(propose.method_id)) {
-    return { at: ['propose', 'method_id'], message: `tool \`${tool.name}\` has no method \`${clip(propose.method_id)}\``, hint: didYouMean(propose.method_id, tool.methods) ?? `its methods: ${listNames(tool.methods)}` };
+    return problemAt(['propose', 'method_id'], { variant: 'method', tool: tool.name, method: clip(propose.method_id), suggestion: didYouMean(propose.method_id, tool.methods) ?? `its methods: ${listNames(tool.methods)}` });
   }
   const spec = bundle.methods[propose.method_id]!;
   const governance = govern(spec, bundle.integrations[spec.provider]!);
   if (!governance.ok || governance.kind !== 'outbound_write') {
-    return {
-      at: ['propose', 'method_id'],
-      message: `\`${propose.method_id}\` is not an outbound write: an automation only proposes writes that a person confirms, and anything else would run on its own`,
-      hint: `propose a method with a write capability; ${tool.name}'s methods: ${listNames(tool.methods)}`,
-    };
+    return problemAt(['propose', 'method_id'], { variant: 'not-write', method: propose.method_id, tool: tool.name, methods: tool.methods });
   }
   const invalid = validators.check(spec.input_schema, propose.params);
-  if (invalid) return { at: ['propose', 'params'], message: `\`propose.params\` do not match the input schema of ${propose.method_id}: ${invalid}`, hint: `\`botc help\` of tool ${tool.name} shows the method's parameters` };
+  if (invalid) return problemAt(['propose', 'params'], { variant: 'params', method: propose.method_id, tool: tool.name, detail: invalid });
   return undefined;
 }

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WorkspaceFiles } from '../load/files.ts';
-import { BuildCache } from './cache.ts';
-import { reusableBuild, wholeBuildKey, type StoredBuild } from './build-cache.ts';
+import { BuildCache } from './cache/cache.ts';
+import { reusableBuild, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { outputFolderProblem } from './emit.ts';
+import { outputFolderProblem } from './emit/emit.ts';
 import type { BuildOptions, BuildResult } from './compile.ts';
 
 export type { BuildFailure, BuildOptions, BuildResult, BuildSuccess, BundleSummary } from './compile.ts';

@@ -4,23 +4,22 @@ import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Bundle } from '../bundle/format.ts';
 import type { WorkspaceFiles } from '../load/files.ts';
-import { isName, nameProblem } from '../load/names.ts';
 import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
-import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import { checkAutomations, hasAutomations } from '../automations/check.ts';
-import { assembleBundle, type CommonBlock } from './assemble.ts';
-import { resolveToolMethods } from './bot-methods.ts';
-import { didYouMean, listNames } from '../diagnostics/hints.ts';
-import { checkBot, loadBot, type BotSource } from './bots.ts';
-import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
-import { BundleWriter, outputFolderProblem } from './emit.ts';
-import type { BuildCache } from './cache.ts';
-import { outputDigests, wholeBuildKey, type StoredBuild } from './build-cache.ts';
+import { assembleBundle } from './assemble/assemble.ts';
+import type { BuildContext } from './context.ts';
+import { loadBot, type BotSource } from './load/bots.ts';
+import { checkCommonBlockTools, loadCommonBlocks } from './load/common-blocks.ts';
+import { discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
+import { BundleWriter, outputFolderProblem } from './emit/emit.ts';
+import type { BuildCache } from './cache/cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { loadIntegrations, resolveIntegrations } from './integrations.ts';
-import { checkLock } from './lock-check.ts';
-import { readPrompt } from './prompts.ts';
+import { outputDigests, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { loadIntegrations } from './load/integrations.ts';
+import { resolveIntegrations } from './resolve/integrations.ts';
+import { checkLock } from './resolve/lock-check.ts';
+import { checkBot, checkBotMethods } from './rules/index.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
 
 /** What `build()` builds and how; only `root` is required. */
@@ -91,10 +90,11 @@ export interface BuildFailure {
 export type BuildResult = BuildSuccess | BuildFailure;
 
 /**
- * The build proper, for a workspace the cache could not answer whole: load → validate →
- * resolve → assemble → emit. Every expected problem is a diagnostic; nothing is written
- * unless the whole build is free of errors. `whole` is the whole-build key, when this build
- * may be stored under it (see `build`).
+ * The build proper, for a workspace the cache could not answer whole: discover → load →
+ * validate → rules → resolve → assemble → emit, one folder of src/build each
+ * (docs/architecture.md, Compiler). Every expected problem is a diagnostic; nothing is
+ * written unless the whole build is free of errors. `whole` is the whole-build key, when this
+ * build may be stored under it (see `build`).
  */
 export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string } | undefined): Promise<BuildResult> {
   const diagnostics = new Diagnostics();
@@ -103,40 +103,38 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   reportUnsafeRoots(diagnostics, entries);
   // The config's `out` is the default output folder, as for `botc build`.
   options = { ...options, out: options.out ?? reportConfig(diagnostics, files.root).out ?? 'dist' };
+  // One context through the stages: the files, the diagnostics, what discovery found, the cache.
+  const ctx: BuildContext = { files, diagnostics, entries, cache };
 
-  // The integrations' schema checks run on a worker thread while the bots load and are checked
-  // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-  const pending = await loadIntegrations(files, diagnostics, entries.integrationChildren, cache);
+  // The integrations' schema checks run on a worker thread while the bots load and their
+  // bot-only rules run (neither needs them); only the bots' method references wait for them.
+  const pending = await loadIntegrations(ctx);
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
-    const commons = loadCommonBlocks(files, diagnostics, entries);
+    const commons = loadCommonBlocks(ctx);
     const bots: BotSource[] = [];
     for (const dir of selected) {
-      const name = path.posix.basename(dir.path);
-      const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
+      const bot = loadBot(ctx, dir);
       if (bot) bots.push(bot);
     }
-    for (const bot of bots) checkBot(diagnostics, bot);
+    // The cross-file rules (src/build/rules/): first those that need only the bots.
+    for (const bot of bots) checkBot(ctx, bot);
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
-    if (everyBot) checkCommonBlockTools(diagnostics, commons, bots);
+    if (everyBot) checkCommonBlockTools(ctx, commons, bots);
     const integrations = await resolveIntegrations(pending);
-    for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
+    for (const bot of bots) checkBotMethods(ctx, bot, integrations);
     if (!integrations.unknowable.all) {
       checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
     }
     const lockMode = options.lock ?? 'check';
     const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
-    const lock = lockMode === 'ignore' ? undefined : checkLock(files, diagnostics, integrations, used, (id) => integrations.declared.get(id), lockMode);
+    const lock = lockMode === 'ignore' ? undefined : checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode);
 
     const outDir = path.resolve(files.root, options.out ?? 'dist');
     const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
     if (outProblem) {
-      diagnostics.report('unsafe-path', {
-        file: displayPath(files.root, outDir),
-        message: `the output folder cannot be written: ${outProblem.split(files.root + path.sep).join('')}`,
-        hint: 'make the output folder a real folder (not a link), or name another with --out',
-      });
+      diagnostics.add('unsafe-path', { file: displayPath(files.root, outDir) }, { variant: 'output', problem: outProblem.split(files.root + path.sep).join('') });
     }
     const writer = options.write === false ? undefined : new BundleWriter(outDir, files.root);
     const summaries: BundleSummary[] = [];
@@ -147,7 +145,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
         const assembled: Bundle[] = [];
         const keepForAutomations = hasAutomations(files);
         for (const bot of bots) {
-          const bundle = assembleBundle(bot, commons, integrations, diagnostics);
+          const bundle = assembleBundle(bot, commons, integrations, ctx);
           if (!bundle) continue;
           if (diagnostics.errorCount === 0) writer?.stage(bundle);
           if (options.keepBundles !== false) built.push(bundle);
@@ -195,7 +193,6 @@ function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undef
   return [...new Set(wanted)].sort().map((w) => byName.get(w)!);
 }
 
-/** A broken botc.config.json is a diagnostic of the build like any other. */
 /**
  * Reads botc.config.json. A broken config is a diagnostic of the build like any other; the
  * build then goes on with the defaults (and fails, so nothing is written).
@@ -212,75 +209,8 @@ function reportConfig(diagnostics: Diagnostics, root: string): WorkspaceConfig {
 
 function reportUnsafeRoots(diagnostics: Diagnostics, entries: WorkspaceEntries): void {
   for (const entry of entries.unsafeRoots) {
-    diagnostics.report('unsafe-path', {
-      file: entry.path,
-      message: `\`${entry.path}\` is ${entryKindProblem(entry, 'folder')}`,
-      hint: `make ${entry.path}/ a real folder inside the workspace`,
-    });
+    diagnostics.add('unsafe-path', { file: entry.path }, { variant: 'root', path: entry.path, problem: entryKindProblem(entry, 'folder') });
   }
-}
-
-/**
- * `when_tools_any` names tools of any bot: a name that no bot installs would silently drop the
- * block from every expert. Checked only when every bot of the workspace is loaded with a
- * usable manifest (a `--bot` selection or a broken manifest leaves the set of tools unknown).
- */
-function checkCommonBlockTools(diagnostics: Diagnostics, commons: readonly CommonBlock[], bots: readonly BotSource[]): void {
-  if (bots.length === 0 || bots.some((b) => !b.manifest)) return;
-  const tools = new Set(bots.flatMap((b) => b.manifest!.tools.map((t) => t.name)));
-  for (const { prompt } of commons) {
-    for (const [index, tool] of (prompt.data?.when_tools_any ?? []).entries()) {
-      if (!isName(tool) || tools.has(tool)) continue;
-      diagnostics.report('frontmatter-invalid', {
-        file: prompt.file,
-        at: prompt.locate(['when_tools_any', index]),
-        message: `\`when_tools_any\` names \`${clip(tool)}\`, which no bot installs, so the block would never be included for it`,
-        hint: didYouMean(tool, tools) ?? `tools of the workspace's bots: ${listNames([...tools].sort())}`,
-      });
-    }
-  }
-}
-
-/** `prompts/notes.MD`, `prompts/style.markdown`: common blocks are `*.md`, so these would be skipped without a word. */
-const COMMON_LIKE = /^(.+)\.(?:md|markdown)$/i;
-
-function loadCommonBlocks(files: WorkspaceFiles, diagnostics: Diagnostics, entries: WorkspaceEntries): CommonBlock[] {
-  const blocks: CommonBlock[] = [];
-  for (const entry of entries.commonPrompts) {
-    if (!entry.path.endsWith('.md')) {
-      const like = entry.kind === 'file' ? COMMON_LIKE.exec(path.posix.basename(entry.path)) : null;
-      if (like) {
-        diagnostics.report('prompt-file-misnamed', {
-          file: entry.path,
-          message: `\`${clip(path.posix.basename(entry.path))}\` looks like a common block but does not end in \`.md\`, so the build ignores it`,
-          hint: `rename it to ${like[1]}.md, or move it out of prompts/ if it is not a prompt`,
-        });
-      }
-      continue;
-    }
-    if (entry.kind !== 'file') {
-      diagnostics.report('unsafe-path', {
-        file: entry.path,
-        message: `common block \`${entry.path}\` is ${entryKindProblem(entry, 'file')}`,
-        hint: 'common blocks must be regular files inside the workspace',
-      });
-      continue;
-    }
-    const read = readPrompt(files, diagnostics, entry.path, commonFrontMatterSchema);
-    if (!read.ok) continue;
-    const when = read.prompt.data?.when_tools_any ?? [];
-    for (const [index, tool] of when.entries()) {
-      if (isName(tool)) continue;
-      diagnostics.report('frontmatter-invalid', {
-        file: entry.path,
-        at: read.prompt.locate(['when_tools_any', index]),
-        message: `\`when_tools_any\`: \`${clip(tool)}\` is not a valid tool name: ${nameProblem(tool)}`,
-        hint: 'list exact tool names',
-      });
-    }
-    blocks.push({ prompt: read.prompt });
-  }
-  return blocks;
 }
 
 function displayPath(root: string, absolute: string): string {

@@ -2,8 +2,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bundle } from '../bundle/format.ts';
 import { Diagnostics } from '../diagnostics/diagnostic.ts';
-import { readPrompt } from '../build/prompts.ts';
-import { discover } from '../build/discover.ts';
+import { readPrompt } from '../build/load/prompts.ts';
+import { discover } from '../build/discover/discover.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { readBundle } from '../runtime/bundle.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
@@ -92,7 +92,7 @@ export function explain(bundle: Bundle, expertName: string, root: string): Expla
   const diagnostics = new Diagnostics();
   for (const entry of discover(root).commonPrompts) {
     if (entry.kind !== 'file' || !entry.path.endsWith('.md')) continue;
-    const read = readPrompt(files, diagnostics, entry.path, commonFrontMatterSchema);
+    const read = readPrompt({ files, diagnostics }, entry.path, commonFrontMatterSchema);
     const when = read.ok ? (read.prompt.data?.when_tools_any ?? null) : null;
     const matched = when ? tools.filter((t) => when.includes(t)) : [];
     const included = inPrompt.has(entry.path);

@@ -22,11 +22,17 @@ export function renderGithub(result: BuildResult): string {
     if (d.line !== undefined) props.push(`line=${d.line}`);
     if (d.column !== undefined) props.push(`col=${d.column}`);
     props.push(`title=${escapeProperty(d.code)}`);
-    const body = d.hint ? `${d.message} (${d.hint})` : d.message;
+    const message = d.related ? `${d.message} (see also ${formatLocation(d.related)})` : d.message;
+    const body = d.hint ? `${message} (${d.hint})` : message;
     return `::${d.severity === 'error' ? 'error' : 'warning'} ${props.join(',')}::${escapeData(body)}`;
   });
   lines.push(summary(result));
   return `${lines.join('\n')}\n`;
+}
+
+/** `file:line:column`, or the file alone when the place has no position. */
+function formatLocation(place: { file: string; line?: number; column?: number }): string {
+  return place.line === undefined ? place.file : `${place.file}:${place.line}:${place.column ?? 1}`;
 }
 
 function escapeData(value: string): string {
@@ -43,11 +49,13 @@ export function renderPretty(result: BuildResult, options: PrettyOptions, verb: 
   const out: string[] = [];
   for (const d of result.diagnostics) {
     // Messages quote workspace text: nothing in it may reach the terminal as a control character.
-    const where = safe(d.line === undefined ? d.file : `${d.file}:${d.line}:${d.column ?? 1}`);
+    const where = safe(formatLocation(d));
     const severity = d.severity === 'error' ? paint.red('error') : paint.yellow('warning');
     out.push(`${paint.bold(where)} ${severity} ${paint.dim(`[${d.code}]`)} ${safe(d.message)}`);
     const frame = codeFrame(d, options.source(d.file), paint);
     if (frame) out.push(frame);
+    // A second place the diagnostic is about (the first declaration of a duplicate): a location, never part of the message.
+    if (d.related) out.push(`  ${paint.cyan('see also:')} ${safe(formatLocation(d.related))}`);
     if (d.hint) out.push(`  ${paint.cyan('hint:')} ${safe(d.hint)}`);
     out.push('');
   }

@@ -1,8 +1,12 @@
-import { DIAGNOSTIC_CODES, type DiagnosticCode } from './codes.ts';
+import { DIAGNOSTICS, type DiagnosticCode, type DiagnosticParams, type Severity } from './registry.ts';
 
-export type Severity = 'error' | 'warning';
+export type { Severity } from './registry.ts';
 
-/** A build diagnostic (README, Diagnostics). `file` is workspace-relative with `/`; line/column are 1-based. */
+/**
+ * A build diagnostic (README, Diagnostics). `file` is workspace-relative with `/`; line/column
+ * are 1-based. `related` is a second place the diagnostic is about (the first declaration of a
+ * duplicate, say): locations live in these fields, never inside `message`.
+ */
 export interface Diagnostic {
   code: DiagnosticCode;
   severity: Severity;
@@ -11,6 +15,21 @@ export interface Diagnostic {
   line?: number;
   column?: number;
   hint?: string;
+  related?: RelatedLocation;
+}
+
+/** Another place a diagnostic points at; `file` as in Diagnostic, line/column 1-based. */
+export interface RelatedLocation {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+/** Where a diagnostic is: its file, optionally its position, and optionally a second place. */
+export interface Where {
+  file: string;
+  at?: Position | undefined;
+  related?: { file: string; at?: Position | undefined } | undefined;
 }
 
 export interface Position {
@@ -18,7 +37,7 @@ export interface Position {
   column: number;
 }
 
-export interface DiagnosticInput {
+interface DiagnosticInput {
   file: string;
   message: string;
   at?: Position | undefined;
@@ -29,10 +48,28 @@ export interface DiagnosticInput {
 export class Diagnostics {
   readonly items: Diagnostic[] = [];
 
-  report(code: DiagnosticCode, input: DiagnosticInput): void {
+  /**
+   * Reports `code` at `where`, worded by the registry (src/diagnostics/registry.ts) from
+   * `params`; the severity is the code's own.
+   */
+  add<C extends DiagnosticCode>(code: C, where: Where, params: DiagnosticParams<C>): void {
+    const definition = DIAGNOSTICS[code] as { message: (p: unknown) => string; hint: (p: unknown) => string | undefined };
+    this.report(code, { file: where.file, at: where.at, message: definition.message(params), hint: definition.hint(params) });
+    if (where.related) {
+      const related: RelatedLocation = { file: where.related.file };
+      if (where.related.at) {
+        related.line = where.related.at.line;
+        related.column = where.related.at.column;
+      }
+      this.items.at(-1)!.related = related;
+    }
+  }
+
+  /** Records one worded diagnostic; the text comes from `add`, which words it from the registry. */
+  private report(code: DiagnosticCode, input: DiagnosticInput): void {
     const diagnostic: Diagnostic = {
       code,
-      severity: DIAGNOSTIC_CODES[code].severity,
+      severity: DIAGNOSTICS[code].severity,
       message: input.message,
       file: input.file,
     };

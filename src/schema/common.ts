@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { Diagnostics } from '../diagnostics/diagnostic.ts';
-import type { DiagnosticCode } from '../diagnostics/codes.ts';
 import type { JsonPath } from '../load/json.ts';
 import type { Position } from '../diagnostics/diagnostic.ts';
 import { NAME_PATTERN, nameProblem } from '../load/names.ts';
@@ -29,6 +28,9 @@ export interface IssueSource {
   raw?: ((path: JsonPath) => string | undefined) | undefined;
 }
 
+/** The codes whose registry entry frames a zod issue (the `issue` variant). */
+export type IssueCode = 'manifest-invalid' | 'frontmatter-invalid' | 'integration-registry-invalid' | 'method-spec-invalid' | 'config-invalid';
+
 /**
  * Maps zod issues to located diagnostics; one diagnostic per issue. Every issue kind says what
  * was expected and what was found ("expected a string, got the number 1.1"); "required" is
@@ -37,7 +39,7 @@ export interface IssueSource {
  */
 export function reportIssues(
   diagnostics: Diagnostics,
-  code: DiagnosticCode,
+  code: IssueCode,
   file: string,
   issues: readonly z.core.$ZodIssue[],
   locate: (path: JsonPath, key?: string) => Position,
@@ -48,10 +50,9 @@ export function reportIssues(
     const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        diagnostics.report(code, {
-          file,
-          message: `unknown key \`${clip(key)}\`${path.length ? ` in \`${formatPath(path)}\`` : ''}`,
-          at: locate(path, key),
+        diagnostics.add(code, { file, at: locate(path, key) }, {
+          variant: 'issue',
+          detail: `unknown key \`${clip(key)}\`${path.length ? ` in \`${formatPath(path)}\`` : ''}`,
           hint: hint?.(issue) ?? 'remove the key or fix its spelling',
         });
       }
@@ -61,12 +62,7 @@ export function reportIssues(
     // "`name` is required: expected a string" reads better than "`name`: required: ...".
     const message =
       path.length === 0 ? described : described.startsWith('required: ') ? `\`${formatPath(path)}\` is ${described}` : `\`${formatPath(path)}\`: ${described}`;
-    diagnostics.report(code, {
-      file,
-      message,
-      at: locate(path),
-      hint: hint?.(issue),
-    });
+    diagnostics.add(code, { file, at: locate(path) }, { variant: 'issue', detail: message, hint: hint?.(issue) });
   }
 }
 

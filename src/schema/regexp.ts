@@ -61,7 +61,7 @@ function alignWithEcmaScript(re2Source: string): string | undefined {
  * block the event loop. Patterns RE2 cannot run (backreferences, lookahead, some Unicode
  * property names) fall back to ECMAScript's backtracking engine; the build accepts such a
  * pattern only after the ReDoS checker found it at most quadratic (see
- * src/build/integrations-schema.ts and docs/security.md).
+ * src/build/validate/integrations-schema.ts and docs/security.md).
  */
 export function linearRegExp(pattern: string, flags: string): RegExpLike {
   const native = () => new RegExp(pattern, flags);

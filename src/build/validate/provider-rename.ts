@@ -1,7 +1,7 @@
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { closest } from '../diagnostics/hints.ts';
-import { METHOD_ID_PATTERN, providerOf } from '../load/names.ts';
-import { clip } from '../schema/common.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { closest } from '../../diagnostics/hints.ts';
+import { METHOD_ID_PATTERN, providerOf } from '../../load/names.ts';
+import { clip } from '../../schema/common.ts';
 
 /**
  * A provider renamed by a typo in the registry (`"provider": "githb"` for a module whose
@@ -28,11 +28,6 @@ export function checkRenamedProvider(
   if (used === entry.provider) return undefined;
   const folder = entry.module.split('/')[0];
   if (folder !== used && closest(entry.provider, [used]) === undefined) return undefined;
-  diagnostics.report('integration-registry-invalid', {
-    file: registryFile,
-    at,
-    message: `provider \`${clip(entry.provider)}\` does not match its module: every method of ${entry.module} is \`${used}.*\`${folder === used ? ` and the module is in integrations/${used}/` : ''}`,
-    hint: `did you mean \`${used}\`? set \`"provider": "${used}"\` in ${registryFile}`,
-  });
+  diagnostics.add('integration-registry-invalid', { file: registryFile, at }, { variant: 'provider-renamed', provider: clip(entry.provider), module: entry.module, used, inFolder: folder === used, registry: registryFile });
   return used;
 }

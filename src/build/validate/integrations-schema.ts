@@ -1,8 +1,9 @@
+// Over 300 lines: the schema inspector and the pattern and keyword analyses it uses are loaded as one module by the schema worker thread.
 import { createRequire } from 'node:module';
 import type { Diagnostics as RecheckDiagnostics, Parameters as RecheckParameters } from 'recheck';
-import { createAjv, withBaseUri, type Ajv2020 } from '../schema/ajv.ts';
-import { runsInLinearTime } from '../schema/regexp.ts';
-import { didYouMean } from '../diagnostics/hints.ts';
+import { createAjv, withBaseUri, type Ajv2020 } from '../../schema/ajv.ts';
+import { runsInLinearTime } from '../../schema/regexp.ts';
+import { didYouMean } from '../../diagnostics/hints.ts';
 
 const MAX_DEPTH = 64;
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';

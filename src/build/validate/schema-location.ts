@@ -1,5 +1,5 @@
-import type { Position } from '../diagnostics/diagnostic.ts';
-import type { LineIndex } from '../load/text.ts';
+import type { Position } from '../../diagnostics/diagnostic.ts';
+import type { LineIndex } from '../../load/text.ts';
 
 /**
  * Schema problems located at the keyword in the module source, reported once per place.

@@ -1,7 +1,7 @@
 import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { serializeSortedBundle, type Bundle } from '../bundle/format.ts';
+import { serializeSortedBundle, type Bundle } from '../../bundle/format.ts';
 
 /**
  * Temporary bundle files: `.<bot>.bundle.json.<pid>.<random>.tmp` (and the older

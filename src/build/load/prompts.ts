@@ -1,14 +1,14 @@
 import type { z } from 'zod';
-import type { DiagnosticCode } from '../diagnostics/codes.ts';
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { WorkspaceFiles, describeReadFailure, encodingDiagnostic } from '../load/files.ts';
-import { parseMarkdown } from '../load/frontmatter.ts';
-import type { JsonPath } from '../load/json.ts';
-import { LineIndex } from '../load/text.ts';
-import { findInvisible } from '../load/unicode.ts';
-import { reportIssues } from '../schema/common.ts';
-import type { Template } from './render.ts';
-import { checkTemplate } from './template.ts';
+import type { Position } from '../../diagnostics/diagnostic.ts';
+import { describeReadFailure, encodingDiagnostic } from '../../load/files.ts';
+import { parseMarkdown } from '../../load/frontmatter.ts';
+import type { JsonPath } from '../../load/json.ts';
+import { LineIndex } from '../../load/text.ts';
+import { findInvisible } from '../../load/unicode.ts';
+import { reportIssues } from '../../schema/common.ts';
+import type { Template } from '../assemble/render.ts';
+import { checkTemplate } from '../validate/template.ts';
+import type { FileContext } from '../context.ts';
 
 /** A prompt file read, split, and checked once; rendered later for every expert that uses it. */
 export interface PromptFile<Data> {
@@ -34,8 +34,7 @@ export type PromptRead<Data> = { ok: true; prompt: PromptFile<Data> } | { ok: fa
  * front matter against `schema`, scans for invisible characters and checks the template.
  */
 export function readPrompt<S extends z.ZodType>(
-  files: WorkspaceFiles,
-  diagnostics: Diagnostics,
+  { files, diagnostics }: FileContext,
   file: string,
   schema: S,
 ): PromptRead<z.output<S>> {
@@ -44,32 +43,27 @@ export function readPrompt<S extends z.ZodType>(
     if (read.kind === 'missing') return { ok: false, missing: true };
     const encoding = encodingDiagnostic(file, read);
     if (encoding) {
-      diagnostics.report('file-encoding', encoding);
+      diagnostics.add('file-encoding', { file, at: encoding.at }, { variant: 'decode', detail: encoding.message, hint: encoding.hint });
       return { ok: false, missing: false };
     }
-    const code: DiagnosticCode = read.kind === 'unsafe' ? 'unsafe-path' : 'frontmatter-invalid';
-    diagnostics.report(code, {
-      file,
-      message: `the prompt cannot be read: ${describeReadFailure(read)}`,
-      hint: read.kind === 'unsafe' ? 'replace the link or special file with a regular file inside the workspace' : 'keep prompt files under 1 MiB of UTF-8 text',
-    });
+    const failure = describeReadFailure(read);
+    if (read.kind === 'unsafe') diagnostics.add('unsafe-path', { file }, { variant: 'prompt-file', failure, hint: 'replace the link or special file with a regular file inside the workspace' });
+    else diagnostics.add('frontmatter-invalid', { file }, { variant: 'unreadable', failure, hint: 'keep prompt files under 1 MiB of UTF-8 text' });
     return { ok: false, missing: false };
   }
   const parsed = parseMarkdown(read.text);
   if (!parsed.ok) {
-    diagnostics.report('frontmatter-invalid', { file, message: parsed.message, at: parsed.at, hint: parsed.hint });
+    diagnostics.add('frontmatter-invalid', { file, at: parsed.at }, { variant: 'issue', detail: parsed.message, hint: parsed.hint });
     return { ok: false, missing: false };
   }
   const markdown = parsed.file;
   const invisible = findInvisible(read.text);
   if (invisible) {
     const inFrontMatter = invisible.offset < markdown.bodyOffset;
-    diagnostics.report(inFrontMatter ? 'frontmatter-invalid' : 'template-error', {
-      file,
-      at: new LineIndex(read.text).positionAt(invisible.offset),
-      message: `the file contains ${invisible.name} (${invisible.codePoint})`,
-      hint: 'remove it: invisible characters can hide instructions from reviewers',
-    });
+    const where = { file, at: new LineIndex(read.text).positionAt(invisible.offset) };
+    const found = { variant: 'invisible', name: invisible.name, codePoint: invisible.codePoint } as const;
+    if (inFrontMatter) diagnostics.add('frontmatter-invalid', where, found);
+    else diagnostics.add('template-error', where, found);
   }
   const result = schema.safeParse(markdown.data);
   let data: z.output<S> | undefined;
@@ -78,12 +72,9 @@ export function readPrompt<S extends z.ZodType>(
 
   const { template, problems } = checkTemplate(markdown.body);
   for (const problem of problems) {
-    diagnostics.report('template-error', {
-      file,
-      at: { line: markdown.bodyLine + problem.line - 1, column: problem.column },
-      message: problem.message,
-      hint: problem.hint,
-    });
+    const inFile = (place: { line: number; column: number }) => ({ line: markdown.bodyLine + place.line - 1, column: place.column });
+    const related = problem.related ? { file, at: inFile(problem.related) } : undefined;
+    diagnostics.add('template-error', { file, at: inFile(problem), related }, { variant: 'problem', detail: problem.message, hint: problem.hint });
   }
   return {
     ok: true,

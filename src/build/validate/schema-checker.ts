@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { exactJson, SchemaInspector, type SchemaReport } from './integrations-schema.ts';
-import { cacheKey, botcVersionTag, type BuildCache } from './cache.ts';
+import { cacheKey, botcVersionTag, type BuildCache } from '../cache/cache.ts';
 
 /**
  * The worker script, beside this module once compiled. Run from TypeScript sources (the

@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import type { Template } from './render.ts';
+import type { Template } from '../assemble/render.ts';
 
 /**
  * Static checks of prompt templates (README, Prompt assembly, docs/security.md). Every block is parsed
@@ -34,6 +34,8 @@ export interface TemplateProblem {
   line: number;
   column: number;
   hint: string;
+  /** A second place in the template the problem is about (where a mismatched block closes). */
+  related?: { line: number; column: number };
 }
 
 interface Frame {
@@ -253,8 +255,9 @@ function blockStructureProblem(source: string): TemplateProblem | undefined {
     if (open.name !== name) {
       const close = at(match.index);
       return {
-        message: `\`${open.text}\` is not closed: \`${text}\` at line ${close.line}, column ${close.column} closes a different block`,
+        message: `\`${open.text}\` is not closed: \`${text}\` closes a different block`,
         ...at(open.offset),
+        related: close,
         hint: `close it with \`{{/${open.name}}}\` before \`${text}\``,
       };
     }

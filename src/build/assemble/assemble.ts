@@ -1,13 +1,14 @@
-import type { Diagnostics } from '../diagnostics/diagnostic.ts';
-import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../bundle/format.ts';
-import { sha256, sortKeys } from '../bundle/canonical.ts';
-import type { MethodSpec } from '../integration/types.ts';
-import type { StreamDeclaration } from '../inbound/declarations.ts';
-import { envelopeSchema } from '../tools/envelope.ts';
-import type { BotSource, ExpertSource } from './bots.ts';
-import type { IntegrationSet } from './integrations.ts';
-import { REGISTRY_FILE } from './integrations.ts';
-import type { PromptFile } from './prompts.ts';
+import type { Diagnostics } from '../../diagnostics/diagnostic.ts';
+import type { BuildContext } from '../context.ts';
+import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../../bundle/format.ts';
+import { sha256, sortKeys } from '../../bundle/canonical.ts';
+import type { MethodSpec } from '../../integration/types.ts';
+import type { StreamDeclaration } from '../../inbound/declarations.ts';
+import { envelopeSchema } from '../../tools/envelope.ts';
+import type { BotSource, ExpertSource } from '../load/bots.ts';
+import type { IntegrationSet } from '../load/integrations.ts';
+import { REGISTRY_FILE } from '../load/integrations.ts';
+import type { PromptFile } from '../load/prompts.ts';
 import { renderTemplate } from './render.ts';
 
 export interface CommonBlock {
@@ -19,7 +20,7 @@ export function assembleBundle(
   bot: BotSource,
   commons: readonly CommonBlock[],
   integrations: IntegrationSet,
-  diagnostics: Diagnostics,
+  { diagnostics }: BuildContext,
 ): Bundle | undefined {
   const manifest = bot.manifest!;
   const botInfo = { id: bot.id, version: manifest.version, description: manifest.description };
@@ -112,12 +113,7 @@ function assemblePrompt(
       text = renderTemplate(prompt.template, context).trim();
     } catch (error) {
       // The static checks should make this unreachable; report it rather than crash.
-      diagnostics.report('template-error', {
-        file: prompt.file,
-        at: { line: prompt.bodyLine, column: 1 },
-        message: `rendering for expert \`${expert.name}\` failed: ${(error as Error).message.split('\n')[0]}`,
-        hint: 'simplify the template to names, `if`, `unless` and `each`',
-      });
+      diagnostics.add('template-error', { file: prompt.file, at: { line: prompt.bodyLine, column: 1 } }, { variant: 'render', expert: expert.name, detail: (error as Error).message.split('\n')[0]! });
       return undefined;
     }
     if (text.length === 0) continue; // an empty block would leave a double blank line

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Diagnostics, Position } from '../diagnostics/diagnostic.ts';
-import { listNames } from '../diagnostics/hints.ts';
-import { IDEMPOTENCY } from '../integration/types.ts';
-import { describeReadFailure, type WorkspaceFiles } from '../load/files.ts';
-import { parseJson } from '../load/json.ts';
-import { formatDifference } from '../versioning/diff-format.ts';
-import { LOCK_FILE, LOCK_FORMAT, nextVersion, updateLock, type LockFile, type LockUpdate } from '../versioning/lock.ts';
-import type { IntegrationSet } from './integrations.ts';
+import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
+import { IDEMPOTENCY } from '../../integration/types.ts';
+import { describeReadFailure, type WorkspaceFiles } from '../../load/files.ts';
+import type { FileContext } from '../context.ts';
+import { parseJson } from '../../load/json.ts';
+import { formatDifference } from '../../versioning/diff-format.ts';
+import { LOCK_FILE, LOCK_FORMAT, nextVersion, updateLock, type LockFile, type LockUpdate } from '../../versioning/lock.ts';
+import type { IntegrationSet } from '../load/integrations.ts';
 
 const lockSchema = z.strictObject({
   format: z.literal(LOCK_FORMAT),
@@ -43,8 +43,7 @@ export type MethodLocator = (methodId: string) => { file: string; at: Position }
  * to check or the lock file is broken (reported as `json-syntax`).
  */
 export function checkLock(
-  files: WorkspaceFiles,
-  diagnostics: Diagnostics,
+  { files, diagnostics }: FileContext,
   set: IntegrationSet,
   used: ReadonlySet<string>,
   where: MethodLocator,
@@ -58,29 +57,15 @@ export function checkLock(
   const update = updateLock(previous, set.methods.values(), (id) => used.has(id) || unknowable(id));
   for (const { method_id, breaking } of update.refused) {
     const place = where(method_id) ?? { file: LOCK_FILE, at: undefined };
-    diagnostics.report('method-redefined', {
-      file: place.file,
-      at: place.at,
-      message: `method \`${method_id}\` changed incompatibly since it was locked: ${breaking.map(formatDifference).join('; ')}`,
-      hint: `publish \`${nextVersion(method_id)}\` with the new schema and keep \`${method_id}\` until its tools move; or undo the change`,
-    });
+    diagnostics.add('method-redefined', place, { id: method_id, changes: breaking.map(formatDifference).join('; '), next: nextVersion(method_id) });
   }
   if (mode === 'update') return update;
   for (const id of update.updated) {
     const place = where(id) ?? { file: LOCK_FILE, at: undefined };
-    diagnostics.report('lock-outdated', {
-      file: place.file,
-      at: place.at,
-      message: `method \`${id}\` changed compatibly since it was locked`,
-      hint: 'run `botc lock` to record the change',
-    });
+    diagnostics.add('lock-outdated', place, { variant: 'changed', id });
   }
-  const unrecorded = [
-    ...(update.added.length > 0 ? [`${update.added.length} new method(s) are not locked: ${listNames(update.added)}`] : []),
-    ...(update.removed.length > 0 ? [`${update.removed.length} locked method(s) are no longer declared: ${listNames(update.removed)}`] : []),
-  ];
-  if (unrecorded.length > 0) {
-    diagnostics.report('lock-outdated', { file: LOCK_FILE, at: { line: 1, column: 1 }, message: unrecorded.join('; '), hint: 'run `botc lock` to record them' });
+  if (update.added.length > 0 || update.removed.length > 0) {
+    diagnostics.add('lock-outdated', { file: LOCK_FILE, at: { line: 1, column: 1 } }, { variant: 'unrecorded', added: update.added, removed: update.removed });
   }
   return update;
 }
@@ -89,7 +74,7 @@ function readLock(files: WorkspaceFiles, diagnostics: Diagnostics): LockFile | u
   // Most workspaces have no lock: look before opening, so a build reads only files that exist.
   if (!existsSync(path.join(files.root, LOCK_FILE))) return undefined;
   const broken = (message: string, at?: Position) => {
-    diagnostics.report('json-syntax', { file: LOCK_FILE, at, message, hint: 'botc writes this file: restore it from version control, or delete it and run `botc lock`' });
+    diagnostics.add('json-syntax', { file: LOCK_FILE, at }, { variant: 'lock', detail: message, hint: 'botc writes this file: restore it from version control, or delete it and run `botc lock`' });
     return 'broken' as const;
   };
   const read = files.read(LOCK_FILE, LOCK_FILE_CAP);

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { compiledEntry, compiledKey } from '../load/compiled.ts';
-import { modulePin, pinnedFileDigest, type PinnedFile } from '../load/modules.ts';
-import { inspectModules, type ModuleReport, type ModuleRequest } from '../load/sandbox.ts';
-import { botcVersionTag, cacheKey, type BuildCache } from './cache.ts';
-import { exactJson } from './integrations-schema.ts';
+import { compiledEntry, compiledKey } from '../../load/compiled.ts';
+import { modulePin, pinnedFileDigest, type PinnedFile } from '../../load/modules.ts';
+import { inspectModules, type ModuleReport, type ModuleRequest } from '../../load/sandbox.ts';
+import { botcVersionTag, cacheKey, type BuildCache } from '../cache/cache.ts';
+import { exactJson } from '../validate/integrations-schema.ts';
 
 /** What the cache holds for one module: the local files it bundles, workspace-relative. */
 interface StoredInputs {

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { CACHE_DIR, CACHE_FORMAT, CACHE_KEY as KEY, botcVersionTag, readCacheEntry, sha256Hex, type StoredEntry } from '../load/cache-entry.ts';
+import { CACHE_DIR, CACHE_FORMAT, CACHE_KEY as KEY, botcVersionTag, readCacheEntry, sha256Hex, type StoredEntry } from '../../load/cache-entry.ts';
 
 // The entry format and key are shared with the runtime, which reads precompiled modules.
-export { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, sha256Hex } from '../load/cache-entry.ts';
+export { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, sha256Hex } from '../../load/cache-entry.ts';
 
 /** The kinds of entry, each in its own folder. */
 export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build' | 'compiled';
