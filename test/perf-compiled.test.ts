@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
-import { BuildCache } from '../src/build/cache.ts';
+import { BuildCache } from '../src/build/cache/cache.ts';
 import type { Bundle } from '../src/bundle/format.ts';
 import { compiledEntry, compiledKey } from '../src/load/compiled.ts';
 import { Runtime } from '../src/runtime/runtime.ts';
