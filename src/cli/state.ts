@@ -1,3 +1,4 @@
+// Over 300 lines: the review, credentials and audit commands share the store plumbing at the top of this file.
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,3 +1,4 @@
+// Over 300 lines: every route of the console in one Hono app, so the session, CSRF and tenant checks read in one place.
 import { diffLines } from 'diff';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';

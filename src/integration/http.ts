@@ -1,3 +1,4 @@
+// Over 300 lines: HttpIntegration is one class (request building, the read-only rule, redaction, capped streaming, status mapping); the helpers below are private to it.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import Link from 'http-link-header';
