@@ -1,0 +1,252 @@
+/**
+ * Long-running sync workers (src/inbound/scheduler.ts, src/inbound/pg-scheduler.ts): the
+ * in-process scheduler on SQLite, the shared pg-boss job queue on PostgreSQL with several worker
+ * processes against a loopback fake provider, a clean stop on SIGTERM, and `botc sync run` as a
+ * worker. The load test (8 workers, 20 tenants × 3 streams) runs with BOTC_LOAD_TEST=1.
+ * The worker processes run test/helpers/schedule-worker.mjs over lib/ (`npm run build:lib`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runLocalScheduler } from '../src/inbound/scheduler.ts';
+import type { PageFetcher, SyncOutcome, SyncTarget } from '../src/inbound/sync.ts';
+import { main } from '../src/cli/main.ts';
+import { PG_URL, postgresBackend, sqliteBackend, type TestDb } from './helpers/stores.ts';
+import { tempDir } from './helpers/workspace.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LIB = fileURLToPath(new URL('../lib/', import.meta.url));
+const WORKER = fileURLToPath(new URL('./helpers/schedule-worker.mjs', import.meta.url));
+const BOTC = path.join(REPO_ROOT, 'bin', 'botc.js');
+
+beforeAll(() => {
+  if (!existsSync(`${LIB}inbound/pg-scheduler.js`)) throw new Error('lib/ is missing or stale: run `npm run build:lib` first');
+});
+
+const meta = { provider_request_id: null, latency_ms: 0, next_cursor: null, rate_limit_remaining: null, cost_units: null, provenance: { source_type: 'fake', source_ref: null } };
+const stream = (name: string, seconds: number) => ({ name, method_id: `fake.${name}.import.v1`, interval_seconds: seconds, record_id: '/id' });
+
+/** One request the fake provider answered: which stream, when it came, when it was answered. */
+interface Hit {
+  tenant: string;
+  stream: string;
+  worker: string;
+  start: number;
+  end: number;
+}
+
+/** The loopback fake provider: one page per run, answered after 20-150 ms, every request recorded. */
+async function fakeProvider(): Promise<{ url: string; hits: Hit[]; server: Server }> {
+  const hits: Hit[] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const start = Date.now();
+    setTimeout(() => {
+      const tenant = url.searchParams.get('tenant')!;
+      const name = url.searchParams.get('stream')!;
+      hits.push({ tenant, stream: name, worker: url.searchParams.get('worker')!, start, end: Date.now() });
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ records: [{ id: `${name}-${start}` }] }));
+    }, 20 + Math.floor(Math.random() * 130));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, server };
+}
+
+function startWorker(db: TestDb, targets: SyncTarget[], providerUrl: string): { child: ChildProcess; ready: Promise<void>; exited: Promise<{ code: number | null; out: string; err: string }> } {
+  const child = spawn(process.execPath, [WORKER], {
+    env: { PATH: process.env['PATH'] ?? '', SCHED_LIB: LIB, SCHED_STATE: db.url, SCHED_ROOT: REPO_ROOT, SCHED_TARGETS: JSON.stringify(targets), SCHED_PROVIDER: providerUrl, SCHED_POLL: '0.5', SCHED_RESEED_MS: '5000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.startsWith('ready\n')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`worker exited early: ${err.slice(0, 500)}`)));
+  });
+  const exited = new Promise<{ code: number | null; out: string; err: string }>((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
+  return { child, ready, exited };
+}
+
+/** What a load run measured, for the assertions and the printed figures. */
+interface LoadFigures {
+  workers: number;
+  streams: number;
+  runs: number;
+  expected: number;
+  maxLagMs: number;
+  meanLagMs: number;
+  workersThatRan: number;
+  seconds: number;
+}
+
+/**
+ * Runs `workers` worker processes on PostgreSQL for `durationMs` over `tenants` × `perTenant`
+ * streams every `seconds`, stops them with SIGTERM, and checks the schedule: every stream ran
+ * once in every interval of the window (one fewer or more at its two edges), no two runs of a
+ * stream overlapped, every run claimed a slot of its own, every worker stopped cleanly, and
+ * every tenant's audit chain verifies.
+ */
+async function loadRun(options: { workers: number; tenants: number; perTenant: number; seconds: number; durationMs: number }): Promise<LoadFigures> {
+  const db = await postgresBackend.open();
+  const provider = await fakeProvider();
+  const store = await db.connect();
+  const [{ schema }] = await db.raw.all<{ schema: string }>('SELECT current_schema() AS schema');
+  const targets: SyncTarget[] = [];
+  for (let t = 0; t < options.tenants; t++) for (let s = 0; s < options.perTenant; s++) targets.push({ tenant: `t${t}`, provider: 'fake', stream: stream(`s${s}`, options.seconds) });
+  const workers = Array.from({ length: options.workers }, () => startWorker(db, targets, provider.url));
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+    const from = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, options.durationMs));
+    const to = Date.now();
+    for (const w of workers) w.child.kill('SIGTERM');
+    const exits = await Promise.all(workers.map((w) => w.exited));
+    for (const exit of exits) {
+      expect(exit.code, exit.err).toBe(0);
+      expect(exit.out.trim().endsWith('stopped')).toBe(true);
+    }
+    const intervalMs = options.seconds * 1000;
+    // The slot the workers started in (run at once) and every slot that began in the window:
+    // each must have its run, give or take the edges.
+    const expected = Math.floor(to / intervalMs) - Math.floor(from / intervalMs) + 1;
+    let maxLag = 0;
+    let lagSum = 0;
+    let lagged = 0;
+    for (const target of targets) {
+      const hits = provider.hits.filter((h) => h.tenant === target.tenant && h.stream === target.stream.name).sort((a, b) => a.start - b.start);
+      const inWindow = hits.filter((h) => h.start >= from && h.start < to);
+      expect(inWindow.length, `${target.tenant}/${target.stream.name}`).toBeGreaterThanOrEqual(expected - 1);
+      expect(inWindow.length, `${target.tenant}/${target.stream.name}`).toBeLessThanOrEqual(expected + 1);
+      // Never two runs of one stream at once (one interval per run: the audit below).
+      for (let i = 1; i < hits.length; i++) expect(hits[i]!.start).toBeGreaterThanOrEqual(hits[i - 1]!.end);
+      // How late each scheduled run started after its interval began (not the first run, which
+      // starts when the workers do).
+      for (const h of inWindow.filter((x) => Math.floor(x.start / intervalMs) > Math.floor(from / intervalMs))) {
+        const lag = h.start - Math.floor(h.start / intervalMs) * intervalMs;
+        maxLag = Math.max(maxLag, lag);
+        lagSum += lag;
+        lagged++;
+      }
+    }
+    const inWindow = provider.hits.filter((h) => h.start >= from && h.start < to);
+    // Every run the provider saw is one audited completed run with a slot of its own.
+    for (let t = 0; t < options.tenants; t++) {
+      const audit = await store.listAudit({ tenant: `t${t}`, action: 'sync.completed' });
+      expect(audit.length).toBe(provider.hits.filter((h) => h.tenant === `t${t}`).length);
+      const slots = audit.map((a) => `${(a.detail as { stream: string }).stream}:${(a.detail as { slot: number }).slot}`);
+      expect(new Set(slots).size).toBe(slots.length);
+      expect(await store.verifyAudit(`t${t}`)).toMatchObject({ ok: true });
+    }
+    return {
+      workers: options.workers,
+      streams: targets.length,
+      runs: inWindow.length,
+      expected: expected * targets.length,
+      maxLagMs: maxLag,
+      meanLagMs: Math.round(lagSum / Math.max(1, lagged)),
+      workersThatRan: new Set(provider.hits.map((h) => h.worker)).size,
+      seconds: Math.round((to - from) / 1000),
+    };
+  } finally {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    provider.server.close();
+    await db.dispose();
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schema}_jobs CASCADE`).catch(() => undefined);
+    await client.end();
+  }
+}
+
+describe('the in-process scheduler (SQLite)', () => {
+  it('runs each stream at once and then at the start of every interval, one run at a time, and stops when told', async () => {
+    const db = await sqliteBackend.open();
+    try {
+      const store = await db.connect();
+      const starts = new Map<string, number[]>();
+      let running = 0;
+      let overlap = false;
+      const fetchPage: PageFetcher = async (t) => {
+        if (running++ > 1) overlap = true;
+        starts.set(t.stream.name, [...(starts.get(t.stream.name) ?? []), Date.now()]);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        running--;
+        return { ok: true, data: { records: [{ id: `${t.stream.name}-${Date.now()}` }] }, meta };
+      };
+      const targets: SyncTarget[] = [{ tenant: 'acme', provider: 'fake', stream: stream('a', 1) }, { tenant: 'acme', provider: 'fake', stream: stream('b', 1) }];
+      const controller = new AbortController();
+      const outcomes: SyncOutcome[] = [];
+      const started = Date.now();
+      const done = runLocalScheduler({ store, targets, fetchPage, signal: controller.signal, onOutcome: (_t, o) => outcomes.push(o) });
+      await new Promise((resolve) => setTimeout(resolve, 2_600));
+      controller.abort();
+      await done;
+      const stoppedIn = Date.now() - started - 2_600;
+      expect(stoppedIn).toBeLessThan(300);
+      expect(overlap).toBe(false);
+      for (const name of ['a', 'b']) {
+        const list = starts.get(name)!;
+        // At start, then at each of the next two seconds.
+        expect(list.length).toBe(Math.floor((started + 2_600) / 1000) - Math.floor(started / 1000) + 1);
+        for (const at of list.slice(1)) expect(at % 1000).toBeLessThan(200);
+      }
+      expect(outcomes.every((o) => o.status === 'ok')).toBe(true);
+      expect(await store.verifyAudit('acme')).toMatchObject({ ok: true });
+    } finally {
+      await db.dispose();
+    }
+  });
+});
+
+describe.runIf(PG_URL)('the shared job queue (PostgreSQL)', () => {
+  it('two worker processes share 2 tenants × 2 streams every 2 s: one run per stream and interval, none overlapping', async () => {
+    const figures = await loadRun({ workers: 2, tenants: 2, perTenant: 2, seconds: 2, durationMs: 8_000 });
+    console.log(`sync schedule (small): ${JSON.stringify(figures)}`);
+    expect(figures.maxLagMs).toBeLessThan(2_000);
+  }, 40_000);
+
+  it.runIf(process.env['BOTC_LOAD_TEST'])('load: 8 workers (4 × 2 machines) share 20 tenants × 3 streams every 2 s for 25 s', async () => {
+    const figures = await loadRun({ workers: 8, tenants: 20, perTenant: 3, seconds: 2, durationMs: 25_000 });
+    console.log(`sync schedule (load): ${JSON.stringify(figures)}`);
+    expect(figures.workersThatRan).toBeGreaterThan(1);
+  }, 120_000);
+});
+
+it('botc sync run is a worker until SIGTERM: it runs the HubSpot stream at once and stops cleanly (exit 0)', async () => {
+  const dir = tempDir('botc-schedule-');
+  const out = path.join(dir, 'dist');
+  const io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '', cwd: REPO_ROOT, env: { USER: 'tester' } };
+  expect(await main(['build', '--out', out], io)).toBe(0);
+  const state = path.join(dir, 'state.db');
+  const child = spawn(process.execPath, [BOTC, 'sync', 'run', '--tenant', 'acme', '--tenant', 'beta', '--bundles', out, '--root', REPO_ROOT, '--state', state], {
+    env: { PATH: process.env['PATH'] ?? '', BOTC_SECRET_KEY: randomBytes(32).toString('hex') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const lines = new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => {
+    stdout += c.toString();
+    if (stdout.split('\n').filter(Boolean).length >= 2) resolve();
+  }));
+  await lines;
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(code, stderr).toBe(0);
+  expect(stderr).toContain('in-process scheduler');
+  // No HubSpot credential: each tenant's run fails before anything leaves, and is reported.
+  const runs = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(runs.map((r) => r['tenant']).sort()).toEqual(['acme', 'beta']);
+  expect(runs.every((r) => r['status'] === 'failed' && r['code'] === 'AUTH_REQUIRED')).toBe(true);
+}, 30_000);
