@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { nextSlotStart, runOne, type SchedulerOptions } from './scheduler.ts';
+import { openStreamLocks, type StreamLocks } from './stream-lock.ts';
 import type { SyncTarget } from './sync.ts';
 
 /** Where the shared schedule lives, and how a worker polls it. */
@@ -32,6 +33,10 @@ interface SyncJob {
 const BATCH = 4;
 /** Parallel fetch loops per worker: a slow run in one batch does not hold the others back. */
 const LOOPS = 2;
+/** How soon a run finding its stream busy tries again (within the same interval only). */
+const BUSY_RETRY_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The shared scheduler on PostgreSQL: the schedule is kept in a pg-boss job queue in the store's
@@ -62,7 +67,10 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
   const inFlight = new Set<Promise<unknown>>();
   let reseed: NodeJS.Timeout | undefined;
   await boss.start();
+  let opened: StreamLocks | undefined;
   try {
+    const locks = await openStreamLocks(options.connectionString, (error) => options.onError?.(error));
+    opened = locks;
     await boss.createQueue(queue, { name: queue, policy: 'standard', retryLimit: 0 });
     const job = (target: SyncTarget, slot: number) => {
       const intervalMs = target.stream.interval_seconds * 1000;
@@ -73,7 +81,8 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
         data,
         startAfter: new Date(slot * intervalMs),
         retryLimit: 0,
-        // A run that outlives its interval by this much is taken as dead (the store takes it as crashed sooner).
+        // pg-boss marks a job active longer than this failed (it is never retried); the stream's
+        // lock, not this, keeps a long run alone.
         expireInSeconds: Math.max(900, 2 * target.stream.interval_seconds),
         singletonKey: jobKey(target),
       };
@@ -98,8 +107,17 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
       await boss.insert([job(target, Math.max(data.slot, slotOf(target, now())) + 1)]).catch((error: Error) => options.onError?.(error, target));
       // The database's clock released the job; wait out a slightly slower clock here.
       const early = data.slot * intervalMs - now();
-      if (early > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(early, 5_000)));
-      await runOne(options, target);
+      if (early > 0) await sleep(Math.min(early, 5_000));
+      // The previous run still going (here or on another machine): try again within the interval.
+      for (;;) {
+        const result = await locks.exclusive(target, async () => ({ outcome: await runOne(options, target) }));
+        const busy = result === undefined || result.outcome?.status === 'busy';
+        if (!busy || options.signal.aborted || slotOf(target, now() + BUSY_RETRY_MS) !== slotOf(target, now())) {
+          if (result === undefined) options.onOutcome?.(target, { status: 'busy' });
+          return;
+        }
+        await sleep(BUSY_RETRY_MS);
+      }
     };
     for (let i = 0; i < LOOPS; i++) {
       await boss.work<SyncJob>(queue, { batchSize: BATCH, pollingIntervalSeconds: Math.max(0.5, options.pollingSeconds ?? 1) }, async (jobs) => {
@@ -122,6 +140,7 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
     await boss.offWork(queue).catch(() => undefined);
     await Promise.allSettled([...inFlight]);
     await boss.stop({ graceful: true, wait: true, close: true, timeout: 10_000 }).catch(() => undefined);
+    await opened?.close();
   }
 }
 
