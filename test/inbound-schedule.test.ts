@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runLocalScheduler } from '../src/inbound/scheduler.ts';
+import { openStreamLocks } from '../src/inbound/stream-lock.ts';
 import type { PageFetcher, SyncOutcome, SyncTarget } from '../src/inbound/sync.ts';
 import { main } from '../src/cli/main.ts';
 import { PG_URL, postgresBackend, sqliteBackend, type TestDb } from './helpers/stores.ts';
@@ -187,11 +188,16 @@ async function loadRun(options: { workers: number; tenants: number; perTenant: n
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     provider.server.close();
     await db.dispose();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema}_jobs CASCADE`).catch(() => undefined);
-    await client.end();
+    await dropQueueSchema(schema);
   }
+}
+
+/** Drops the job queue's schema of a test store (its own schema is dropped by `dispose`). */
+async function dropQueueSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${schema}_jobs CASCADE`).catch(() => undefined);
+  await client.end();
 }
 
 describe('the in-process scheduler (SQLite)', () => {
@@ -240,36 +246,96 @@ describe.runIf(PG_URL)('the shared job queue (PostgreSQL)', () => {
     expect(figures.runs).toBeGreaterThanOrEqual(figures.intervals - figures.streams);
   }, 40_000);
 
+  it('the lock of a stream keeps a second process off it while a run lasts, and is free again when the run ends or its connection dies', async () => {
+    const db = await postgresBackend.open();
+    try {
+      const first = await openStreamLocks(db.url);
+      const second = await openStreamLocks(db.url);
+      const target: SyncTarget = { tenant: 'acme', provider: 'fake', stream: stream('a', 60) };
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const long = first.exclusive(target, async () => {
+        await gate;
+        return 'first';
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await second.exclusive(target, async () => 'second')).toBeUndefined();
+      // Another stream, or the same stream in another tenant, is not held.
+      expect(await second.exclusive({ ...target, tenant: 'beta' }, async () => 'beta')).toBe('beta');
+      // In the same process the lock is not re-entrant either.
+      expect(await first.exclusive(target, async () => 'again')).toBeUndefined();
+      release();
+      expect(await long).toBe('first');
+      expect(await second.exclusive(target, async () => 'second')).toBe('second');
+      // A worker that dies mid-run (its connection ends) frees the stream.
+      const stuck = first.exclusive(target, () => new Promise<string>(() => undefined));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await first.close();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await second.exclusive(target, async () => 'taken over')).toBe('taken over');
+      void stuck;
+      await second.close();
+    } finally {
+      await db.dispose();
+    }
+  });
+
   it.runIf(process.env['BOTC_LOAD_TEST'])('load: 8 workers (4 × 2 machines) share 20 tenants × 3 streams every 2 s for 25 s', async () => {
     const figures = await loadRun({ workers: 8, tenants: 20, perTenant: 3, seconds: 2, durationMs: 25_000 });
     expect(figures.workers_that_ran).toBeGreaterThan(1);
   }, 120_000);
 });
 
-it('botc sync run is a worker until SIGTERM: it runs the HubSpot stream at once and stops cleanly (exit 0)', async () => {
-  const dir = tempDir('botc-schedule-');
-  const out = path.join(dir, 'dist');
-  const io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '', cwd: REPO_ROOT, env: { USER: 'tester' } };
-  expect(await main(['build', '--out', out], io)).toBe(0);
-  const state = path.join(dir, 'state.db');
-  const child = spawn(process.execPath, [BOTC, 'sync', 'run', '--tenant', 'acme', '--tenant', 'beta', '--bundles', out, '--root', REPO_ROOT, '--state', state], {
-    env: { PATH: process.env['PATH'] ?? '', BOTC_SECRET_KEY: randomBytes(32).toString('hex') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const lines = new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => {
-    stdout += c.toString();
-    if (stdout.split('\n').filter(Boolean).length >= 2) resolve();
-  }));
-  await lines;
-  child.kill('SIGTERM');
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  expect(code, stderr).toBe(0);
-  expect(stderr).toContain('in-process scheduler');
-  // No HubSpot credential: each tenant's run fails before anything leaves, and is reported.
-  const runs = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  expect(runs.map((r) => r['tenant']).sort()).toEqual(['acme', 'beta']);
-  expect(runs.every((r) => r['status'] === 'failed' && r['code'] === 'AUTH_REQUIRED')).toBe(true);
-}, 30_000);
+describe('botc sync run as a worker', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = path.join(tempDir('botc-schedule-'), 'dist');
+    const io = { stdout: () => undefined, stderr: () => undefined, stdin: async () => '', cwd: REPO_ROOT, env: { USER: 'tester' } };
+    expect(await main(['build', '--out', out], io)).toBe(0);
+  }, 30_000);
+
+  async function worker(state: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [BOTC, 'sync', 'run', '--tenant', 'acme', '--tenant', 'beta', '--bundles', out, '--root', REPO_ROOT, '--state', state], {
+      env: { PATH: process.env['PATH'] ?? '', BOTC_SECRET_KEY: randomBytes(32).toString('hex') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    await new Promise<void>((resolve) => child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.split('\n').filter(Boolean).length >= 2) resolve();
+    }));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stdout, stderr };
+  }
+
+  const expectRuns = (stdout: string) => {
+    // No HubSpot credential: each tenant's run fails before anything leaves, and is reported.
+    const runs = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(runs.map((r) => r['tenant']).sort()).toEqual(['acme', 'beta']);
+    expect(runs.every((r) => r['stream'] === 'deals' && r['status'] === 'failed' && r['code'] === 'AUTH_REQUIRED')).toBe(true);
+  };
+
+  it('on SQLite: the in-process scheduler runs the HubSpot stream of each tenant at once, and SIGTERM stops it cleanly (exit 0)', async () => {
+    const result = await worker(path.join(tempDir('botc-schedule-'), 'state.db'));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('in-process scheduler');
+    expectRuns(result.stdout);
+  }, 20_000);
+
+  it.runIf(PG_URL)('on PostgreSQL: the shared job queue runs the HubSpot stream of each tenant at once, and SIGTERM stops it cleanly (exit 0)', async () => {
+    const db = await postgresBackend.open();
+    const [{ schema }] = await db.raw.all<{ schema: string }>('SELECT current_schema() AS schema');
+    try {
+      const result = await worker(db.url);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toContain('shared PostgreSQL job queue');
+      expectRuns(result.stdout);
+    } finally {
+      await db.dispose();
+      await dropQueueSchema(schema);
+    }
+  }, 20_000);
+});

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { StreamDeclaration, WebhookDeclaration } from '../inbound/declarations.ts';
 import { runPgScheduler } from '../inbound/pg-scheduler.ts';
 import { runLocalScheduler } from '../inbound/scheduler.ts';
+import { openStreamLocks } from '../inbound/stream-lock.ts';
 import { runStream, type PageFetcher, type SyncOutcome, type SyncTarget } from '../inbound/sync.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { StateStore } from '../state/types.ts';
@@ -190,14 +191,21 @@ async function loop(runtimes: BundleStreams, store: StateStore, tenants: string[
   const fetchPage: PageFetcher = (t, cursor, traceId) =>
     runtimeOf.get(t.stream.method_id)!.syncPage({ tenant: t.tenant, method_id: t.stream.method_id, params: t.stream.params ?? {}, trace_id: traceId, ...(cursor !== null ? { cursor } : {}) });
   const line = (t: SyncTarget, outcome: SyncOutcome) => io.stdout(`${JSON.stringify({ tenant: t.tenant, provider: t.provider, stream: t.stream.name, ...outcome })}\n`);
+  const shared = location !== undefined && /^postgres(ql)?:\/\//.test(location);
   if (once) {
-    let failed = false;
-    for (const target of targets) {
-      const outcome = await runStream(store, target, fetchPage);
-      if (outcome.status === 'failed') failed = true;
-      line(target, outcome);
+    // On PostgreSQL a cron run keeps off a stream a worker is running, as the workers do.
+    const locks = shared ? await openStreamLocks(location) : undefined;
+    try {
+      let failed = false;
+      for (const target of targets) {
+        const outcome = locks ? ((await locks.exclusive(target, () => runStream(store, target, fetchPage))) ?? { status: 'busy' as const }) : await runStream(store, target, fetchPage);
+        if (outcome.status === 'failed') failed = true;
+        line(target, outcome);
+      }
+      return failed ? 1 : 0;
+    } finally {
+      await locks?.close();
     }
-    return failed ? 1 : 0;
   }
   const controller = new AbortController();
   void untilStopped().then(() => controller.abort());
@@ -210,7 +218,6 @@ async function loop(runtimes: BundleStreams, store: StateStore, tenants: string[
     onOutcome: (t: SyncTarget, outcome: SyncOutcome) => void (outcome.status === 'ok' || outcome.status === 'failed' ? line(t, outcome) : undefined),
     onError: (error: Error, t?: SyncTarget) => io.stderr(`botc: sync${t ? ` of ${t.tenant}/${t.provider}/${t.stream.name}` : ''}: ${error.message.slice(0, 300)}\n`),
   };
-  const shared = location !== undefined && /^postgres(ql)?:\/\//.test(location);
   io.stderr(`botc: sync worker for ${targets.length} stream(s) of ${tenants.join(', ')} (${shared ? 'shared PostgreSQL job queue' : 'in-process scheduler'}); stop with SIGINT or SIGTERM\n`);
   if (shared) await runPgScheduler({ ...options, connectionString: location });
   else await runLocalScheduler(options);
