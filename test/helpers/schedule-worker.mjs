@@ -17,6 +17,16 @@ const { runLocalScheduler } = await lib('inbound/scheduler.js');
 const { runPgScheduler } = await lib('inbound/pg-scheduler.js');
 const targets = JSON.parse(env.SCHED_TARGETS);
 const store = await openStore(env.SCHED_STATE, env.SCHED_ROOT);
+const profile = {};
+if (env.SCHED_PROFILE) {
+  for (const name of ['readIdempotency', 'claimIdempotency', 'getCursor', 'enqueueImport', 'completeIdempotency', 'appendAudit']) {
+    const original = store[name].bind(store);
+    store[name] = async (...args) => {
+      const t = performance.now();
+      try { return await original(...args); } finally { const p = (profile[name] ??= { n: 0, ms: 0, max: 0 }); const d = performance.now() - t; p.n++; p.ms += d; p.max = Math.max(p.max, d); }
+    };
+  }
+}
 const meta = (next) => ({ provider_request_id: null, latency_ms: 0, next_cursor: next, rate_limit_remaining: null, cost_units: null, provenance: { source_type: 'fake', source_ref: null } });
 
 /** One page from the fake provider: it records when the request came and when it answered. */
@@ -49,4 +59,5 @@ if (/^postgres/.test(env.SCHED_STATE)) {
   await runLocalScheduler(options);
 }
 await store.close();
+if (env.SCHED_PROFILE) process.stderr.write(`${JSON.stringify(Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, { n: v.n, avg: Math.round(v.ms / v.n), max: Math.round(v.max) }])))}\n`);
 process.stdout.write('stopped\n');
