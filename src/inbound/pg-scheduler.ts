@@ -62,7 +62,10 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
   const schema = options.schema ?? (await queueSchema(options.connectionString));
   const byKey = new Map(options.targets.map((t) => [jobKey(t), t]));
   const queue = `botc-sync-${createHash('sha256').update([...byKey.keys()].sort().join('\n')).digest('hex').slice(0, 16)}`;
-  const boss = new PgBoss({ connectionString: options.connectionString, schema, max: 4, application_name: 'botc-sync', schedule: false });
+  // A completed job is kept (not archived) for two of the longest intervals: while it is, putting
+  // its interval in again is a no-op.
+  const keepSeconds = Math.max(12 * 3600, ...options.targets.map((t) => 2 * t.stream.interval_seconds));
+  const boss = new PgBoss({ connectionString: options.connectionString, schema, max: 4, application_name: 'botc-sync', schedule: false, archiveCompletedAfterSeconds: keepSeconds });
   boss.on('error', (error) => options.onError?.(error));
   const inFlight = new Set<Promise<unknown>>();
   let reseed: NodeJS.Timeout | undefined;
