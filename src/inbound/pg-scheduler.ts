@@ -105,9 +105,17 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
     const handle = async (data: SyncJob) => {
       const target = byKey.get(jobKey(data));
       if (!target || options.signal.aborted) return;
+      // The next interval, sent before the run starts (and awaited after it, so it does not
+      // delay the run): the schedule survives this worker dying mid-run.
+      const chained = boss.insert([job(target, Math.max(data.slot, slotOf(target, now())) + 1)]).catch((error: Error) => options.onError?.(error, target));
+      try {
+        await runWhenDue(target, data);
+      } finally {
+        await chained;
+      }
+    };
+    const runWhenDue = async (target: SyncTarget, data: SyncJob) => {
       const intervalMs = target.stream.interval_seconds * 1000;
-      // The next interval first: the schedule survives this worker dying mid-run.
-      await boss.insert([job(target, Math.max(data.slot, slotOf(target, now())) + 1)]).catch((error: Error) => options.onError?.(error, target));
       // The database's clock released the job; wait out a slightly slower clock here.
       const early = data.slot * intervalMs - now();
       if (early > 0) await sleep(Math.min(early, 5_000));
