@@ -54,14 +54,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   again) runs a stream at most once per interval: correctness does not rest on the queue.
  * - Jobs are not retried: a failed run is audited and waits for the next interval.
  *
- * The queue is named for the set of streams the worker serves: workers started with the same
- * registry and tenants share one; a worker that serves other streams never fetches a job it
- * cannot run. Resolves when `signal` aborts and the runs in flight ended.
+ * The queue is named for the set of streams (and intervals) the worker serves: workers started
+ * with the same registry and tenants share one; a worker that serves other streams never
+ * fetches a job it cannot run. Resolves when `signal` aborts and the runs in flight ended.
  */
 export async function runPgScheduler(options: PgSchedulerOptions): Promise<void> {
   const schema = options.schema ?? (await queueSchema(options.connectionString));
   const byKey = new Map(options.targets.map((t) => [jobKey(t), t]));
-  const queue = `botc-sync-${createHash('sha256').update([...byKey.keys()].sort().join('\n')).digest('hex').slice(0, 16)}`;
+  const served = options.targets.map((t) => `${jobKey(t)}@${t.stream.interval_seconds}`).sort();
+  const queue = `botc-sync-${createHash('sha256').update(served.join('\n')).digest('hex').slice(0, 16)}`;
   // A completed job is kept (not archived) for two of the longest intervals: while it is, putting
   // its interval in again is a no-op.
   const keepSeconds = Math.max(12 * 3600, ...options.targets.map((t) => 2 * t.stream.interval_seconds));
