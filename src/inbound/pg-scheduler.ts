@@ -29,10 +29,14 @@ interface SyncJob {
   slot: number;
 }
 
-/** Runs one worker fetches at once (each run of the batch in parallel). */
-const BATCH = 4;
-/** Parallel fetch loops per worker: a slow run in one batch does not hold the others back. */
-const LOOPS = 2;
+/** Jobs one fetch takes from the queue. */
+const BATCH = 8;
+/**
+ * Runs one worker has in flight at most. A fetched job is handed to a run and the fetch loop goes
+ * on: waiting for a whole batch to end would let one slow run hold back the jobs fetched with it.
+ * A worker at its limit stops fetching, and the other workers take the jobs.
+ */
+const MAX_RUNS = 16;
 /** How soon a run finding its stream busy tries again (within the same interval only). */
 const BUSY_RETRY_MS = 1_000;
 
@@ -68,7 +72,7 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
   const keepSeconds = Math.max(12 * 3600, ...options.targets.map((t) => 2 * t.stream.interval_seconds));
   const boss = new PgBoss({ connectionString: options.connectionString, schema, max: 4, application_name: 'botc-sync', schedule: false, archiveCompletedAfterSeconds: keepSeconds });
   boss.on('error', (error) => options.onError?.(error));
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = new Set<Promise<void>>();
   let reseed: NodeJS.Timeout | undefined;
   await boss.start();
   let opened: StreamLocks | undefined;
@@ -131,17 +135,17 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
         await sleep(BUSY_RETRY_MS);
       }
     };
-    for (let i = 0; i < LOOPS; i++) {
-      await boss.work<SyncJob>(queue, { batchSize: BATCH, pollingIntervalSeconds: Math.max(0.5, options.pollingSeconds ?? 1) }, async (jobs) => {
-        const batch = Promise.all(jobs.map((j) => handle(j.data)));
-        inFlight.add(batch);
-        try {
-          await batch;
-        } finally {
-          inFlight.delete(batch);
-        }
-      });
-    }
+    let freed: () => void = () => undefined;
+    await boss.work<SyncJob>(queue, { batchSize: BATCH, pollingIntervalSeconds: Math.max(0.5, options.pollingSeconds ?? 1) }, async (jobs) => {
+      for (const j of jobs) {
+        while (inFlight.size >= MAX_RUNS) await new Promise<void>((resolve) => (freed = resolve));
+        const run: Promise<void> = handle(j.data).catch((error: unknown) => options.onError?.(error instanceof Error ? error : new Error(String(error)))).finally(() => {
+          inFlight.delete(run);
+          freed();
+        });
+        inFlight.add(run);
+      }
+    });
     await new Promise<void>((resolve) => {
       if (options.signal.aborted) resolve();
       else options.signal.addEventListener('abort', () => resolve(), { once: true });

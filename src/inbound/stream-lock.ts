@@ -17,32 +17,47 @@ export interface StreamLocks {
 }
 
 /**
- * Opens the locks' connection. `onError` hears about a connection that broke (the locks it held
+ * Opens the locks' connections (`sessions` of them, opened as streams need them). `onError` hears about a connection that broke (the locks it held
  * are gone then; runs in flight finish, and the store's slot claim still keeps each interval to
  * one run); the next `exclusive` reconnects.
  */
-export async function openStreamLocks(connectionString: string, onError?: (error: Error) => void): Promise<StreamLocks> {
-  let client: pg.Client | undefined;
+export async function openStreamLocks(connectionString: string, onError?: (error: Error) => void, sessions = 4): Promise<StreamLocks> {
+  // Several sessions, each stream always on the same one: one connection would queue every
+  // run's lock and unlock behind the others'.
+  // Promises, so that two runs needing one session at once open it once.
+  const clients: (Promise<pg.Client> | undefined)[] = Array.from({ length: sessions }, () => undefined);
   let scope = '';
   const held = new Set<string>();
-  const connect = async (): Promise<pg.Client> => {
-    if (client) return client;
-    const next = new pg.Client({ connectionString, application_name: 'botc-sync-locks' });
-    next.on('error', (error) => {
-      if (client === next) client = undefined;
-      onError?.(error);
-    });
-    await next.connect();
-    // Stores in different schemas of one database are different stores: their locks differ too.
-    scope = (await next.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? '';
-    client = next;
-    return next;
+  const connect = (index: number): Promise<pg.Client> => {
+    const existing = clients[index];
+    if (existing) return existing;
+    const slot: { opening?: Promise<pg.Client> } = {};
+    const open = async () => {
+      const next = new pg.Client({ connectionString, application_name: 'botc-sync-locks' });
+      next.on('error', (error) => {
+        if (clients[index] === slot.opening) clients[index] = undefined;
+        onError?.(error);
+      });
+      try {
+        await next.connect();
+        // Stores in different schemas of one database are different stores: their locks differ too.
+        scope = (await next.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]?.schema ?? '';
+      } catch (error) {
+        if (clients[index] === slot.opening) clients[index] = undefined;
+        await next.end().catch(() => undefined);
+        throw error;
+      }
+      return next;
+    };
+    slot.opening = open();
+    clients[index] = slot.opening;
+    return slot.opening;
   };
-  const keyOf = (t: SyncTarget): [number, number] => {
+  const keyOf = (t: SyncTarget): { key: [number, number]; session: number } => {
     const digest = createHash('sha256').update(`botc-sync\n${scope}\n${t.tenant}\n${t.provider}\n${t.stream.name}`).digest();
-    return [digest.readInt32BE(0), digest.readInt32BE(4)];
+    return { key: [digest.readInt32BE(0), digest.readInt32BE(4)], session: digest.readUInt32BE(8) % sessions };
   };
-  await connect();
+  await connect(0);
   return {
     async exclusive(target, work) {
       const name = `${target.tenant}/${target.provider}/${target.stream.name}`;
@@ -50,8 +65,8 @@ export async function openStreamLocks(connectionString: string, onError?: (error
       if (held.has(name)) return undefined;
       held.add(name);
       try {
-        const session = await connect();
-        const key = keyOf(target);
+        const { key, session: index } = keyOf(target);
+        const session = await connect(index);
         const got = (await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', key)).rows[0]?.ok === true;
         if (!got) return undefined;
         try {
@@ -64,9 +79,8 @@ export async function openStreamLocks(connectionString: string, onError?: (error
       }
     },
     async close() {
-      const last = client;
-      client = undefined;
-      await last?.end().catch(() => undefined);
+      const open = clients.splice(0, clients.length, ...clients.map(() => undefined));
+      await Promise.all(open.map(async (c) => (await c?.catch(() => undefined))?.end().catch(() => undefined)));
     },
   };
 }
