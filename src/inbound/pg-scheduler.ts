@@ -32,11 +32,12 @@ interface SyncJob {
 /** Jobs one fetch takes from the queue. */
 const BATCH = 8;
 /**
- * Runs one worker has in flight at most. A fetched job is handed to a run and the fetch loop goes
- * on: waiting for a whole batch to end would let one slow run hold back the jobs fetched with it.
- * A worker at its limit stops fetching, and the other workers take the jobs.
+ * Runs one worker has in flight at most: the store's connections (10), as more would only queue
+ * for them. A fetched job is handed to a run and the fetch loop goes on: waiting for a whole
+ * batch to end would let one slow run hold back the jobs fetched with it. A worker at its limit
+ * stops fetching, and the other workers take the jobs.
  */
-const MAX_RUNS = 16;
+const MAX_RUNS = 10;
 /** How soon a run finding its stream busy tries again (within the same interval only). */
 const BUSY_RETRY_MS = 1_000;
 
