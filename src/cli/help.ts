@@ -238,16 +238,18 @@ Exit status: 0 printed, 1 the bundle cannot be exported for the target (problems
   },
   sync: {
     summary: 'run the scheduled sync streams of the workspace into the review queue',
-    text: `Usage: botc sync run [--once] [--tenant T] [--provider P] [--bundles DIR] [--root DIR] [--state URL]
+    text: `Usage: botc sync run [--once] [--tenant T]... [--provider P] [--bundles DIR] [--root DIR] [--state URL]
                      [--credentials FILE]
 
-Runs each due stream (registry \`streams\`: method, interval, record id) of tenant T (default
-\`default\`) through the built bundle that carries its method (DIR, default <root>/dist): reads
-the stream's cursor, calls the method page by page, and commits each page's records (upserted by
-record id) with the next cursor in one transaction into the review queue. One run per stream and
-interval across every process on the store; a failure is audited and waits for the next
-interval. Prints one JSON line per run. --once runs what is due and exits; otherwise it looks
-again every 5 seconds until SIGINT or SIGTERM.
+Runs each due stream (registry \`streams\`: method, interval, record id) of each tenant T
+(--tenant repeats; default \`default\`) through the built bundle that carries its method (DIR,
+default <root>/dist): reads the stream's cursor, calls the method page by page, and commits each
+page's records (upserted by record id) with the next cursor in one transaction into the review
+queue. One run per stream and interval across every process on the store; a failure is audited
+and waits for the next interval. Prints one JSON line per run. --once runs what is due and
+exits; otherwise it is a worker until SIGINT or SIGTERM: on PostgreSQL the workers of every
+machine share one job queue in the database (schema botc_jobs), on SQLite an in-process
+scheduler runs each stream at the start of its interval.
 
 ${WORKSPACE}
 ${STATE}

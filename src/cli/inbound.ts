@@ -3,7 +3,10 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StreamDeclaration, WebhookDeclaration } from '../inbound/declarations.ts';
-import { runStream } from '../inbound/sync.ts';
+import { runPgScheduler } from '../inbound/pg-scheduler.ts';
+import { runLocalScheduler } from '../inbound/scheduler.ts';
+import { openStreamLocks } from '../inbound/stream-lock.ts';
+import { runStream, type PageFetcher, type SyncOutcome, type SyncTarget } from '../inbound/sync.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import type { StateStore } from '../state/types.ts';
 import { withRuntime } from './call.ts';
@@ -12,7 +15,7 @@ import { readRegistryEntries } from '../inbound/registry.ts';
 import { CredentialVault, vaultKeyFromEnv, webhookSecretKey } from '../state/vault.ts';
 import type { Io } from './io.ts';
 import { untilStopped } from './signals.ts';
-import { storeFor } from './state.ts';
+import { checkVaultKey, storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
 
@@ -97,7 +100,7 @@ function webhookDeclarations(root: string): Map<string, WebhookDeclaration> {
 
 const SYNC_OPTIONS = {
   once: { type: 'boolean', default: false },
-  tenant: { type: 'string', default: 'default' },
+  tenant: { type: 'string', multiple: true },
   provider: { type: 'string' },
   root: { type: 'string' },
   state: { type: 'string' },
@@ -105,15 +108,14 @@ const SYNC_OPTIONS = {
   bundles: { type: 'string' },
 } as const;
 
-/** How often a long-running `botc sync run` looks for due streams, in milliseconds. */
-const SYNC_TICK_MS = 5_000;
-
 /**
- * `botc sync run [--once] [--tenant T] [--provider P] [--bundles DIR] [--root DIR] [--state URL]`:
- * runs the tenant's due sync streams (registry `streams`) through the built bundles that carry
- * their methods (DIR, default `<root>/dist`), one JSON line per run on stdout. `--once` runs
- * what is due and exits (1 when a run failed); otherwise it looks again every few seconds
- * until SIGINT or SIGTERM. Any number of these may run on one store (src/inbound/sync.ts).
+ * `botc sync run [--once] [--tenant T]... [--provider P] [--bundles DIR] [--root DIR] [--state URL]`:
+ * runs the due sync streams (registry `streams`) of each tenant (`--tenant` repeats; default
+ * `default`) through the built bundles that carry their methods (DIR, default `<root>/dist`),
+ * one JSON line per run on stdout. `--once` runs what is due and exits (1 when a run failed);
+ * otherwise it is a worker until SIGINT or SIGTERM. Any number of these may run on one store
+ * (src/inbound/sync.ts). Credentials from BOTC_CREDENTIAL_<PROVIDER> variables serve the first tenant only;
+ * the vault serves every tenant.
  */
 export async function runSync(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -146,18 +148,21 @@ export async function runSync(argv: string[], io: Io): Promise<number> {
     if (!file) throw new UsageError(`no bundle in ${folder} carries method \`${item.stream.method_id}\` of stream \`${item.stream.name}\``, 'run `botc build` (a bot must install a tool with the method), or pass --bundles DIR');
     byBundle.set(file.path, [...(byBundle.get(file.path) ?? []), item]);
   }
+  const tenants = values.tenant ?? ['default'];
   const store = await storeFor({ ...values, root }, io);
   try {
-    const runtimes: { runtime: Runtime; streams: { provider: string; stream: StreamDeclaration }[] }[] = [];
+    // A wrong BOTC_SECRET_KEY is a usage error up front, not a failed run per tenant and interval.
+    for (const tenant of tenants) await checkVaultKey(store, io.env, tenant);
+    const runtimes: BundleStreams = [];
     const open = async (index: number): Promise<number> => {
       const paths = [...byBundle.keys()];
       if (index < paths.length) {
-        return withRuntime(paths[index]!, { ...values, root }, io, async (runtime) => {
+        return withRuntime(paths[index]!, { ...values, tenant: tenants[0]!, root }, io, async (runtime) => {
           runtimes.push({ runtime, streams: byBundle.get(paths[index]!)! });
           return open(index + 1);
         });
       }
-      return loop(runtimes, store, values.tenant, values.once, io);
+      return loop(runtimes, store, tenants, values.once, values.state ?? io.env.BOTC_STATE_URL, io);
     };
     return await open(0);
   } finally {
@@ -165,42 +170,58 @@ export async function runSync(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function loop(runtimes: { runtime: Runtime; streams: { provider: string; stream: StreamDeclaration }[] }[], store: StateStore, tenant: string, once: boolean, io: Io): Promise<number> {
-  let stopped = false;
-  let wake: () => void = () => undefined;
-  const stop = () => {
-    stopped = true;
-    wake();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  let failed = false;
-  try {
-    do {
-      for (const { runtime, streams } of runtimes) {
-        for (const { provider, stream } of streams) {
-          if (stopped) break;
-          const target = { tenant, provider, stream };
-          const outcome = await runStream(store, target, (t, cursor, traceId) =>
-            runtime.syncPage({ tenant: t.tenant, method_id: t.stream.method_id, params: t.stream.params ?? {}, trace_id: traceId, ...(cursor !== null ? { cursor } : {}) }),
-          );
-          if (outcome.status === 'failed') failed = true;
-          if (once || outcome.status === 'ok' || outcome.status === 'failed') io.stdout(`${JSON.stringify({ tenant, provider, stream: stream.name, ...outcome })}\n`);
-        }
+type BundleStreams = { runtime: Runtime; streams: { provider: string; stream: StreamDeclaration }[] }[];
+
+/**
+ * Runs the tenants' streams: `--once` each stream once, in order; otherwise a long-running
+ * worker until SIGINT or SIGTERM, on the PostgreSQL job queue when the store is PostgreSQL
+ * (workers on several machines share the schedule) and the in-process scheduler on SQLite.
+ */
+async function loop(runtimes: BundleStreams, store: StateStore, tenants: string[], once: boolean, location: string | undefined, io: Io): Promise<number> {
+  const runtimeOf = new Map<string, Runtime>();
+  const targets: SyncTarget[] = [];
+  for (const tenant of tenants) {
+    for (const { runtime, streams } of runtimes) {
+      for (const { provider, stream } of streams) {
+        runtimeOf.set(stream.method_id, runtime);
+        targets.push({ tenant, provider, stream });
       }
-      if (!once && !stopped) await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, SYNC_TICK_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    } while (!once && !stopped);
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    }
   }
-  return failed ? 1 : 0;
+  const fetchPage: PageFetcher = (t, cursor, traceId) =>
+    runtimeOf.get(t.stream.method_id)!.syncPage({ tenant: t.tenant, method_id: t.stream.method_id, params: t.stream.params ?? {}, trace_id: traceId, ...(cursor !== null ? { cursor } : {}) });
+  const line = (t: SyncTarget, outcome: SyncOutcome) => io.stdout(`${JSON.stringify({ tenant: t.tenant, provider: t.provider, stream: t.stream.name, ...outcome })}\n`);
+  const shared = location !== undefined && /^postgres(ql)?:\/\//.test(location);
+  if (once) {
+    // On PostgreSQL a cron run keeps off a stream a worker is running, as the workers do.
+    const locks = shared ? await openStreamLocks(location) : undefined;
+    try {
+      let failed = false;
+      for (const target of targets) {
+        const outcome = locks ? ((await locks.exclusive(target, () => runStream(store, target, fetchPage))) ?? { status: 'busy' as const }) : await runStream(store, target, fetchPage);
+        if (outcome.status === 'failed') failed = true;
+        line(target, outcome);
+      }
+      return failed ? 1 : 0;
+    } finally {
+      await locks?.close();
+    }
+  }
+  const controller = new AbortController();
+  void untilStopped().then(() => controller.abort());
+  const options = {
+    store,
+    targets,
+    fetchPage,
+    signal: controller.signal,
+    // A worker reports what it did, not the streams other workers ran.
+    onOutcome: (t: SyncTarget, outcome: SyncOutcome) => void (outcome.status === 'ok' || outcome.status === 'failed' ? line(t, outcome) : undefined),
+    onError: (error: Error, t?: SyncTarget) => io.stderr(`botc: sync${t ? ` of ${t.tenant}/${t.provider}/${t.stream.name}` : ''}: ${error.message.slice(0, 300)}\n`),
+  };
+  io.stderr(`botc: sync worker for ${targets.length} stream(s) of ${tenants.join(', ')} (${shared ? 'shared PostgreSQL job queue' : 'in-process scheduler'}); stop with SIGINT or SIGTERM\n`);
+  if (shared) await runPgScheduler({ ...options, connectionString: location });
+  else await runLocalScheduler(options);
+  return 0;
 }
 
 /** The bundles of a folder (`*.bundle.json`) with the methods each carries; unreadable files are skipped. */

@@ -64,9 +64,9 @@ export async function runStream(store: StateStore, target: SyncTarget, fetchPage
   const slot = Math.floor(started / intervalMs);
   const scope = runScope(provider, stream.name);
   const slotKey = `slot:${slot}`;
-  const existing = await store.readIdempotency(tenant, scope, slotKey);
+  // Both reads at once: a worker looks at every stream each interval.
+  const [existing, previous] = await Promise.all([store.readIdempotency(tenant, scope, slotKey), store.readIdempotency(tenant, scope, `slot:${slot - 1}`)]);
   if (existing) return { status: 'not_due' };
-  const previous = await store.readIdempotency(tenant, scope, `slot:${slot - 1}`);
   if (previous?.state === 'in_flight' && started - previous.claimed_at < intervalMs) return { status: 'busy' };
   const claimId = randomUUID();
   const claim = await store.claimIdempotency(tenant, scope, slotKey, { args_sha256: '', claim_id: claimId, claimed_at: started });
