@@ -43,7 +43,8 @@ function keyFile(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'botc', 'module.key');
 }
 
-let cachedKey: Buffer | null | undefined;
+/** The key read per key file (null: none, or not trusted), so a changed XDG_CACHE_HOME reads its own. */
+const cachedKeys = new Map<string, Buffer | null>();
 
 /**
  * The user's module key; with `create`, made when missing. Undefined when there is none or it
@@ -51,9 +52,10 @@ let cachedKey: Buffer | null | undefined;
  * by others, not 32 bytes). Never throws.
  */
 export function moduleKey(create: boolean): Buffer | undefined {
+  const file = keyFile();
+  const cachedKey = cachedKeys.get(file);
   if (cachedKey) return cachedKey;
   if (cachedKey === null && !create) return undefined;
-  const file = keyFile();
   try {
     if (create && !lstatSync(file, { throwIfNoEntry: false })) {
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -75,15 +77,17 @@ export function moduleKey(create: boolean): Buffer | undefined {
       const stat = fstatSync(fd);
       const mine = typeof process.getuid !== 'function' || stat.uid === process.getuid();
       if (!stat.isFile() || !mine || (stat.mode & 0o077) !== 0 || stat.size !== KEY_BYTES) {
-        cachedKey = null;
+        cachedKeys.set(file, null);
         return undefined;
       }
-      return (cachedKey = readFileSync(fd));
+      const key = readFileSync(fd);
+      cachedKeys.set(file, key);
+      return key;
     } finally {
       closeSync(fd);
     }
   } catch {
-    cachedKey = null;
+    cachedKeys.set(file, null);
     return undefined;
   }
 }
