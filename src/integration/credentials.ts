@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { MethodSpec } from '../integration/types.ts';
 
 /**
  * A credential source cannot produce a credential, for a reason the caller may hear (the
@@ -31,22 +30,6 @@ export interface CredentialSource {
    * renewing failed for a reason the caller may hear.
    */
   refreshAfterRejection?(tenant: string, provider: string, rejected: Credential): Promise<Credential | undefined>;
-}
-
-/** A credential that passed the least-privilege check, or why the method may not run. */
-export type CredentialCheck = { value: Credential | undefined } | { code: 'AUTH_REQUIRED' | 'AUTH_FORBIDDEN'; message: string };
-
-const NO_CREDENTIAL: CredentialCheck = Object.freeze({ value: undefined });
-
-/** Least privilege: a method runs only with a credential whose scopes cover its `auth_scopes`. */
-export function checkScopes(tenant: string, spec: MethodSpec, credential: Credential | undefined): CredentialCheck {
-  if (spec.auth_scopes.length === 0) return credential ? { value: credential } : NO_CREDENTIAL;
-  if (!credential) return { code: 'AUTH_REQUIRED', message: `tenant \`${tenant}\` has no ${spec.provider} credential` };
-  const missing = spec.auth_scopes.filter((s) => !credential.scopes.includes(s));
-  if (missing.length > 0) {
-    return { code: 'AUTH_FORBIDDEN', message: `the ${spec.provider} credential of tenant \`${tenant}\` lacks scope ${missing.join(', ')}` };
-  }
-  return { value: credential };
 }
 
 const fileSchema = z.record(

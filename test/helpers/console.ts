@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { build } from '../../src/build/build.ts';
 import { ApprovedVersions } from '../../src/console/approved.ts';
@@ -45,9 +46,13 @@ export interface ConsoleFixture {
 
 let built: { out: string } | undefined;
 
-/** Builds the repository's support_triage bot once per test file. */
+/**
+ * Builds the repository's support_triage bot once per test file. Test files share a worker's
+ * modules (isolate: false) and each file's temporary folders are removed after it, so a build
+ * left by an earlier file is used only while its bundle is still there.
+ */
 async function buildOnce(): Promise<string> {
-  if (!built) {
+  if (!built || !existsSync(path.join(built.out, 'support_triage.bundle.json'))) {
     const out = tempDir('botc-console-out-');
     const result = await build({ root: REPO_ROOT, out, bots: ['support_triage'], write: true });
     if (!result.ok) throw new Error(`build failed: ${JSON.stringify(result.diagnostics.slice(0, 3))}`);
