@@ -91,7 +91,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
     checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
     const prepared = entries.map(({ entry, locate }) => {
       checkModes(ctx, entry, locate);
-      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate);
+      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate, cache);
       const permissions = checkPermissions(ctx, entry, locate);
       return { entry, locate, permissions, read: readModule(ctx, entry, locate) };
     });
