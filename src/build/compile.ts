@@ -18,7 +18,9 @@ import { BundleWriter, outputFolderProblem } from './emit.ts';
 import type { BuildCache } from './cache.ts';
 import { outputDigests, wholeBuildKey, type StoredBuild } from './build-cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { loadIntegrations, resolveIntegrations } from './integrations.ts';
+import { loadIntegrations, resolveIntegrations, type PendingIntegrations } from './integrations.ts';
+import { BotReuse, type BotStage, type StoredBot } from './incremental.ts';
+import { readFileSync } from 'node:fs';
 import { checkLock } from './lock-check.ts';
 import { readPrompt } from './prompts.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
@@ -111,25 +113,45 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
     const commons = loadCommonBlocks(files, diagnostics, entries);
-    const bots: BotSource[] = [];
+    const outDir = path.resolve(files.root, options.out ?? 'dist');
+    const keepForAutomations = hasAutomations(files);
+    const reuse = botReuseFor(files, options, cache, pending, outDir, keepForAutomations);
+    // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
+    // diagnostics are replayed at each stage where a full build reports them.
+    const bots: BotItem[] = [];
     for (const dir of selected) {
       const name = path.posix.basename(dir.path);
+      const stored = reuse?.lookup(name);
+      if (stored) {
+        diagnostics.items.push(...stored.diagnostics.load);
+        bots.push({ id: name, stored, slices: stored.diagnostics });
+        continue;
+      }
+      const mark = diagnostics.mark;
       const bot = loadBot(files, diagnostics, dir, entries.botChildren.get(name) ?? [], entries.botPrompts.get(name) ?? []);
-      if (bot) bots.push(bot);
+      if (bot) bots.push({ id: name, source: bot, slices: { load: diagnostics.items.slice(mark), check: [], resolve: [], assemble: [] } });
     }
-    for (const bot of bots) checkBot(diagnostics, bot);
+    const stage = (item: BotItem, which: BotStage, run: (bot: BotSource) => void): void => {
+      if (item.stored) {
+        diagnostics.items.push(...item.stored.diagnostics[which]);
+        return;
+      }
+      const mark = diagnostics.mark;
+      run(item.source!);
+      item.slices[which] = diagnostics.items.slice(mark);
+    };
+    for (const item of bots) stage(item, 'check', (bot) => checkBot(diagnostics, bot));
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
-    if (everyBot) checkCommonBlockTools(diagnostics, commons, bots);
+    if (everyBot) checkCommonBlockTools(diagnostics, commons, bots.map((b) => (b.stored ? b.stored.tools : b.source!.manifest?.tools.map((t) => t.name))));
     const integrations = await resolveIntegrations(pending);
-    for (const bot of bots) resolveToolMethods(diagnostics, bot, integrations);
+    for (const item of bots) stage(item, 'resolve', (bot) => resolveToolMethods(diagnostics, bot, integrations));
     if (!integrations.unknowable.all) {
       checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
     }
     const lockMode = options.lock ?? 'check';
-    const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
+    const used = new Set(bots.flatMap((item) => (item.stored ? item.stored.refs : item.source!.methodRefs.map((ref) => ref.id))));
     const lock = lockMode === 'ignore' ? undefined : checkLock(files, diagnostics, integrations, used, (id) => integrations.declared.get(id), lockMode);
 
-    const outDir = path.resolve(files.root, options.out ?? 'dist');
     const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
     if (outProblem) {
       diagnostics.report('unsafe-path', {
@@ -145,14 +167,26 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
       try {
         // Kept only for the automation check, and only when the workspace has automations.
         const assembled: Bundle[] = [];
-        const keepForAutomations = hasAutomations(files);
-        for (const bot of bots) {
+        for (const item of bots) {
+          const bundleFile = path.join(outDir, `${item.id}.bundle.json`);
+          if (item.stored) {
+            diagnostics.items.push(...item.stored.diagnostics.assemble);
+            writer?.keep(item.id);
+            // Reused only with its file in place (a build that writes), so the file is the bundle.
+            if (keepForAutomations) assembled.push(JSON.parse(readFileSync(bundleFile, 'utf8')) as Bundle);
+            summaries.push({ bot: item.id, path: displayPath(files.root, bundleFile), digest: item.stored.digest });
+            continue;
+          }
+          const bot = item.source!;
+          const mark = diagnostics.mark;
           const bundle = assembleBundle(bot, commons, integrations, diagnostics);
+          item.slices.assemble = diagnostics.items.slice(mark);
           if (!bundle) continue;
           if (diagnostics.errorCount === 0) writer?.stage(bundle);
           if (options.keepBundles !== false) built.push(bundle);
           if (keepForAutomations) assembled.push(bundle);
-          summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
+          summaries.push({ bot: bot.id, path: displayPath(files.root, bundleFile), digest: bundle.digest });
+          reuse?.remember(item.id, { digest: bundle.digest, tools: bot.manifest!.tools.map((t) => t.name), refs: bot.methodRefs.map((ref) => ref.id), diagnostics: item.slices });
         }
         // Automations name bots, experts, tools and methods as the bundles resolved them.
         checkAutomations(files, diagnostics, assembled, everyBot);
@@ -167,7 +201,9 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const sorted = sortDiagnostics(diagnostics.items);
     const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
-    if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, writer ? outDir : undefined);
+    const outputs = ok && writer && (whole || reuse) ? outputDigests(outDir) : undefined;
+    if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, outputs);
+    if (ok) reuse?.store(outputs);
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();
@@ -178,11 +214,36 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
 }
 
 /** Stores a finished build, unless a source changed while it ran (its key would then be wrong). */
-function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outDir: string | undefined): void {
+function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined): void {
   const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' });
   if (again !== key) return;
-  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outDir ? outputDigests(outDir) : {} };
+  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {} };
   cache.put('build', key, stored);
+}
+
+/** One bot of the build: loaded afresh (`source`) or reused from the cache (`stored`), with its diagnostics per stage. */
+interface BotItem {
+  id: string;
+  source?: BotSource;
+  stored?: StoredBot;
+  slices: Record<BotStage, Diagnostic[]>;
+}
+
+/**
+ * Per-bot reuse applies where the whole-build cache does (builds that hand no bundle back),
+ * except a `check` of a workspace with automations: they are checked against the bundles,
+ * which a reused bot of a build that writes nothing has no file to read back from.
+ */
+function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean): BotReuse | undefined {
+  if (!cache || options.keepBundles !== false) return undefined;
+  const write = options.write !== false;
+  if (!write && automations) return undefined;
+  if (write && outputFolderProblem(files.root, outDir)) return undefined;
+  // Everything the integration stage produced that a bundle can carry: the declarations (as
+  // the modules returned them) and each module's pin, which covers helpers outside the
+  // workspace's source folders too.
+  const integrations = pending.modules.map((m) => [m.entry.provider, m.loaded.pin, m.loaded.sha256, m.loaded.inputs, m.loaded.handlers, m.loaded.specs]);
+  return BotReuse.open(cache, files.root, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all]);
 }
 
 function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {
@@ -225,9 +286,9 @@ function reportUnsafeRoots(diagnostics: Diagnostics, entries: WorkspaceEntries):
  * block from every expert. Checked only when every bot of the workspace is loaded with a
  * usable manifest (a `--bot` selection or a broken manifest leaves the set of tools unknown).
  */
-function checkCommonBlockTools(diagnostics: Diagnostics, commons: readonly CommonBlock[], bots: readonly BotSource[]): void {
-  if (bots.length === 0 || bots.some((b) => !b.manifest)) return;
-  const tools = new Set(bots.flatMap((b) => b.manifest!.tools.map((t) => t.name)));
+function checkCommonBlockTools(diagnostics: Diagnostics, commons: readonly CommonBlock[], bots: readonly (readonly string[] | undefined)[]): void {
+  if (bots.length === 0 || bots.some((b) => !b)) return;
+  const tools = new Set(bots.flatMap((b) => b!));
   for (const { prompt } of commons) {
     for (const [index, tool] of (prompt.data?.when_tools_any ?? []).entries()) {
       if (!isName(tool) || tools.has(tool)) continue;

@@ -67,6 +67,8 @@ function gone(pid: number): boolean {
  */
 export class BundleWriter {
   private readonly staged: { name: string; temporary: string; target: string }[] = [];
+  /** Bundle files already in place with the right bytes (a bot the build reused): neither written nor pruned. */
+  private readonly kept = new Set<string>();
   private ready = false;
   /** The first folder this build created for the output, removed again on failure. */
   private created: string | undefined;
@@ -92,12 +94,17 @@ export class BundleWriter {
     }
   }
 
+  /** Leaves the bundle file of this bot as it is: its bytes are already the ones the build would write. */
+  keep(bot: string): void {
+    this.kept.add(`${bot}.bundle.json`);
+  }
+
   /** Renames every staged bundle into place; a full build also removes bundles of bots that no longer exist. */
   commit(pruneStale: boolean): void {
     this.prepare();
     for (const { temporary, target } of this.staged) renameSync(temporary, target);
     if (!pruneStale || !insideWorkspace(this.root, this.outDir)) return;
-    const written = new Set(this.staged.map((s) => s.name));
+    const written = new Set([...this.staged.map((s) => s.name), ...this.kept]);
     for (const name of readdirSync(this.outDir)) {
       if (name.endsWith('.bundle.json') && !written.has(name)) rmSync(path.join(this.outDir, name), { force: true });
     }
