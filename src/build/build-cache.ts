@@ -23,7 +23,7 @@ export interface StoredBuild {
  * under the source folders, walked without following links. Any change to a
  * source, an added or removed file, or a link retargeted gives another key.
  */
-export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }): string {
+export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, digests?: Map<string, string>): string {
   const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
   const add = (relative: string, full: string, depth: number): void => {
     const stat = lstatSync(full, { throwIfNoEntry: false });
@@ -35,7 +35,10 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
       if (depth > 64) return;
       for (const name of safeList(full)) if (!SKIPPED.has(name)) add(`${relative}/${name}`, path.join(full, name), depth + 1);
     } else if (stat.isFile()) {
-      parts.push(`F ${relative}`, safe(() => sha256Hex(readFileSync(full))));
+      const digest = safe(() => sha256Hex(readFileSync(full)));
+      // Lent to the per-bot keys of the same build (incremental.ts), so no file is hashed twice.
+      digests?.set(relative, digest);
+      parts.push(`F ${relative}`, digest);
     } else {
       parts.push(`O ${relative}`);
     }

@@ -50,13 +50,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
  * The whole-build cache applies to builds that hand no bundles back and compute no lock
  * update (`botc build` and `botc check`), into a usable output folder.
  */
-function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined } | undefined {
+function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined; digests: Map<string, string> } | undefined {
   if (!cache || options.keepBundles !== false || options.lock === 'update') return undefined;
   const outDir = path.resolve(root, options.out ?? 'dist');
   const write = options.write !== false;
   if (write && outputFolderProblem(root, outDir)) return undefined;
-  const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' });
-  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined) };
+  const digests = new Map<string, string>();
+  const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' }, digests);
+  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined), digests };
 }
 
 /** `check`: everything `build` does but write. */

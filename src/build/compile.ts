@@ -98,7 +98,7 @@ export type BuildResult = BuildSuccess | BuildFailure;
  * unless the whole build is free of errors. `whole` is the whole-build key, when this build
  * may be stored under it (see `build`).
  */
-export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string } | undefined): Promise<BuildResult> {
+export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string; digests?: Map<string, string> } | undefined): Promise<BuildResult> {
   const diagnostics = new Diagnostics();
   const entries = discover(files.root);
   const selected = selectBots(entries, options.bots);
@@ -115,7 +115,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const commons = loadCommonBlocks(files, diagnostics, entries);
     const outDir = path.resolve(files.root, options.out ?? 'dist');
     const keepForAutomations = hasAutomations(files);
-    const reuse = botReuseFor(files, options, cache, pending, outDir, keepForAutomations);
+    const reuse = whole ? botReuseFor(files, options, cache, pending, outDir, keepForAutomations, whole.digests) : undefined;
     // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
     // diagnostics are replayed at each stage where a full build reports them.
     const bots: BotItem[] = [];
@@ -202,8 +202,9 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
     const outputs = ok && writer && (whole || reuse) ? outputDigests(outDir) : undefined;
-    if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, outputs);
-    if (ok) reuse?.store(outputs);
+    // Bots are stored only when no source changed while the build ran (their keys would be wrong).
+    const unchanged = whole ? storeWholeBuild(cache!, whole.key, files.root, options, result, outputs) : false;
+    if (ok && unchanged) reuse?.store(outputs);
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();
@@ -213,12 +214,13 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   }
 }
 
-/** Stores a finished build, unless a source changed while it ran (its key would then be wrong). */
-function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined): void {
+/** Stores a finished build, unless a source changed while it ran (its key would then be wrong); false when one did. */
+function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined): boolean {
   const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' });
-  if (again !== key) return;
+  if (again !== key) return false;
   const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {} };
   cache.put('build', key, stored);
+  return true;
 }
 
 /** One bot of the build: loaded afresh (`source`) or reused from the cache (`stored`), with its diagnostics per stage. */
@@ -230,11 +232,11 @@ interface BotItem {
 }
 
 /**
- * Per-bot reuse applies where the whole-build cache does (builds that hand no bundle back),
+ * Per-bot reuse applies where the whole-build cache does (builds that hand no bundle back and compute no lock update),
  * except a `check` of a workspace with automations: they are checked against the bundles,
  * which a reused bot of a build that writes nothing has no file to read back from.
  */
-function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean): BotReuse | undefined {
+function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean, digests: Map<string, string> | undefined): BotReuse | undefined {
   if (!cache || options.keepBundles !== false) return undefined;
   const write = options.write !== false;
   if (!write && automations) return undefined;
@@ -243,7 +245,7 @@ function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildC
   // the modules returned them) and each module's pin, which covers helpers outside the
   // workspace's source folders too.
   const integrations = pending.modules.map((m) => [m.entry.provider, m.loaded.pin, m.loaded.sha256, m.loaded.inputs, m.loaded.handlers, m.loaded.specs]);
-  return BotReuse.open(cache, files.root, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all]);
+  return BotReuse.open(cache, files.root, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all], digests);
 }
 
 function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {

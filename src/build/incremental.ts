@@ -48,18 +48,20 @@ export class BotReuse {
     private readonly shared: string,
     /** The output folder, when the build writes. */
     private readonly outDir: string | undefined,
+    private readonly digests: ReadonlyMap<string, string> | undefined,
   ) {}
 
   /**
    * The reuse of a build, given what the integration stage produced (`integrations`: any JSON
-   * value that changes whenever the declarations or pins do).
+   * value that changes whenever the declarations or pins do). `digests`: the sha256 of files
+   * already hashed in this build (by workspace-relative path), which are then not read again.
    */
-  static open(cache: BuildCache, root: string, outDir: string | undefined, integrations: unknown): BotReuse {
+  static open(cache: BuildCache, root: string, outDir: string | undefined, integrations: unknown, digests?: ReadonlyMap<string, string>): BotReuse {
     const hash = createHash('sha256');
     hash.update(botcVersionTag());
-    for (const name of SHARED_SOURCES) walk(hash, root, name, 0);
+    for (const name of SHARED_SOURCES) walk(hash, root, name, 0, digests);
     hash.update(`\u0000I${JSON.stringify(integrations) ?? ''}`);
-    return new BotReuse(cache, root, hash.digest('hex'), outDir);
+    return new BotReuse(cache, root, hash.digest('hex'), outDir, digests);
   }
 
   /** The key of a bot: the shared sources and the bot's own folder. */
@@ -67,7 +69,7 @@ export class BotReuse {
     let key = this.keys.get(bot);
     if (key === undefined) {
       const hash = createHash('sha256');
-      walk(hash, this.root, `bots/${bot}`, 0);
+      walk(hash, this.root, `bots/${bot}`, 0, this.digests);
       key = cacheKey('bot', this.shared, bot, hash.digest('hex'));
       this.keys.set(bot, key);
     }
@@ -109,7 +111,7 @@ export class BotReuse {
 }
 
 /** Adds the path, kind and content of `relative` (and, for a folder, of every entry under it) to `hash`. */
-function walk(hash: ReturnType<typeof createHash>, root: string, relative: string, depth: number): void {
+function walk(hash: ReturnType<typeof createHash>, root: string, relative: string, depth: number, digests: ReadonlyMap<string, string> | undefined): void {
   const full = path.join(root, relative);
   const stat = lstatSync(full, { throwIfNoEntry: false });
   if (!stat) {
@@ -125,9 +127,9 @@ function walk(hash: ReturnType<typeof createHash>, root: string, relative: strin
     } catch {
       hash.update('\u0000unreadable');
     }
-    for (const name of names) if (!SKIPPED.has(name)) walk(hash, root, `${relative}/${name}`, depth + 1);
+    for (const name of names) if (!SKIPPED.has(name)) walk(hash, root, `${relative}/${name}`, depth + 1, digests);
   } else if (stat.isFile()) {
-    hash.update(`\u0000F ${relative}\u0000${safe(() => sha256Hex(readFileSync(full)))}`);
+    hash.update(`\u0000F ${relative}\u0000${digests?.get(relative) ?? safe(() => sha256Hex(readFileSync(full)))}`);
   } else {
     hash.update(`\u0000O ${relative}`);
   }
