@@ -4,7 +4,7 @@ import { WorkspaceFiles } from '../load/files.ts';
 import { BuildCache } from './cache.ts';
 import { reusableBuild, wholeBuildKey, type StoredBuild } from './build-cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { outputFolderProblem } from './emit.ts';
+import { outputFolderProblem } from './output-folder.ts';
 import type { BuildOptions, BuildResult } from './compile.ts';
 
 export type { BuildFailure, BuildOptions, BuildResult, BuildSuccess, BundleSummary } from './compile.ts';
