@@ -220,6 +220,61 @@ export function patternProblem(pattern: string): string | undefined {
 }
 
 function decidePattern(pattern: string): string | undefined {
+  // Most schema patterns (`^cus_[0-9a-z]{8,24}$`) have one loop and no alternation; their
+  // verdict is known without the analysis (see `singleLoop`), which costs tens of milliseconds each.
+  if (singleLoop(pattern) && runsInLinearTime(pattern)) return undefined;
+  return analysePattern(pattern);
+}
+
+/**
+ * True for a pattern with at most one quantifier (`*`, `+`, `?`, `{…}`), no alternation, no
+ * lookaround, no backreference and no group other than `(…)`/`(?:…)`. Such a pattern cannot
+ * match a string in two ways inside a loop (no exponential time) and has one loop besides the
+ * search over start positions (degree at most 2), so recheck finds it safe or of degree ≤ 2;
+ * either way, when it runs on the linear-time engine, the verdict is "accepted", the one
+ * `analysePattern` gives.
+ */
+export function singleLoop(pattern: string): boolean {
+  let quantifiers = 0;
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (/[1-9k]/.test(next)) return false; // a backreference
+      // `\p{L}`, `\u{1F600}`: the braces are the escape's, not a quantifier.
+      if (/[pPu]/.test(next) && pattern[i + 2] === '{') {
+        const end = pattern.indexOf('}', i);
+        if (end < 0) return false;
+        i = end;
+        continue;
+      }
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '|') return false;
+    else if (c === '(' && pattern[i + 1] === '?') {
+      if (pattern[i + 2] !== ':') return false; // lookaround or a named group
+      i += 2;
+    } else if (c === '*' || c === '+' || c === '?' || c === '{') {
+      if (++quantifiers > 1) return false;
+      if (c === '{') {
+        const end = pattern.indexOf('}', i);
+        if (end < 0) return false;
+        i = end;
+      }
+    }
+  }
+  return true;
+}
+
+/** recheck's verdict on a pattern (see `patternProblem`), without the shortcut of `decidePattern`. */
+export function analysePattern(pattern: string): string | undefined {
   recheck ??= (createRequire(import.meta.url)('recheck') as { checkSync: CheckSync }).checkSync;
   // The pure JavaScript backend (chosen by this variable, read on each call): no native binary
   // or Java to spawn, the same verdicts on every machine, on the calling thread (the build's
