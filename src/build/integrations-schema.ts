@@ -1,3 +1,4 @@
+// Over 300 lines: the method schema rules (structure, keywords, ajv compile, patterns, locations) are one checker.
 import { createRequire } from 'node:module';
 import type { Diagnostics as RecheckDiagnostics, Parameters as RecheckParameters } from 'recheck';
 import { createAjv, withBaseUri, type Ajv2020 } from '../schema/ajv.ts';
@@ -57,6 +58,12 @@ const SCHEMA_ONE = new Set([
  */
 export class SchemaInspector {
   private lintSink: string[] = [];
+  /**
+   * ajv's compile outcome (its first error line, or its strict-mode remarks) by the schema's
+   * text with annotations blanked (`withoutAnnotations`): schemas that differ only in their
+   * descriptions, as many methods' schemas do, are compiled once.
+   */
+  private readonly compiled = new Map<string, { raw?: string; lints: string[] }>();
   private readonly ajv: Ajv2020 = createAjv({ checkOnly: true, onLint: (message) => this.lintSink.push(message) });
 
   /**
@@ -93,11 +100,9 @@ export class SchemaInspector {
       const pointer = error?.instancePath ?? '';
       return fail({ message: `${pointer || '/'} ${error?.message ?? 'is invalid'}`, pointer });
     }
-    this.lintSink = [];
-    try {
-      this.ajv.compile(withBaseUri(schema));
-    } catch (error) {
-      const raw = (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, '');
+    const outcome = this.compile(schema);
+    if (outcome.raw !== undefined) {
+      const raw = outcome.raw;
       const pointer = pointerOfMessage(schema, raw);
       const unknown = /^unknown keyword: "(.*)"$/.exec(raw)?.[1];
       if (unknown === undefined) {
@@ -112,9 +117,48 @@ export class SchemaInspector {
       const problem = patternProblem(pattern);
       if (problem) return fail({ message: `${pointer}: ${problem}`, pointer });
     }
-    const lints = [...new Set(this.lintSink)].map((message) => ({ message: lintMessage(message), pointer: pointerOfMessage(schema, message) }));
+    const lints = outcome.lints.map((message) => ({ message: lintMessage(message), pointer: pointerOfMessage(schema, message) }));
     return { lints };
   }
+
+  /**
+   * Compiles the schema with ajv, once per text with annotations blanked. ajv's verdict and its
+   * remarks do not depend on a `description` or `title` (strings, as the meta-schema already
+   * checked): neither is compiled into code, and neither appears in an error or a remark, whose
+   * places are schema paths.
+   */
+  private compile(schema: Record<string, unknown>): { raw?: string; lints: string[] } {
+    const key = JSON.stringify(withoutAnnotations(schema));
+    const known = this.compiled.get(key);
+    if (known) return known;
+    this.lintSink = [];
+    let outcome: { raw?: string; lints: string[] };
+    try {
+      this.ajv.compile(withBaseUri(schema));
+      outcome = { lints: [...new Set(this.lintSink)] };
+    } catch (error) {
+      outcome = { raw: (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, ''), lints: [] };
+    }
+    this.compiled.set(key, outcome);
+    return outcome;
+  }
+}
+
+/**
+ * A copy of a schema with every `description` and `title` string of a schema (not of data in
+ * `const`, `enum`, `default` or `examples`, which are copied as they are) replaced by "".
+ */
+function withoutAnnotations(schema: unknown): unknown {
+  if (!isPlainObject(schema)) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(schema)) {
+    if ((key === 'description' || key === 'title') && typeof child === 'string') copy[key] = '';
+    else if (SCHEMA_MAPS.has(key) && isPlainObject(child)) copy[key] = Object.fromEntries(Object.entries(child).map(([name, sub]) => [name, withoutAnnotations(sub)]));
+    else if (SCHEMA_LISTS.has(key) && Array.isArray(child)) copy[key] = child.map(withoutAnnotations);
+    else if (SCHEMA_LISTS.has(key) || SCHEMA_ONE.has(key)) copy[key] = withoutAnnotations(child);
+    else copy[key] = child;
+  }
+  return copy;
 }
 
 /** Plain JSON data, at most 64 levels deep, with no key named `__proto__` or `$data`. */
