@@ -88,6 +88,7 @@ export async function loadIntegrations(files: WorkspaceFiles, diagnostics: Diagn
       set.unknowable.all = true;
       return pending;
     }
+    if (entries.length > 0) pending.schemas.prestart();
     checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
     const prepared = entries.map(({ entry, locate }) => {
       checkModes(ctx, entry, locate);
