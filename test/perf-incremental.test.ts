@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
 import { CACHE_DIR } from '../src/build/cache.ts';
+import { REPO_ROOT } from './helpers/cli.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
 
 /** mulberry32: a small seeded generator, so a failing series can be replayed. */
@@ -169,5 +170,27 @@ describe('per-bot reuse', () => {
     expect(inode('alpha')).toBe(inodes['alpha']);
     expect(inode('gamma')).toBe(inodes['gamma']);
     expect(inode('beta')).not.toBe(inodes['beta']);
+  }, 30_000);
+});
+
+describe('per-bot reuse with automations', () => {
+  it('checks automations against reused bots\' bundles read back from their files, as an uncached build does', async () => {
+    const root = tempDir();
+    for (const name of ['automations', 'bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json']) {
+      cpSync(path.join(REPO_ROOT, name), path.join(root, name), { recursive: true });
+    }
+    mkdirSync(path.join(root, 'node_modules'));
+    symlinkSync(REPO_ROOT, path.join(root, 'node_modules', 'botc'), 'dir');
+    const first = await build({ root, keepBundles: false });
+    expect(first.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const kept = statSync(path.join(root, 'dist', 'support_triage.bundle.json')).ino;
+    const prompt = path.join(root, 'bots', 'sales_digest', 'prompts', readdirSync(path.join(root, 'bots', 'sales_digest', 'prompts')).find((n) => n.startsWith('expert_'))!);
+    writeFileSync(prompt, `${readFileSync(prompt, 'utf8')}\nKeep answers short.\n`);
+    const second = await build({ root, keepBundles: false });
+    const uncached = await build({ root, out: 'other', keepBundles: false, cache: false });
+    expect(second.ok).toBe(true);
+    expect(second.diagnostics).toEqual(uncached.diagnostics);
+    expect(bundlesOf(path.join(root, 'dist'))).toEqual(bundlesOf(path.join(root, 'other')));
+    expect(statSync(path.join(root, 'dist', 'support_triage.bundle.json')).ino).toBe(kept);
   }, 30_000);
 });
