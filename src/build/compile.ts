@@ -1,3 +1,4 @@
+// Over 300 lines: the stages of a build in order, each replaying reused bots' diagnostics where a full build reports them.
 // The compiler proper: split from build.ts so that a build answered whole from the cache loads none of it (zod, ajv, esbuild, handlebars).
 import path from 'node:path';
 import { checkConfigProviders } from '../config.ts';
