@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
@@ -25,16 +25,26 @@ export interface StoredBuild {
  */
 export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, digests?: Map<string, string>): string {
   const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
-  const add = (relative: string, full: string, depth: number): void => {
+  // A child's kind comes from its folder's listing (no lstat per file); a root source is lstat'd.
+  type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
+  const kindOf = (full: string): Kind => {
     const stat = lstatSync(full, { throwIfNoEntry: false });
-    if (!stat) return;
-    if (stat.isSymbolicLink()) {
+    if (!stat) return undefined;
+    return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
+  };
+  const add = (relative: string, full: string, depth: number, kind: Kind): void => {
+    if (kind === undefined) return;
+    if (kind === 'link') {
       parts.push(`L ${relative}`, safe(() => readlinkSync(full)));
-    } else if (stat.isDirectory()) {
+    } else if (kind === 'folder') {
       parts.push(`D ${relative}`);
       if (depth > 64) return;
-      for (const name of safeList(full)) if (!SKIPPED.has(name)) add(`${relative}/${name}`, path.join(full, name), depth + 1);
-    } else if (stat.isFile()) {
+      for (const entry of safeEntries(full)) {
+        if (SKIPPED.has(entry.name)) continue;
+        const kind: Kind = entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+        add(`${relative}/${entry.name}`, path.join(full, entry.name), depth + 1, kind);
+      }
+    } else if (kind === 'file') {
       const digest = safe(() => sha256Hex(readFileSync(full)));
       // Lent to the per-bot keys of the same build (incremental.ts), so no file is hashed twice.
       digests?.set(relative, digest);
@@ -47,7 +57,7 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
   // rest of the root is not read by a build. Listing it would also make the key of a first
   // build differ from the key after it (`.botc/` and the output folder appear), so a cold build
   // could never be stored.
-  for (const name of SOURCES) add(name, path.join(root, name), 0);
+  for (const name of SOURCES) add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
   return cacheKey('build', ...parts);
 }
 
@@ -83,6 +93,15 @@ export function outputDigests(outDir: string): Record<string, string> {
 function safeList(dir: string): string[] {
   try {
     return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A folder's entries sorted by name (as `safeList`), with their kinds; none when it cannot be read. */
+function safeEntries(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return [];
   }
