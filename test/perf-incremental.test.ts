@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
@@ -193,4 +193,30 @@ describe('per-bot reuse with automations', () => {
     expect(bundlesOf(path.join(root, 'dist'))).toEqual(bundlesOf(path.join(root, 'other')));
     expect(statSync(path.join(root, 'dist', 'support_triage.bundle.json')).ino).toBe(kept);
   }, 30_000);
+});
+
+describe('the no-op check of written bundles', () => {
+  it('a bundle edited in place with its size and mtime kept is still found changed and written again', async () => {
+    const root = tempDir();
+    for (const bot of BOTS) {
+      writeFiles(root, {
+        [`bots/${bot}/manifest.json`]: manifest(bot),
+        [`bots/${bot}/prompts/expert_helper.md`]: EXPERTS[0]!,
+        [`bots/${bot}/prompts/tool_things.md`]: '---\ndescription: How to use things.\n---\nList before you get.\n',
+      });
+    }
+    writeFiles(root, { 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': module(SCHEMAS[0]) });
+    const first = await build({ root, lock: 'ignore', keepBundles: false });
+    expect(first.ok).toBe(true);
+    const file = path.join(root, 'dist', 'beta.bundle.json');
+    const original = readFileSync(file, 'utf8');
+    const before = statSync(file);
+    // Same length, same mtime: only the ctime (which no tool can set back) tells.
+    writeFileSync(file, original.replace('The beta bot.', 'The BETA bot.'));
+    utimesSync(file, before.atime, before.mtime);
+    expect(statSync(file).size).toBe(before.size);
+    expect(readFileSync(file, 'utf8')).not.toBe(original);
+    expect(await build({ root, lock: 'ignore', keepBundles: false })).toEqual(first);
+    expect(readFileSync(file, 'utf8')).toBe(original);
+  }, 20_000);
 });

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
@@ -15,6 +15,12 @@ export interface StoredBuild {
   bundles: { bot: string; path: string; digest: string }[];
   /** Bundle files in the output folder (names) and the sha256 of their bytes; empty when nothing was written. */
   outputs: Record<string, string>;
+  /**
+   * Each bundle file's inode, size, mtime and ctime (nanoseconds), taken before its sha256: a
+   * file whose four are unchanged is not read again. Any write, replacement or `touch` changes
+   * the ctime, which no user tool can set back, so such a file is hashed and compared.
+   */
+  stats?: Record<string, string>;
 }
 
 /**
@@ -73,12 +79,29 @@ export function reusableBuild(cache: BuildCache, key: string, outDir: string | u
   const present = safeList(outDir).filter((name) => name.endsWith('.bundle.json')).sort();
   const recorded = Object.keys(stored.outputs).sort();
   if (present.length !== recorded.length || present.some((name, i) => name !== recorded[i])) return undefined;
+  const stats = stored.stats !== null && typeof stored.stats === 'object' ? stored.stats : {};
   for (const name of recorded) {
     const full = path.join(outDir, name);
-    const stat = lstatSync(full, { throwIfNoEntry: false });
-    if (!stat?.isFile() || safe(() => sha256Hex(readFileSync(full))) !== stored.outputs[name]) return undefined;
+    const stat = lstatSync(full, { throwIfNoEntry: false, bigint: true });
+    if (!stat?.isFile()) return undefined;
+    if (stats[name] !== undefined && stats[name] === fingerprint(stat)) continue;
+    if (safe(() => sha256Hex(readFileSync(full))) !== stored.outputs[name]) return undefined;
   }
   return stored;
+}
+
+/** The bundle files of `outDir` and their `StoredBuild.stats` fingerprints. */
+export function outputStats(outDir: string): Record<string, string> {
+  const stats: Record<string, string> = {};
+  for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json'))) {
+    const stat = lstatSync(path.join(outDir, name), { throwIfNoEntry: false, bigint: true });
+    if (stat?.isFile()) stats[name] = fingerprint(stat);
+  }
+  return stats;
+}
+
+function fingerprint(stat: BigIntStats): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
 /** The bundle files of `outDir` and their sha256, for `StoredBuild.outputs`. */

@@ -17,7 +17,7 @@ import { checkBot, loadBot, type BotSource } from './bots.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover.ts';
 import { BundleWriter, outputFolderProblem } from './emit.ts';
 import type { BuildCache } from './cache.ts';
-import { outputDigests, wholeBuildKey, type StoredBuild } from './build-cache.ts';
+import { outputDigests, outputStats, wholeBuildKey, type StoredBuild } from './build-cache.ts';
 import { BuildUsageError } from './build-error.ts';
 import { loadIntegrations, resolveIntegrations, type PendingIntegrations } from './integrations.ts';
 import { BotReuse, type BotStage, type StoredBot } from './incremental.ts';
@@ -202,9 +202,11 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const sorted = sortDiagnostics(diagnostics.items);
     const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
+    // Stats before digests: a file changed in between then fails its stat check and is hashed.
+    const stats = ok && writer && whole ? outputStats(outDir) : undefined;
     const outputs = ok && writer && (whole || reuse) ? outputDigests(outDir) : undefined;
     // Bots are stored only when no source changed while the build ran (their keys would be wrong).
-    const unchanged = whole ? storeWholeBuild(cache!, whole.key, files.root, options, result, outputs) : false;
+    const unchanged = whole ? storeWholeBuild(cache!, whole.key, files.root, options, result, outputs, stats) : false;
     if (ok && unchanged) reuse?.store(outputs);
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
@@ -216,10 +218,10 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
 }
 
 /** Stores a finished build, unless a source changed while it ran (its key would then be wrong); false when one did. */
-function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined): boolean {
+function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined): boolean {
   const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' });
   if (again !== key) return false;
-  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {} };
+  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}) };
   cache.put('build', key, stored);
   return true;
 }
