@@ -1,6 +1,6 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
 import { CACHE_DIR } from '../src/build/cache.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
@@ -176,6 +176,13 @@ describe('per-bot reuse', () => {
 describe('per-bot reuse with automations', () => {
   it('checks automations against reused bots\' bundles read back from their files, as an uncached build does', async () => {
     const root = tempDir();
+    // The example's TypeScript modules are kept precompiled under a user key: a scratch one here.
+    const home = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = tempDir('botc-cache-home-');
+    onTestFinished(() => {
+      if (home === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = home;
+    });
     for (const name of ['automations', 'bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json']) {
       cpSync(path.join(REPO_ROOT, name), path.join(root, name), { recursive: true });
     }

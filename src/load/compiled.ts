@@ -44,6 +44,8 @@ function keyFile(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 let cachedKey: Buffer | null | undefined;
+/** The key file `cachedKey` was read from: a process whose XDG_CACHE_HOME changes reads the new one. */
+let cachedFile: string | undefined;
 
 /**
  * The user's module key; with `create`, made when missing. Undefined when there is none or it
@@ -51,9 +53,13 @@ let cachedKey: Buffer | null | undefined;
  * by others, not 32 bytes). Never throws.
  */
 export function moduleKey(create: boolean): Buffer | undefined {
+  const file = keyFile();
+  if (file !== cachedFile) {
+    cachedKey = undefined;
+    cachedFile = file;
+  }
   if (cachedKey) return cachedKey;
   if (cachedKey === null && !create) return undefined;
-  const file = keyFile();
   try {
     if (create && !lstatSync(file, { throwIfNoEntry: false })) {
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
