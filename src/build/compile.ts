@@ -1,4 +1,5 @@
 // The compiler proper: split from build.ts so that a build answered whole from the cache loads none of it (zod, ajv, esbuild, handlebars).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
@@ -12,10 +13,13 @@ import type { BuildContext } from './context.ts';
 import { loadBot, type BotSource } from './load/bots.ts';
 import { checkCommonBlockTools, loadCommonBlocks } from './load/common-blocks.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
-import { BundleWriter, outputFolderProblem } from './emit/emit.ts';
+import { BundleWriter } from './emit/emit.ts';
+import { outputFolderProblem } from './emit/output-folder.ts';
 import type { BuildCache } from './cache/cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { outputDigests, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { outputDigests, outputStats, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { BotReuse, type BotStage, type StoredBot } from './cache/incremental.ts';
+import type { PendingIntegrations } from './load/integration-set.ts';
 import { loadIntegrations } from './load/integrations.ts';
 import { resolveIntegrations } from './resolve/integrations.ts';
 import { checkLock } from './resolve/lock-check.ts';
@@ -90,13 +94,12 @@ export interface BuildFailure {
 export type BuildResult = BuildSuccess | BuildFailure;
 
 /**
- * The build proper, for a workspace the cache could not answer whole: discover → load →
- * validate → rules → resolve → assemble → emit, one folder of src/build each
- * (docs/architecture.md, Compiler). Every expected problem is a diagnostic; nothing is
- * written unless the whole build is free of errors. `whole` is the whole-build key, when this
- * build may be stored under it (see `build`).
+ * The build proper, for a workspace the cache could not answer whole: load → validate →
+ * resolve → assemble → emit. Every expected problem is a diagnostic; nothing is written
+ * unless the whole build is free of errors. `whole` is the whole-build key, when this build
+ * may be stored under it (see `build`).
  */
-export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string } | undefined): Promise<BuildResult> {
+export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string; digests?: Map<string, string> } | undefined): Promise<BuildResult> {
   const diagnostics = new Diagnostics();
   const entries = discover(files.root);
   const selected = selectBots(entries, options.bots);
@@ -106,32 +109,53 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   // One context through the stages: the files, the diagnostics, what discovery found, the cache.
   const ctx: BuildContext = { files, diagnostics, entries, cache };
 
-  // The integrations' schema checks run on a worker thread while the bots load and their
-  // bot-only rules run (neither needs them); only the bots' method references wait for them.
+  // The integrations' schema checks run on a worker thread while the bots load and are checked
+  // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
   const pending = await loadIntegrations(ctx);
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
     const commons = loadCommonBlocks(ctx);
-    const bots: BotSource[] = [];
+    const outDir = path.resolve(files.root, options.out ?? 'dist');
+    const keepForAutomations = hasAutomations(files);
+    const reuse = whole ? botReuseFor(files, options, cache, pending, outDir, keepForAutomations, whole.digests) : undefined;
+    // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
+    // diagnostics are replayed at each stage where a full build reports them.
+    const bots: BotItem[] = [];
     for (const dir of selected) {
+      const name = path.posix.basename(dir.path);
+      const stored = reuse?.lookup(name);
+      if (stored) {
+        diagnostics.items.push(...stored.diagnostics.load);
+        bots.push({ id: name, stored, slices: stored.diagnostics });
+        continue;
+      }
+      const mark = diagnostics.mark;
       const bot = loadBot(ctx, dir);
-      if (bot) bots.push(bot);
+      if (bot) bots.push({ id: name, source: bot, slices: { load: diagnostics.items.slice(mark), check: [], resolve: [], assemble: [] } });
     }
+    const stage = (item: BotItem, which: BotStage, run: (bot: BotSource) => void): void => {
+      if (item.stored) {
+        diagnostics.items.push(...item.stored.diagnostics[which]);
+        return;
+      }
+      const mark = diagnostics.mark;
+      run(item.source!);
+      item.slices[which] = diagnostics.items.slice(mark);
+    };
     // The cross-file rules (src/build/rules/): first those that need only the bots.
-    for (const bot of bots) checkBot(ctx, bot);
+    for (const item of bots) stage(item, 'check', (bot) => checkBot(ctx, bot));
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
-    if (everyBot) checkCommonBlockTools(ctx, commons, bots);
+    if (everyBot) checkCommonBlockTools(ctx, commons, bots.map((b) => (b.stored ? b.stored.tools : b.source!.manifest?.tools.map((t) => t.name))));
     const integrations = await resolveIntegrations(pending);
-    for (const bot of bots) checkBotMethods(ctx, bot, integrations);
+    for (const item of bots) stage(item, 'resolve', (bot) => checkBotMethods(ctx, bot, integrations));
     if (!integrations.unknowable.all) {
       checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
     }
     const lockMode = options.lock ?? 'check';
-    const used = new Set(bots.flatMap((bot) => bot.methodRefs.map((ref) => ref.id)));
+    const used = new Set(bots.flatMap((item) => (item.stored ? item.stored.refs : item.source!.methodRefs.map((ref) => ref.id))));
     const lock = lockMode === 'ignore' ? undefined : checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode);
 
-    const outDir = path.resolve(files.root, options.out ?? 'dist');
     const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
     if (outProblem) {
       diagnostics.add('unsafe-path', { file: displayPath(files.root, outDir) }, { variant: 'output', problem: outProblem.split(files.root + path.sep).join('') });
@@ -143,14 +167,26 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
       try {
         // Kept only for the automation check, and only when the workspace has automations.
         const assembled: Bundle[] = [];
-        const keepForAutomations = hasAutomations(files);
-        for (const bot of bots) {
+        for (const item of bots) {
+          const bundleFile = path.join(outDir, `${item.id}.bundle.json`);
+          if (item.stored) {
+            diagnostics.items.push(...item.stored.diagnostics.assemble);
+            writer?.keep(item.id);
+            // Reused only with its file in place (a build that writes), so the file is the bundle.
+            if (keepForAutomations) assembled.push(JSON.parse(readFileSync(bundleFile, 'utf8')) as Bundle);
+            summaries.push({ bot: item.id, path: displayPath(files.root, bundleFile), digest: item.stored.digest });
+            continue;
+          }
+          const bot = item.source!;
+          const mark = diagnostics.mark;
           const bundle = assembleBundle(bot, commons, integrations, ctx);
+          item.slices.assemble = diagnostics.items.slice(mark);
           if (!bundle) continue;
           if (diagnostics.errorCount === 0) writer?.stage(bundle);
           if (options.keepBundles !== false) built.push(bundle);
           if (keepForAutomations) assembled.push(bundle);
-          summaries.push({ bot: bot.id, path: displayPath(files.root, path.join(outDir, `${bot.id}.bundle.json`)), digest: bundle.digest });
+          summaries.push({ bot: bot.id, path: displayPath(files.root, bundleFile), digest: bundle.digest });
+          reuse?.remember(item.id, { digest: bundle.digest, tools: bot.manifest!.tools.map((t) => t.name), refs: bot.methodRefs.map((ref) => ref.id), diagnostics: item.slices });
         }
         // Automations name bots, experts, tools and methods as the bundles resolved them.
         checkAutomations(files, diagnostics, assembled, everyBot);
@@ -165,7 +201,12 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const sorted = sortDiagnostics(diagnostics.items);
     const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
-    if (whole) storeWholeBuild(cache!, whole.key, files.root, options, result, writer ? outDir : undefined);
+    // Stats before digests: a file changed in between then fails its stat check and is hashed.
+    const stats = ok && writer && whole ? outputStats(outDir) : undefined;
+    const outputs = ok && writer && (whole || reuse) ? outputDigests(outDir) : undefined;
+    // Bots are stored only when no source changed while the build ran (their keys would be wrong).
+    const unchanged = whole ? storeWholeBuild(cache!, whole.key, files.root, options, result, outputs, stats) : false;
+    if (ok && unchanged) reuse?.store(outputs);
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();
@@ -175,12 +216,38 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   }
 }
 
-/** Stores a finished build, unless a source changed while it ran (its key would then be wrong). */
-function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outDir: string | undefined): void {
+/** Stores a finished build, unless a source changed while it ran (its key would then be wrong); false when one did. */
+function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined): boolean {
   const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' });
-  if (again !== key) return;
-  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outDir ? outputDigests(outDir) : {} };
+  if (again !== key) return false;
+  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}) };
   cache.put('build', key, stored);
+  return true;
+}
+
+/** One bot of the build: loaded afresh (`source`) or reused from the cache (`stored`), with its diagnostics per stage. */
+interface BotItem {
+  id: string;
+  source?: BotSource;
+  stored?: StoredBot;
+  slices: Record<BotStage, Diagnostic[]>;
+}
+
+/**
+ * Per-bot reuse applies where the whole-build cache does (builds that hand no bundle back and compute no lock update),
+ * except a `check` of a workspace with automations: they are checked against the bundles,
+ * which a reused bot of a build that writes nothing has no file to read back from.
+ */
+function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean, digests: Map<string, string> | undefined): BotReuse | undefined {
+  if (!cache || options.keepBundles !== false) return undefined;
+  const write = options.write !== false;
+  if (!write && automations) return undefined;
+  if (write && outputFolderProblem(files.root, outDir)) return undefined;
+  // Everything the integration stage produced that a bundle can carry: the declarations (as
+  // the modules returned them) and each module's pin, which covers helpers outside the
+  // workspace's source folders too.
+  const integrations = pending.modules.map((m) => [m.entry.provider, m.loaded.pin, m.loaded.sha256, m.loaded.inputs, m.loaded.handlers, m.loaded.specs]);
+  return BotReuse.open(cache, files.root, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all], digests);
 }
 
 function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {

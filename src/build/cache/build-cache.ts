@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
@@ -15,6 +15,12 @@ export interface StoredBuild {
   bundles: { bot: string; path: string; digest: string }[];
   /** Bundle files in the output folder (names) and the sha256 of their bytes; empty when nothing was written. */
   outputs: Record<string, string>;
+  /**
+   * Each bundle file's inode, size, mtime and ctime (nanoseconds), taken before its sha256: a
+   * file whose four are unchanged is not read again. Any write, replacement or `touch` changes
+   * the ctime, which no user tool can set back, so such a file is hashed and compared.
+   */
+  stats?: Record<string, string>;
 }
 
 /**
@@ -23,19 +29,32 @@ export interface StoredBuild {
  * under the source folders, walked without following links. Any change to a
  * source, an added or removed file, or a link retargeted gives another key.
  */
-export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }): string {
+export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, digests?: Map<string, string>): string {
   const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
-  const add = (relative: string, full: string, depth: number): void => {
+  // A child's kind comes from its folder's listing (no lstat per file); a root source is lstat'd.
+  type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
+  const kindOf = (full: string): Kind => {
     const stat = lstatSync(full, { throwIfNoEntry: false });
-    if (!stat) return;
-    if (stat.isSymbolicLink()) {
+    if (!stat) return undefined;
+    return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
+  };
+  const add = (relative: string, full: string, depth: number, kind: Kind): void => {
+    if (kind === undefined) return;
+    if (kind === 'link') {
       parts.push(`L ${relative}`, safe(() => readlinkSync(full)));
-    } else if (stat.isDirectory()) {
+    } else if (kind === 'folder') {
       parts.push(`D ${relative}`);
       if (depth > 64) return;
-      for (const name of safeList(full)) if (!SKIPPED.has(name)) add(`${relative}/${name}`, path.join(full, name), depth + 1);
-    } else if (stat.isFile()) {
-      parts.push(`F ${relative}`, safe(() => sha256Hex(readFileSync(full))));
+      for (const entry of safeEntries(full)) {
+        if (SKIPPED.has(entry.name)) continue;
+        const kind: Kind = entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+        add(`${relative}/${entry.name}`, path.join(full, entry.name), depth + 1, kind);
+      }
+    } else if (kind === 'file') {
+      const digest = safe(() => sha256Hex(readFileSync(full)));
+      // Lent to the per-bot keys of the same build (incremental.ts), so no file is hashed twice.
+      digests?.set(relative, digest);
+      parts.push(`F ${relative}`, digest);
     } else {
       parts.push(`O ${relative}`);
     }
@@ -44,7 +63,7 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
   // rest of the root is not read by a build. Listing it would also make the key of a first
   // build differ from the key after it (`.botc/` and the output folder appear), so a cold build
   // could never be stored.
-  for (const name of SOURCES) add(name, path.join(root, name), 0);
+  for (const name of SOURCES) add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
   return cacheKey('build', ...parts);
 }
 
@@ -60,12 +79,29 @@ export function reusableBuild(cache: BuildCache, key: string, outDir: string | u
   const present = safeList(outDir).filter((name) => name.endsWith('.bundle.json')).sort();
   const recorded = Object.keys(stored.outputs).sort();
   if (present.length !== recorded.length || present.some((name, i) => name !== recorded[i])) return undefined;
+  const stats = stored.stats !== null && typeof stored.stats === 'object' ? stored.stats : {};
   for (const name of recorded) {
     const full = path.join(outDir, name);
-    const stat = lstatSync(full, { throwIfNoEntry: false });
-    if (!stat?.isFile() || safe(() => sha256Hex(readFileSync(full))) !== stored.outputs[name]) return undefined;
+    const stat = lstatSync(full, { throwIfNoEntry: false, bigint: true });
+    if (!stat?.isFile()) return undefined;
+    if (stats[name] !== undefined && stats[name] === fingerprint(stat)) continue;
+    if (safe(() => sha256Hex(readFileSync(full))) !== stored.outputs[name]) return undefined;
   }
   return stored;
+}
+
+/** The bundle files of `outDir` and their `StoredBuild.stats` fingerprints. */
+export function outputStats(outDir: string): Record<string, string> {
+  const stats: Record<string, string> = {};
+  for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json'))) {
+    const stat = lstatSync(path.join(outDir, name), { throwIfNoEntry: false, bigint: true });
+    if (stat?.isFile()) stats[name] = fingerprint(stat);
+  }
+  return stats;
+}
+
+function fingerprint(stat: BigIntStats): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
 /** The bundle files of `outDir` and their sha256, for `StoredBuild.outputs`. */
@@ -80,6 +116,15 @@ export function outputDigests(outDir: string): Record<string, string> {
 function safeList(dir: string): string[] {
   try {
     return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A folder's entries sorted by name (as `safeList`), with their kinds; none when it cannot be read. */
+function safeEntries(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return [];
   }

@@ -1,37 +1,17 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { serializeSortedBundle, type Bundle } from '../../bundle/format.ts';
+
+// In its own file so that build.ts (a no-op rebuild) can check the output folder without
+// loading the bundle format and its schema library.
+export { outputFolderProblem } from './output-folder.ts';
 
 /**
  * Temporary bundle files: `.<bot>.bundle.json.<pid>.<random>.tmp` (and the older
  * `<bot>.bundle.json.<pid>.tmp`). The pid tells a crashed build's leftovers from a running one's.
  */
 const TEMPORARY = /^\.?[a-z][a-z0-9_]{0,63}\.bundle\.json\.(\d+)(?:\.[0-9a-f]+)?\.tmp$/;
-
-/**
- * Why `outDir` may not receive bundles, or undefined. The folder and every folder between the
- * workspace root and it must not be a symbolic link (a planted `dist -> /elsewhere` would send
- * the output, and the pruning of stale bundles, anywhere), and it must be a folder if it exists.
- * A folder outside the workspace (only the command line's `--out` can name one) is checked
- * for itself only.
- */
-export function outputFolderProblem(root: string, outDir: string): string | undefined {
-  const relative = path.relative(root, outDir);
-  const inside = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
-  const chain = inside ? relative.split(path.sep).map((_, i, parts) => path.join(root, ...parts.slice(0, i + 1))) : [outDir];
-  for (const folder of chain) {
-    let stat;
-    try {
-      stat = lstatSync(folder);
-    } catch {
-      return undefined; // missing from here down: the build creates it
-    }
-    if (stat.isSymbolicLink()) return `\`${folder}\` is a symbolic link`;
-    if (!stat.isDirectory()) return `\`${folder}\` is not a folder`;
-  }
-  return undefined;
-}
 
 /** True when `outDir` is the workspace root or inside it, by real paths. */
 function insideWorkspace(root: string, outDir: string): boolean {
@@ -67,6 +47,8 @@ function gone(pid: number): boolean {
  */
 export class BundleWriter {
   private readonly staged: { name: string; temporary: string; target: string }[] = [];
+  /** Bundle files already in place with the right bytes (a bot the build reused): neither written nor pruned. */
+  private readonly kept = new Set<string>();
   private ready = false;
   /** The first folder this build created for the output, removed again on failure. */
   private created: string | undefined;
@@ -92,12 +74,17 @@ export class BundleWriter {
     }
   }
 
+  /** Leaves the bundle file of this bot as it is: its bytes are already the ones the build would write. */
+  keep(bot: string): void {
+    this.kept.add(`${bot}.bundle.json`);
+  }
+
   /** Renames every staged bundle into place; a full build also removes bundles of bots that no longer exist. */
   commit(pruneStale: boolean): void {
     this.prepare();
     for (const { temporary, target } of this.staged) renameSync(temporary, target);
     if (!pruneStale || !insideWorkspace(this.root, this.outDir)) return;
-    const written = new Set(this.staged.map((s) => s.name));
+    const written = new Set([...this.staged.map((s) => s.name), ...this.kept]);
     for (const name of readdirSync(this.outDir)) {
       if (name.endsWith('.bundle.json') && !written.has(name)) rmSync(path.join(this.outDir, name), { force: true });
     }

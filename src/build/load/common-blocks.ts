@@ -6,7 +6,6 @@ import { commonFrontMatterSchema } from '../../schema/prompt.ts';
 import type { CommonBlock } from '../assemble/assemble.ts';
 import type { BuildContext } from '../context.ts';
 import { entryKindProblem } from '../discover/discover.ts';
-import type { BotSource } from './bots.ts';
 import { readPrompt } from './prompts.ts';
 
 /** `prompts/notes.MD`, `prompts/style.markdown`: common blocks are `*.md`, so these would be skipped without a word. */
@@ -42,9 +41,9 @@ export function loadCommonBlocks({ files, diagnostics, entries }: BuildContext):
  * block from every expert. Checked only when every bot of the workspace is loaded with a
  * usable manifest (a `--bot` selection or a broken manifest leaves the set of tools unknown).
  */
-export function checkCommonBlockTools({ diagnostics }: BuildContext, commons: readonly CommonBlock[], bots: readonly BotSource[]): void {
-  if (bots.length === 0 || bots.some((b) => !b.manifest)) return;
-  const tools = new Set(bots.flatMap((b) => b.manifest!.tools.map((t) => t.name)));
+export function checkCommonBlockTools({ diagnostics }: BuildContext, commons: readonly CommonBlock[], bots: readonly (readonly string[] | undefined)[]): void {
+  if (bots.length === 0 || bots.some((b) => !b)) return;
+  const tools = new Set(bots.flatMap((b) => b!));
   for (const { prompt } of commons) {
     for (const [index, tool] of (prompt.data?.when_tools_any ?? []).entries()) {
       if (!isName(tool) || tools.has(tool)) continue;

@@ -34,10 +34,11 @@ export async function loadIntegrations(build: BuildContext): Promise<PendingInte
       set.unknowable.all = true;
       return pending;
     }
+    if (entries.length > 0) pending.schemas.prestart();
     checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
     const prepared = entries.map(({ entry, locate }) => {
       checkModes(ctx, entry, locate);
-      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate);
+      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate, cache);
       const permissions = checkPermissions(ctx, entry, locate);
       return { entry, locate, permissions, read: readModule(ctx, entry, locate) };
     });

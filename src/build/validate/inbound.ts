@@ -3,6 +3,7 @@ import { didYouMean } from '../../diagnostics/hints.ts';
 import { createAjv } from '../../schema/ajv.ts';
 import type { RegistryEntry } from '../../schema/registry.ts';
 import type { MethodSpec } from '../../integration/types.ts';
+import { botcVersionTag, cacheKey, type BuildCache } from '../cache/cache.ts';
 
 type Locate = (key?: string, ...path: (string | number)[]) => Position;
 
@@ -12,7 +13,7 @@ type Locate = (key?: string, ...path: (string | number)[]) => Position;
  * a payload schema that does not compile is `integration-registry-invalid` at its key, and
  * two streams of one name are `integration-registry-invalid` at the second.
  */
-export function checkInboundDeclarations(diagnostics: Diagnostics, file: string, entry: RegistryEntry, locate: Locate): void {
+export function checkInboundDeclarations(diagnostics: Diagnostics, file: string, entry: RegistryEntry, locate: Locate, cache?: BuildCache): void {
   if (entry.modes.includes('webhook') && entry.webhook === undefined) {
     diagnostics.add('mode-unsupported', { file, at: locate('modes') }, { variant: 'webhook', provider: entry.provider });
   }
@@ -20,14 +21,9 @@ export function checkInboundDeclarations(diagnostics: Diagnostics, file: string,
     diagnostics.add('mode-unsupported', { file, at: locate('modes') }, { variant: 'polling-sync', provider: entry.provider });
   }
   if (entry.webhook !== undefined) {
-    try {
-      createAjv({ checkOnly: true }).compile(entry.webhook.payload_schema);
-    } catch (error) {
-      diagnostics.add(
-        'integration-registry-invalid',
-        { file, at: locate('payload_schema', 'webhook') },
-        { variant: 'payload-schema', provider: entry.provider, detail: (error as Error).message.split('\n')[0]!.slice(0, 200) },
-      );
+    const problem = payloadSchemaProblem(entry.webhook.payload_schema, cache);
+    if (problem !== undefined) {
+      diagnostics.add('integration-registry-invalid', { file, at: locate('payload_schema', 'webhook') }, { variant: 'payload-schema', provider: entry.provider, detail: problem });
     }
   }
   const names = new Set<string>();
@@ -37,6 +33,41 @@ export function checkInboundDeclarations(diagnostics: Diagnostics, file: string,
     }
     names.add(stream.name);
   }
+}
+
+/** One ajv instance for every payload schema of a build: creating one costs tens of milliseconds. */
+let payloadAjv: ReturnType<typeof createAjv> | undefined;
+/** Verdicts by the schema's exact JSON text: many providers share one payload schema. */
+const payloadVerdicts = new Map<string, { problem?: string }>();
+
+/**
+ * Why a webhook payload schema does not compile (ajv's first line, clipped), or undefined when
+ * it does. The verdict depends on the schema's text alone, so it is remembered per text and,
+ * with a build cache, stored under that text and botc's version (written only when the build
+ * is free of errors, like every cache entry). The instance is shared safely: it is created with
+ * `addUsedSchema: false`, so a compiled schema's `$id` is not registered in it.
+ */
+function payloadSchemaProblem(schema: unknown, cache: BuildCache | undefined): string | undefined {
+  const text = JSON.stringify(schema) ?? 'undefined';
+  let verdict = payloadVerdicts.get(text);
+  const key = cacheKey('webhook-schema', botcVersionTag(), text);
+  if (verdict === undefined) {
+    const stored = cache?.get<{ problem?: unknown }>('schema', key);
+    if (stored !== undefined && stored !== null && typeof stored === 'object' && (stored.problem === undefined || typeof stored.problem === 'string')) {
+      verdict = stored.problem === undefined ? {} : { problem: stored.problem };
+    }
+  }
+  if (verdict === undefined) {
+    try {
+      (payloadAjv ??= createAjv({ checkOnly: true })).compile(schema as object);
+      verdict = {};
+    } catch (error) {
+      verdict = { problem: (error as Error).message.split('\n')[0]!.slice(0, 200) };
+    }
+    cache?.put('schema', key, verdict);
+  }
+  payloadVerdicts.set(text, verdict);
+  return verdict.problem;
 }
 
 /**

@@ -58,6 +58,12 @@ const SCHEMA_ONE = new Set([
  */
 export class SchemaInspector {
   private lintSink: string[] = [];
+  /**
+   * ajv's compile outcome (its first error line, or its strict-mode remarks) by the schema's
+   * text with annotations blanked (`withoutAnnotations`): schemas that differ only in their
+   * descriptions, as many methods' schemas do, are compiled once.
+   */
+  private readonly compiled = new Map<string, { raw?: string; lints: string[] }>();
   private readonly ajv: Ajv2020 = createAjv({ checkOnly: true, onLint: (message) => this.lintSink.push(message) });
 
   /**
@@ -94,11 +100,9 @@ export class SchemaInspector {
       const pointer = error?.instancePath ?? '';
       return fail({ message: `${pointer || '/'} ${error?.message ?? 'is invalid'}`, pointer });
     }
-    this.lintSink = [];
-    try {
-      this.ajv.compile(withBaseUri(schema));
-    } catch (error) {
-      const raw = (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, '');
+    const outcome = this.compile(schema);
+    if (outcome.raw !== undefined) {
+      const raw = outcome.raw;
       const pointer = pointerOfMessage(schema, raw);
       const unknown = /^unknown keyword: "(.*)"$/.exec(raw)?.[1];
       if (unknown === undefined) {
@@ -113,9 +117,48 @@ export class SchemaInspector {
       const problem = patternProblem(pattern);
       if (problem) return fail({ message: `${pointer}: ${problem}`, pointer });
     }
-    const lints = [...new Set(this.lintSink)].map((message) => ({ message: lintMessage(message), pointer: pointerOfMessage(schema, message) }));
+    const lints = outcome.lints.map((message) => ({ message: lintMessage(message), pointer: pointerOfMessage(schema, message) }));
     return { lints };
   }
+
+  /**
+   * Compiles the schema with ajv, once per text with annotations blanked. ajv's verdict and its
+   * remarks do not depend on a `description` or `title` (strings, as the meta-schema already
+   * checked): neither is compiled into code, and neither appears in an error or a remark, whose
+   * places are schema paths.
+   */
+  private compile(schema: Record<string, unknown>): { raw?: string; lints: string[] } {
+    const key = JSON.stringify(withoutAnnotations(schema));
+    const known = this.compiled.get(key);
+    if (known) return known;
+    this.lintSink = [];
+    let outcome: { raw?: string; lints: string[] };
+    try {
+      this.ajv.compile(withBaseUri(schema));
+      outcome = { lints: [...new Set(this.lintSink)] };
+    } catch (error) {
+      outcome = { raw: (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, ''), lints: [] };
+    }
+    this.compiled.set(key, outcome);
+    return outcome;
+  }
+}
+
+/**
+ * A copy of a schema with every `description` and `title` string of a schema (not of data in
+ * `const`, `enum`, `default` or `examples`, which are copied as they are) replaced by "".
+ */
+function withoutAnnotations(schema: unknown): unknown {
+  if (!isPlainObject(schema)) return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(schema)) {
+    if ((key === 'description' || key === 'title') && typeof child === 'string') copy[key] = '';
+    else if (SCHEMA_MAPS.has(key) && isPlainObject(child)) copy[key] = Object.fromEntries(Object.entries(child).map(([name, sub]) => [name, withoutAnnotations(sub)]));
+    else if (SCHEMA_LISTS.has(key) && Array.isArray(child)) copy[key] = child.map(withoutAnnotations);
+    else if (SCHEMA_LISTS.has(key) || SCHEMA_ONE.has(key)) copy[key] = withoutAnnotations(child);
+    else copy[key] = child;
+  }
+  return copy;
 }
 
 /** Plain JSON data, at most 64 levels deep, with no key named `__proto__` or `$data`. */
@@ -221,6 +264,61 @@ export function patternProblem(pattern: string): string | undefined {
 }
 
 function decidePattern(pattern: string): string | undefined {
+  // Most schema patterns (`^cus_[0-9a-z]{8,24}$`) have one loop and no alternation; their
+  // verdict is known without the analysis (see `singleLoop`), which costs tens of milliseconds each.
+  if (singleLoop(pattern) && runsInLinearTime(pattern)) return undefined;
+  return analysePattern(pattern);
+}
+
+/**
+ * True for a pattern with at most one quantifier (`*`, `+`, `?`, `{…}`), no alternation, no
+ * lookaround, no backreference and no group other than `(…)`/`(?:…)`. Such a pattern cannot
+ * match a string in two ways inside a loop (no exponential time) and has one loop besides the
+ * search over start positions (degree at most 2), so recheck finds it safe or of degree ≤ 2;
+ * either way, when it runs on the linear-time engine, the verdict is "accepted", the one
+ * `analysePattern` gives.
+ */
+export function singleLoop(pattern: string): boolean {
+  let quantifiers = 0;
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (/[1-9k]/.test(next)) return false; // a backreference
+      // `\p{L}`, `\u{1F600}`: the braces are the escape's, not a quantifier.
+      if (/[pPu]/.test(next) && pattern[i + 2] === '{') {
+        const end = pattern.indexOf('}', i);
+        if (end < 0) return false;
+        i = end;
+        continue;
+      }
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '|') return false;
+    else if (c === '(' && pattern[i + 1] === '?') {
+      if (pattern[i + 2] !== ':') return false; // lookaround or a named group
+      i += 2;
+    } else if (c === '*' || c === '+' || c === '?' || c === '{') {
+      if (++quantifiers > 1) return false;
+      if (c === '{') {
+        const end = pattern.indexOf('}', i);
+        if (end < 0) return false;
+        i = end;
+      }
+    }
+  }
+  return true;
+}
+
+/** recheck's verdict on a pattern (see `patternProblem`), without the shortcut of `decidePattern`. */
+export function analysePattern(pattern: string): string | undefined {
   recheck ??= (createRequire(import.meta.url)('recheck') as { checkSync: CheckSync }).checkSync;
   // The pure JavaScript backend (chosen by this variable, read on each call): no native binary
   // or Java to spawn, the same verdicts on every machine, on the calling thread (the build's

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { exactJson, SchemaInspector, type SchemaReport } from './integrations-schema.ts';
 import { cacheKey, botcVersionTag, type BuildCache } from '../cache/cache.ts';
@@ -60,6 +62,17 @@ export class SchemaChecker {
     // The worker keeps the process alive while answers are awaited (an unref'd worker would
     // let a waiting build end with its promise unsettled); `close`, on every way out of a
     // build, ends it.
+  }
+
+  /**
+   * Starts the worker now, before any schema is known, when this looks like a cold build (no
+   * cache, or no schema report stored yet): loading ajv, recheck and re2js on the worker then
+   * overlaps the main thread's loading of the integration modules. A warm build, whose reports
+   * are stored, starts no worker unless some schema misses.
+   */
+  prestart(): void {
+    if (this.cache && existsSync(path.join(this.cache.dir, 'schema'))) return;
+    this.startWorker();
   }
 
   /** Starts checking these schemas, if a worker is running. */
