@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlink
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
-import { CACHE_DIR } from '../src/build/cache.ts';
+import { CACHE_DIR } from '../src/build/cache/cache.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analysePattern, patternProblem, singleLoop } from '../src/build/integrations-schema.ts';
+import { analysePattern, patternProblem, singleLoop } from '../src/build/validate/integrations-schema.ts';
 import { runsInLinearTime } from '../src/schema/regexp.ts';
 
 /** Patterns of the kind real method schemas carry: one loop, anchored or not. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SchemaInspector } from '../src/build/integrations-schema.ts';
+import { SchemaInspector } from '../src/build/validate/integrations-schema.ts';
 
 const variants = (description: string): unknown[] => [
   { type: 'object', description, additionalProperties: false, properties: { id: { type: 'string', description, pattern: '^x_[0-9]{1,9}$' } } },
