@@ -25,6 +25,7 @@ import type { SqlStore } from '../src/state/sql-store.ts';
 import { CredentialVault, webhookSecretKey } from '../src/state/vault.ts';
 import { BOTC, REPO_ROOT } from './helpers/cli.ts';
 import { describeStores, type TestDb } from './helpers/stores.ts';
+import { FULL } from './helpers/tier.ts';
 import { tempDir, writeWorkspace } from './helpers/workspace.ts';
 import { loopbackConfig, loopbackEnv } from './servers/fake.ts';
 import { SLACK_TOKEN, startSlack, type SlackFake } from './servers/slack.ts';
@@ -280,7 +281,8 @@ function botcAsync(args: string[], env: Record<string, string>): Promise<{ statu
 }
 
 describeStores('botc automations run in two processes, then a person approves', (backend) => {
-  it('two processes on the same events propose each once; the message is sent only by the person\'s approval', async () => {
+  // Two real CLI processes: the system tier (BOTC_FULL); the in-process race above runs always.
+  it.runIf(FULL)('two processes on the same events propose each once; the message is sent only by the person\'s approval', async () => {
     const db = await backend.open();
     try {
       const store = await db.connect();

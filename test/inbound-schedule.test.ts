@@ -5,6 +5,7 @@
  * worker. The load test (8 workers, 20 tenants × 3 streams) runs with BOTC_LOAD_TEST=1.
  * The worker processes run test/helpers/schedule-worker.mjs over lib/ (`npm run build:lib`).
  */
+import { FULL } from './helpers/tier.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -259,12 +260,12 @@ describe('the in-process scheduler (SQLite)', () => {
 });
 
 describe.runIf(PG_URL)('the shared job queue (PostgreSQL)', () => {
-  it('two worker processes share 2 tenants × 2 streams every 2 s: one run per stream and interval, none overlapping', async () => {
+  it.runIf(FULL)('two worker processes share 2 tenants × 2 streams every 2 s: one run per stream and interval, none overlapping', async () => {
     const figures = await loadRun({ workers: 2, tenants: 2, perTenant: 2, seconds: 2, durationMs: 8_000 });
     expect(figures.runs).toBeGreaterThanOrEqual(figures.intervals - figures.streams);
   }, 40_000);
 
-  it('a worker killed (SIGKILL) mid-schedule: the other worker goes on with its streams, none ever runs twice at once', async () => {
+  it.runIf(FULL)('a worker killed (SIGKILL) mid-schedule: the other worker goes on with its streams, none ever runs twice at once', async () => {
     const figures = await loadRun({ workers: 2, tenants: 1, perTenant: 3, seconds: 1, durationMs: 9_000, killAfterMs: 2_500 });
     expect(figures.workers_that_ran).toBe(2);
   }, 40_000);
