@@ -4,18 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
 import { BuildCache, CACHE_DIR, cacheKey } from '../src/build/cache/cache.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
+import { rng } from './helpers/random.ts';
 
-/** mulberry32: a small seeded generator, so a failing series can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MANIFEST = `${JSON.stringify({
   bot: 'demo', version: '1.0.0', description: 'A demo bot.',

@@ -5,18 +5,8 @@ import { build, type BuildResult } from '../src/build/build.ts';
 import { CACHE_DIR } from '../src/build/cache/cache.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
+import { rng } from './helpers/random.ts';
 
-/** mulberry32: a small seeded generator, so a failing series can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BOTS = ['alpha', 'beta', 'gamma'] as const;
 
@@ -86,6 +76,20 @@ function expectSame(cached: BuildResult, uncached: BuildResult, root: string): v
   if (uncached.ok) expect(bundlesOf(path.join(root, 'out-cached'))).toEqual(bundlesOf(path.join(root, 'out-uncached')));
 }
 
+/** A workspace of the three bots, each with the first expert prompt and a tool prompt, over one module with `schema`. */
+function threeBots(schema: unknown): string {
+  const root = tempDir();
+  for (const bot of BOTS) {
+    writeFiles(root, {
+      [`bots/${bot}/manifest.json`]: manifest(bot),
+      [`bots/${bot}/prompts/expert_helper.md`]: EXPERTS[0]!,
+      [`bots/${bot}/prompts/tool_things.md`]: '---\ndescription: How to use things.\n---\nList before you get.\n',
+    });
+  }
+  writeFiles(root, { 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': module(schema) });
+  return root;
+}
+
 describe('per-bot reuse', () => {
   it('over a seeded series of edits to one bot, the common blocks, the schemas and the written bundles, reused bots give the build an uncached one gives', async () => {
     const random = rng(11);
@@ -149,15 +153,7 @@ describe('per-bot reuse', () => {
   }, 60_000);
 
   it('a prompt edit in one bot rewrites that bot\'s bundle only; the others stay in place untouched', async () => {
-    const root = tempDir();
-    for (const bot of BOTS) {
-      writeFiles(root, {
-        [`bots/${bot}/manifest.json`]: manifest(bot),
-        [`bots/${bot}/prompts/expert_helper.md`]: EXPERTS[0]!,
-        [`bots/${bot}/prompts/tool_things.md`]: '---\ndescription: How to use things.\n---\nList before you get.\n',
-      });
-    }
-    writeFiles(root, { 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': module(SCHEMAS[1]) });
+    const root = threeBots(SCHEMAS[1]);
     const first = await build({ root, lock: 'ignore', keepBundles: false });
     expect(first.ok).toBe(true);
     const inode = (bot: string) => statSync(path.join(root, 'dist', `${bot}.bundle.json`)).ino;
@@ -204,15 +200,7 @@ describe('per-bot reuse with automations', () => {
 
 describe('the no-op check of written bundles', () => {
   it('a bundle edited in place with its size and mtime kept is still found changed and written again', async () => {
-    const root = tempDir();
-    for (const bot of BOTS) {
-      writeFiles(root, {
-        [`bots/${bot}/manifest.json`]: manifest(bot),
-        [`bots/${bot}/prompts/expert_helper.md`]: EXPERTS[0]!,
-        [`bots/${bot}/prompts/tool_things.md`]: '---\ndescription: How to use things.\n---\nList before you get.\n',
-      });
-    }
-    writeFiles(root, { 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': module(SCHEMAS[0]) });
+    const root = threeBots(SCHEMAS[0]);
     const first = await build({ root, lock: 'ignore', keepBundles: false });
     expect(first.ok).toBe(true);
     const file = path.join(root, 'dist', 'beta.bundle.json');
