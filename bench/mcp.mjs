@@ -15,18 +15,15 @@
  *
  *   npm run build:lib && node bench/mcp.mjs [--calls 2000] [--rounds 10] [--warmup 200] [--check]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createMcpHandler, fromJsonSchema, McpServer } from '@modelcontextprotocol/server';
-import { build } from '../lib/index.js';
 import { Runtime } from '../lib/runtime/index.js';
 // The in-memory store is internal to botc (not in the public API); the benchmark imports it by path.
 import { MemoryStore } from '../lib/state/memory.js';
 import { mcpHttpHandler } from '../lib/adapters/index.js';
 import { listenMcpHttp } from '../lib/cli/serve.js';
+import { batch, METHOD, mockWorkspace, percentile, positive } from './harness.mjs';
 
 const TARGET_RATIO = 1.2;
 const { values } = parseArgs({
@@ -41,110 +38,11 @@ const CALLS = positive(values.calls, '--calls');
 const ROUNDS = Math.min(positive(values.rounds, '--rounds'), CALLS);
 const WARMUP = positive(values.warmup, '--warmup');
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ROOT = path.join(REPO, '.bench', 'mcp');
-const METHOD = 'benchmock.accounts.score.v1';
 const TOOL = 'accounts__benchmock_accounts_score_v1';
 
-// ---------------------------------------------------------------- the workspace (as bench/dispatch.mjs)
-
-const MODULE = `/** Bench mock (read_only): scores an account from its metrics, in process, no I/O. */
-import { BaseIntegration, defineMethod } from 'botc/integration';
-
-export const SCORE = defineMethod({
-  method_id: '${METHOD}',
-  description: 'Score an account from its usage metrics.',
-  input_schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['account_id', 'metrics'],
-    properties: {
-      account_id: { type: 'string', pattern: '^acc_[0-9]{4}$', description: 'Account id.' },
-      metrics: {
-        type: 'array',
-        maxItems: 10,
-        description: 'Metric values.',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'value'],
-          properties: {
-            name: { type: 'string', enum: ['weekly_active_users', 'api_calls', 'reports_exported', 'support_tickets'] },
-            value: { type: 'integer', minimum: 0 },
-          },
-        },
-      },
-      weight: { type: 'number', minimum: 0, maximum: 10, description: 'Weight of the score.' },
-    },
-  },
-  output_schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['account_id', 'score', 'grade'],
-    properties: {
-      account_id: { type: 'string' },
-      score: { type: 'number', minimum: 0 },
-      grade: { type: 'string', enum: ['a', 'b', 'c'] },
-    },
-  },
-  capabilities: ['read'],
-  idempotency: 'safe_read',
-});
-
-/** The handler, exported so that the benchmark can call it directly for the floor. */
-export async function score({ args }) {
-  let total = 0;
-  for (const metric of args.metrics) total += metric.name === 'support_tickets' ? -metric.value : metric.value;
-  const value = Math.max(0, total * (args.weight ?? 1));
-  return { data: { account_id: args.account_id, score: value, grade: value > 1000 ? 'a' : value > 100 ? 'b' : 'c' } };
-}
-
-export class BenchMockIntegration extends BaseIntegration {
-  describeMethods() {
-    return [SCORE];
-  }
-  handlers() {
-    return { [SCORE.method_id]: score };
-  }
-}
-`;
-
-const FILES = {
-  'bots/benchbot/manifest.json': `${JSON.stringify({
-    bot: 'benchbot',
-    version: '1.0.0',
-    description: 'Measures MCP round trips.',
-    tools: [{ name: 'accounts', description: 'Score accounts.', methods: [METHOD] }],
-  }, null, 2)}\n`,
-  'bots/benchbot/prompts/expert_runner.md': '---\nfexp_description: Runs the benchmark.\nfexp_allow_tools: [accounts]\n---\nYou run it.\n',
-  'bots/benchbot/prompts/tool_accounts.md': 'Use `accounts`.\n',
-  'integrations/manifest.json': `${JSON.stringify({
-    integrations: [{ provider: 'benchmock', module: 'benchmock/index.mjs', export: 'BenchMockIntegration', classification: 'read_only', modes: ['request_response'], lifecycle: 'active' }],
-  }, null, 2)}\n`,
-  'integrations/benchmock/index.mjs': MODULE,
-};
-
-for (const [rel, text] of Object.entries(FILES)) {
-  const file = path.join(ROOT, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, text);
-}
-
-for (const [rel, text] of Object.entries(FILES)) {
-  const file = path.join(ROOT, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, text);
-}
-
-const built = await build({ root: ROOT, write: false });
-if (!built.ok) {
-  console.error(JSON.stringify(built.diagnostics, null, 2));
-  process.exit(2);
-}
-const bundle = built.built[0];
+const { root: ROOT, bundle, score } = await mockWorkspace('mcp', 'Measures MCP round trips.');
 const runtime = await Runtime.load(bundle, { root: ROOT, store: new MemoryStore() });
 const spec = bundle.methods[METHOD];
-const { score } = await import(pathToFileURL(path.join(ROOT, 'integrations/benchmock/index.mjs')).href);
 
 // ---------------------------------------------------------------- the two servers
 
@@ -194,18 +92,6 @@ if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`the servers disagr
 
 // ---------------------------------------------------------------- measurement
 
-async function batch(fn, count, into, offset) {
-  const started = performance.now();
-  let last = started;
-  for (let i = 0; i < count; i++) {
-    await fn();
-    const now = performance.now();
-    if (into) into[offset + i] = now - last;
-    last = now;
-  }
-  return performance.now() - started;
-}
-
 await batch(paths.botc, WARMUP);
 await batch(paths.bare, WARMUP);
 
@@ -216,13 +102,10 @@ for (let round = 0; round < ROUNDS; round++) {
   const count = Math.floor(CALLS / ROUNDS) + (round < CALLS % ROUNDS ? 1 : 0);
   // Interleave, alternating which goes first, so drift (GC, JIT, other load) hits both.
   const order = round % 2 === 0 ? ['botc', 'bare'] : ['bare', 'botc'];
-  for (const name of order) totals[name] += await batch(paths[name], count, latencies[name], done);
+  for (const name of order) totals[name] += (await batch(paths[name], count, latencies[name], done)).ms;
   done += count;
 }
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 const fmt = (n, digits = 3) => n.toFixed(digits);
 console.log(`mcp: ${CALLS} tools/call round trips per server over Streamable HTTP in ${ROUNDS} interleaved rounds (warm-up ${WARMUP}), node ${process.version}`);
 console.log('server   ms/call   p50 ms   p99 ms');
@@ -237,12 +120,3 @@ await Promise.all(Object.values(clients).map((c) => c.close()));
 await Promise.all([botcServer, bareServer].map((s) => new Promise((resolve) => s.close(resolve))));
 await runtime.close();
 if (values.check && ratio > TARGET_RATIO) process.exit(1);
-
-function positive(text, flag) {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`${flag} must be a positive integer`);
-    process.exit(2);
-  }
-  return n;
-}
