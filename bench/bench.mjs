@@ -992,12 +992,6 @@ function sectionsWanted(opts) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const sections = sectionsWanted(opts);
-  if (process.env.BOTC_BENCH_ONLY === 'dispatch') {
-    // Only the dispatch section (BOTC_BENCH_ONLY=dispatch node bench/bench.mjs): no workspaces are generated.
-    const { ratio } = runDispatch();
-    console.log(`targets:\n  ${ratio !== undefined && ratio <= 3 ? 'PASS' : 'FAIL'}  dispatch <= 3x floor (${ratio === undefined ? 'not measured' : `${ratio.toFixed(2)}x`})`);
-    return;
-  }
   const benchRoot = path.join(REPO, '.bench');
   mkdirSync(benchRoot, { recursive: true });
   const base = mkdtempSync(path.join(benchRoot, 'run-'));
