@@ -161,11 +161,10 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
       root,
       store,
       credentials: await credentialSources(fileSource, values.tenant, io, store, config),
+      // Provider settings follow this command's environment (BOTC_PROVIDER_*); Runtime.load
+      // reads the config's `runtime` settings itself (withWorkspaceConfig).
       providerConfig: providerConfig(config, io.env, Object.keys(bundle.integrations)),
       ...cursorKeyOption(values, io, root),
-      ...(config.runtime?.timeout_ms !== undefined ? { timeout_ms: config.runtime.timeout_ms } : {}),
-      ...(config.runtime?.retry_policy !== undefined ? { retry_policy: config.runtime.retry_policy } : {}),
-      ...(config.runtime?.any_approver !== undefined ? { any_approver: config.runtime.any_approver } : {}),
       bundle_path: path.resolve(cwd, bundlePath),
     });
   } catch (error) {

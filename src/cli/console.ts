@@ -51,10 +51,9 @@ export async function runConsole(argv: string[], io: Io): Promise<number> {
         root,
         store: runtimeStore,
         credentials: chainCredentials(...sources),
+        // Provider settings follow this command's environment; Runtime.load reads the config's
+        // `runtime` settings itself (withWorkspaceConfig).
         providerConfig: providerConfig(config, io.env, Object.keys(bundle.integrations)),
-        ...(config.runtime?.timeout_ms !== undefined ? { timeout_ms: config.runtime.timeout_ms } : {}),
-        ...(config.runtime?.retry_policy !== undefined ? { retry_policy: config.runtime.retry_policy } : {}),
-        ...(config.runtime?.any_approver !== undefined ? { any_approver: config.runtime.any_approver } : {}),
         bundle_path: bundlePath,
       });
     },
