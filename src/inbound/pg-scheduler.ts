@@ -80,7 +80,7 @@ export async function runPgScheduler(options: PgSchedulerOptions): Promise<void>
   try {
     const locks = await openStreamLocks(options.connectionString, (error) => options.onError?.(error));
     opened = locks;
-    await boss.createQueue(queue, { name: queue, policy: 'standard', retryLimit: 0 });
+    await createSharedQueue(boss, options.connectionString, schema, queue);
     const job = (target: SyncTarget, slot: number) => {
       const intervalMs = target.stream.interval_seconds * 1000;
       const data: SyncJob = { tenant: target.tenant, provider: target.provider, stream: target.stream.name, slot };
@@ -179,5 +179,33 @@ async function queueSchema(connectionString: string): Promise<string> {
     return current === 'public' ? 'botc_jobs' : `${current}_jobs`.slice(0, 63);
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Creates the pg-boss queue `queue` (standard policy, no retries) in `schema`, one worker at a
+ * time across processes: pg-boss's queue creation takes table locks in an order that deadlocks
+ * (`40P01`) when two connections create a queue at once, as workers started together do. Once
+ * the queue exists, creating it again is a no-op.
+ */
+export function createSharedQueue(boss: PgBoss, connectionString: string, schema: string, queue: string): Promise<void> {
+  return oneAtATime(connectionString, `botc-sync-setup:${schema}`, () => boss.createQueue(queue, { name: queue, policy: 'standard', retryLimit: 0 }));
+}
+
+/**
+ * Runs `work` while this process holds the PostgreSQL advisory lock named `name` (in the
+ * single-key lock space, apart from the stream locks' two-key one), so processes doing the same
+ * set-up do it one after the other.
+ */
+async function oneAtATime<T>(connectionString: string, name: string, work: () => Promise<T>): Promise<T> {
+  const key = createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
+  const client = new pg.Client({ connectionString, application_name: 'botc-sync-setup' });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1::bigint)', [key]);
+    return await work();
+  } finally {
+    // Closing the session releases the lock, whatever happened to `work`.
+    await client.end().catch(() => undefined);
   }
 }
