@@ -8,8 +8,11 @@ import { parseJson } from './load/json.ts';
 import { clip, issueMessage, nameSchema } from './schema/common.ts';
 import type { Diagnostic } from './diagnostics/diagnostic.ts';
 import { escapeForTerminal } from './load/unicode.ts';
+import { CONFIG_FILE } from './config-providers.ts';
 
-export const CONFIG_FILE = 'botc.config.json';
+// The file name and the provider settings are read by runtime commands without this module's
+// schema (zod): see src/runtime/workspace-config.ts.
+export { CONFIG_FILE, providerConfig } from './config-providers.ts';
 
 const retryPolicySchema = z.strictObject({
   max_attempts: z.number().int().min(1).max(10),
@@ -103,7 +106,12 @@ export function readConfig(root: string): WorkspaceConfig {
     if (read.kind === 'encoding') throw configProblem('file-encoding', `${CONFIG_FILE} cannot be read: ${describeReadFailure(read)}`, `save ${CONFIG_FILE} as UTF-8`, read.at);
     throw configProblem('config-invalid', `${CONFIG_FILE} cannot be read: ${describeReadFailure(read)}`, `make ${CONFIG_FILE} a regular file inside the workspace`);
   }
-  const parsed = parseJson(read.text);
+  return parseConfig(read.text);
+}
+
+/** botc.config.json's text, parsed and checked as `readConfig` does. Throws ConfigError. */
+export function parseConfig(text: string): WorkspaceConfig {
+  const parsed = parseJson(text);
   if (!parsed.ok) throw configProblem('json-syntax', `${CONFIG_FILE} is not valid JSON: ${parsed.message}`, 'fix the JSON syntax at this place', parsed.at);
   const result = configSchema.safeParse(parsed.document.value);
   if (!result.success) {
@@ -144,28 +152,4 @@ export function checkConfigProviders(files: WorkspaceFiles, diagnostics: Diagnos
       { variant: 'config-provider', name: clip(name), suggestion: didYouMean(name, registered) ?? `registered providers: ${listNames([...registered].sort())}` },
     );
   }
-}
-
-/**
- * Provider configuration: botc.config.json `providers`, overridden by environment variables
- * `BOTC_PROVIDER_<PROVIDER>_<KEY>` (for example `BOTC_PROVIDER_GITHUB_BASE_URL`). When two
- * provider names share a prefix, the longer one wins.
- */
-export function providerConfig(
-  config: WorkspaceConfig,
-  env: NodeJS.ProcessEnv,
-  providers: readonly string[],
-): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  // The OAuth settings configure `botc auth`, not the integration.
-  for (const [provider, { oauth: _oauth, ...values }] of Object.entries(config.providers ?? {})) out[provider] = { ...values };
-  const byLength = [...providers].sort((a, b) => b.length - a.length);
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined || !key.startsWith('BOTC_PROVIDER_')) continue;
-    const provider = byLength.find((p) => key.startsWith(`BOTC_PROVIDER_${p.toUpperCase()}_`));
-    if (!provider) continue;
-    const setting = key.slice(`BOTC_PROVIDER_${provider.toUpperCase()}_`.length).toLowerCase();
-    if (setting) (out[provider] ??= {})[setting] = value;
-  }
-  return out;
 }

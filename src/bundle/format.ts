@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { methodSpecSchema } from '../integration/method-spec.ts';
 import { ADVANCED_MODES, CLASSIFICATIONS, LIFECYCLES, STANDARD_MODES } from '../integration/vocabulary.ts';
 import { canonicalJson, sha256, sortKeys } from './canonical.ts';
+import { BUNDLE_FORMAT } from './digest.ts';
 import { streamDeclarationSchema, webhookDeclarationSchema } from '../inbound/declarations.ts';
 
 /**
  * The bundle: the one contract between the build and every runtime (README, The bundle).
  * The runtime reads this module; it never imports the build.
  */
-export const BUNDLE_FORMAT = 'botc.bundle/1';
+export { BUNDLE_FORMAT, bundleDigest } from './digest.ts';
 
 /** A sha256 digest as the bundle writes it: 64 lower-case hex digits. */
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 digest (64 lower-case hex digits)');
@@ -100,12 +101,6 @@ export type BundleIntegration = z.infer<typeof integrationSchema>;
  * so this matches member names only.
  */
 const INDEX_KEY = /[{,]"(?:0|[1-9][0-9]*)":/;
-
-/** The digest of a bundle: sha256 of the canonical JSON of everything but `digest`. */
-export function bundleDigest(bundle: Omit<Bundle, 'digest'> | Bundle): string {
-  const { digest: _ignored, ...rest } = bundle as Bundle;
-  return sha256(canonicalJson(rest));
-}
 
 /** The bytes written to disk: sorted keys, two-space indent, one trailing newline. */
 export function serializeBundle(bundle: Bundle): string {

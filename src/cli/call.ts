@@ -1,16 +1,17 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { providerConfig, readConfig, type WorkspaceConfig } from '../config.ts';
-import { readBundle } from '../runtime/bundle.ts';
-import { chainCredentials, credentialsFromEnv, credentialsFromFile, type CredentialSource } from '../integration/credentials.ts';
+import type { WorkspaceConfig } from '../config.ts';
+import { providerConfig } from '../config-providers.ts';
+import { loadBundle } from '../runtime/bundle-load.ts';
+import { chainCredentials, credentialsFromEnv, type CredentialSource } from '../integration/credentials.ts';
 import { CursorKeyError, cursorKeyFile, cursorKeyFromEnv, deriveCursorKey } from '../runtime/cursors.ts';
 import { Runtime } from '../runtime/runtime.ts';
+import { loadWorkspaceConfig } from '../runtime/workspace-config.ts';
 import { DEFAULT_STATE_FILE } from '../state/open.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Io } from './io.ts';
-import { parseJson } from '../load/json.ts';
 import { checkVaultKey, storeFor } from './state.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
@@ -149,10 +150,12 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
   // a command run from the wrong folder creates nothing there.
   const cwd = io.cwd ?? process.cwd();
   const root = workspaceRoot(values.root, cwd);
-  const config = readConfig(root);
-  const bundle = readBundle(path.resolve(cwd, bundlePath));
+  // A config and a bundle whose exact text was checked before are not checked again, so the
+  // schema library (zod) does not load (verdicts in the workspace's cache, src/runtime/verdicts.ts).
+  const config = await loadWorkspaceConfig(root);
+  const bundle = await loadBundle(path.resolve(cwd, bundlePath), root);
   const credentialsFile = values.credentials ?? io.env.BOTC_CREDENTIALS_FILE;
-  const fileSource = credentialsFile ? readCredentialsFile(path.resolve(cwd, credentialsFile)) : undefined;
+  const fileSource = credentialsFile ? await readCredentialsFile(path.resolve(cwd, credentialsFile)) : undefined;
   const store: StateStore = await storeFor({ ...values, root }, io);
   let runtime: Runtime;
   try {
@@ -219,7 +222,9 @@ async function credentialSources(file: CredentialSource | undefined, tenant: str
  * A `--credentials` file, or a usage error that says what is wrong and where. The parser's own
  * message is not shown: it can quote the text around the mistake, which holds secrets.
  */
-function readCredentialsFile(file: string): CredentialSource {
+async function readCredentialsFile(file: string): Promise<CredentialSource> {
+  // The JSON parser and the file's schema load only when a credentials file is given.
+  const [{ parseJson }, { credentialsFromFile }] = await Promise.all([import('../load/json.ts'), import('../integration/credentials-file.ts')]);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

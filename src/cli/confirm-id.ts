@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readBundle } from '../runtime/bundle.ts';
+import { readBundle } from '../runtime/bundle-schema.ts';
 import { bundleToApprove, confirmationView, rejectConfirmation } from '../runtime/confirmations.ts';
 import { CONFIRMATION_STATUSES } from '../state/types.ts';
 import { withRuntime } from './call.ts';

@@ -8,7 +8,7 @@ import { providerConfig, readConfig } from '../config.ts';
 import { ApprovedVersions } from '../console/approved.ts';
 import { createConsoleApp } from '../console/app.ts';
 import { ConsoleUsers } from '../console/users.ts';
-import { readBundle } from '../runtime/bundle.ts';
+import { readBundle } from '../runtime/bundle-schema.ts';
 import { chainCredentials, credentialsFromEnv, type CredentialSource } from '../integration/credentials.ts';
 import { Runtime } from '../runtime/runtime.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';

@@ -5,7 +5,7 @@ import { Diagnostics } from '../diagnostics/diagnostic.ts';
 import { readPrompt } from '../build/load/prompts.ts';
 import { discover } from '../build/discover/discover.ts';
 import { WorkspaceFiles } from '../load/files.ts';
-import { readBundle } from '../runtime/bundle.ts';
+import { readBundle } from '../runtime/bundle-schema.ts';
 import { commonFrontMatterSchema } from '../schema/prompt.ts';
 import type { Io } from './io.ts';
 import { UsageError } from './usage.ts';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXPORT_TARGETS, exportBundle, type ExportOptions, type ExportTarget } from '../agents/export.ts';
 import { TOOL_STYLES, type ToolStyle } from '../agents/functions.ts';
-import { readBundle } from '../runtime/bundle.ts';
+import { readBundle } from '../runtime/bundle-schema.ts';
 import type { Io } from './io.ts';
 import { UsageError } from './usage.ts';
 

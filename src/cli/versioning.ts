@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { build } from '../build/build.ts';
 import type { Bundle } from '../bundle/format.ts';
 import { WorkspaceFiles } from '../load/files.ts';
-import { readBundle } from '../runtime/bundle.ts';
+import { readBundle } from '../runtime/bundle-schema.ts';
 import { diffBuilds } from '../versioning/diff.ts';
 import { formatGithub, formatMarkdown, formatPretty } from '../versioning/diff-format.ts';
 import { LOCK_FILE, serializeLock } from '../versioning/lock.ts';

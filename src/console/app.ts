@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Bundle } from '../bundle/format.ts';
 import type { IntegrationResult } from '../integration/types.ts';
-import { readBundle } from '../runtime/bundle.ts';
+import { readBundle } from '../runtime/bundle-schema.ts';
 import { decideReview } from '../state/reviews.ts';
 import type { AuditEntry, ReviewItem, StateStore } from '../state/types.ts';
 import { ApprovedVersions } from './approved.ts';

@@ -1,10 +1,10 @@
 /**
  * Credentials: what the runtime hands an integration call and what credential sources (the
  * state store's vault, files, the environment, OAuth refresh) produce. They sit with the
- * integration contract, below both the runtime and the state stores.
+ * integration contract, below both the runtime and the state stores. A credentials file is read
+ * by credentials-file.ts, which needs the schema library (zod): runtime commands load it only
+ * when a file is given.
  */
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 
 /**
  * A credential source cannot produce a credential, for a reason the caller may hear (the
@@ -30,24 +30,6 @@ export interface CredentialSource {
    * renewing failed for a reason the caller may hear.
    */
   refreshAfterRejection?(tenant: string, provider: string, rejected: Credential): Promise<Credential | undefined>;
-}
-
-const fileSchema = z.record(
-  z.string(),
-  z.record(z.string(), z.strictObject({ secret: z.string().min(1), scopes: z.array(z.string()).default([]) })),
-);
-
-/** A JSON file `{"<tenant>": {"<provider>": {"secret": "...", "scopes": [...]}}}`. */
-export function credentialsFromFile(path: string): CredentialSource {
-  const parsed = fileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`credentials file is invalid: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
-  const data = parsed.data;
-  return {
-    async get(tenant, provider) {
-      const entry = Object.hasOwn(data, tenant) && Object.hasOwn(data[tenant]!, provider) ? data[tenant]![provider] : undefined;
-      return entry ? { secret: entry.secret, scopes: [...entry.scopes] } : undefined;
-    },
-  };
 }
 
 /**

@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { canonicalJson } from '../bundle/canonical.ts';
-import type { z } from 'zod';
-import { BUNDLE_FORMAT, bundleDigest, bundleSchema, type Bundle } from '../bundle/format.ts';
+import type { Bundle } from '../bundle/format.ts';
 import type { Integration, IntegrationContext, Lifecycle } from '../integration/types.ts';
 import { MODULE_FILE_CAP, WorkspaceFiles, describeReadFailure } from '../load/files.ts';
 import { currentModulePin, instantiateIntegration } from '../load/modules.ts';
@@ -19,58 +18,25 @@ export class BundleLoadError extends Error {
   override name = 'BundleLoadError';
 }
 
-/**
- * Reads a bundle file (at most 64 MiB, UTF-8 JSON) and checks it with `verifyBundle`.
- * Throws BundleLoadError.
- */
-export function readBundle(path: string): Bundle {
-  let text: string;
+/** The text of a bundle file: at most 64 MiB, UTF-8. Throws BundleLoadError. */
+export function readBundleText(path: string): string {
   try {
     const size = statSync(path).size;
     if (size > BUNDLE_CAP) throw new BundleLoadError(`bundle ${path} is ${size} bytes, over the ${BUNDLE_CAP}-byte cap`);
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof BundleLoadError) throw error;
     throw new BundleLoadError(`bundle ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  let value: unknown;
+}
+
+/** The parsed bundle text of `path`. Throws BundleLoadError when it is not JSON. */
+export function parseBundleText(path: string, text: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw new BundleLoadError(`bundle ${path} is not valid JSON`);
   }
-  return verifyBundle(value);
-}
-
-/**
- * Checks a parsed bundle: its format, every field against `bundleSchema` (types, closed value
- * sets, no unknown keys), then its digest, so a bundle edited after the build does not load.
- * Returns the value typed as `Bundle`. Throws BundleLoadError; for a field that breaks the
- * schema the message names its JSON path (`methods["a.b.v1"].capabilities[0]`) and what was
- * expected there.
- */
-export function verifyBundle(value: unknown): Bundle {
-  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== BUNDLE_FORMAT) {
-    throw new BundleLoadError(`not a ${BUNDLE_FORMAT} bundle`);
-  }
-  const parsed = bundleSchema.safeParse(value);
-  if (!parsed.success) throw new BundleLoadError(`the bundle does not match the ${BUNDLE_FORMAT} format: ${describeIssue(parsed.error.issues[0]!)}`);
-  // The parsed copy has the same keys and values (every object is strict), but the digest is
-  // checked on, and the caller gets, the value itself.
-  const bundle = value as Bundle;
-  if (bundleDigest(bundle) !== bundle.digest) {
-    throw new BundleLoadError('the bundle digest does not match its content: it was changed after the build');
-  }
-  return bundle;
-}
-
-/** One schema problem as `<path>: <what>`; keys come from the file, so they are quoted and clipped. */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = issue.path.length === 0 ? '(top level)' : jsonPath(issue.path);
-  const what = issue.code === 'unrecognized_keys'
-    ? `unknown key ${issue.keys.map((k) => JSON.stringify(k.slice(0, 64))).join(', ')}`
-    : issue.message;
-  return `${where}: ${what}`;
 }
 
 /** `experts[0].blocks[1].start`; a key that is not a plain identifier in brackets: `methods["a.b.v1"]`. */

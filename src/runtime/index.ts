@@ -5,13 +5,15 @@
  */
 export { Runtime, type ConfirmByIdRequest, type ConfirmRequest, type RuntimeOptions, type ToolCall } from './runtime.ts';
 export type { RejectRequest } from './confirmations.ts';
-export { BundleLoadError, readBundle, verifyBundle } from './bundle.ts';
+export { BundleLoadError } from './bundle.ts';
+export { readBundle, verifyBundle } from './bundle-schema.ts';
 export { bundleSchema, BUNDLE_FORMAT, type Bundle } from '../bundle/format.ts';
 export { methodSpecSchema } from '../integration/method-spec.ts';
 export { ConfigError } from '../config.ts';
 export {
-  chainCredentials, credentialsFromEnv, credentialsFromFile, CredentialUnavailableError, type Credential, type CredentialSource,
+  chainCredentials, credentialsFromEnv, CredentialUnavailableError, type Credential, type CredentialSource,
 } from '../integration/credentials.ts';
+export { credentialsFromFile } from '../integration/credentials-file.ts';
 export type { ErrorCode, IntegrationResult } from '../integration/types.ts';
 export { CursorKeyError, cursorKeyFromEnv, CursorSealer, type CursorBinding } from './cursors.ts';
 export { ENVELOPE_LIMITS } from './envelope-bounds.ts';

@@ -5,7 +5,8 @@ import { WorkspaceFiles } from '../load/files.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
 import type { StateStore } from '../state/types.ts';
 import { audited, outcomeOf, unaudited } from './audit.ts';
-import { BundleLoadError, readBundle, runtimeIntegration, verifyBundle, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
+import { BundleLoadError, runtimeIntegration, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
+import { loadBundle } from './bundle-load.ts';
 import { confirmStored } from './confirm.ts';
 import { rejectConfirmation, type RejectRequest } from './confirmations.ts';
 import type { CredentialSource } from '../integration/credentials.ts';
@@ -126,8 +127,8 @@ export class Runtime {
    * the caller leaves out are read from the workspace's botc.config.json (`withWorkspaceConfig`).
    */
   static async load(bundle: string | Bundle, options: RuntimeOptions): Promise<Runtime> {
-    const verified = typeof bundle === 'string' ? readBundle(bundle) : verifyBundle(bundle);
-    options = withWorkspaceConfig(options, Object.keys(verified.integrations));
+    const verified = await loadBundle(bundle, options.root);
+    options = await withWorkspaceConfig(options, Object.keys(verified.integrations));
     if (options.bundle_public_key !== undefined) verifyBundleSignature(verified.digest, options.bundle_signature, options.bundle_public_key);
     const files = new WorkspaceFiles(options.root);
     verifyModules(verified, files);

@@ -1,5 +1,5 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { createAjv, withBaseUri } from '../schema/ajv.ts';
+import { createAjv, withBaseUri, type Ajv2020 } from '../schema/ajv.ts';
 
 /**
  * At most this many problems are listed in one `VALIDATION_FAILED` / `OUTPUT_INVALID`
@@ -19,12 +19,28 @@ const MAX_QUOTED = 64;
  * a call block the event loop.
  */
 export class Validators {
-  private readonly ajv = createAjv({ allErrors: true });
+  private ajv: Ajv2020 | undefined;
   private readonly cache = new Map<object, ValidateFunction>();
 
+  /**
+   * The validator of `schema`, compiled on first use and kept: a call compiles only the schemas
+   * it checks (its tool's args, its method's input and output), not every schema of the bundle.
+   * Throws when the schema does not compile (an unknown keyword, a keyword's value of the wrong
+   * type, a `$ref` that does not resolve).
+   *
+   * Schemas are not checked against the JSON Schema meta-schema here (compiling the meta-schema
+   * costs ~100 ms of CPU, most of a `botc call`'s schema work). The runtime's schemas are method
+   * schemas the loaded module itself declares (compared field by field with the bundle's copy on
+   * load), which the build checked against the meta-schema and botc's safety rules, and the
+   * `call` args schemas the build wrote into a bundle whose digest is verified. And ajv's code
+   * generation still refuses, in strict mode, an unknown keyword or a keyword whose value is of
+   * the wrong type, so a schema edited by hand still fails to compile rather than validate
+   * nothing.
+   */
   get(schema: object): ValidateFunction {
     let validate = this.cache.get(schema);
     if (!validate) {
+      this.ajv ??= createAjv({ allErrors: true, validateSchema: false });
       validate = this.ajv.compile(withBaseUri(schema));
       this.cache.set(schema, validate);
     }

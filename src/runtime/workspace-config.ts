@@ -1,5 +1,10 @@
-import { providerConfig, readConfig } from '../config.ts';
+import { existsSync } from 'node:fs';
+import type { WorkspaceConfig } from '../config.ts';
+import { CONFIG_FILE, providerConfig } from '../config-providers.ts';
 import type { RetryPolicy } from '../integration/types.ts';
+import { sha256Hex } from '../load/cache-entry.ts';
+import { WorkspaceFiles } from '../load/files.ts';
+import { readVerdict, storeVerdict } from './verdicts.ts';
 
 /** The runtime options botc.config.json can supply; the rest of RuntimeOptions it leaves alone. */
 interface ConfigurableOptions {
@@ -12,6 +17,30 @@ interface ConfigurableOptions {
 }
 
 /**
+ * botc.config.json of the workspace `root`, checked as `readConfig` (src/config.ts) checks it,
+ * with the same result and the same ConfigError when it is broken; `{}` when there is none.
+ * A text checked before, whose verdict and result are stored in the workspace's cache under
+ * the user's key (verdicts.ts), is not parsed or checked again: the config's schema (zod) is
+ * then not loaded. A checked text's verdict is stored.
+ */
+export async function loadWorkspaceConfig(root: string): Promise<WorkspaceConfig> {
+  const files = new WorkspaceFiles(root);
+  if (!existsSync(files.absolute(CONFIG_FILE))) return {}; // most workspaces have none: open only what is there
+  const read = files.read(CONFIG_FILE);
+  const textSha256 = read.ok ? sha256Hex(read.text) : undefined;
+  if (textSha256 !== undefined) {
+    const verdict = readVerdict(root, 'config', textSha256);
+    if (verdict && typeof verdict.result === 'object' && verdict.result !== null) return verdict.result as WorkspaceConfig;
+  }
+  const { parseConfig, readConfig } = await import('../config.ts');
+  // A file that does not read is readConfig's to report (or to take as missing).
+  if (!read.ok || textSha256 === undefined) return readConfig(root);
+  const config = parseConfig(read.text);
+  storeVerdict(root, 'config', textSha256, config);
+  return config;
+}
+
+/**
  * Completes runtime options from the workspace's botc.config.json, the way `botc call` does,
  * so a runtime loaded by the library behaves like one the command line loads:
  * - `providerConfig`: the config's `providers` (without their `oauth` settings), overridden by
@@ -21,8 +50,8 @@ interface ConfigurableOptions {
  * changes nothing. Throws ConfigError when botc.config.json is broken (its diagnostic locates
  * the mistake), as the command line does.
  */
-export function withWorkspaceConfig<O extends ConfigurableOptions>(options: O, providers: readonly string[], env: NodeJS.ProcessEnv = process.env): O {
-  const config = readConfig(options.root);
+export async function withWorkspaceConfig<O extends ConfigurableOptions>(options: O, providers: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<O> {
+  const config = await loadWorkspaceConfig(options.root);
   const runtime = config.runtime ?? {};
   return {
     ...options,

@@ -24,6 +24,12 @@ export interface AjvOptions {
    * Validation then goes on after the first error; it stays linear in the data size.
    */
   allErrors?: boolean;
+  /**
+   * Check each schema against the JSON Schema 2020-12 meta-schema before compiling it (default
+   * true). Compiling the meta-schema itself costs ~100 ms of CPU; the runtime, whose schemas the
+   * build already checked, turns it off (src/runtime/validators.ts says why that is safe).
+   */
+  validateSchema?: boolean;
 }
 
 /** JSON Schema 2020-12 formats that botc does not assert (ajv-formats has no checker for them). */
@@ -37,7 +43,7 @@ export const ANNOTATION_ONLY_FORMATS = ['iri', 'iri-reference', 'idn-email', 'id
  * handed to `onLint`. Regular expressions (`pattern`, `patternProperties`) run on a
  * linear-time engine where the pattern allows it (see `linearRegExp`).
  */
-export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvOptions = {}): Ajv2020 {
+export function createAjv({ checkOnly = false, onLint, allErrors = false, validateSchema = true }: AjvOptions = {}): Ajv2020 {
   const lint = onLint ? 'log' : false;
   const ajv = new Ajv2020({
     strict: true,
@@ -47,6 +53,7 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvO
     strictRequired: lint,
     allowUnionTypes: true,
     allErrors,
+    validateSchema,
     // Errors carry the offending value, so messages can say what was given ("got a string").
     verbose: allErrors,
     $data: false,

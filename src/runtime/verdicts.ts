@@ -1,0 +1,93 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, readCacheEntry, sha256Hex, type StoredEntry } from '../load/cache-entry.ts';
+import { moduleKey } from '../load/compiled.ts';
+
+/**
+ * Verdicts: "this exact text passed its schema check" for the files every runtime command
+ * checks on load (a bundle, botc.config.json), so a later `botc call` of the same bytes skips
+ * loading the schema library (zod, ~150 ms of CPU) and checking them again.
+ *
+ * A verdict lets a check be skipped, so it must not be forgeable: the cache sits in the
+ * workspace, where anyone who can add a file (a pull request that commits `.botc/cache/`, a
+ * shared checkout) could plant one for a bundle that breaks the schema. Each entry therefore
+ * carries an HMAC-SHA256 under the user's own module key (src/load/compiled.ts), over botc's
+ * version, what was checked, the sha256 of the text and the result. Entries live in
+ * `<root>/.botc/cache/verdict/`, keyed by those (content-addressed), with the build cache's
+ * entry format (src/load/cache-entry.ts: a torn, foreign or edited entry is a miss). Nothing
+ * is stored when the user has no key, or when the workspace has no cache folder (a command run
+ * from the wrong folder creates nothing there). Reads and writes never throw.
+ */
+
+/** The folder of verdict entries under `.botc/cache/`. */
+export const VERDICT_KIND = 'verdict';
+
+/** What a verdict is about: a bundle file's text, or botc.config.json's. */
+export type VerdictSubject = 'bundle' | 'config';
+
+function verdictKey(subject: VerdictSubject, textSha256: string): string {
+  return cacheKey(VERDICT_KIND, botcVersionTag(), subject, textSha256);
+}
+
+function mac(key: Buffer, subject: VerdictSubject, textSha256: string, result: unknown): Buffer {
+  return createHmac('sha256', key).update(JSON.stringify([botcVersionTag(), VERDICT_KIND, subject, textSha256, result])).digest();
+}
+
+/**
+ * The result stored with the verdict for a text of sha256 `textSha256` (hex), when the
+ * workspace `root` holds one whose MAC verifies under the user's key; else undefined.
+ */
+export function readVerdict(root: string, subject: VerdictSubject, textSha256: string): { result: unknown } | undefined {
+  try {
+    const key = moduleKey(false);
+    if (!key) return undefined;
+    const read = readCacheEntry(path.join(root, CACHE_DIR), VERDICT_KIND, verdictKey(subject, textSha256));
+    if (typeof read === 'string') return undefined;
+    const entry = read.value as { subject?: unknown; sha256?: unknown; result?: unknown; mac?: unknown } | null;
+    if (entry === null || typeof entry !== 'object' || entry.subject !== subject || entry.sha256 !== textSha256 || typeof entry.mac !== 'string') return undefined;
+    const expected = mac(key, subject, textSha256, entry.result);
+    const given = Buffer.from(entry.mac, 'hex');
+    return given.length === expected.length && timingSafeEqual(given, expected) ? { result: entry.result } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stores that the text of sha256 `textSha256` passed its check, with its `result` (plain
+ * JSON), in the cache of `root`. Only when the user has a key and `.botc/cache` already exists
+ * as a real folder (not a link); written 0600 to a temporary file renamed into place. A failure
+ * is silent: the result of a command never depends on the cache.
+ */
+export function storeVerdict(root: string, subject: VerdictSubject, textSha256: string, result: unknown): void {
+  try {
+    const key = moduleKey(false);
+    if (!key) return;
+    const dir = path.join(root, CACHE_DIR);
+    for (const folder of [path.dirname(dir), dir]) {
+      if (lstatSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true) return;
+    }
+    const folder = path.join(dir, VERDICT_KIND);
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    if (!lstatSync(folder).isDirectory()) return;
+    const entryKey = verdictKey(subject, textSha256);
+    const payload = JSON.stringify({ subject, sha256: textSha256, result, mac: mac(key, subject, textSha256, result).toString('hex') });
+    const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind: VERDICT_KIND, key: entryKey, sha256: sha256Hex(payload), payload };
+    const target = path.join(folder, `${entryKey}.json`);
+    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+    try {
+      writeSync(fd, JSON.stringify(entry));
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(temporary, target);
+    } catch {
+      rmSync(temporary, { force: true });
+    }
+  } catch {
+    // A read-only workspace or a full disk: the command goes on without storing the verdict.
+  }
+}
