@@ -7,6 +7,7 @@ import { loadBundle } from '../runtime/bundle-load.ts';
 import { chainCredentials, credentialsFromEnv, type CredentialSource } from '../integration/credentials.ts';
 import { CursorKeyError, cursorKeyFile, cursorKeyFromEnv, deriveCursorKey } from '../runtime/cursors.ts';
 import { Runtime } from '../runtime/runtime.ts';
+import { usePrecompiledValidators } from '../runtime/validators.ts';
 import { loadWorkspaceConfig } from '../runtime/workspace-config.ts';
 import { DEFAULT_STATE_FILE } from '../state/open.ts';
 import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
@@ -156,6 +157,8 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
   const bundle = await loadBundle(path.resolve(cwd, bundlePath), root);
   const credentialsFile = values.credentials ?? io.env.BOTC_CREDENTIALS_FILE;
   const fileSource = credentialsFile ? await readCredentialsFile(path.resolve(cwd, credentialsFile)) : undefined;
+  // Schemas compiled once are taken precompiled from the workspace's cache: no ajv at start-up.
+  usePrecompiledValidators(root);
   const store: StateStore = await storeFor({ ...values, root }, io);
   let runtime: Runtime;
   try {

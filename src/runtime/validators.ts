@@ -1,5 +1,20 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createAjv, withBaseUri, type Ajv2020 } from '../schema/ajv.ts';
+import { readValidator, standaloneSource, storeValidator } from './validator-cache.ts';
+
+/** The workspace whose cache holds precompiled validators (`usePrecompiledValidators`); none by default. */
+let precompiledRoot: string | undefined;
+
+/**
+ * Makes every `Validators` of this process take compiled validators from, and store them in, the
+ * cache of the workspace `root` (src/runtime/validator-cache.ts: entries authenticated under the
+ * user's key). Runtime commands (`botc call`, `botc confirm`) set it for the workspace they run
+ * in, so a call validates without loading ajv; `undefined` turns it off. The validators behave
+ * the same either way.
+ */
+export function usePrecompiledValidators(root: string | undefined): void {
+  precompiledRoot = root;
+}
 
 /**
  * At most this many problems are listed in one `VALIDATION_FAILED` / `OUTPUT_INVALID`
@@ -40,9 +55,24 @@ export class Validators {
   get(schema: object): ValidateFunction {
     let validate = this.cache.get(schema);
     if (!validate) {
-      this.ajv ??= createAjv({ allErrors: true, validateSchema: false });
-      validate = this.ajv.compile(withBaseUri(schema));
+      validate = this.compile(schema);
       this.cache.set(schema, validate);
+    }
+    return validate;
+  }
+
+  private compile(schema: object): ValidateFunction {
+    const root = precompiledRoot;
+    const text = root === undefined ? undefined : schemaText(schema);
+    if (root !== undefined && text !== undefined) {
+      const precompiled = readValidator(root, text);
+      if (precompiled) return precompiled;
+    }
+    this.ajv ??= createAjv({ allErrors: true, validateSchema: false, standalone: root !== undefined });
+    const validate = this.ajv.compile(withBaseUri(schema));
+    if (root !== undefined && text !== undefined) {
+      const code = standaloneSource(this.ajv, validate);
+      if (code !== undefined) storeValidator(root, text, code);
     }
     return validate;
   }
@@ -67,6 +97,15 @@ export class Validators {
     const validate = this.get(schema);
     if (validate(value)) return undefined;
     return describeErrors(validate.errors ?? [], { fromCaller: false });
+  }
+}
+
+/** The schema's exact JSON text (the key of its precompiled validator), or undefined when it has none (a cycle). */
+function schemaText(schema: object): string | undefined {
+  try {
+    return JSON.stringify(schema);
+  } catch {
+    return undefined;
   }
 }
 

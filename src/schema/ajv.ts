@@ -1,9 +1,18 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import type addFormatsModule from 'ajv-formats';
 import { linearRegExp } from './regexp.ts';
 
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+// ajv and ajv-formats are CommonJS, loaded when the first ajv instance is made: a runtime whose
+// validators all come precompiled (src/runtime/validator-cache.ts) never loads them (~100 ms).
+const require = createRequire(import.meta.url);
+
+/**
+ * How code generated for standalone use (`AjvOptions.standalone`) names the linear-time
+ * regular expression constructor; src/runtime/validator-cache.ts supplies it when it runs the code.
+ */
+export const STANDALONE_REGEXP = 'botc:linear-regexp';
+const standaloneRegExp = Object.assign((pattern: string, flags: string) => linearRegExp(pattern, flags), { code: `require(${JSON.stringify(STANDALONE_REGEXP)}).linearRegExp` });
 
 export interface AjvOptions {
   /**
@@ -30,6 +39,11 @@ export interface AjvOptions {
    * build already checked, turns it off (src/runtime/validators.ts says why that is safe).
    */
   validateSchema?: boolean;
+  /**
+   * Keep the generated code's source, so `ajv/dist/standalone` can write a compiled validator
+   * out as a module (src/runtime/validator-cache.ts). Validation is the same.
+   */
+  standalone?: boolean;
 }
 
 /** JSON Schema 2020-12 formats that botc does not assert (ajv-formats has no checker for them). */
@@ -43,9 +57,12 @@ export const ANNOTATION_ONLY_FORMATS = ['iri', 'iri-reference', 'idn-email', 'id
  * handed to `onLint`. Regular expressions (`pattern`, `patternProperties`) run on a
  * linear-time engine where the pattern allows it (see `linearRegExp`).
  */
-export function createAjv({ checkOnly = false, onLint, allErrors = false, validateSchema = true }: AjvOptions = {}): Ajv2020 {
+export function createAjv({ checkOnly = false, onLint, allErrors = false, validateSchema = true, standalone = false }: AjvOptions = {}): Ajv2020 {
   const lint = onLint ? 'log' : false;
-  const ajv = new Ajv2020({
+  const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  // ajv-formats is CommonJS; its export is the function itself.
+  const addFormats = require('ajv-formats') as typeof addFormatsModule.default;
+  const ajv = new AjvClass({
     strict: true,
     strictSchema: 'log',
     strictTypes: lint,
@@ -72,7 +89,7 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
       },
       error: () => undefined,
     },
-    code: { regExp: linearRegExp, ...(checkOnly ? { optimize: false } : {}) },
+    code: { regExp: standalone ? standaloneRegExp : linearRegExp, ...(standalone ? { source: true } : {}), ...(checkOnly ? { optimize: false } : {}) },
   });
   // `$anchor` is core JSON Schema 2020-12; ajv resolves it but does not list it as a keyword.
   if (!ajv.getKeyword('$anchor')) ajv.addKeyword({ keyword: '$anchor', schemaType: 'string' });
