@@ -4,17 +4,18 @@
  * the webhook signature libraries, a TypeScript loader or esbuild. The verdicts that let it
  * skip those checks are authenticated under the user's key: a planted one is ignored.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import { bundleDigest } from '../src/bundle/digest.ts';
 import { ConfigError, readConfig } from '../src/config.ts';
 import { sha256Hex } from '../src/load/cache-entry.ts';
 import { BundleLoadError } from '../src/runtime/bundle.ts';
 import { loadBundle } from '../src/runtime/bundle-load.ts';
-import { Validators } from '../src/runtime/validators.ts';
+import { readValidator, storeValidator, VALIDATOR_KIND } from '../src/runtime/validator-cache.ts';
+import { usePrecompiledValidators, Validators } from '../src/runtime/validators.ts';
 import { readVerdict, storeVerdict, VERDICT_KIND } from '../src/runtime/verdicts.ts';
 import { loadWorkspaceConfig } from '../src/runtime/workspace-config.ts';
 import { spawnCliSync } from './helpers/cli.ts';
@@ -32,9 +33,16 @@ beforeAll(() => {
   process.env.XDG_CACHE_HOME = home;
 });
 
+/** The demo workspace without any cache folder (another test's build may have left one in the fixture). */
+function workspace(files: Record<string, string> = {}): string {
+  const root = copyWorkspace(files);
+  rmSync(path.join(root, '.botc'), { recursive: true, force: true });
+  return root;
+}
+
 /** The demo workspace with a config, built with its cache (so the user key and `.botc/cache` exist). */
 async function builtWorkspace(files: Record<string, string> = {}) {
-  const root = copyWorkspace({ 'botc.config.json': CONFIG, ...files });
+  const root = workspace({ 'botc.config.json': CONFIG, ...files });
   const result = await build({ root, lock: 'ignore' });
   expect(result.ok).toBe(true);
   return { root, bundlePath: path.join(root, 'dist', 'helper.bundle.json') };
@@ -62,6 +70,8 @@ const HEAVY = [
   /node_modules\/jsonc-parser\//, // JSON with locations, for the config's error messages
   /node_modules\/standardwebhooks\//, // webhook declarations, imported with the bundle schema
   /node_modules\/@octokit\//,
+  /node_modules\/ajv\/dist\/(core|2020|compile|vocabularies)\//, // ajv: the validators are precompiled
+  /node_modules\/ajv-formats\/dist\/index/,
   /node_modules\/tsx\//, // a TypeScript loader: the module is precompiled
   /node_modules\/esbuild\//,
 ];
@@ -80,9 +90,12 @@ describe('botc call on a warm cache', () => {
       expect(run.status).toBe(0);
       return { result: JSON.parse(run.stdout) as { ok: boolean; data: unknown }, modules: readFileSync(log, 'utf8').split('\n') };
     });
-    // The first call checked both files with the schema library and stored its verdicts.
+    // The first call checked both files with the schema library, compiled its schemas with ajv
+    // and stored the verdicts and validators.
     expect(runs[0]!.modules.some((m) => HEAVY[0]!.test(m))).toBe(true);
+    expect(runs[0]!.modules.some((m) => HEAVY[3]!.test(m))).toBe(true);
     expect(readdirSync(path.join(root, '.botc', 'cache', VERDICT_KIND))).toHaveLength(2);
+    expect(readdirSync(path.join(root, '.botc', 'cache', VALIDATOR_KIND)).length).toBeGreaterThan(0);
     // The second imports none of the heavy libraries, and the integration module came precompiled.
     expect(runs[1]!.modules.filter((m) => HEAVY.some((re) => re.test(m)))).toEqual([]);
     expect(runs[1]!.modules.some((m) => m.startsWith('data:text/javascript'))).toBe(true);
@@ -159,7 +172,7 @@ describe('verdicts of checked bundles and configs', () => {
   });
 
   it('a broken config is the same ConfigError as readConfig gives, and no verdict is stored for it', async () => {
-    const root = copyWorkspace({ 'botc.config.json': '{"runtime": {"timeout_ms": "soon"}}\n' });
+    const root = workspace({ 'botc.config.json': '{"runtime": {"timeout_ms": "soon"}}\n' });
     mkdirSync(path.join(root, '.botc', 'cache'), { recursive: true });
     const expected = (() => {
       try {
@@ -175,7 +188,7 @@ describe('verdicts of checked bundles and configs', () => {
   });
 
   it('nothing is stored in a workspace without a cache folder', async () => {
-    const root = copyWorkspace({ 'botc.config.json': CONFIG });
+    const root = workspace({ 'botc.config.json': CONFIG });
     await loadWorkspaceConfig(root);
     expect(readdirSync(root)).not.toContain('.botc');
   });
@@ -187,5 +200,53 @@ describe('runtime validators without the meta-schema', () => {
     expect(() => new Validators().get({ type: 'string', minLength: 'three' })).toThrow();
     expect(() => new Validators().get({ type: 'strin' })).toThrow();
     expect(new Validators().check({ type: 'object', properties: { n: { type: 'integer', maximum: 3 } } }, { n: 4 })).toBe('`n`: must be ≤ 3');
+  });
+});
+
+describe('precompiled validators', () => {
+  afterEach(() => usePrecompiledValidators(undefined));
+
+  /** Schemas and values covering the keywords whose messages the runtime words itself. */
+  const CASES: [object, unknown][] = [
+    [{ type: 'object', additionalProperties: false, required: ['repo'], properties: { repo: { type: 'string', minLength: 1, pattern: '^[a-z]+$' }, limit: { type: 'integer', minimum: 1, maximum: 100 } } }, { repo: 'Bad!', colour: 'red', limit: 500 }],
+    [{ type: 'object', properties: { when: { type: 'string', format: 'date' }, mail: { type: 'string', format: 'idn-email' }, state: { enum: ['open', 'closed'] } } }, { when: 'yesterday', mail: 'x', state: 'merged' }],
+    [{ type: 'object', properties: { tags: { type: 'array', items: { type: 'string' }, uniqueItems: true, maxItems: 2 }, child: { $ref: '#' } } }, { tags: ['a', 'a', 'b'], child: { tags: [1] } }],
+    [{ type: 'object', properties: { a: { type: 'string' } }, unevaluatedProperties: false, oneOf: [{ required: ['a'] }, { required: ['b'] }] }, { a: 'x', b: 1, c: 2 }],
+    [{ type: 'object', required: ['toString'] }, {}],
+  ];
+
+  it('give the messages compiling the schema gives, without loading the schema again', async () => {
+    const { root } = await builtWorkspace();
+    const compiled = CASES.map(([schema, value]) => new Validators().check(schema, value));
+    expect(compiled.every((m) => typeof m === 'string')).toBe(true);
+    usePrecompiledValidators(root);
+    const storing = CASES.map(([schema, value]) => new Validators().check(schema, value));
+    for (const [schema] of CASES) expect(readValidator(root, JSON.stringify(schema))).toBeTypeOf('function');
+    const precompiled = CASES.map(([schema, value]) => new Validators().check(schema, value));
+    expect(storing).toEqual(compiled);
+    expect(precompiled).toEqual(compiled);
+    expect(CASES.map(([schema, value]) => new Validators().checkOutput(schema, value))).toEqual(CASES.map(([schema, value]) => {
+      usePrecompiledValidators(undefined);
+      return new Validators().checkOutput(schema, value);
+    }));
+  });
+
+  it('a planted validator whose MAC does not verify (another key) is ignored: the schema is compiled', async () => {
+    const { root } = await builtWorkspace();
+    const schema = { type: 'object', properties: { n: { type: 'integer', maximum: 3 } } };
+    storeValidator(root, JSON.stringify(schema), 'module.exports = function validate() { return true; };');
+    expect(readValidator(root, JSON.stringify(schema))).toBeTypeOf('function');
+    const dir = path.join(root, '.botc', 'cache', VALIDATOR_KIND);
+    for (const name of readdirSync(dir)) {
+      const entry = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { payload: string; sha256: string };
+      const payload = JSON.parse(entry.payload) as { mac: string };
+      payload.mac = 'ff'.repeat(32);
+      entry.payload = JSON.stringify(payload);
+      entry.sha256 = sha256Hex(entry.payload);
+      writeFileSync(path.join(dir, name), JSON.stringify(entry));
+    }
+    expect(readValidator(root, JSON.stringify(schema))).toBeUndefined();
+    usePrecompiledValidators(root);
+    expect(new Validators().check(schema, { n: 4 })).toBe('`n`: must be ≤ 3');
   });
 });

@@ -1,12 +1,12 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, readCacheEntry, sha256Hex, type StoredEntry } from '../load/cache-entry.ts';
+import { CACHE_DIR, botcVersionTag, cacheKey, readCacheEntry } from '../load/cache-entry.ts';
 import { moduleKey } from '../load/compiled.ts';
 import { STANDALONE_REGEXP } from '../schema/ajv.ts';
 import { linearRegExp } from '../schema/regexp.ts';
+import { writeUserEntry } from './verdicts.ts';
 
 /**
  * Precompiled validators: the code ajv generates for a schema (`ajv/dist/standalone`), kept in
@@ -93,35 +93,9 @@ function run(code: string): ValidateFunction {
  * written 0600 to a temporary file renamed into place. A failure is silent.
  */
 export function storeValidator(root: string, schemaText: string, code: string): void {
-  try {
-    const key = moduleKey(false);
-    if (!key) return;
-    const dir = path.join(root, CACHE_DIR);
-    for (const folder of [path.dirname(dir), dir]) {
-      if (lstatSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true) return;
-    }
-    const folder = path.join(dir, VALIDATOR_KIND);
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
-    if (!lstatSync(folder).isDirectory()) return;
-    const name = entryKey(schemaText);
-    const payload = JSON.stringify({ schema: schemaText, code, mac: mac(key, schemaText, code).toString('hex') });
-    const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind: VALIDATOR_KIND, key: name, sha256: sha256Hex(payload), payload };
-    const target = path.join(folder, `${name}.json`);
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-    try {
-      writeSync(fd, JSON.stringify(entry));
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(temporary, target);
-    } catch {
-      rmSync(temporary, { force: true });
-    }
-  } catch {
-    // A read-only workspace or a full disk: the next call compiles the schema again.
-  }
+  const key = moduleKey(false);
+  if (!key) return;
+  writeUserEntry(root, VALIDATOR_KIND, entryKey(schemaText), { schema: schemaText, code, mac: mac(key, schemaText, code).toString('hex') });
 }
 
 /** The standalone module source of a validator compiled by `ajv` with `standalone: true`; undefined when ajv cannot write it. */

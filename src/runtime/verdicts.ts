@@ -61,20 +61,29 @@ export function readVerdict(root: string, subject: VerdictSubject, textSha256: s
  * is silent: the result of a command never depends on the cache.
  */
 export function storeVerdict(root: string, subject: VerdictSubject, textSha256: string, result: unknown): void {
+  const key = moduleKey(false);
+  if (!key) return;
+  writeUserEntry(root, VERDICT_KIND, verdictKey(subject, textSha256), { subject, sha256: textSha256, result, mac: mac(key, subject, textSha256, result).toString('hex') });
+}
+
+/**
+ * Writes `value` (plain JSON) as the entry `key` of `kind` in the cache of `root`, in the build
+ * cache's entry format, for the runtime's own entries (verdicts, precompiled validators): only
+ * when `.botc/cache` already exists as a real folder (not a link), 0600, to a temporary file
+ * renamed into place. A failure is silent: the result of a command never depends on the cache.
+ */
+export function writeUserEntry(root: string, kind: string, key: string, value: unknown): void {
   try {
-    const key = moduleKey(false);
-    if (!key) return;
     const dir = path.join(root, CACHE_DIR);
     for (const folder of [path.dirname(dir), dir]) {
       if (lstatSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true) return;
     }
-    const folder = path.join(dir, VERDICT_KIND);
+    const folder = path.join(dir, kind);
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     if (!lstatSync(folder).isDirectory()) return;
-    const entryKey = verdictKey(subject, textSha256);
-    const payload = JSON.stringify({ subject, sha256: textSha256, result, mac: mac(key, subject, textSha256, result).toString('hex') });
-    const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind: VERDICT_KIND, key: entryKey, sha256: sha256Hex(payload), payload };
-    const target = path.join(folder, `${entryKey}.json`);
+    const payload = JSON.stringify(value);
+    const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind, key, sha256: sha256Hex(payload), payload };
+    const target = path.join(folder, `${key}.json`);
     const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
     try {
@@ -88,6 +97,6 @@ export function storeVerdict(root: string, subject: VerdictSubject, textSha256: 
       rmSync(temporary, { force: true });
     }
   } catch {
-    // A read-only workspace or a full disk: the command goes on without storing the verdict.
+    // A read-only workspace or a full disk: the command goes on without storing the entry.
   }
 }
