@@ -157,9 +157,10 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
   const bundle = await loadBundle(path.resolve(cwd, bundlePath), root);
   const credentialsFile = values.credentials ?? io.env.BOTC_CREDENTIALS_FILE;
   const fileSource = credentialsFile ? await readCredentialsFile(path.resolve(cwd, credentialsFile)) : undefined;
-  // Schemas compiled once are taken precompiled from the workspace's cache: no ajv at start-up.
-  usePrecompiledValidators(root);
   const store: StateStore = await storeFor({ ...values, root }, io);
+  // Schemas compiled once are taken precompiled from the workspace's cache (no ajv at start-up),
+  // for this command only: main() may run again in the same process (tests, embedding).
+  usePrecompiledValidators(root);
   let runtime: Runtime;
   try {
     await checkVaultKey(store, io.env, values.tenant);
@@ -174,12 +175,14 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
       bundle_path: path.resolve(cwd, bundlePath),
     });
   } catch (error) {
+    usePrecompiledValidators(undefined);
     await store.close();
     throw error;
   }
   try {
     return await work(runtime);
   } finally {
+    usePrecompiledValidators(undefined);
     await runtime.close();
   }
 }
