@@ -72,6 +72,7 @@ const HEAVY = [
   /node_modules\/@octokit\//,
   /node_modules\/ajv\/dist\/(core|2020|compile|vocabularies)\//, // ajv: the validators are precompiled
   /node_modules\/ajv-formats\/dist\/index/,
+  /node_modules\/re2js\//, // linear-time patterns: loaded on the first pattern compiled
   /node_modules\/tsx\//, // a TypeScript loader: the module is precompiled
   /node_modules\/esbuild\//,
 ];

@@ -1,4 +1,13 @@
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+// re2js (its CommonJS build) is loaded on the first pattern compiled: a `botc call` whose
+// schemas have no pattern, or whose validators come precompiled without one, never loads it.
+const require = createRequire(import.meta.url);
+let re2jsClass: typeof RE2JS | undefined;
+function re2js(): typeof RE2JS {
+  return (re2jsClass ??= (require('re2js') as { RE2JS: typeof RE2JS }).RE2JS);
+}
 
 /** What ajv needs of a compiled pattern: JSON Schema patterns are searched, not anchored. */
 export interface RegExpLike {
@@ -68,14 +77,14 @@ export function linearRegExp(pattern: string, flags: string): RegExpLike {
   if (flags !== 'u' && flags !== '') return native();
   let source: string | undefined;
   try {
-    source = alignWithEcmaScript(RE2JS.translateRegExp(pattern));
+    source = alignWithEcmaScript(re2js().translateRegExp(pattern));
   } catch {
     source = undefined;
   }
   if (source === undefined) return native();
   let re: RE2JS;
   try {
-    re = RE2JS.compile(source, RE2JS.LOOKBEHINDS);
+    re = re2js().compile(source, re2js().LOOKBEHINDS);
   } catch {
     return native();
   }
@@ -85,7 +94,7 @@ export function linearRegExp(pattern: string, flags: string): RegExpLike {
   const key = `re2:/${pattern}/${flags}`;
   return { test: (input: string) => re.test(input), toString: () => key };
 }
-/** ajv reads `code` only to emit standalone validation code, which botc never does. */
+/** ajv reads `code` only to emit standalone validation code; src/schema/ajv.ts hands it a wrapper that names itself for that. */
 linearRegExp.code = 'linearRegExp';
 
 /** Whether `linearRegExp` runs this pattern on the linear-time engine. */
