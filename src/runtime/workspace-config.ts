@@ -29,14 +29,27 @@ export async function loadWorkspaceConfig(root: string): Promise<WorkspaceConfig
   const read = files.read(CONFIG_FILE);
   const textSha256 = read.ok ? sha256Hex(read.text) : undefined;
   if (textSha256 !== undefined) {
+    const seen = checkedConfigs.get(`${root}\0${textSha256}`);
+    if (seen) return structuredClone(seen);
     const verdict = readVerdict(root, 'config', textSha256);
-    if (verdict && typeof verdict.result === 'object' && verdict.result !== null) return verdict.result as WorkspaceConfig;
+    if (verdict && typeof verdict.result === 'object' && verdict.result !== null) return remember(root, textSha256, verdict.result as WorkspaceConfig);
   }
   const { parseConfig, readConfig } = await import('../config.ts');
   // A file that does not read is readConfig's to report (or to take as missing).
   if (!read.ok || textSha256 === undefined) return readConfig(root);
   const config = parseConfig(read.text);
   storeVerdict(root, 'config', textSha256, config);
+  return remember(root, textSha256, config);
+}
+
+/**
+ * Configs this process checked, by workspace and text: `botc call` reads the config, then
+ * `Runtime.load` reads it again. Each caller gets its own copy (options are built from it).
+ */
+const checkedConfigs = new Map<string, WorkspaceConfig>();
+
+function remember(root: string, textSha256: string, config: WorkspaceConfig): WorkspaceConfig {
+  checkedConfigs.set(`${root}\0${textSha256}`, structuredClone(config));
   return config;
 }
 
