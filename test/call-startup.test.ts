@@ -4,7 +4,7 @@
  * the webhook signature libraries, a TypeScript loader or esbuild. The verdicts that let it
  * skip those checks are authenticated under the user's key: a planted one is ignored.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +134,9 @@ describe('verdicts of checked bundles and configs', () => {
     const { root, bundlePath } = await builtWorkspace();
     const { file, text } = forgedBundle(bundlePath);
     storeVerdict(root, 'bundle', sha256Hex(text), true);
+    // Under the user's key the verdict is taken (only the user can store one)...
+    await expect(loadBundle(file, root)).resolves.toMatchObject({ extra: 1 });
+    // ...planted without it, it is not: the schema check runs and refuses the bundle.
     plantWithWrongMac(root);
     expect(readVerdict(root, 'bundle', sha256Hex(text))).toBeUndefined();
     await expect(loadBundle(file, root)).rejects.toThrow(BundleLoadError);
@@ -166,10 +169,19 @@ describe('verdicts of checked bundles and configs', () => {
     const sha = sha256Hex(readFileSync(path.join(root, 'botc.config.json'), 'utf8'));
     expect(await loadWorkspaceConfig(root)).toEqual(readConfig(root));
     expect(readVerdict(root, 'config', sha)).toEqual({ result: readConfig(root) });
-    // A verdict with another result, without the user's key: ignored, the file is checked again.
+    // Another workspace with the same text (this process remembers the first one's config):
+    // a verdict stored under the user's key is what it reads...
+    const other = async () => {
+      const copy = workspace({ 'botc.config.json': CONFIG });
+      cpSync(path.join(root, '.botc'), path.join(copy, '.botc'), { recursive: true });
+      return copy;
+    };
     storeVerdict(root, 'config', sha, { runtime: { timeout_ms: 1 } });
+    expect(await loadWorkspaceConfig(await other())).toEqual({ runtime: { timeout_ms: 1 } });
+    // ...and the same verdict planted without the key is ignored: the file is checked again.
     plantWithWrongMac(root);
-    expect(await loadWorkspaceConfig(root)).toEqual(readConfig(root));
+    const planted = await other();
+    expect(await loadWorkspaceConfig(planted)).toEqual(readConfig(planted));
   });
 
   it('a broken config is the same ConfigError as readConfig gives, and no verdict is stored for it', async () => {
