@@ -10,10 +10,9 @@ import { Runtime } from '../runtime/runtime.ts';
 import { usePrecompiledValidators } from '../runtime/validators.ts';
 import { loadWorkspaceConfig } from '../runtime/workspace-config.ts';
 import { DEFAULT_STATE_FILE } from '../state/open.ts';
-import { CredentialVault, vaultKeyFromEnv } from '../state/vault.ts';
 import type { StateStore } from '../state/types.ts';
 import type { Io } from './io.ts';
-import { checkVaultKey, storeFor } from './state.ts';
+import { checkVaultKey, storeFor } from './store.ts';
 import { UsageError } from './usage.ts';
 import { workspaceRoot } from './workspace.ts';
 
@@ -139,6 +138,9 @@ function jsonOption(text: string | undefined, flag: string): unknown {
   }
 }
 
+/** src/state/vault.ts, imported when BOTC_SECRET_KEY is set. */
+type VaultModule = typeof import('../state/vault.ts');
+
 export interface RuntimeValues {
   root?: string | undefined;
   tenant: string;
@@ -164,14 +166,16 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
   let runtime: Runtime;
   try {
     await checkVaultKey(store, io.env, values.tenant);
+    // The encrypted credential store's module loads only when its key is set.
+    const vault = io.env.BOTC_SECRET_KEY ? await import('../state/vault.ts') : undefined;
     runtime = await Runtime.load(bundle, {
       root,
       store,
-      credentials: await credentialSources(fileSource, values.tenant, io, store, config),
+      credentials: await credentialSources(fileSource, values.tenant, io, store, config, vault),
       // Provider settings follow this command's environment (BOTC_PROVIDER_*); Runtime.load
       // reads the config's `runtime` settings itself (withWorkspaceConfig).
       providerConfig: providerConfig(config, io.env, Object.keys(bundle.integrations)),
-      ...cursorKeyOption(values, io, root),
+      ...cursorKeyOption(values, io, root, vault),
       bundle_path: path.resolve(cwd, bundlePath),
     });
   } catch (error) {
@@ -192,9 +196,9 @@ export async function withRuntime(bundlePath: string, values: RuntimeValues, io:
  * one derived from BOTC_SECRET_KEY, else a key file beside the SQLite state file. With
  * PostgreSQL state and neither variable, each process has its own key (set BOTC_CURSOR_KEY).
  */
-function cursorKeyOption(values: RuntimeValues, io: Io, root: string): { cursor_key?: Buffer } {
+function cursorKeyOption(values: RuntimeValues, io: Io, root: string, vault: VaultModule | undefined): { cursor_key?: Buffer } {
   try {
-    const fromEnv = cursorKeyFromEnv(io.env) ?? (io.env.BOTC_SECRET_KEY ? deriveCursorKey(vaultKeyFromEnv(io.env)) : undefined);
+    const fromEnv = cursorKeyFromEnv(io.env) ?? (vault ? deriveCursorKey(vault.vaultKeyFromEnv(io.env)) : undefined);
     if (fromEnv) return { cursor_key: fromEnv };
     const location = values.state ?? io.env.BOTC_STATE_URL;
     if (location && /^postgres(ql)?:\/\//.test(location)) return {};
@@ -211,12 +215,12 @@ function cursorKeyOption(values: RuntimeValues, io: Io, root: string): { cursor_
  * A credentials file first, then the environment, then the encrypted store when a key is set;
  * OAuth credentials in the store are refreshed (docs/oauth-and-automations.md).
  */
-async function credentialSources(file: CredentialSource | undefined, tenant: string, io: Io, store: StateStore, config: WorkspaceConfig): Promise<CredentialSource> {
+async function credentialSources(file: CredentialSource | undefined, tenant: string, io: Io, store: StateStore, config: WorkspaceConfig, vaultModule: VaultModule | undefined): Promise<CredentialSource> {
   const sources: CredentialSource[] = [];
   if (file) sources.push(file);
   sources.push(credentialsFromEnv(io.env, tenant));
-  if (io.env.BOTC_SECRET_KEY) {
-    const vault = new CredentialVault(store, vaultKeyFromEnv(io.env));
+  if (vaultModule) {
+    const vault = new vaultModule.CredentialVault(store, vaultModule.vaultKeyFromEnv(io.env));
     // The OAuth client (oauth4webapi) loads only when the encrypted store is in use.
     const { oauthClients, RefreshingVault } = await import('../oauth/index.ts');
     sources.push(new RefreshingVault({ store, vault, client: oauthClients(config, io.env) }));
