@@ -7,6 +7,7 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import { bundleDigest } from '../src/bundle/digest.ts';
@@ -102,6 +103,16 @@ describe('botc call on a warm cache', () => {
     expect(runs[1]!.modules.some((m) => m.startsWith('data:text/javascript'))).toBe(true);
     expect(runs[1]!.result.ok).toBe(true);
     expect(runs[1]!.result.data).toEqual(runs[0]!.result.data);
+    // Each call is audited as before.
+    const db = new Database(path.join(scratch, 'state.db'), { readonly: true });
+    try {
+      expect(db.prepare("SELECT action, method_id, outcome FROM botc_audit ORDER BY seq").all()).toEqual([
+        { action: 'call', method_id: 'demo.things.list.v1', outcome: 'ok' },
+        { action: 'call', method_id: 'demo.things.list.v1', outcome: 'ok' },
+      ]);
+    } finally {
+      db.close();
+    }
   }, 30_000);
 });
 
