@@ -108,9 +108,10 @@ export class Executor {
         store.appendAudit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
     };
     if (policy.max_attempts > 1) return this.execute(input).then(({ result, attempts }) => this.settle(invocation, request, result, attempts));
-    // One attempt and nothing to retry: no loop and no async frame of its own.
+    // One attempt and nothing to retry: no loop, no async frame and no promise of its own; the
+    // attempt settles the invocation as soon as the integration answers.
     const begun = performance.now();
-    return this.attempt(input, begun).then((result) => {
+    return this.attempt(input, begun, (result) => {
       const attempts = [{ attempt: 1, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: elapsed(begun) }];
       return this.settle(invocation, request, result, attempts);
     });
@@ -188,11 +189,26 @@ export class Executor {
     }
   }
 
-  /** One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`). */
-  private attempt(input: ExecuteInput, begun: number): Promise<IntegrationResult> {
+  /**
+   * One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`). Its
+   * result, whichever way the attempt ends, goes through `then` when given (what `.then(then)`
+   * would do, without the promise hop); a throw of `then` rejects the attempt.
+   */
+  private attempt(
+    input: ExecuteInput,
+    begun: number,
+    then?: (result: IntegrationResult) => IntegrationResult | Promise<IntegrationResult>,
+  ): Promise<IntegrationResult> {
     const { request, credential } = input;
     const provider = input.spec.provider;
-    return new Promise<IntegrationResult>((resolve) => {
+    return new Promise<IntegrationResult>((resolveAttempt, reject) => {
+      const resolve = then === undefined ? resolveAttempt : (result: IntegrationResult) => {
+        try {
+          resolveAttempt(then(result));
+        } catch (error) {
+          reject(error);
+        }
+      };
       const deadline = this.deadlines.add(request.timeout_ms, begun, () =>
         resolve(errorResult('TIMEOUT', `${provider} did not answer within ${request.timeout_ms} ms`, emptyMeta(provider, null), { retriable: true })),
       );

@@ -104,12 +104,14 @@ const approverNamesOnePerson: Step = {
 /** `help`, `status`, `list_methods` and `list_providers` take no args and answer here; `call` goes on. */
 const answerInfoOp: Step = {
   name: 'answer_info_op',
-  async run(parts, ctx) {
+  // Synchronous unless it has to wait (`status`): a promise here would cost every `call` a hop.
+  run(parts, ctx) {
     const { op, args } = ctx.call;
     if (op === 'call') return undefined;
     if (args !== undefined && args !== null && !isEmptyObject(args)) return { code: 'VALIDATION_FAILED', message: `op \`${op}\` takes no args` };
     const tool = ctx.tool!;
-    const data = op === 'help' ? help(parts.bundle, tool) : op === 'list_methods' ? listMethods(parts.bundle, tool) : op === 'list_providers' ? listProviders(parts.bundle, tool) : await toolStatus(parts, tool, ctx.tenant);
+    if (op === 'status') return toolStatus(parts, tool, ctx.tenant).then((data) => okResult(data, stepMeta(ctx)));
+    const data = op === 'help' ? help(parts.bundle, tool) : op === 'list_methods' ? listMethods(parts.bundle, tool) : listProviders(parts.bundle, tool);
     return okResult(data, stepMeta(ctx));
   },
 };
