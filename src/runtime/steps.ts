@@ -6,7 +6,7 @@ import { approverFor, proposeWrite } from './confirmations.ts';
 import type { Credential } from '../integration/credentials.ts';
 import { checkScopes, type CredentialCheck } from './scopes.ts';
 import { sealNextCursor } from './cursors.ts';
-import { elapsed, type CallRecord, type Invocation, type MethodPlan } from './executor.ts';
+import { elapsed, problemsOf, type CallRecord, type Invocation, type MethodPlan } from './executor.ts';
 import type { CallKind } from './governance.ts';
 import { keyedCall } from './idempotency.ts';
 import { queueImport, withheldImport } from './imports.ts';
@@ -157,8 +157,9 @@ const paramsValid: Step = {
     const { params } = ctx.args!;
     const tooBig = paramsProblem(params);
     if (tooBig) return { code: 'VALIDATION_FAILED', message: tooBig };
-    const spec = ctx.plan!.spec;
-    const invalid = parts.validators.check(spec.input_schema, params);
+    const plan = ctx.plan!;
+    const spec = plan.spec;
+    const invalid = problemsOf((plan.validateInput ??= parts.validators.get(spec.input_schema)), params, true);
     return invalid ? { code: 'VALIDATION_FAILED', message: `params do not match ${spec.method_id}: ${invalid}` } : undefined;
   },
 };
@@ -219,6 +220,8 @@ const runGoverned: Step = {
     // finished by the executor itself (no promise hop here).
     if (kind === 'read' && args.idempotency_key === undefined) {
       invocation.last = (result) => sealed(parts, ctx, result);
+      // Without a credential source no step waited: the attempt's timeout counts from the call's start.
+      if (!parts.options.credentials) invocation.begun = ctx.started;
       return parts.executor.invoke(invocation);
     }
     return keyedOrGoverned(parts, ctx, invocation, kind);
