@@ -1,4 +1,5 @@
 import type { BundleTool } from '../bundle/format.ts';
+import { canonicalJson } from '../bundle/canonical.ts';
 import { envelopeSchema } from '../tools/envelope.ts';
 import { BundleLoadError } from './bundle.ts';
 import type { Validators } from './validators.ts';
@@ -83,7 +84,11 @@ export class CallArgsValidator {
     } catch (error) {
       throw new BundleLoadError(`tool ${tool.name}: its parameters are not a valid JSON Schema (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'})`);
     }
-    this.validate = (value) => validators.check(schema, value);
+    const check = (value: unknown) => validators.check(schema, value);
+    // The args schema every built bundle has (the standard envelope's): a few typeof checks
+    // accept the common args without ajv; anything they do not accept is ajv's to judge and word.
+    const standard = canonicalJson(schema) === canonicalJson(argsSchema({ ...tool, parameters: envelopeSchema(tool.name, tool.methods) }));
+    this.validate = standard ? (value) => (isStandardArgs(value as Record<string, unknown>) ? undefined : check(value)) : check;
   }
 
   /** The checked args (a fresh object the runtime may change), or why they are malformed. */
@@ -108,6 +113,26 @@ function argsSchema(tool: BundleTool): object {
   properties['method_id'] = { type: 'string' };
   properties['params'] = { type: 'object' };
   return { ...args, type: 'object', additionalProperties: false, required: ['method_id'], properties };
+}
+
+/**
+ * True only for args that the standard envelope's args schema (as `argsSchema` makes it) accepts:
+ * no property but the five it lists, a string `method_id`, an object `params`, a string
+ * `cursor`, a boolean `dry_run`, an `idempotency_key` of 1 to 200 UTF-16 code units (so of 1 to
+ * 200 code points, as ajv counts). False does not mean invalid: ajv then decides.
+ */
+function isStandardArgs(args: Record<string, unknown>): boolean {
+  for (const key of Object.keys(args)) {
+    if (key !== 'method_id' && key !== 'params' && key !== 'cursor' && key !== 'dry_run' && key !== 'idempotency_key') return false;
+  }
+  const { method_id: methodId, params, cursor, dry_run: dryRun, idempotency_key: key } = args;
+  return (
+    typeof methodId === 'string' &&
+    (params === undefined || isObject(params)) &&
+    (cursor === undefined || typeof cursor === 'string') &&
+    (dryRun === undefined || typeof dryRun === 'boolean') &&
+    (key === undefined || (typeof key === 'string' && key.length >= 1 && key.length <= 200))
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
