@@ -1,3 +1,4 @@
+// Over 300 lines: an attempt, its retries, its credential renewal and how it settles read together here.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallContext, Classification, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy } from '../integration/types.ts';
 import type { BundleIntegration } from '../bundle/format.ts';
