@@ -27,8 +27,13 @@ export function paramsProblem(params: unknown): string | undefined {
   return walk(params, 0, budget);
 }
 
+const TOO_DEEP = `params nest deeper than ${MAX_DEPTH} levels (or are cyclic)`;
+const TOO_BIG = `params are over the ${MAX_PARAMS_BYTES}-byte cap`;
+
+/** One value at `depth`: objects and arrays are walked, anything else is counted here (no call of its own). */
 function walk(value: unknown, depth: number, budget: { bytes: number }): string | undefined {
-  if (depth > MAX_DEPTH) return `params nest deeper than ${MAX_DEPTH} levels (or are cyclic)`;
+  if (depth > MAX_DEPTH) return TOO_DEEP;
+  if (typeof value === 'object' && value !== null) return walkObject(value, depth, budget);
   switch (typeof value) {
     case 'string':
       budget.bytes += value.length + 2;
@@ -43,28 +48,31 @@ function walk(value: unknown, depth: number, budget: { bytes: number }): string 
     case 'undefined':
       break;
     case 'object':
-      if (value === null) {
-        budget.bytes += 4;
-      } else if (Array.isArray(value)) {
-        budget.bytes += value.length + 2;
-        for (let i = 0; i < value.length; i++) {
-          const problem = walk(value[i], depth + 1, budget);
-          if (problem) return problem;
-        }
-      } else {
-        for (const key in value) {
-          // hasOwnProperty in a for-in is the form V8 compiles to a cheap check (Object.hasOwn is not).
-          if (!hasOwn.call(value, key)) continue;
-          budget.bytes += key.length + 4;
-          const problem = walk((value as Record<string, unknown>)[key], depth + 1, budget);
-          if (problem) return problem;
-        }
-      }
+      budget.bytes += 4;
       break;
     default:
       return `params hold a ${typeof value}, which JSON cannot carry`;
   }
-  return budget.bytes > MAX_PARAMS_BYTES ? `params are over the ${MAX_PARAMS_BYTES}-byte cap` : undefined;
+  return budget.bytes > MAX_PARAMS_BYTES ? TOO_BIG : undefined;
+}
+
+function walkObject(value: object, depth: number, budget: { bytes: number }): string | undefined {
+  if (Array.isArray(value)) {
+    budget.bytes += value.length + 2;
+    for (let i = 0; i < value.length; i++) {
+      const problem = walk(value[i], depth + 1, budget);
+      if (problem) return problem;
+    }
+  } else {
+    for (const key in value) {
+      // hasOwnProperty in a for-in is the form V8 compiles to a cheap check (Object.hasOwn is not).
+      if (!hasOwn.call(value, key)) continue;
+      budget.bytes += key.length + 4;
+      const problem = walk((value as Record<string, unknown>)[key], depth + 1, budget);
+      if (problem) return problem;
+    }
+  }
+  return budget.bytes > MAX_PARAMS_BYTES ? TOO_BIG : undefined;
 }
 
 /**
