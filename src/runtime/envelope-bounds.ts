@@ -1,3 +1,5 @@
+import { types } from 'node:util';
+
 /**
  * Limits on every caller-supplied field of a tool call and a confirmation, applied when the
  * call enters the runtime, before anything is stored (audit log, confirmations, idempotency
@@ -58,13 +60,14 @@ export function boundToolCall<C extends EnvelopeCall>(call: C): { call: C; probl
   const problems: string[] = [];
   try {
     if (typeof call !== 'object' || call === null) throw new TypeError('not an object');
-    // Each field read once, from the copy: a getter on the caller's object runs only in the spread.
-    const out = { ...call };
-    for (const field of NAME_FIELDS) {
-      const value = out[field];
-      const bounded = boundName(value, field, problems);
-      if (bounded !== value) out[field] = bounded;
-    }
+    // Each field read once, from the copy: a getter on the caller's object runs only while copying.
+    const out = envelopeCopy(call);
+    const expert = boundName(out.expert, 'expert', problems);
+    if (expert !== out.expert) out.expert = expert;
+    const tool = boundName(out.tool, 'tool', problems);
+    if (tool !== out.tool) out.tool = tool;
+    const op = boundName(out.op, 'op', problems);
+    if (op !== out.op) out.op = op;
     for (const field of VALUE_FIELDS) {
       const value = out[field];
       if (value === undefined) {
@@ -80,9 +83,8 @@ export function boundToolCall<C extends EnvelopeCall>(call: C): { call: C; probl
       try {
         const args = { ...(rawArgs as Record<string, unknown>) };
         if (typeof args['method_id'] === 'string') args['method_id'] = clip(args['method_id'], ENVELOPE_LIMITS.method_id);
-        for (const field of ['cursor', 'idempotency_key'] as const) {
-          if (typeof args[field] === 'string') args[field] = boundValue(args[field], field, problems);
-        }
+        if (typeof args['cursor'] === 'string') args['cursor'] = boundValue(args['cursor'], 'cursor', problems);
+        if (typeof args['idempotency_key'] === 'string') args['idempotency_key'] = boundValue(args['idempotency_key'], 'idempotency_key', problems);
         out.args = args;
       } catch {
         // A getter that throws, a Proxy trap: the args are refused, the names are kept for the record.
@@ -96,7 +98,24 @@ export function boundToolCall<C extends EnvelopeCall>(call: C): { call: C; probl
   }
 }
 
-const NAME_FIELDS = ['expert', 'tool', 'op'] as const;
+/**
+ * A copy of the call's own fields, each read once. A plain object (the common case: parsed
+ * JSON, an object literal) is copied field by field into an object of one fixed shape holding
+ * the envelope's fields and no others, which is cheaper than a spread and than deleting
+ * absent fields from it; anything else (a Proxy, a class instance) is spread as it is.
+ */
+function envelopeCopy<C extends EnvelopeCall>(call: C): C {
+  if (types.isProxy(call) || Object.getPrototypeOf(call) !== Object.prototype) return { ...call };
+  // The prototype is Object.prototype, so these reads see exactly what reading the spread copy would.
+  const out: EnvelopeCall = { expert: call.expert, tool: call.tool, op: call.op };
+  const { args, tenant, trace_id: traceId, approver } = call;
+  if (args !== undefined) out.args = args;
+  if (tenant !== undefined) out.tenant = tenant;
+  if (traceId !== undefined) out.trace_id = traceId;
+  if (approver !== undefined) out.approver = approver;
+  return out as C;
+}
+
 const VALUE_FIELDS = ['tenant', 'trace_id', 'approver'] as const;
 
 /** The fields of a confirmation that `boundConfirmRequest` reads. */

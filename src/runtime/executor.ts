@@ -1,3 +1,4 @@
+// Over 300 lines: an attempt, its retries, its credential renewal and how it settles read together here.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CallContext, Classification, Integration, IntegrationCall, IntegrationResult, MethodSpec, RetryPolicy } from '../integration/types.ts';
 import type { BundleIntegration } from '../bundle/format.ts';
@@ -8,7 +9,8 @@ import { DeadlineQueue, type Deadline } from './deadline.ts';
 import type { Governance } from './governance.ts';
 import type { CallArgs } from './params.ts';
 import { emptyMeta, errorResult, sanitizeResult } from './results.ts';
-import type { Validators } from './validators.ts';
+import type { ValidateFunction } from 'ajv';
+import { describeErrors, type Validators } from './validators.ts';
 
 /** One method of the bundle with what running it needs: its spec, integration, module instance and governance. */
 export interface MethodPlan {
@@ -16,6 +18,17 @@ export interface MethodPlan {
   integration: BundleIntegration;
   instance: Integration;
   governance: Governance;
+  /** The compiled `input_schema` and `output_schema`, looked up once on the method's first call. */
+  validateInput?: ValidateFunction;
+  validateOutput?: ValidateFunction;
+}
+
+/**
+ * Undefined when `value` is valid, else the problems as `Validators.check` (`fromCaller`) or
+ * `Validators.checkOutput` word them, with an already compiled validator.
+ */
+export function problemsOf(validate: ValidateFunction, value: unknown, fromCaller: boolean): string | undefined {
+  return validate(value) ? undefined : describeErrors(validate.errors ?? [], { fromCaller });
 }
 
 /** What the audit entry of one tool call records besides its outcome. */
@@ -34,6 +47,12 @@ export interface Invocation {
   credential: Credential | undefined;
   /** `performance.now()` when the call entered the runtime, for `meta.latency_ms`. */
   started: number;
+  /**
+   * When the first attempt's timeout starts counting, if not now: `started`, when nothing was
+   * waited for since the call entered the runtime (its steps ran synchronously, a few
+   * microseconds), which spares a clock read.
+   */
+  begun?: number;
   /** The audit record of the tool call this belongs to, when there is one. */
   record: CallRecord | undefined;
   /** Applied to the finished result before it is returned (a tool call seals the next cursor here). */
@@ -108,33 +127,45 @@ export class Executor {
         store.appendAudit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
     };
     if (policy.max_attempts > 1) return this.execute(input).then(({ result, attempts }) => this.settle(invocation, request, result, attempts));
-    // One attempt and nothing to retry: no loop and no async frame of its own.
-    const begun = performance.now();
-    return this.attempt(input, begun).then((result) => {
-      const attempts = [{ attempt: 1, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: elapsed(begun) }];
-      return this.settle(invocation, request, result, attempts);
+    // One attempt and nothing to retry: no loop, no async frame and no promise of its own; the
+    // attempt settles the invocation as soon as the integration answers. The clock is read once
+    // at the start (or not at all: see `Invocation.begun`) and once at the end, for both latencies.
+    const begun = invocation.begun ?? performance.now();
+    return this.attempt(input, begun, (result) => {
+      const attempt: AttemptRecord = { attempt: 1, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: 0 };
+      if (renewable(invocation, result)) {
+        attempt.latency_ms = elapsed(begun);
+        return this.settle(invocation, request, result, [attempt]);
+      }
+      return this.finish(invocation, result, [attempt], attempt, begun);
     });
   }
 
   /** An invocation's last step: a renewed credential after a 401, output validation and the runtime's meta. */
   private settle(invocation: Invocation, request: IntegrationCall, result: IntegrationResult, attempts: AttemptRecord[]): IntegrationResult | Promise<IntegrationResult> {
-    if (!result.ok && result.error.code === 'AUTH_REQUIRED' && invocation.credential) {
+    if (renewable(invocation, result)) {
       return this.renewed(invocation, request, result).then((renewed) => this.finish(invocation, renewed, attempts));
     }
     return this.finish(invocation, result, attempts);
   }
 
-  private finish(invocation: Invocation, result: IntegrationResult, attempts: AttemptRecord[]): IntegrationResult {
+  /**
+   * Output validation and the runtime's meta. `open`, when given, is the one attempt whose
+   * latency (from `begun`) is taken from the same clock reading as the call's.
+   */
+  private finish(invocation: Invocation, result: IntegrationResult, attempts: AttemptRecord[], open?: AttemptRecord, begun?: number): IntegrationResult {
     const { plan, args, started, record } = invocation;
     let final = result;
     // A dry run of an outbound write returns a preview of the request, not method output;
     // everything else (reads, and imports, whose dry run is validated but not returned) is validated.
     const isPreview = args.dry_run === true && plan.governance.ok && plan.governance.kind === 'outbound_write';
     if (final.ok && !isPreview) {
-      const invalid = this.settings.validators.checkOutput(plan.spec.output_schema, final.data);
+      const invalid = problemsOf((plan.validateOutput ??= this.settings.validators.get(plan.spec.output_schema)), final.data, false);
       if (invalid) final = errorResult('OUTPUT_INVALID', `the provider's output does not match ${plan.spec.method_id}: ${invalid}`, final.meta);
     }
-    final.meta.latency_ms = elapsed(started);
+    const now = performance.now();
+    final.meta.latency_ms = roundMs(now - started);
+    if (open) open.latency_ms = roundMs(now - begun!);
     final.meta['attempts'] = attempts;
     if (args.dry_run) final.meta['dry_run'] = true;
     if (plan.integration.lifecycle === 'deprecated') {
@@ -188,11 +219,26 @@ export class Executor {
     }
   }
 
-  /** One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`). */
-  private attempt(input: ExecuteInput, begun: number): Promise<IntegrationResult> {
+  /**
+   * One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`). Its
+   * result, whichever way the attempt ends, goes through `then` when given (what `.then(then)`
+   * would do, without the promise hop); a throw of `then` rejects the attempt.
+   */
+  private attempt(
+    input: ExecuteInput,
+    begun: number,
+    then?: (result: IntegrationResult) => IntegrationResult | Promise<IntegrationResult>,
+  ): Promise<IntegrationResult> {
     const { request, credential } = input;
     const provider = input.spec.provider;
-    return new Promise<IntegrationResult>((resolve) => {
+    return new Promise<IntegrationResult>((resolveAttempt, reject) => {
+      const resolve = then === undefined ? resolveAttempt : (result: IntegrationResult) => {
+        try {
+          resolveAttempt(then(result));
+        } catch (error) {
+          reject(error);
+        }
+      };
       const deadline = this.deadlines.add(request.timeout_ms, begun, () =>
         resolve(errorResult('TIMEOUT', `${provider} did not answer within ${request.timeout_ms} ms`, emptyMeta(provider, null), { retriable: true })),
       );
@@ -230,7 +276,17 @@ export function backoff(policy: RetryPolicy, attempt: number, retryAfter: unknow
 }
 
 export function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 1000) / 1000;
+  return roundMs(performance.now() - started);
+}
+
+/** Milliseconds rounded to the microsecond, as latencies are reported. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** A 401 to a call made with a credential, which the source may renew once (`Executor.renewed`). */
+function renewable(invocation: Invocation, result: IntegrationResult): boolean {
+  return !result.ok && result.error.code === 'AUTH_REQUIRED' && invocation.credential !== undefined;
 }
 
 /** The CallContext of one attempt; its abort signal exists only once an integration reads it. */

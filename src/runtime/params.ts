@@ -1,4 +1,5 @@
 import type { BundleTool } from '../bundle/format.ts';
+import { canonicalJson } from '../bundle/canonical.ts';
 import { envelopeSchema } from '../tools/envelope.ts';
 import { BundleLoadError } from './bundle.ts';
 import type { Validators } from './validators.ts';
@@ -14,6 +15,7 @@ export interface CallArgs {
 
 const MAX_PARAMS_BYTES = 1024 * 1024;
 const MAX_DEPTH = 64;
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
  * Why params cannot be accepted before schema validation: over 1 MiB of JSON, nested deeper
@@ -25,8 +27,13 @@ export function paramsProblem(params: unknown): string | undefined {
   return walk(params, 0, budget);
 }
 
+const TOO_DEEP = `params nest deeper than ${MAX_DEPTH} levels (or are cyclic)`;
+const TOO_BIG = `params are over the ${MAX_PARAMS_BYTES}-byte cap`;
+
+/** One value at `depth`: objects and arrays are walked, anything else is counted here (no call of its own). */
 function walk(value: unknown, depth: number, budget: { bytes: number }): string | undefined {
-  if (depth > MAX_DEPTH) return `params nest deeper than ${MAX_DEPTH} levels (or are cyclic)`;
+  if (depth > MAX_DEPTH) return TOO_DEEP;
+  if (typeof value === 'object' && value !== null) return walkObject(value, depth, budget);
   switch (typeof value) {
     case 'string':
       budget.bytes += value.length + 2;
@@ -41,27 +48,31 @@ function walk(value: unknown, depth: number, budget: { bytes: number }): string 
     case 'undefined':
       break;
     case 'object':
-      if (value === null) {
-        budget.bytes += 4;
-      } else if (Array.isArray(value)) {
-        budget.bytes += value.length + 2;
-        for (const item of value) {
-          const problem = walk(item, depth + 1, budget);
-          if (problem) return problem;
-        }
-      } else {
-        for (const key in value) {
-          if (!Object.hasOwn(value, key)) continue;
-          budget.bytes += key.length + 4;
-          const problem = walk((value as Record<string, unknown>)[key], depth + 1, budget);
-          if (problem) return problem;
-        }
-      }
+      budget.bytes += 4;
       break;
     default:
       return `params hold a ${typeof value}, which JSON cannot carry`;
   }
-  return budget.bytes > MAX_PARAMS_BYTES ? `params are over the ${MAX_PARAMS_BYTES}-byte cap` : undefined;
+  return budget.bytes > MAX_PARAMS_BYTES ? TOO_BIG : undefined;
+}
+
+function walkObject(value: object, depth: number, budget: { bytes: number }): string | undefined {
+  if (Array.isArray(value)) {
+    budget.bytes += value.length + 2;
+    for (let i = 0; i < value.length; i++) {
+      const problem = walk(value[i], depth + 1, budget);
+      if (problem) return problem;
+    }
+  } else {
+    for (const key in value) {
+      // hasOwnProperty in a for-in is the form V8 compiles to a cheap check (Object.hasOwn is not).
+      if (!hasOwn.call(value, key)) continue;
+      budget.bytes += key.length + 4;
+      const problem = walk((value as Record<string, unknown>)[key], depth + 1, budget);
+      if (problem) return problem;
+    }
+  }
+  return budget.bytes > MAX_PARAMS_BYTES ? TOO_BIG : undefined;
 }
 
 /**
@@ -81,7 +92,11 @@ export class CallArgsValidator {
     } catch (error) {
       throw new BundleLoadError(`tool ${tool.name}: its parameters are not a valid JSON Schema (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'})`);
     }
-    this.validate = (value) => validators.check(schema, value);
+    const check = (value: unknown) => validators.check(schema, value);
+    // The args schema every built bundle has (the standard envelope's): a few typeof checks
+    // accept the common args without ajv; anything they do not accept is ajv's to judge and word.
+    const standard = canonicalJson(schema) === canonicalJson(argsSchema({ ...tool, parameters: envelopeSchema(tool.name, tool.methods) }));
+    this.validate = standard ? (value) => (isStandardArgs(value as Record<string, unknown>) ? undefined : check(value)) : check;
   }
 
   /** The checked args (a fresh object the runtime may change), or why they are malformed. */
@@ -106,6 +121,26 @@ function argsSchema(tool: BundleTool): object {
   properties['method_id'] = { type: 'string' };
   properties['params'] = { type: 'object' };
   return { ...args, type: 'object', additionalProperties: false, required: ['method_id'], properties };
+}
+
+/**
+ * True only for args that the standard envelope's args schema (as `argsSchema` makes it) accepts:
+ * no property but the five it lists, a string `method_id`, an object `params`, a string
+ * `cursor`, a boolean `dry_run`, an `idempotency_key` of 1 to 200 UTF-16 code units (so of 1 to
+ * 200 code points, as ajv counts). False does not mean invalid: ajv then decides.
+ */
+function isStandardArgs(args: Record<string, unknown>): boolean {
+  for (const key of Object.keys(args)) {
+    if (key !== 'method_id' && key !== 'params' && key !== 'cursor' && key !== 'dry_run' && key !== 'idempotency_key') return false;
+  }
+  const { method_id: methodId, params, cursor, dry_run: dryRun, idempotency_key: key } = args;
+  return (
+    typeof methodId === 'string' &&
+    (params === undefined || isObject(params)) &&
+    (cursor === undefined || typeof cursor === 'string') &&
+    (dryRun === undefined || typeof dryRun === 'boolean') &&
+    (key === undefined || (typeof key === 'string' && key.length >= 1 && key.length <= 200))
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

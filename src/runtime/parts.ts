@@ -20,6 +20,9 @@ export const NO_RETRIES: RetryPolicy = Object.freeze({ max_attempts: 1, backoff_
 /** Time for a call's outcome to be recorded once its last attempt ends. */
 const LEASE_MARGIN_MS = 30_000;
 
+/** `00` to `ff`: the counter of a trace id in hex without formatting a number per call. */
+const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** A tool of the bundle with its methods as a set, and the validator of its `call` args. */
 export type ToolEntry = BundleTool & { methodSet: Set<string>; args: CallArgsValidator };
 
@@ -93,7 +96,7 @@ export class RuntimeParts {
   traceId(): string {
     const n = this.traceCount++ & 0xffff;
     if (n === 0) this.traceBase = randomUUID().slice(0, 32);
-    return this.traceBase + n.toString(16).padStart(4, '0');
+    return this.traceBase + HEX_BYTES[n >> 8]! + HEX_BYTES[n & 0xff]!;
   }
 
   /** The tenant's credential when the method needs one, checked for least privilege. */

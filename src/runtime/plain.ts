@@ -36,6 +36,7 @@ interface Walk {
   mapString: (text: string) => string;
 }
 
+/** One value: objects and arrays are copied by `copyObject`, anything else is answered here (no call of its own). */
 function copy(current: unknown, depth: number, walk: Walk): unknown {
   if (++walk.nodes > PLAIN_MAX_NODES) throw new NotPlainData(`more than ${PLAIN_MAX_NODES} values`);
   switch (typeof current) {
@@ -47,11 +48,13 @@ function copy(current: unknown, depth: number, walk: Walk): unknown {
       if (!Number.isFinite(current)) throw new NotPlainData('a number JSON cannot carry');
       return current;
     case 'object':
-      break;
+      return current === null ? null : copyObject(current, depth, walk);
     default:
       throw new NotPlainData(`a ${typeof current}`);
   }
-  if (current === null) return null;
+}
+
+function copyObject(current: object, depth: number, walk: Walk): unknown {
   if (types.isProxy(current)) throw new NotPlainData('a Proxy');
   if (depth >= PLAIN_MAX_DEPTH) throw new NotPlainData(`nesting deeper than ${PLAIN_MAX_DEPTH} levels`);
   if (walk.ancestors.includes(current)) throw new NotPlainData('a cycle');

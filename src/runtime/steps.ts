@@ -6,7 +6,7 @@ import { approverFor, proposeWrite } from './confirmations.ts';
 import type { Credential } from '../integration/credentials.ts';
 import { checkScopes, type CredentialCheck } from './scopes.ts';
 import { sealNextCursor } from './cursors.ts';
-import { elapsed, type CallRecord, type Invocation, type MethodPlan } from './executor.ts';
+import { elapsed, problemsOf, type CallRecord, type Invocation, type MethodPlan } from './executor.ts';
 import type { CallKind } from './governance.ts';
 import { keyedCall } from './idempotency.ts';
 import { queueImport, withheldImport } from './imports.ts';
@@ -104,12 +104,14 @@ const approverNamesOnePerson: Step = {
 /** `help`, `status`, `list_methods` and `list_providers` take no args and answer here; `call` goes on. */
 const answerInfoOp: Step = {
   name: 'answer_info_op',
-  async run(parts, ctx) {
+  // Synchronous unless it has to wait (`status`): a promise here would cost every `call` a hop.
+  run(parts, ctx) {
     const { op, args } = ctx.call;
     if (op === 'call') return undefined;
     if (args !== undefined && args !== null && !isEmptyObject(args)) return { code: 'VALIDATION_FAILED', message: `op \`${op}\` takes no args` };
     const tool = ctx.tool!;
-    const data = op === 'help' ? help(parts.bundle, tool) : op === 'list_methods' ? listMethods(parts.bundle, tool) : op === 'list_providers' ? listProviders(parts.bundle, tool) : await toolStatus(parts, tool, ctx.tenant);
+    if (op === 'status') return toolStatus(parts, tool, ctx.tenant).then((data) => okResult(data, stepMeta(ctx)));
+    const data = op === 'help' ? help(parts.bundle, tool) : op === 'list_methods' ? listMethods(parts.bundle, tool) : listProviders(parts.bundle, tool);
     return okResult(data, stepMeta(ctx));
   },
 };
@@ -155,8 +157,9 @@ const paramsValid: Step = {
     const { params } = ctx.args!;
     const tooBig = paramsProblem(params);
     if (tooBig) return { code: 'VALIDATION_FAILED', message: tooBig };
-    const spec = ctx.plan!.spec;
-    const invalid = parts.validators.check(spec.input_schema, params);
+    const plan = ctx.plan!;
+    const spec = plan.spec;
+    const invalid = problemsOf((plan.validateInput ??= parts.validators.get(spec.input_schema)), params, true);
     return invalid ? { code: 'VALIDATION_FAILED', message: `params do not match ${spec.method_id}: ${invalid}` } : undefined;
   },
 };
@@ -217,6 +220,8 @@ const runGoverned: Step = {
     // finished by the executor itself (no promise hop here).
     if (kind === 'read' && args.idempotency_key === undefined) {
       invocation.last = (result) => sealed(parts, ctx, result);
+      // Without a credential source no step waited: the attempt's timeout counts from the call's start.
+      if (!parts.options.credentials) invocation.begun = ctx.started;
       return parts.executor.invoke(invocation);
     }
     return keyedOrGoverned(parts, ctx, invocation, kind);
