@@ -86,20 +86,85 @@ export const sqliteBackend: Backend = {
   },
 };
 
+/**
+ * What a schema holds besides rows: its tables, indexes and sequences with their columns,
+ * constraints and privileges, its triggers and functions, and any schema named after it (a
+ * job queue's `<schema>_jobs`). A test that changed any of it (dropped a guard, added a trigger
+ * that simulates a crash, altered a table) leaves a different fingerprint.
+ */
+const FINGERPRINT = `
+  SELECT md5(concat_ws('|',
+    (SELECT string_agg(concat_ws(':', c.relname, c.relkind, c.relacl::text, c.relrowsecurity,
+       (SELECT string_agg(concat_ws(' ', a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef), ',' ORDER BY a.attnum)
+          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)), ';' ORDER BY c.relname)
+       FROM pg_class c WHERE c.relnamespace = n.oid),
+    (SELECT string_agg(concat_ws(':', k.conname, pg_get_constraintdef(k.oid)), ';' ORDER BY k.conname)
+       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE c.relnamespace = n.oid),
+    (SELECT string_agg(concat_ws(':', t.tgname, t.tgenabled, c.relname), ';' ORDER BY t.tgname, c.relname)
+       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = n.oid),
+    (SELECT string_agg(concat_ws(':', p.proname, md5(p.prosrc)), ';' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = n.oid),
+    (SELECT string_agg(o.nspname, ';' ORDER BY o.nspname) FROM pg_namespace o WHERE starts_with(o.nspname, n.nspname || '_'))
+  )) AS fingerprint
+  FROM pg_namespace n WHERE n.nspname = current_schema()`;
+
+/**
+ * Empties every table of the schema, guarded ones included: `replica` mode skips the append-only
+ * triggers for this one transaction (the test server's user is its superuser).
+ */
+const EMPTY = `SELECT set_config('session_replication_role', 'replica', true);
+  DO $empty$ DECLARE t text; BEGIN
+    FOR t IN SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' ORDER BY relname LOOP
+      EXECUTE format('DELETE FROM %I', t);
+    END LOOP;
+  END $empty$`;
+
+/** A migrated PostgreSQL schema that a disposed TestDb left exactly as migrated, emptied. */
+interface SpareSchema {
+  schema: string;
+  client: pg.Client;
+  fingerprint: string;
+}
+
+/**
+ * Schemas to reuse within the current test file. Creating and migrating a schema costs tens of
+ * DDL statements and dropping it as many again; emptying one costs a handful of DELETEs. A
+ * reused schema is indistinguishable from a new one: same tables, columns, guards and functions
+ * (the fingerprint says so), no rows. setup.ts drops them after each file.
+ */
+const spares: SpareSchema[] = [];
+
+/** Drops the schemas kept for reuse (setup.ts, after each test file). */
+export async function dropSpareSchemas(): Promise<void> {
+  for (const { schema, client } of spares.splice(0)) {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+const fingerprintOf = async (client: pg.Client) => (await client.query<{ fingerprint: string }>(FINGERPRINT)).rows[0]!.fingerprint;
+
 export const postgresBackend: Backend = {
   name: 'postgres',
   async open() {
     const url = PG_URL!;
-    const schema = `botc_t_${randomBytes(6).toString('hex')}`;
     const stores: SqlStore[] = [];
+    const spare = spares.pop();
+    const schema = spare?.schema ?? `botc_t_${randomBytes(6).toString('hex')}`;
     const connect = async () => {
       const store = await openPostgresStore(url, { schema, maxConnections: 4 });
       stores.push(store);
       return store;
     };
-    await connect();
-    const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
-    await client.connect();
+    let client: pg.Client;
+    let fingerprint: string;
+    if (spare) {
+      ({ client, fingerprint } = spare);
+    } else {
+      await connect();
+      client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+      await client.connect();
+      fingerprint = await fingerprintOf(client);
+    }
     const raw: RawDb = {
       async exec(sql) {
         await client.query(sql);
@@ -121,6 +186,15 @@ export const postgresBackend: Backend = {
       stopCrashing: () => raw.exec('DROP TRIGGER test_crash_cursor ON botc_cursor; DROP FUNCTION test_crash_cursor();'),
       async dispose() {
         for (const store of stores.splice(0)) await store.close().catch(() => undefined);
+        try {
+          if ((await fingerprintOf(client)) === fingerprint) {
+            await client.query(EMPTY);
+            spares.push({ schema, client, fingerprint });
+            return;
+          }
+        } catch {
+          // not reusable: dropped below
+        }
         await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
         await client.end();
       },
