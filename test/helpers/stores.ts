@@ -141,7 +141,8 @@ export async function dropSpareSchemas(): Promise<void> {
   }
 }
 
-const fingerprintOf = async (client: pg.Client) => (await client.query<{ fingerprint: string }>(FINGERPRINT)).rows[0]!.fingerprint;
+/** The fingerprint (see FINGERPRINT) of the schema first on `client`'s search path. */
+export const fingerprintOf = async (client: pg.Client) => (await client.query<{ fingerprint: string }>(FINGERPRINT)).rows[0]!.fingerprint;
 
 export const postgresBackend: Backend = {
   name: 'postgres',
