@@ -108,7 +108,7 @@ describe('build cache', () => {
     expect(first.uncached.ok).toBe(true);
     expectSame(first, root);
     const seen = new Set<string>();
-    // Nine steps with BOTC_FULL=1; five in the fast tier (the seed still reaches a failing build).
+    // Nine steps with BOTC_FULL=1; five in the fast tier (the seed still reaches diagnostics and fills every cache kind).
     for (let step = 0; step < tier(5, 9); step++) {
       const edit = pick(['prompt', 'schema', 'helper', 'common', 'none'] as const);
       if (edit === 'prompt') state.expert = pick(EXPERTS);
