@@ -5,7 +5,8 @@
  *   transaction-scoped advisory lock), whether the schema is new, up to date or made by an
  *   older botc, and stores opening one new schema at once all end with the same schema;
  * - the test helper (test/helpers/stores.ts) reuses a disposed test schema within a file only
- *   when it is exactly as migrated (its fingerprint), and empties it first.
+ *   when it is exactly as migrated (its fingerprint) and no other process can have it (its URL
+ *   was never read), and empties it first.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -81,14 +82,16 @@ describe.skipIf(!PG_URL)('PostgreSQL schema set-up', () => {
     expect(await fingerprintOf(await rawOn(raced))).toBe(await fingerprintOf(await rawOn(reference)));
   });
 
-  it('the test helper reuses a disposed schema only when it is unchanged, and hands it back empty with its guards', async () => {
+  it('the test helper reuses a disposed schema only when it is unchanged and its URL was never handed out, and hands it back empty with its guards', async () => {
     const first = await postgresBackend.open();
+    const [{ schema: reusedSchema }] = await first.raw.all<{ schema: string }>('SELECT current_schema() AS schema');
     const store = await first.connect();
     await store.appendAudit({ tenant: 'acme', action: 'call', actor: 'runtime', integration: null, method_id: null, outcome: 'ok', trace_id: null, detail: {} });
     await first.dispose();
 
     const second = await postgresBackend.open();
-    expect(second.url).toBe(first.url);
+    const [{ schema: firstSchema }] = await second.raw.all<{ schema: string }>('SELECT current_schema() AS schema');
+    expect(firstSchema).toBe(reusedSchema);
     expect(await second.raw.all('SELECT count(*)::int AS n FROM botc_audit')).toEqual([{ n: 0 }]);
     expect(await second.raw.all('SELECT count(*)::int AS n FROM botc_audit_head')).toEqual([{ n: 0 }]);
     await expect(second.raw.exec('TRUNCATE botc_audit')).rejects.toThrow(/append-only/);
@@ -97,8 +100,15 @@ describe.skipIf(!PG_URL)('PostgreSQL schema set-up', () => {
 
     // Changed (its guards dropped): dropped, never handed out again.
     const third = await postgresBackend.open();
-    expect(third.url).not.toBe(second.url);
+    const schemaOf = async (db: typeof third) => (await db.raw.all<{ schema: string }>('SELECT current_schema() AS schema'))[0]!.schema;
+    const thirdSchema = await schemaOf(third);
+    expect(thirdSchema).not.toBe(reusedSchema);
     await expect(third.raw.exec('TRUNCATE botc_audit')).rejects.toThrow(/append-only/);
+    // Its URL read (another process may hold it): dropped too.
+    expect(third.url).toContain(thirdSchema);
     await third.dispose();
+    const fourth = await postgresBackend.open();
+    expect(await schemaOf(fourth)).not.toBe(thirdSchema);
+    await fourth.dispose();
   });
 });

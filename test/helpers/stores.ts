@@ -129,7 +129,8 @@ interface SpareSchema {
  * Schemas to reuse within the current test file. Creating and migrating a schema costs tens of
  * DDL statements and dropping it as many again; emptying one costs a handful of DELETEs. A
  * reused schema is indistinguishable from a new one: same tables, columns, guards and functions
- * (the fingerprint says so), no rows. setup.ts drops them after each file.
+ * (the fingerprint says so), no rows. Only schemas whose URL no one read are reused (only this
+ * process used them). setup.ts drops them after each file.
  */
 const spares: SpareSchema[] = [];
 
@@ -174,9 +175,16 @@ export const postgresBackend: Backend = {
         return (await client.query(placeholders(sql), params)).rows as T[];
       },
     };
+    const address = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    // Whoever read the URL may have handed it to another process, which could still write (a
+    // killed worker's last statement) after this test ends: such a schema is never reused.
+    let handedOut = false;
     return {
       kind: 'postgres',
-      url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      get url() {
+        handedOut = true;
+        return address;
+      },
       raw,
       connect,
       dropAuditGuards: () =>
@@ -188,7 +196,7 @@ export const postgresBackend: Backend = {
       async dispose() {
         for (const store of stores.splice(0)) await store.close().catch(() => undefined);
         try {
-          if ((await fingerprintOf(client)) === fingerprint) {
+          if (!handedOut && (await fingerprintOf(client)) === fingerprint) {
             await client.query(EMPTY);
             spares.push({ schema, client, fingerprint });
             return;
