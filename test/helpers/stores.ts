@@ -179,6 +179,7 @@ export const postgresBackend: Backend = {
     // Whoever read the URL may have handed it to another process, which could still write (a
     // killed worker's last statement) after this test ends: such a schema is never reused.
     let handedOut = false;
+    let disposed = false;
     return {
       kind: 'postgres',
       get url() {
@@ -194,6 +195,9 @@ export const postgresBackend: Backend = {
                   CREATE TRIGGER test_crash_cursor BEFORE INSERT OR UPDATE ON botc_cursor FOR EACH ROW EXECUTE FUNCTION test_crash_cursor();`),
       stopCrashing: () => raw.exec('DROP TRIGGER test_crash_cursor ON botc_cursor; DROP FUNCTION test_crash_cursor();'),
       async dispose() {
+        // Once only: a schema kept for reuse must never be kept twice (two tests would share it).
+        if (disposed) return;
+        disposed = true;
         for (const store of stores.splice(0)) await store.close().catch(() => undefined);
         try {
           if (!handedOut && (await fingerprintOf(client)) === fingerprint) {
