@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -47,10 +48,30 @@ const placeholders = (sql: string) => {
   return sql.replace(/\?/g, () => `$${++n}`);
 };
 
+/**
+ * A state file as a new store leaves it (tables, guards, WAL mode), closed: copying and opening
+ * it costs a fraction of creating and migrating a file (measured: 3 ms against 25 ms, of which
+ * 2.5 ms against 9 ms of CPU; the rest is file-system waits). Made by the first
+ * open of each test file (it lives in that file's temporary folders), so every file still
+ * creates one store from nothing.
+ */
+let template: Promise<string> | undefined;
+async function sqliteTemplate(): Promise<string> {
+  const made = await template;
+  if (made !== undefined && existsSync(made)) return made;
+  template = (async () => {
+    const file = path.join(tempDir('botc-state-template-'), 'state.db');
+    await openSqliteStore(file).close();
+    return file;
+  })();
+  return template;
+}
+
 export const sqliteBackend: Backend = {
   name: 'sqlite',
   async open() {
     const file = path.join(tempDir('botc-state-'), 'state.db');
+    copyFileSync(await sqliteTemplate(), file);
     const stores: SqlStore[] = [];
     const connect = async () => {
       const store = openSqliteStore(file);
