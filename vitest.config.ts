@@ -18,8 +18,10 @@ export default defineConfig({
     pool: 'forks',
     isolate: false,
     // Vitest's default on 2 cores is one worker, which leaves a core idle while a file waits on
-    // a child process, a socket or PostgreSQL; two keep both cores busy.
-    maxWorkers: 2,
+    // a child process, a socket or PostgreSQL. Two still left a quarter of the two cores idle
+    // (CPU time ≈ 1.4 × wall); a third worker computes while the others wait, for the same CPU
+    // time (docs/architecture.md, "Tests"). BOTC_TEST_WORKERS overrides it.
+    maxWorkers: Number(process.env.BOTC_TEST_WORKERS ?? '3'),
     setupFiles: ['test/helpers/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -23,7 +23,7 @@ import { Runtime } from '../src/runtime/runtime.ts';
 import { decideReview } from '../src/state/reviews.ts';
 import type { SqlStore } from '../src/state/sql-store.ts';
 import { CredentialVault, webhookSecretKey } from '../src/state/vault.ts';
-import { BOTC, REPO_ROOT } from './helpers/cli.ts';
+import { BOTC, REPO_ROOT, runCli } from './helpers/cli.ts';
 import { describeStores, type TestDb } from './helpers/stores.ts';
 import { FULL } from './helpers/tier.ts';
 import { tempDir, writeWorkspace } from './helpers/workspace.ts';
@@ -316,19 +316,20 @@ describeStores('botc automations run in two processes, then a person approves', 
   }, 30_000);
 });
 
+// In process (runCli): an exit status and what is printed need no process of their own.
 describe('botc automations run: usage', () => {
   it('needs the run subcommand', async () => {
-    const r = await botcAsync(['automations', 'go'], {});
+    const r = await runCli(['automations', 'go']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown subcommand `automations go`');
   });
 
   it('a workspace without automations is a usage error (exit 2); an automation that cannot run is exit 1 with --once', async () => {
-    const none = await botcAsync(['automations', 'run', '--once', '--root', writeWorkspace()], {});
+    const none = await runCli(['automations', 'run', '--once', '--root', writeWorkspace()]);
     expect(none.status).toBe(2);
     expect(none.stderr).toContain('the workspace has no automations');
     const root = writeWorkspace({ 'automations/broken.json': '{"on": "review.approved", "confirm": false}' });
-    const broken = await botcAsync(['automations', 'run', '--once', '--root', root], {});
+    const broken = await runCli(['automations', 'run', '--once', '--root', root]);
     expect(broken.status, broken.stderr).toBe(1);
     expect(JSON.parse(broken.stdout)).toMatchObject({ automation: 'broken', outcome: 'invalid' });
   });

@@ -6,6 +6,7 @@ import { CACHE_DIR } from '../src/build/cache/cache.ts';
 import { REPO_ROOT } from './helpers/cli.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
 import { rng } from './helpers/random.ts';
+import { tier } from './helpers/tier.ts';
 
 
 const BOTS = ['alpha', 'beta', 'gamma'] as const;
@@ -118,7 +119,8 @@ describe('per-bot reuse', () => {
     write();
     const seen = new Set<string>();
     let reusedSteps = 0;
-    for (let step = 0; step < 8; step++) {
+    // Eight steps with BOTC_FULL=1; five in the fast tier (the seed still reaches errors, warnings and reuse).
+    for (let step = 0; step < tier(5, 8); step++) {
       if (step > 0) {
         const edit = pick(['prompt', 'prompt', 'prompt', 'schema', 'common', 'tamper', 'remove-bundle', 'remove-bot', 'none'] as const);
         const bot = pick(BOTS);

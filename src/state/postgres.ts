@@ -73,6 +73,42 @@ function connection(client: pg.Pool | pg.PoolClient): SqlConnection {
   };
 }
 
+/** A string literal of SQL (standard_conforming_strings, on since PostgreSQL 9.1). */
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/**
+ * The whole schema set-up as one multi-statement query, so that opening a store costs one round
+ * trip however many tables, columns and guards there are. PostgreSQL runs the statements of one
+ * simple query as a single transaction, so the transaction-scoped advisory lock serializes
+ * processes that start at once, is held until every statement has committed, and is released
+ * even when a statement fails. Columns and guards are added only when missing: an up-to-date
+ * database is spared the exclusive lock that ALTER TABLE and CREATE TRIGGER take even when they
+ * have nothing to do.
+ */
+function migration(schema: string | undefined): string {
+  const columns = ADDED_COLUMNS.map(
+    ({ table, column, definition }) =>
+      `IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ${literal(table)}::regclass AND attname = ${literal(column)} AND NOT attisdropped) THEN
+         EXECUTE ${literal(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${definition}`)};
+       END IF;`,
+  );
+  // The trigger of this schema's table, not a namesake in another schema.
+  const guards = AUDIT_GUARDS.map(
+    (guard) =>
+      `IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = ${literal(guard.trigger)} AND tgrelid = ${literal(guard.table ?? 'botc_audit')}::regclass) THEN
+         ${guard.statements.map((statement) => `EXECUTE ${literal(statement)};`).join('\n         ')}
+       END IF;`,
+  );
+  return [
+    `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`,
+    ...(schema !== undefined ? [`CREATE SCHEMA IF NOT EXISTS "${schema}"`] : []),
+    ...SCHEMA,
+    `DO $botc_columns$ BEGIN\n${columns.join('\n')}\nEND $botc_columns$`,
+    ...ADDED_INDEXES,
+    `DO $botc_guards$ BEGIN\n${guards.join('\n')}\nEND $botc_guards$`,
+  ].join(';\n');
+}
+
 class PostgresDriver implements SqlDriver {
   readonly kind = 'postgres' as const;
   readonly lockSuffix = ' FOR UPDATE';
@@ -88,28 +124,7 @@ class PostgresDriver implements SqlDriver {
   async migrate(): Promise<void> {
     const client = await this.pool.connect();
     try {
-      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      try {
-        if (this.schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-        for (const statement of SCHEMA) await client.query(statement);
-        // Upgrades tables made by an older botc in place. Asking first spares an up-to-date
-        // database the exclusive lock that ALTER TABLE takes even when it has nothing to do.
-        const present = await client.query<{ name: string }>(
-          "SELECT table_name || '.' || column_name AS name FROM information_schema.columns WHERE table_schema = current_schema()",
-        );
-        const have = new Set(present.rows.map((r) => r.name));
-        for (const { table, column, definition } of ADDED_COLUMNS) {
-          if (!have.has(`${table}.${column}`)) await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${definition}`);
-        }
-        for (const statement of ADDED_INDEXES) await client.query(statement);
-        for (const guard of AUDIT_GUARDS) {
-          // The trigger of this schema's botc_audit, not a namesake in another schema.
-          const existing = await client.query('SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = $2::regclass', [guard.trigger, guard.table ?? 'botc_audit']);
-          if (existing.rowCount === 0) for (const statement of guard.statements) await client.query(statement);
-        }
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
-      }
+      await client.query(migration(this.schema));
     } finally {
       client.release();
     }

@@ -4,6 +4,10 @@
  * whose top-level code runs once per worker.
  */
 import { afterAll } from 'vitest';
+import { dropSpareSchemas } from './stores.ts';
 import { removeTempDirs } from './workspace.ts';
 
-afterAll(() => removeTempDirs());
+afterAll(async () => {
+  removeTempDirs();
+  await dropSpareSchemas();
+});
