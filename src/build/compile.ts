@@ -17,7 +17,7 @@ import { BundleWriter } from './emit/emit.ts';
 import { outputFolderProblem } from './emit/output-folder.ts';
 import type { BuildCache } from './cache/cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { outputDigests, outputStats, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { outputRecords, wholeBuildKey, type SourceWalk, type StoredBuild } from './cache/build-cache.ts';
 import { BotReuse, type BotStage, type StoredBot } from './cache/incremental.ts';
 import type { PendingIntegrations } from './load/integration-set.ts';
 import { loadIntegrations } from './load/integrations.ts';
@@ -99,7 +99,7 @@ export type BuildResult = BuildSuccess | BuildFailure;
  * unless the whole build is free of errors. `whole` is the whole-build key, when this build
  * may be stored under it (see `build`).
  */
-export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string; digests?: Map<string, string> } | undefined): Promise<BuildResult> {
+export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string; walk: SourceWalk } | undefined): Promise<BuildResult> {
   const diagnostics = new Diagnostics();
   const entries = discover(files.root);
   const selected = selectBots(entries, options.bots);
@@ -118,7 +118,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const commons = loadCommonBlocks(ctx);
     const outDir = path.resolve(files.root, options.out ?? 'dist');
     const keepForAutomations = hasAutomations(files);
-    const reuse = whole ? botReuseFor(files, options, cache, pending, outDir, keepForAutomations, whole.digests) : undefined;
+    const reuse = whole ? botReuseFor(files, options, cache, pending, outDir, keepForAutomations, whole.walk) : undefined;
     // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
     // diagnostics are replayed at each stage where a full build reports them.
     const bots: BotItem[] = [];
@@ -201,12 +201,11 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const sorted = sortDiagnostics(diagnostics.items);
     const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
-    // Stats before digests: a file changed in between then fails its stat check and is hashed.
-    const stats = ok && writer && whole ? outputStats(outDir) : undefined;
-    const outputs = ok && writer && (whole || reuse) ? outputDigests(outDir) : undefined;
+    // A reused bot's bundle whose fingerprint matched is not read again.
+    const records = ok && writer && whole ? outputRecords(outDir, reuse?.reusedOutputs) : undefined;
     // Bots are stored only when no source changed while the build ran (their keys would be wrong).
-    const unchanged = whole ? storeWholeBuild(cache!, whole.key, files.root, options, result, outputs, stats) : false;
-    if (ok && unchanged) reuse?.store(outputs);
+    const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats) : false;
+    if (ok && unchanged) reuse?.store(records?.outputs, records?.stats);
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();
@@ -217,8 +216,10 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
 }
 
 /** Stores a finished build, unless a source changed while it ran (its key would then be wrong); false when one did. */
-function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined): boolean {
-  const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' });
+function storeWholeBuild(cache: BuildCache, { key, walk }: { key: string; walk: SourceWalk }, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined): boolean {
+  // Walked again; a file whose fingerprint is unchanged since the first walk (and was not
+  // changed just before it) is not read again.
+  const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' }, undefined, walk);
   if (again !== key) return false;
   const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}) };
   cache.put('build', key, stored);
@@ -238,7 +239,7 @@ interface BotItem {
  * except a `check` of a workspace with automations: they are checked against the bundles,
  * which a reused bot of a build that writes nothing has no file to read back from.
  */
-function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean, digests: Map<string, string> | undefined): BotReuse | undefined {
+function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean, walk: SourceWalk): BotReuse | undefined {
   if (!cache || options.keepBundles !== false) return undefined;
   const write = options.write !== false;
   if (!write && automations) return undefined;
@@ -247,7 +248,7 @@ function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildC
   // the modules returned them) and each module's pin, which covers helpers outside the
   // workspace's source folders too.
   const integrations = pending.modules.map((m) => [m.entry.provider, m.loaded.pin, m.loaded.sha256, m.loaded.inputs, m.loaded.handlers, m.loaded.specs]);
-  return BotReuse.open(cache, files.root, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all], digests);
+  return BotReuse.open(cache, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all], walk);
 }
 
 function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
@@ -24,12 +24,40 @@ export interface StoredBuild {
 }
 
 /**
+ * What one walk of the sources saw, lent to the rest of the build so that no file is read
+ * twice: each file's sha256 and its inode, size, mtime and ctime taken (with `fstat`, on the
+ * open file) before it was read; and the key's parts under each top-level source and each
+ * `bots/<bot>` folder, from which the per-bot keys are made (incremental.ts).
+ */
+export class SourceWalk {
+  /** sha256 of each file read, by workspace-relative path. */
+  readonly digests = new Map<string, string>();
+  /** Each file's `fingerprint`, by workspace-relative path. */
+  readonly fingerprints = new Map<string, string>();
+  /** Key parts by section: a top-level source name, or `bots/<bot>`. */
+  readonly sections = new Map<string, string[]>();
+  /** When the walk started (ms since the epoch). */
+  readonly started = Date.now();
+}
+
+/**
+ * A file changed within this long before a walk started is hashed again by a later walk even
+ * when its fingerprint is unchanged: file systems stamp times from a coarse clock, so a write
+ * landing in the same tick as the one before it, keeping the size, could leave all four equal.
+ */
+const RACY_MS = 2_000;
+
+/**
  * The key of a whole build: botc's version, the build's options, and the path, kind and
  * content (sha256; a link's target text) of every source at the workspace root and every entry
  * under the source folders, walked without following links. Any change to a
  * source, an added or removed file, or a link retargeted gives another key.
+ *
+ * `walk` collects what the walk saw (see `SourceWalk`). With `previous`, the walk of an earlier
+ * key in the same build, a file whose fingerprint is unchanged and was not changed shortly
+ * before that walk started is not read again: its earlier sha256 stands.
  */
-export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, digests?: Map<string, string>): string {
+export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, walk?: SourceWalk, previous?: SourceWalk): string {
   const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
   // A child's kind comes from its folder's listing (no lstat per file); a root source is lstat'd.
   type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
@@ -38,6 +66,7 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
     if (!stat) return undefined;
     return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
   };
+  const racyBefore = previous ? BigInt(previous.started - RACY_MS) * 1_000_000n : 0n;
   const add = (relative: string, full: string, depth: number, kind: Kind): void => {
     if (kind === undefined) return;
     if (kind === 'link') {
@@ -48,12 +77,12 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
       for (const entry of safeEntries(full)) {
         if (SKIPPED.has(entry.name)) continue;
         const kind: Kind = entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+        const start = parts.length;
         add(`${relative}/${entry.name}`, path.join(full, entry.name), depth + 1, kind);
+        if (walk && depth === 0 && relative === 'bots') walk.sections.set(`bots/${entry.name}`, parts.slice(start));
       }
     } else if (kind === 'file') {
-      const digest = safe(() => sha256Hex(readFileSync(full)));
-      // Lent to the per-bot keys of the same build (incremental.ts), so no file is hashed twice.
-      digests?.set(relative, digest);
+      const digest = readDigest(relative, full, walk, previous, racyBefore);
       parts.push(`F ${relative}`, digest);
     } else {
       parts.push(`O ${relative}`);
@@ -63,8 +92,32 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
   // rest of the root is not read by a build. Listing it would also make the key of a first
   // build differ from the key after it (`.botc/` and the output folder appear), so a cold build
   // could never be stored.
-  for (const name of SOURCES) add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
+  for (const name of SOURCES) {
+    const start = parts.length;
+    add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
+    if (walk && name !== 'bots') walk.sections.set(name, parts.slice(start));
+  }
   return cacheKey('build', ...parts);
+}
+
+/** A file's sha256 (`\u0000unreadable` when it cannot be read), recorded in `walk`; taken from `previous` when the file is unchanged since. */
+function readDigest(relative: string, full: string, walk: SourceWalk | undefined, previous: SourceWalk | undefined, racyBefore: bigint): string {
+  let fd: number | undefined;
+  try {
+    // Opened without following a link: the listing said file, and a file swapped for a link since is unreadable here.
+    fd = openSync(full, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    const stat = fstatSync(fd, { bigint: true });
+    const print = fingerprint(stat);
+    const known = previous?.digests.get(relative);
+    const digest = known !== undefined && previous!.fingerprints.get(relative) === print && stat.ctimeNs < racyBefore && stat.mtimeNs < racyBefore ? known : sha256Hex(readFileSync(fd));
+    walk?.digests.set(relative, digest);
+    walk?.fingerprints.set(relative, print);
+    return digest;
+  } catch {
+    return '\u0000unreadable';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /**
@@ -90,27 +143,29 @@ export function reusableBuild(cache: BuildCache, key: string, outDir: string | u
   return stored;
 }
 
-/** The bundle files of `outDir` and their `StoredBuild.stats` fingerprints. */
-export function outputStats(outDir: string): Record<string, string> {
+/**
+ * The bundle files of `outDir`, each with the sha256 of its bytes (`StoredBuild.outputs`) and
+ * its fingerprint (`StoredBuild.stats`), taken before its bytes are read: a file changed in
+ * between then fails its fingerprint next time and is hashed. `known` maps file names to a
+ * fingerprint and sha256 recorded by an earlier build (a reused bot's bundle): a file whose
+ * fingerprint is still that one is not read again.
+ */
+export function outputRecords(outDir: string, known?: ReadonlyMap<string, { stat: string; sha256: string }>): { outputs: Record<string, string>; stats: Record<string, string> } {
+  const outputs: Record<string, string> = {};
   const stats: Record<string, string> = {};
   for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json'))) {
-    const stat = lstatSync(path.join(outDir, name), { throwIfNoEntry: false, bigint: true });
+    const full = path.join(outDir, name);
+    const stat = lstatSync(full, { throwIfNoEntry: false, bigint: true });
     if (stat?.isFile()) stats[name] = fingerprint(stat);
+    const before = known?.get(name);
+    outputs[name] = before !== undefined && stats[name] === before.stat ? before.sha256 : safe(() => sha256Hex(readFileSync(full)));
   }
-  return stats;
+  return { outputs, stats };
 }
 
-function fingerprint(stat: BigIntStats): string {
+/** A file's inode, size, mtime and ctime (nanoseconds), as one string. */
+export function fingerprint(stat: BigIntStats): string {
   return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
-}
-
-/** The bundle files of `outDir` and their sha256, for `StoredBuild.outputs`. */
-export function outputDigests(outDir: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json')).sort()) {
-    outputs[name] = safe(() => sha256Hex(readFileSync(path.join(outDir, name))));
-  }
-  return outputs;
 }
 
 function safeList(dir: string): string[] {
