@@ -19,9 +19,8 @@ import type { BuildCache } from './cache/cache.ts';
 import { BuildUsageError } from './build-error.ts';
 import { outputRecords, wholeBuildKey, type SourceWalk, type StoredBuild } from './cache/build-cache.ts';
 import { BotReuse, type BotStage, type StoredBot } from './cache/incremental.ts';
-import type { PendingIntegrations } from './load/integration-set.ts';
-import { loadIntegrations } from './load/integrations.ts';
-import { resolveIntegrations } from './resolve/integrations.ts';
+import type { IntegrationSet, PendingIntegrations } from './load/integration-set.ts';
+import { IntegrationStageCache } from './cache/integration-cache.ts';
 import { checkLock } from './resolve/lock-check.ts';
 import { checkBot, checkBotMethods } from './rules/index.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
@@ -109,16 +108,30 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   // One context through the stages: the files, the diagnostics, what discovery found, the cache.
   const ctx: BuildContext = { files, diagnostics, entries, cache };
 
-  // The integrations' schema checks run on a worker thread while the bots load and are checked
-  // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-  const pending = await loadIntegrations(ctx);
+  // The integration stage is taken whole from the cache when nothing it reads changed
+  // (integration-cache.ts); only on a miss are its modules (ajv, the sandbox, esbuild) imported.
+  const stageCache = whole && cache ? new IntegrationStageCache(cache, files.root, whole.walk) : undefined;
+  const hit = stageCache?.lookup();
+  let pending: PendingIntegrations | undefined;
+  const stageDiagnostics: { load: Diagnostic[]; resolve: Diagnostic[] } = { load: [], resolve: [] };
+  if (hit) {
+    diagnostics.items.push(...hit.stored.diagnostics.load);
+  } else {
+    // The integrations' schema checks run on a worker thread while the bots load and are checked
+    // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
+    const { loadIntegrations } = await import('./load/integrations.ts');
+    const mark = diagnostics.mark;
+    pending = await loadIntegrations(ctx);
+    stageDiagnostics.load = diagnostics.items.slice(mark);
+  }
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
     const commons = loadCommonBlocks(ctx);
     const outDir = path.resolve(files.root, options.out ?? 'dist');
     const keepForAutomations = hasAutomations(files);
-    const reuse = whole ? botReuseFor(files, options, cache, pending, outDir, keepForAutomations, whole.walk) : undefined;
+    const botShared = hit ? hit.stored.botShared : botSharedOf(pending!);
+    const reuse = whole ? botReuseFor(files, options, cache, botShared, outDir, keepForAutomations, whole.walk) : undefined;
     // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
     // diagnostics are replayed at each stage where a full build reports them.
     const bots: BotItem[] = [];
@@ -147,7 +160,16 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     for (const item of bots) stage(item, 'check', (bot) => checkBot(ctx, bot));
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
     if (everyBot) checkCommonBlockTools(ctx, commons, bots.map((b) => (b.stored ? b.stored.tools : b.source!.manifest?.tools.map((t) => t.name))));
-    const integrations = await resolveIntegrations(pending);
+    let integrations: IntegrationSet;
+    if (hit) {
+      diagnostics.items.push(...hit.stored.diagnostics.resolve);
+      integrations = hit.set;
+    } else {
+      const { resolveIntegrations } = await import('./resolve/integrations.ts');
+      const mark = diagnostics.mark;
+      integrations = await resolveIntegrations(pending!);
+      stageDiagnostics.resolve = diagnostics.items.slice(mark);
+    }
     for (const item of bots) stage(item, 'resolve', (bot) => checkBotMethods(ctx, bot, integrations));
     if (!integrations.unknowable.all) {
       checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
@@ -206,12 +228,13 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     // Bots are stored only when no source changed while the build ran (their keys would be wrong).
     const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats) : false;
     if (ok && unchanged) reuse?.store(records?.outputs, records?.stats);
+    if (ok && unchanged && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared);
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();
     return result;
   } finally {
-    pending.schemas.close();
+    pending?.schemas.close();
   }
 }
 
@@ -239,16 +262,23 @@ interface BotItem {
  * except a `check` of a workspace with automations: they are checked against the bundles,
  * which a reused bot of a build that writes nothing has no file to read back from.
  */
-function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean, walk: SourceWalk): BotReuse | undefined {
+function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, botShared: unknown, outDir: string, automations: boolean, walk: SourceWalk): BotReuse | undefined {
   if (!cache || options.keepBundles !== false) return undefined;
   const write = options.write !== false;
   if (!write && automations) return undefined;
   if (write && outputFolderProblem(files.root, outDir)) return undefined;
-  // Everything the integration stage produced that a bundle can carry: the declarations (as
-  // the modules returned them) and each module's pin, which covers helpers outside the
-  // workspace's source folders too.
+  return BotReuse.open(cache, write ? outDir : undefined, botShared, walk);
+}
+
+/**
+ * Everything the integration stage produced that a bundle can carry, for the per-bot keys: the
+ * declarations (as the modules returned them) and each module's pin, which covers helpers
+ * outside the workspace's source folders too.
+ */
+function botSharedOf(pending: PendingIntegrations): unknown {
   const integrations = pending.modules.map((m) => [m.entry.provider, m.loaded.pin, m.loaded.sha256, m.loaded.inputs, m.loaded.handlers, m.loaded.specs]);
-  return BotReuse.open(cache, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all], walk);
+  // Through JSON, as a stored stage gives it back: both give the same per-bot keys.
+  return JSON.parse(JSON.stringify([integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all])) as unknown;
 }
 
 function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
-import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
+import { botcVersionTag, sha256Hex, type BuildCache } from './cache.ts';
 
 /** Top-level names whose contents a build reads (`automations/` is checked against the bundles). */
 const SOURCES = ['automations', 'bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
@@ -97,27 +97,37 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
     add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
     if (walk && name !== 'bots') walk.sections.set(name, parts.slice(start));
   }
-  return cacheKey('build', ...parts);
+  return partsKey(['build', ...parts]);
 }
 
 /** A file's sha256 (`\u0000unreadable` when it cannot be read), recorded in `walk`; taken from `previous` when the file is unchanged since. */
 function readDigest(relative: string, full: string, walk: SourceWalk | undefined, previous: SourceWalk | undefined, racyBefore: bigint): string {
+  if (previous) {
+    // Checking an earlier walk: one lstat tells an unchanged file (the fingerprint of the file
+    // the listing named, as `fstat` gave it then), which is not read again.
+    const known = previous.digests.get(relative);
+    const stat = known === undefined ? undefined : lstatSync(full, { throwIfNoEntry: false, bigint: true });
+    if (stat?.isFile() && previous.fingerprints.get(relative) === fingerprint(stat) && stat.ctimeNs < racyBefore && stat.mtimeNs < racyBefore) return known!;
+  }
   let fd: number | undefined;
   try {
     // Opened without following a link: the listing said file, and a file swapped for a link since is unreadable here.
     fd = openSync(full, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
     const stat = fstatSync(fd, { bigint: true });
-    const print = fingerprint(stat);
-    const known = previous?.digests.get(relative);
-    const digest = known !== undefined && previous!.fingerprints.get(relative) === print && stat.ctimeNs < racyBefore && stat.mtimeNs < racyBefore ? known : sha256Hex(readFileSync(fd));
+    const digest = sha256Hex(readFileSync(fd));
     walk?.digests.set(relative, digest);
-    walk?.fingerprints.set(relative, print);
+    walk?.fingerprints.set(relative, fingerprint(stat));
     return digest;
   } catch {
     return '\u0000unreadable';
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** `cacheKey(...parts)`, hashed in one piece: the same key, without a hash update per part (a build key has one part per source). */
+function partsKey(parts: readonly string[]): string {
+  return sha256Hex(parts.map((part) => `${Buffer.byteLength(part, 'utf8')}:${part}`).join(''));
 }
 
 /**
