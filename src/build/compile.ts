@@ -1,5 +1,5 @@
 // The compiler proper: split from build.ts so that a build answered whole from the cache loads none of it (zod, ajv, esbuild, handlebars).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
@@ -7,12 +7,11 @@ import type { Bundle } from '../bundle/format.ts';
 import type { WorkspaceFiles } from '../load/files.ts';
 import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
-import { checkAutomations, hasAutomations } from '../automations/check.ts';
 import { assembleBundle } from './assemble/assemble.ts';
 import type { BuildContext } from './context.ts';
 import { loadBot, type BotSource } from './load/bots.ts';
 import { checkCommonBlockTools, loadCommonBlocks } from './load/common-blocks.ts';
-import { discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
+import { classifyEntries, discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
 import { BundleWriter } from './emit/emit.ts';
 import { outputFolderProblem } from './emit/output-folder.ts';
 import type { BuildCache } from './cache/cache.ts';
@@ -21,7 +20,6 @@ import { outputRecords, wholeBuildKey, type SourceWalk, type StoredBuild } from 
 import { BotReuse, type BotStage, type StoredBot } from './cache/incremental.ts';
 import type { IntegrationSet, PendingIntegrations } from './load/integration-set.ts';
 import { IntegrationStageCache } from './cache/integration-cache.ts';
-import { checkLock } from './resolve/lock-check.ts';
 import { checkBot, checkBotMethods } from './rules/index.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
 
@@ -100,7 +98,9 @@ export type BuildResult = BuildSuccess | BuildFailure;
  */
 export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string; walk: SourceWalk } | undefined): Promise<BuildResult> {
   const diagnostics = new Diagnostics();
-  const entries = discover(files.root);
+  // The listing the whole-build key's walk already made, when it is complete; else discovery's own.
+  const listing = whole?.walk.listing;
+  const entries = listing ? classifyEntries(listing) : discover(files.root);
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
   // The config's `out` is the default output folder, as for `botc build`.
@@ -129,7 +129,8 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   try {
     const commons = loadCommonBlocks(ctx);
     const outDir = path.resolve(files.root, options.out ?? 'dist');
-    const keepForAutomations = hasAutomations(files);
+    // As `hasAutomations` (src/automations/check.ts), whose module (ajv behind it) loads only when there are automations to check.
+    const keepForAutomations = existsSync(files.absolute('automations'));
     const botShared = hit ? hit.stored.botShared : botSharedOf(pending!);
     const reuse = whole ? botReuseFor(files, options, cache, botShared, outDir, keepForAutomations, whole.walk) : undefined;
     // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
@@ -176,7 +177,12 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     }
     const lockMode = options.lock ?? 'check';
     const used = new Set(bots.flatMap((item) => (item.stored ? item.stored.refs : item.source!.methodRefs.map((ref) => ref.id))));
-    const lock = lockMode === 'ignore' ? undefined : checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode);
+    // Without a lock file a check has nothing to compare (lock-check.ts looks the same way):
+    // the versioning modules (ajv behind them) then load only for `botc lock`.
+    const lock =
+      lockMode !== 'ignore' && (lockMode === 'update' || existsSync(path.join(files.root, 'botc.lock.json')))
+        ? (await import('./resolve/lock-check.ts')).checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode)
+        : undefined;
 
     const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
     if (outProblem) {
@@ -211,7 +217,10 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
           reuse?.remember(item.id, { digest: bundle.digest, tools: bot.manifest!.tools.map((t) => t.name), refs: bot.methodRefs.map((ref) => ref.id), diagnostics: item.slices });
         }
         // Automations name bots, experts, tools and methods as the bundles resolved them.
-        checkAutomations(files, diagnostics, assembled, everyBot);
+        if (keepForAutomations) {
+          const { checkAutomations } = await import('../automations/check.ts');
+          checkAutomations(files, diagnostics, assembled, everyBot);
+        }
       } catch (error) {
         writer?.discard();
         throw error;

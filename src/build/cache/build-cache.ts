@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
+import type { Entry } from '../discover/discover.ts';
 import { botcVersionTag, sha256Hex, type BuildCache } from './cache.ts';
 
 /** Top-level names whose contents a build reads (`automations/` is checked against the bundles). */
@@ -38,7 +39,25 @@ export class SourceWalk {
   readonly sections = new Map<string, string[]>();
   /** When the walk started (ms since the epoch). */
   readonly started = Date.now();
+  /**
+   * The entries discovery lists (src/build/discover/discover.ts: the top-level `bots`,
+   * `prompts`, `integrations`, and inside the real ones `bots/*`, `bots/<bot>/*`,
+   * `bots/<bot>/prompts/*`, `prompts/*`, `integrations/*`), as the walk saw them; undefined when
+   * the walk skipped a folder discovery would list (`bots/node_modules`, say).
+   */
+  listing: Entry[] | undefined = [];
 }
+
+/** Whether discovery lists `relative` (at `depth` below a top-level source); see `SourceWalk.listing`. */
+function discovered(relative: string, depth: number): boolean {
+  const top = relative.slice(0, relative.indexOf('/') === -1 ? undefined : relative.indexOf('/'));
+  if (top !== 'bots' && top !== 'prompts' && top !== 'integrations') return false;
+  if (depth <= 1) return true;
+  if (top !== 'bots') return false;
+  return depth === 2 || (depth === 3 && relative.split('/')[2] === 'prompts');
+}
+
+const ENTRY_KINDS = { link: 'symlink', folder: 'dir', file: 'file', other: 'other' } as const;
 
 /**
  * A file changed within this long before a walk started is hashed again by a later walk even
@@ -69,13 +88,18 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
   const racyBefore = previous ? BigInt(previous.started - RACY_MS) * 1_000_000n : 0n;
   const add = (relative: string, full: string, depth: number, kind: Kind): void => {
     if (kind === undefined) return;
+    if (walk?.listing && discovered(relative, depth)) walk.listing.push({ path: relative, kind: ENTRY_KINDS[kind] });
     if (kind === 'link') {
       parts.push(`L ${relative}`, safe(() => readlinkSync(full)));
     } else if (kind === 'folder') {
       parts.push(`D ${relative}`);
       if (depth > 64) return;
       for (const entry of safeEntries(full)) {
-        if (SKIPPED.has(entry.name)) continue;
+        if (SKIPPED.has(entry.name)) {
+          // Discovery lists it (and, for a bot's folder, what is inside): the walk does not, so its listing is incomplete.
+          if (walk && discovered(`${relative}/${entry.name}`, depth + 1)) walk.listing = undefined;
+          continue;
+        }
         const kind: Kind = entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
         const start = parts.length;
         add(`${relative}/${entry.name}`, path.join(full, entry.name), depth + 1, kind);
