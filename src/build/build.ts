@@ -57,7 +57,7 @@ function wholeBuildFor(cache: BuildCache | undefined, root: string, options: Bui
   if (write && outputFolderProblem(root, outDir)) return undefined;
   const walk = new SourceWalk();
   const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' }, walk);
-  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined), walk };
+  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined, root), walk };
 }
 
 /** `check`: everything `build` does but write. */

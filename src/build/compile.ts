@@ -235,7 +235,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     // A reused bot's bundle whose fingerprint matched is not read again.
     const records = ok && writer && whole ? outputRecords(outDir, reuse?.reusedOutputs) : undefined;
     // Bots are stored only when no source changed while the build ran (their keys would be wrong).
-    const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats) : false;
+    const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats, externalInputs(integrations, whole.walk)) : false;
     if (ok && unchanged) reuse?.store(records?.outputs, records?.stats);
     if (ok && unchanged && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared);
     // Nothing is written unless the build is free of errors: the cache neither.
@@ -248,14 +248,23 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
 }
 
 /** Stores a finished build, unless a source changed while it ran (its key would then be wrong); false when one did. */
-function storeWholeBuild(cache: BuildCache, { key, walk }: { key: string; walk: SourceWalk }, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined): boolean {
+function storeWholeBuild(cache: BuildCache, { key, walk }: { key: string; walk: SourceWalk }, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined, external: [string, string][]): boolean {
   // Walked again; a file whose fingerprint is unchanged since the first walk (and was not
   // changed just before it) is not read again.
   const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' }, undefined, walk);
   if (again !== key) return false;
-  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}) };
+  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}), ...(external.length > 0 ? { external } : {}) };
   cache.put('build', key, stored);
   return true;
+}
+
+/** The local files modules import from outside the walked source folders, with the sha256 the build pinned them at (`StoredBuild.external`). */
+function externalInputs(integrations: IntegrationSet, walk: SourceWalk): [string, string][] {
+  const external = new Map<string, string>();
+  for (const provider of integrations.providers.values()) {
+    for (const input of provider.inputs) if (!walk.digests.has(input.file)) external.set(input.file, input.sha256);
+  }
+  return [...external].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /** One bot of the build: loaded afresh (`source`) or reused from the cache (`stored`), with its diagnostics per stage. */

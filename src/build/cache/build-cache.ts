@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import type { Entry } from '../discover/discover.ts';
+import { pinnedFileDigest } from '../../load/modules.ts';
 import { botcVersionTag, sha256Hex, type BuildCache } from './cache.ts';
 
 /** Top-level names whose contents a build reads (`automations/` is checked against the bundles). */
@@ -22,6 +23,12 @@ export interface StoredBuild {
    * the ctime, which no user tool can set back, so such a file is hashed and compared.
    */
   stats?: Record<string, string>;
+  /**
+   * Files outside the source folders that the build read, with their sha256: the local files
+   * integration modules import from elsewhere in the workspace (`lib/shared.ts`, say). The key
+   * does not list them, so each is hashed and compared before the stored build is used.
+   */
+  external?: [string, string][];
 }
 
 /**
@@ -121,7 +128,8 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
     add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
     if (walk && name !== 'bots') walk.sections.set(name, parts.slice(start));
   }
-  return partsKey(['build', ...parts]);
+  // `build+external`: entries stored before `external` was recorded are never found.
+  return partsKey(['build+external', ...parts]);
 }
 
 /** A file's sha256 (`\u0000unreadable` when it cannot be read), recorded in `walk`; taken from `previous` when the file is unchanged since. */
@@ -156,12 +164,17 @@ function partsKey(parts: readonly string[]): string {
 
 /**
  * A stored build whose outputs are still in place, byte for byte: every bundle file recorded
- * is in `outDir` with the recorded sha256, and no other bundle file is there. Otherwise
+ * is in `outDir` with the recorded sha256, and no other bundle file is there; and whose files
+ * outside the source folders (`external`) still have their recorded sha256. Otherwise
  * undefined (the build then runs).
  */
-export function reusableBuild(cache: BuildCache, key: string, outDir: string | undefined): StoredBuild | undefined {
+export function reusableBuild(cache: BuildCache, key: string, outDir: string | undefined, root: string): StoredBuild | undefined {
   const stored = cache.get<StoredBuild>('build', key);
   if (!stored || typeof stored.ok !== 'boolean' || !Array.isArray(stored.diagnostics) || !Array.isArray(stored.bundles) || stored.outputs === null || typeof stored.outputs !== 'object') return undefined;
+  if (stored.external !== undefined && !Array.isArray(stored.external)) return undefined;
+  for (const pair of stored.external ?? []) {
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || pinnedFileDigest(root, pair[0]) !== pair[1]) return undefined;
+  }
   if (outDir === undefined || !stored.ok) return stored;
   const present = safeList(outDir).filter((name) => name.endsWith('.bundle.json')).sort();
   const recorded = Object.keys(stored.outputs).sort();
