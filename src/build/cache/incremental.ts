@@ -42,10 +42,18 @@ const SHARED_SOURCES = ['integrations', 'prompts', 'botc.config.json', 'botc.loc
  * and, for a build that writes, its bundle file is still in the output folder with the
  * recorded sha256; the build then keeps that file as it is and replays the bot's diagnostics
  * at the stages they were first reported, so the result is the one a full build gives.
+ *
+ * The bots are stored together, one entry per state of the shared sources (`bot` entries
+ * keyed by the shared part alone), each bot under its name with its own key: a rebuild reads
+ * one entry, not one per bot.
  */
 export class BotReuse {
   private readonly keys = new Map<string, string>();
   private readonly fresh = new Map<string, StoredBot>();
+  /** The stored bots of this state of the shared sources, by bot name; read on first lookup. */
+  private index: Map<string, { key: string; value: StoredBot }> | undefined;
+  /** Bots looked up and found in this build, by name (carried into the next index). */
+  private readonly found = new Map<string, StoredBot>();
   /** Bundle files of reused bots whose fingerprint matched: not read again after the build. */
   private readonly reused = new Map<string, { stat: string; sha256: string }>();
 
@@ -82,8 +90,33 @@ export class BotReuse {
 
   /** The stored result of a bot whose inputs are unchanged and whose bundle file is in place, else undefined. */
   lookup(bot: string): StoredBot | undefined {
-    const stored = this.cache.get<StoredBot>('bot', this.keyOf(bot));
-    if (!isStoredBot(stored)) return undefined;
+    const stored = this.stored().get(bot);
+    if (stored === undefined || stored.key !== this.keyOf(bot)) return undefined;
+    const found = this.check(bot, stored.value);
+    if (found) this.found.set(bot, found);
+    return found;
+  }
+
+  /** The stored bots of this state of the shared sources (entries that do not have the shape of `StoredBot` left out). */
+  private stored(): Map<string, { key: string; value: StoredBot }> {
+    if (this.index) return this.index;
+    const entry = this.cache.get<StoredIndex>('bot', this.indexKey);
+    this.index = new Map();
+    const bots = entry !== null && typeof entry === 'object' ? entry.bots : undefined;
+    if (bots !== null && typeof bots === 'object' && !Array.isArray(bots)) {
+      for (const [name, item] of Object.entries(bots)) {
+        if (item !== null && typeof item === 'object' && typeof item.key === 'string' && isStoredBot(item.value)) this.index.set(name, item);
+      }
+    }
+    return this.index;
+  }
+
+  private get indexKey(): string {
+    return cacheKey('bot-index', this.shared);
+  }
+
+  /** `stored` when its bundle file is in place (for a build that writes), else undefined. */
+  private check(bot: string, stored: StoredBot): StoredBot | undefined {
     if (this.outDir === undefined) return stored;
     if (stored.sha256 === undefined) return undefined;
     const file = path.join(this.outDir, `${bot}.bundle.json`);
@@ -116,15 +149,32 @@ export class BotReuse {
    * bytes, `stats` to their fingerprints.
    */
   store(outputs: Record<string, string> | undefined, stats?: Record<string, string>): void {
+    // Bots this build did not look at (a `--bot` build) keep their entries while their folder is there.
+    const bots: Record<string, { key: string; value: StoredBot }> = {};
+    for (const [bot, item] of this.stored()) {
+      if (!this.keys.has(bot) && this.walk.sections.has(`bots/${bot}`)) bots[bot] = item;
+    }
+    for (const [bot, value] of this.found) {
+      // A reused bundle hashed again (its fingerprint had changed, its bytes had not) gets its new fingerprint.
+      const stat = stats?.[`${bot}.bundle.json`];
+      const same = stat !== undefined && outputs?.[`${bot}.bundle.json`] === value.sha256;
+      bots[bot] = { key: this.keyOf(bot), value: same ? { ...value, stat } : value };
+    }
     for (const [bot, value] of this.fresh) {
       const name = `${bot}.bundle.json`;
       const sha256 = outputs?.[name];
       if (this.outDir !== undefined && sha256 === undefined) continue;
       const stat = stats?.[name];
-      this.cache.put('bot', this.keyOf(bot), sha256 === undefined ? value : { ...value, sha256, ...(stat === undefined ? {} : { stat }) });
+      bots[bot] = { key: this.keyOf(bot), value: sha256 === undefined ? value : { ...value, sha256, ...(stat === undefined ? {} : { stat }) } };
     }
     this.fresh.clear();
+    this.cache.put('bot', this.indexKey, { bots } satisfies StoredIndex);
   }
+}
+
+/** The stored bots of one state of the shared sources, by bot name, each with its key. */
+interface StoredIndex {
+  bots: Record<string, { key: string; value: StoredBot }>;
 }
 
 /** A stored entry has the shape `StoredBot` (an entry of the right format could still be hand-made). */
