@@ -57,3 +57,24 @@ describe('one-edit rebuild: discovery from the source walk', () => {
     expect(fromWalk(root)).toBeUndefined();
   });
 });
+
+describe('one-edit rebuild: the end-of-build check of the sources it read', () => {
+  it('sectionsUnchanged finds an edit, an added file and a removed folder in the named sections only', async () => {
+    const { sectionsUnchanged } = await import('../src/build/cache/build-cache.ts');
+    const { rmSync } = await import('node:fs');
+    const root = tempDir();
+    writeFiles(root, { 'bots/a/manifest.json': '{"a":1}', 'bots/b/manifest.json': '{}', 'prompts/00.md': 'x' });
+    const walk = new SourceWalk();
+    wholeBuildKey(root, OPTIONS, walk);
+    expect(sectionsUnchanged(root, walk, ['bots/a', 'bots/b', 'prompts', 'botc.config.json'])).toBe(true);
+    // Same size, written just now: found by its bytes.
+    writeFiles(root, { 'bots/a/manifest.json': '{"a":2}' });
+    expect(sectionsUnchanged(root, walk, ['bots/a'])).toBe(false);
+    expect(sectionsUnchanged(root, walk, ['bots/b', 'prompts'])).toBe(true);
+    writeFiles(root, { 'prompts/01.md': 'y', 'botc.config.json': '{}' });
+    expect(sectionsUnchanged(root, walk, ['prompts'])).toBe(false);
+    expect(sectionsUnchanged(root, walk, ['botc.config.json'])).toBe(false);
+    rmSync(path.join(root, 'bots', 'b'), { recursive: true });
+    expect(sectionsUnchanged(root, walk, ['bots/b'])).toBe(false);
+  });
+});

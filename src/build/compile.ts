@@ -1,4 +1,4 @@
-// The compiler proper: split from build.ts so that a build answered whole from the cache loads none of it (zod, ajv, esbuild, handlebars).
+// The compiler proper (over 300 lines: the stages and the cache reuse around them read best together): split from build.ts so that a build answered whole from the cache loads none of it (zod, ajv, esbuild, handlebars).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkConfigProviders } from '../config.ts';
@@ -16,7 +16,7 @@ import { BundleWriter } from './emit/emit.ts';
 import { outputFolderProblem } from './emit/output-folder.ts';
 import type { BuildCache } from './cache/cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { outputRecords, wholeBuildKey, type SourceWalk, type StoredBuild } from './cache/build-cache.ts';
+import { outputRecords, sectionsUnchanged, wholeBuildKey, type SourceWalk, type StoredBuild } from './cache/build-cache.ts';
 import { BotReuse, type BotStage, type StoredBot } from './cache/incremental.ts';
 import type { IntegrationSet, PendingIntegrations } from './load/integration-set.ts';
 import { IntegrationStageCache } from './cache/integration-cache.ts';
@@ -235,7 +235,10 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     // A reused bot's bundle whose fingerprint matched is not read again.
     const records = ok && writer && whole ? outputRecords(outDir, reuse?.reusedOutputs) : undefined;
     // Bots are stored only when no source changed while the build ran (their keys would be wrong).
-    const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats, externalInputs(integrations, whole.walk)) : false;
+    // What this build read afresh, to check again before storing: with the integration stage
+    // and some bots taken from the cache (keyed by the walk itself), only the other sources.
+    const recheck = hit && reuse ? ['prompts', 'botc.config.json', 'botc.lock.json', 'automations', ...bots.filter((b) => !b.stored).map((b) => `bots/${b.id}`)] : undefined;
+    const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats, externalInputs(integrations, whole.walk), recheck) : false;
     if (ok && unchanged) reuse?.store(records?.outputs, records?.stats);
     if (ok && unchanged && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared);
     // Nothing is written unless the build is free of errors: the cache neither.
@@ -247,12 +250,19 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   }
 }
 
-/** Stores a finished build, unless a source changed while it ran (its key would then be wrong); false when one did. */
-function storeWholeBuild(cache: BuildCache, { key, walk }: { key: string; walk: SourceWalk }, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined, external: [string, string][]): boolean {
-  // Walked again; a file whose fingerprint is unchanged since the first walk (and was not
-  // changed just before it) is not read again.
-  const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' }, undefined, walk);
-  if (again !== key) return false;
+/**
+ * Stores a finished build, unless a source changed while it ran (its key would then be wrong);
+ * false when one did. `recheck`: the sections of the walk (src/build/cache/build-cache.ts) the
+ * build read afresh; the rest came from entries keyed by the walk itself. Undefined: all.
+ */
+function storeWholeBuild(cache: BuildCache, { key, walk }: { key: string; walk: SourceWalk }, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined, external: [string, string][], recheck: string[] | undefined): boolean {
+  // Walked again (only the `recheck` sections when given); a file whose fingerprint is
+  // unchanged since the first walk (and was not changed just before it) is not read again.
+  if (recheck) {
+    if (!sectionsUnchanged(root, walk, recheck)) return false;
+  } else if (wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' }, undefined, walk) !== key) {
+    return false;
+  }
   const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}), ...(external.length > 0 ? { external } : {}) };
   cache.put('build', key, stored);
   return true;

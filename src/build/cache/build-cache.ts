@@ -73,25 +73,17 @@ const ENTRY_KINDS = { link: 'symlink', folder: 'dir', file: 'file', other: 'othe
  */
 const RACY_MS = 2_000;
 
-/**
- * The key of a whole build: botc's version, the build's options, and the path, kind and
- * content (sha256; a link's target text) of every source at the workspace root and every entry
- * under the source folders, walked without following links. Any change to a
- * source, an added or removed file, or a link retargeted gives another key.
- *
- * `walk` collects what the walk saw (see `SourceWalk`). With `previous`, the walk of an earlier
- * key in the same build, a file whose fingerprint is unchanged and was not changed shortly
- * before that walk started is not read again: its earlier sha256 stands.
- */
-export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, walk?: SourceWalk, previous?: SourceWalk): string {
-  const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
-  // A child's kind comes from its folder's listing (no lstat per file); a root source is lstat'd.
-  type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
-  const kindOf = (full: string): Kind => {
-    const stat = lstatSync(full, { throwIfNoEntry: false });
-    if (!stat) return undefined;
-    return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
-  };
+type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
+
+/** A root source's kind, by lstat (a child's kind comes from its folder's listing, no lstat per file). */
+function kindOf(full: string): Kind {
+  const stat = lstatSync(full, { throwIfNoEntry: false });
+  if (!stat) return undefined;
+  return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
+}
+
+/** The walk of `wholeBuildKey`: `add` pushes the parts of an entry and of everything under it to `parts`. */
+function walker(parts: string[], walk: SourceWalk | undefined, previous: SourceWalk | undefined) {
   const racyBefore = previous ? BigInt(previous.started - RACY_MS) * 1_000_000n : 0n;
   const add = (relative: string, full: string, depth: number, kind: Kind): void => {
     if (kind === undefined) return;
@@ -119,6 +111,39 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
       parts.push(`O ${relative}`);
     }
   };
+  return { add, kindOf };
+}
+
+/**
+ * True when the named sections of an earlier walk (top-level sources, or `bots/<bot>`) are
+ * unchanged: each is walked again, files whose fingerprint is unchanged since (and not changed
+ * just before that walk) not read again, and its parts compared.
+ */
+export function sectionsUnchanged(root: string, previous: SourceWalk, names: Iterable<string>): boolean {
+  for (const name of names) {
+    const parts: string[] = [];
+    const { add } = walker(parts, undefined, previous);
+    const full = path.join(root, ...name.split('/'));
+    add(name, full, name.split('/').length - 1, kindOf(full));
+    const before = previous.sections.get(name) ?? [];
+    if (parts.length !== before.length || parts.some((part, i) => part !== before[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * The key of a whole build: botc's version, the build's options, and the path, kind and
+ * content (sha256; a link's target text) of every source at the workspace root and every entry
+ * under the source folders, walked without following links. Any change to a
+ * source, an added or removed file, or a link retargeted gives another key.
+ *
+ * `walk` collects what the walk saw (see `SourceWalk`). With `previous`, the walk of an earlier
+ * key in the same build, a file whose fingerprint is unchanged and was not changed shortly
+ * before that walk started is not read again: its earlier sha256 stands.
+ */
+export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, walk?: SourceWalk, previous?: SourceWalk): string {
+  const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
+  const { add, kindOf } = walker(parts, walk, previous);
   // Each source's own kind (a link, a folder, a file, or absent) is part of the walk below; the
   // rest of the root is not read by a build. Listing it would also make the key of a first
   // build differ from the key after it (`.botc/` and the output folder appear), so a cold build
