@@ -14,7 +14,7 @@ import { checkCommonBlockTools, loadCommonBlocks } from './load/common-blocks.ts
 import { classifyEntries, discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
 import { BundleWriter } from './emit/emit.ts';
 import { outputFolderProblem } from './emit/output-folder.ts';
-import type { BuildCache } from './cache/cache.ts';
+import { sha256Hex, type BuildCache } from './cache/cache.ts';
 import { BuildUsageError } from './build-error.ts';
 import { outputRecords, sectionsUnchanged, wholeBuildKey, type SourceWalk, type StoredBuild } from './cache/build-cache.ts';
 import { BotReuse, type BotStage, type StoredBot } from './cache/incremental.ts';
@@ -303,10 +303,10 @@ function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildC
  * declarations (as the modules returned them) and each module's pin, which covers helpers
  * outside the workspace's source folders too.
  */
-function botSharedOf(pending: PendingIntegrations): unknown {
+function botSharedOf(pending: PendingIntegrations): string {
   const integrations = pending.modules.map((m) => [m.entry.provider, m.loaded.pin, m.loaded.sha256, m.loaded.inputs, m.loaded.handlers, m.loaded.specs]);
-  // Through JSON, as a stored stage gives it back: both give the same per-bot keys.
-  return JSON.parse(JSON.stringify([integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all])) as unknown;
+  // Its sha256 stands for it in the keys (and in a stored stage, which then stays small).
+  return sha256Hex(JSON.stringify([integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all]));
 }
 
 function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {

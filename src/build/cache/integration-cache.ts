@@ -9,14 +9,14 @@ import { botcVersionTag, cacheKey, type BuildCache } from './cache.ts';
  * What a build free of errors remembers of its integration stage (the registry, every module
  * loaded in the sandbox, every MethodSpec and schema checked): the resolved integration set,
  * the diagnostics (warnings) each half of the stage reported, the value the per-bot keys take
- * from the stage (`botShared`), and what the stage's key cannot see: each module's file and
+ * from the stage (`botShared`, the sha256 of what the modules declared and their pins), and what the stage's key cannot see: each module's file and
  * the local files it imports with their sha256, and the precompiled entries the runtime needs.
  */
 export interface StoredIntegrations {
   set: StoredSet;
   /** Diagnostics of the load half (registry and modules) and of the resolve half (MethodSpecs). */
   diagnostics: { load: Diagnostic[]; resolve: Diagnostic[] };
-  botShared: unknown;
+  botShared: string;
   /** Workspace-relative files whose sha256 must still be the recorded one: modules and their local imports. */
   files: [string, string][];
   /** `compiled/` keys the stage stored or found: a missing one means the modules must be loaded again. */
@@ -75,7 +75,7 @@ export class IntegrationStageCache {
   }
 
   /** Remembers the stage of this build (written with the build's other entries, only when it is free of errors). */
-  store(pending: PendingIntegrations, set: IntegrationSet, diagnostics: StoredIntegrations['diagnostics'], botShared: unknown): void {
+  store(pending: PendingIntegrations, set: IntegrationSet, diagnostics: StoredIntegrations['diagnostics'], botShared: string): void {
     const files = new Map<string, string>();
     const compiled: string[] = [];
     for (const { loaded } of pending.modules) {
@@ -124,6 +124,7 @@ function isStored(value: unknown): value is StoredIntegrations {
     typeof v.diagnostics === 'object' &&
     diagnostics(v.diagnostics.load) &&
     diagnostics(v.diagnostics.resolve) &&
+    typeof v.botShared === 'string' &&
     pairs(v.files) &&
     Array.isArray(v.compiled) &&
     v.compiled.every((k) => typeof k === 'string')
