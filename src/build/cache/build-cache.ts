@@ -184,12 +184,12 @@ function readDigest(relative: string, full: string, walk: SourceWalk | undefined
 }
 
 /**
- * A source file's inode, size, mtime and ctime (milliseconds, with their fraction: the
- * nanoseconds as a double keeps them to a fraction of a microsecond), for `SourceWalk`.
+ * A source file's device, inode, size, mtime and ctime (whole microseconds), for `SourceWalk`.
  * Number stats, not bigint ones: building BigInts for every file cost more than its read.
  */
 function sourceFingerprint(stat: Stats): string {
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  // Whole microseconds: an integer prints faster than a double with its fraction.
+  return `${stat.dev}:${stat.ino}:${stat.size}:${Math.trunc(stat.mtimeMs * 1000)}:${Math.trunc(stat.ctimeMs * 1000)}`;
 }
 
 /** `cacheKey(...parts)`, hashed in one piece: the same key, without a hash update per part (a build key has one part per source). */
