@@ -1,8 +1,10 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
 import { BuildCache, CACHE_DIR, cacheKey } from '../src/build/cache/cache.ts';
+import { IntegrationStageCache } from '../src/build/cache/integration-cache.ts';
+import { BotReuse } from '../src/build/cache/incremental.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
 import { rng } from './helpers/random.ts';
 import { tier } from './helpers/tier.ts';
@@ -125,6 +127,114 @@ describe('build cache', () => {
     // And the cache was used: the module's declarations and the schema reports are stored.
     for (const kind of ['schema', 'declarations', 'module-inputs', 'build']) expect(readdirSync(path.join(root, CACHE_DIR, kind)).length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('over a seeded series of prompt, manifest, common block, helper, outside-helper, rename and delete edits in a workspace of several bots, builds reusing bots and the integration stage equal uncached ones', async () => {
+    const random = rng(1414);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    /** A value other than `current`: every edit of the series changes something. */
+    const change = <T>(list: readonly T[], current: T | undefined): T => pick(list.filter((v) => v !== current));
+    const root = tempDir();
+    /** The module of this series imports a helper from outside the source folders too. */
+    const module = MODULE.replace("import { INPUT, DESCRIPTION } from './schemas.mjs';", "import { INPUT } from './schemas.mjs';\nimport { DESCRIPTION } from '../../lib/shared.mjs';");
+    const manifest = (bot: string, description: string) => MANIFEST.replace('"demo"', JSON.stringify(bot)).replace('A demo bot.', description);
+    const files: Record<string, string> = {
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': module,
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[0], 'unused'),
+      'lib/shared.mjs': 'export const DESCRIPTION = "Lists things.";\n',
+      'prompts/10_things.md': COMMONS[0]!,
+      'prompts/20_shared.md': COMMONS[2]!,
+    };
+    for (const bot of ['alpha', 'beta', 'gamma']) {
+      files[`bots/${bot}/manifest.json`] = manifest(bot, 'A demo bot.');
+      files[`bots/${bot}/prompts/expert_helper.md`] = EXPERTS[0]!;
+      files[`bots/${bot}/prompts/tool_things.md`] = '---\ndescription: How to use things.\n---\nList before you get.\n';
+    }
+    const sync = () => {
+      for (const dir of ['bots', 'prompts', 'integrations', 'lib']) rmSync(path.join(root, dir), { recursive: true, force: true });
+      writeFiles(root, files);
+    };
+    sync();
+    const stage = vi.spyOn(IntegrationStageCache.prototype, 'lookup');
+    const bots = vi.spyOn(BotReuse.prototype, 'lookup');
+    try {
+      const first = await both(root);
+      expect(first.uncached.ok).toBe(true);
+      expectSame(first, root);
+      const seen = new Set<string>();
+      const kinds = ['prompt', 'manifest', 'common', 'helper', 'outside', 'rename', 'delete', 'none'] as const;
+      // After a failed build the next edit starts from the last workspace that built: most builds
+      // then pass and store what the next one reuses, and failures are still compared.
+      let lastGood = { ...files };
+      let passes = 0;
+      for (let step = 0; step < 12; step++) {
+        // Every kind once, then at random.
+        const edit = step < kinds.length ? kinds[step]! : pick(kinds);
+        const bot = pick(['alpha', 'beta', 'gamma']);
+        for (const file of Object.keys(files)) delete files[file];
+        Object.assign(files, lastGood);
+        if (edit === 'prompt') files[`bots/${bot}/prompts/expert_helper.md`] = change(EXPERTS, files[`bots/${bot}/prompts/expert_helper.md`]);
+        else if (edit === 'manifest') files[`bots/${bot}/manifest.json`] = change(['A demo bot.', 'Another bot.', 'A bot that lists.'].map((d) => manifest(bot, d)), files[`bots/${bot}/manifest.json`]);
+        else if (edit === 'common') files['prompts/10_things.md'] = change(COMMONS, files['prompts/10_things.md']);
+        else if (edit === 'helper') files['integrations/acme/schemas.mjs'] = change(SCHEMAS.map((schema) => helper(schema, 'unused')), files['integrations/acme/schemas.mjs']);
+        else if (edit === 'outside') files['lib/shared.mjs'] = change(['Lists things.', 'Lists every thing.', 'Lists things, newest first.'].map((d) => `export const DESCRIPTION = ${JSON.stringify(d)};\n`), files['lib/shared.mjs']);
+        else if (edit === 'rename') {
+          // A tool prompt renamed (misnamed, then back), or an expert renamed.
+          const [from, to] = pick([
+            ['tool_things.md', 'tool_thing.md'],
+            ['tool_thing.md', 'tool_things.md'],
+            ['expert_helper.md', 'expert_aide.md'],
+            ['expert_aide.md', 'expert_helper.md'],
+          ] as const);
+          const text = files[`bots/${bot}/prompts/${from}`];
+          if (text !== undefined) {
+            delete files[`bots/${bot}/prompts/${from}`];
+            files[`bots/${bot}/prompts/${to}`] = text;
+          }
+        } else if (edit === 'delete') {
+          // A tool prompt deleted, or restored.
+          const file = `bots/${bot}/prompts/tool_things.md`;
+          if (files[file] === undefined) files[file] = '---\ndescription: How to use things.\n---\nList before you get.\n';
+          else delete files[file];
+        }
+        sync();
+        const run = await both(root);
+        for (const d of run.uncached.diagnostics) seen.add(d.code);
+        expectSame(run, root);
+        if (run.uncached.ok) {
+          lastGood = { ...files };
+          passes++;
+        }
+      }
+      // Both passing and failing builds were compared.
+      expect(seen.size).toBeGreaterThan(0);
+      expect(passes).toBeGreaterThan(3);
+      // The reuse paths were taken: the integration stage and some bots came from the cache.
+      expect(stage.mock.results.some((r) => r.value !== undefined)).toBe(true);
+      expect(bots.mock.results.some((r) => r.value !== undefined)).toBe(true);
+    } finally {
+      stage.mockRestore();
+      bots.mockRestore();
+    }
+  }, 90_000);
+
+  it('a module helper outside the source folders is checked before an unchanged build is answered from the cache', async () => {
+    const root = tempDir();
+    writeFiles(root, {
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE.replace("import { INPUT, DESCRIPTION } from './schemas.mjs';", "import { INPUT, DESCRIPTION } from '../../lib/schemas.mjs';"),
+      'lib/schemas.mjs': helper(SCHEMAS[0], 'Lists things.'),
+    });
+    const described = () => readFileSync(path.join(root, 'dist', 'demo.bundle.json'), 'utf8').includes('Lists every thing.');
+    expect((await build({ root, keepBundles: false, lock: 'ignore' })).ok).toBe(true);
+    expect(described()).toBe(false);
+    writeFiles(root, { 'lib/schemas.mjs': helper(SCHEMAS[0], 'Lists every thing.') });
+    expect((await build({ root, keepBundles: false, lock: 'ignore' })).ok).toBe(true);
+    expect(described()).toBe(true);
+  }, 20_000);
 
   it('a changed helper imported by a module invalidates the module\'s cached declarations', async () => {
     const root = tempDir();

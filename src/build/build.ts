@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WorkspaceFiles } from '../load/files.ts';
 import { BuildCache } from './cache/cache.ts';
-import { reusableBuild, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { reusableBuild, SourceWalk, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
 import { BuildUsageError } from './build-error.ts';
 import { outputFolderProblem } from './emit/output-folder.ts';
 import type { BuildOptions, BuildResult } from './compile.ts';
@@ -50,14 +50,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
  * The whole-build cache applies to builds that hand no bundles back and compute no lock
  * update (`botc build` and `botc check`), into a usable output folder.
  */
-function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined; digests: Map<string, string> } | undefined {
+function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined; walk: SourceWalk } | undefined {
   if (!cache || options.keepBundles !== false || options.lock === 'update') return undefined;
   const outDir = path.resolve(root, options.out ?? 'dist');
   const write = options.write !== false;
   if (write && outputFolderProblem(root, outDir)) return undefined;
-  const digests = new Map<string, string>();
-  const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' }, digests);
-  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined), digests };
+  const walk = new SourceWalk();
+  const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' }, walk);
+  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined, root), walk };
 }
 
 /** `check`: everything `build` does but write. */

@@ -1,5 +1,5 @@
-// The compiler proper: split from build.ts so that a build answered whole from the cache loads none of it (zod, ajv, esbuild, handlebars).
-import { readFileSync } from 'node:fs';
+// The compiler proper (over 300 lines: the stages and the cache reuse around them read best together): split from build.ts so that a build answered whole from the cache loads none of it (zod, ajv, esbuild, handlebars).
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkConfigProviders } from '../config.ts';
 import { Diagnostics, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.ts';
@@ -7,22 +7,19 @@ import type { Bundle } from '../bundle/format.ts';
 import type { WorkspaceFiles } from '../load/files.ts';
 import { ConfigError, readConfig, type WorkspaceConfig } from '../config.ts';
 import { clip } from '../schema/common.ts';
-import { checkAutomations, hasAutomations } from '../automations/check.ts';
 import { assembleBundle } from './assemble/assemble.ts';
 import type { BuildContext } from './context.ts';
 import { loadBot, type BotSource } from './load/bots.ts';
 import { checkCommonBlockTools, loadCommonBlocks } from './load/common-blocks.ts';
-import { discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
+import { classifyEntries, discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
 import { BundleWriter } from './emit/emit.ts';
 import { outputFolderProblem } from './emit/output-folder.ts';
-import type { BuildCache } from './cache/cache.ts';
+import { sha256Hex, type BuildCache } from './cache/cache.ts';
 import { BuildUsageError } from './build-error.ts';
-import { outputDigests, outputStats, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { outputRecords, sectionsUnchanged, wholeBuildKey, type SourceWalk, type StoredBuild } from './cache/build-cache.ts';
 import { BotReuse, type BotStage, type StoredBot } from './cache/incremental.ts';
-import type { PendingIntegrations } from './load/integration-set.ts';
-import { loadIntegrations } from './load/integrations.ts';
-import { resolveIntegrations } from './resolve/integrations.ts';
-import { checkLock } from './resolve/lock-check.ts';
+import type { IntegrationSet, PendingIntegrations } from './load/integration-set.ts';
+import { IntegrationStageCache } from './cache/integration-cache.ts';
 import { checkBot, checkBotMethods } from './rules/index.ts';
 import type { LockUpdate } from '../versioning/lock.ts';
 
@@ -99,9 +96,11 @@ export type BuildResult = BuildSuccess | BuildFailure;
  * unless the whole build is free of errors. `whole` is the whole-build key, when this build
  * may be stored under it (see `build`).
  */
-export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string; digests?: Map<string, string> } | undefined): Promise<BuildResult> {
+export async function compile(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, whole: { key: string; walk: SourceWalk } | undefined): Promise<BuildResult> {
   const diagnostics = new Diagnostics();
-  const entries = discover(files.root);
+  // The listing the whole-build key's walk already made, when it is complete; else discovery's own.
+  const listing = whole?.walk.listing;
+  const entries = listing ? classifyEntries(listing) : discover(files.root);
   const selected = selectBots(entries, options.bots);
   reportUnsafeRoots(diagnostics, entries);
   // The config's `out` is the default output folder, as for `botc build`.
@@ -109,16 +108,31 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   // One context through the stages: the files, the diagnostics, what discovery found, the cache.
   const ctx: BuildContext = { files, diagnostics, entries, cache };
 
-  // The integrations' schema checks run on a worker thread while the bots load and are checked
-  // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-  const pending = await loadIntegrations(ctx);
+  // The integration stage is taken whole from the cache when nothing it reads changed
+  // (integration-cache.ts); only on a miss are its modules (ajv, the sandbox, esbuild) imported.
+  const stageCache = whole && cache ? new IntegrationStageCache(cache, files.root, whole.walk) : undefined;
+  const hit = stageCache?.lookup();
+  let pending: PendingIntegrations | undefined;
+  const stageDiagnostics: { load: Diagnostic[]; resolve: Diagnostic[] } = { load: [], resolve: [] };
+  if (hit) {
+    diagnostics.items.push(...hit.stored.diagnostics.load);
+  } else {
+    // The integrations' schema checks run on a worker thread while the bots load and are checked
+    // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
+    const { loadIntegrations } = await import('./load/integrations.ts');
+    const mark = diagnostics.mark;
+    pending = await loadIntegrations(ctx);
+    stageDiagnostics.load = diagnostics.items.slice(mark);
+  }
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
     const commons = loadCommonBlocks(ctx);
     const outDir = path.resolve(files.root, options.out ?? 'dist');
-    const keepForAutomations = hasAutomations(files);
-    const reuse = whole ? botReuseFor(files, options, cache, pending, outDir, keepForAutomations, whole.digests) : undefined;
+    // As `hasAutomations` (src/automations/check.ts), whose module (ajv behind it) loads only when there are automations to check.
+    const keepForAutomations = existsSync(files.absolute('automations'));
+    const botShared = hit ? hit.stored.botShared : botSharedOf(pending!);
+    const reuse = whole ? botReuseFor(files, options, cache, botShared, outDir, keepForAutomations, whole.walk) : undefined;
     // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
     // diagnostics are replayed at each stage where a full build reports them.
     const bots: BotItem[] = [];
@@ -147,14 +161,28 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     for (const item of bots) stage(item, 'check', (bot) => checkBot(ctx, bot));
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
     if (everyBot) checkCommonBlockTools(ctx, commons, bots.map((b) => (b.stored ? b.stored.tools : b.source!.manifest?.tools.map((t) => t.name))));
-    const integrations = await resolveIntegrations(pending);
+    let integrations: IntegrationSet;
+    if (hit) {
+      diagnostics.items.push(...hit.stored.diagnostics.resolve);
+      integrations = hit.set;
+    } else {
+      const { resolveIntegrations } = await import('./resolve/integrations.ts');
+      const mark = diagnostics.mark;
+      integrations = await resolveIntegrations(pending!);
+      stageDiagnostics.resolve = diagnostics.items.slice(mark);
+    }
     for (const item of bots) stage(item, 'resolve', (bot) => checkBotMethods(ctx, bot, integrations));
     if (!integrations.unknowable.all) {
       checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
     }
     const lockMode = options.lock ?? 'check';
     const used = new Set(bots.flatMap((item) => (item.stored ? item.stored.refs : item.source!.methodRefs.map((ref) => ref.id))));
-    const lock = lockMode === 'ignore' ? undefined : checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode);
+    // Without a lock file a check has nothing to compare (lock-check.ts looks the same way):
+    // the versioning modules (ajv behind them) then load only for `botc lock`.
+    const lock =
+      lockMode !== 'ignore' && (lockMode === 'update' || existsSync(path.join(files.root, 'botc.lock.json')))
+        ? (await import('./resolve/lock-check.ts')).checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode)
+        : undefined;
 
     const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
     if (outProblem) {
@@ -189,7 +217,10 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
           reuse?.remember(item.id, { digest: bundle.digest, tools: bot.manifest!.tools.map((t) => t.name), refs: bot.methodRefs.map((ref) => ref.id), diagnostics: item.slices });
         }
         // Automations name bots, experts, tools and methods as the bundles resolved them.
-        checkAutomations(files, diagnostics, assembled, everyBot);
+        if (keepForAutomations) {
+          const { checkAutomations } = await import('../automations/check.ts');
+          checkAutomations(files, diagnostics, assembled, everyBot);
+        }
       } catch (error) {
         writer?.discard();
         throw error;
@@ -201,28 +232,49 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const sorted = sortDiagnostics(diagnostics.items);
     const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
-    // Stats before digests: a file changed in between then fails its stat check and is hashed.
-    const stats = ok && writer && whole ? outputStats(outDir) : undefined;
-    const outputs = ok && writer && (whole || reuse) ? outputDigests(outDir) : undefined;
+    // A reused bot's bundle whose fingerprint matched is not read again.
+    const records = ok && writer && whole ? outputRecords(outDir, reuse?.reusedOutputs) : undefined;
     // Bots are stored only when no source changed while the build ran (their keys would be wrong).
-    const unchanged = whole ? storeWholeBuild(cache!, whole.key, files.root, options, result, outputs, stats) : false;
-    if (ok && unchanged) reuse?.store(outputs);
+    // What this build read afresh, to check again before storing: with the integration stage
+    // and some bots taken from the cache (keyed by the walk itself), only the other sources.
+    const recheck = hit && reuse ? ['prompts', 'botc.config.json', 'botc.lock.json', 'automations', ...bots.filter((b) => !b.stored).map((b) => `bots/${b.id}`)] : undefined;
+    const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats, externalInputs(integrations, whole.walk), recheck) : false;
+    if (ok && unchanged) reuse?.store(records?.outputs, records?.stats);
+    if (ok && unchanged && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared);
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();
     return result;
   } finally {
-    pending.schemas.close();
+    pending?.schemas.close();
   }
 }
 
-/** Stores a finished build, unless a source changed while it ran (its key would then be wrong); false when one did. */
-function storeWholeBuild(cache: BuildCache, key: string, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined): boolean {
-  const again = wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' });
-  if (again !== key) return false;
-  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}) };
+/**
+ * Stores a finished build, unless a source changed while it ran (its key would then be wrong);
+ * false when one did. `recheck`: the sections of the walk (src/build/cache/build-cache.ts) the
+ * build read afresh; the rest came from entries keyed by the walk itself. Undefined: all.
+ */
+function storeWholeBuild(cache: BuildCache, { key, walk }: { key: string; walk: SourceWalk }, root: string, options: BuildOptions, result: BuildResult, outputs: Record<string, string> | undefined, stats: Record<string, string> | undefined, external: [string, string][], recheck: string[] | undefined): boolean {
+  // Walked again (only the `recheck` sections when given); a file whose fingerprint is
+  // unchanged since the first walk (and was not changed just before it) is not read again.
+  if (recheck) {
+    if (!sectionsUnchanged(root, walk, recheck)) return false;
+  } else if (wholeBuildKey(root, { out: path.resolve(root, options.out ?? 'dist'), bots: options.bots ?? [], write: options.write !== false, lock: options.lock ?? 'check' }, undefined, walk) !== key) {
+    return false;
+  }
+  const stored: StoredBuild = { ok: result.ok, diagnostics: result.diagnostics, bundles: result.bundles, outputs: result.ok && outputs ? outputs : {}, ...(result.ok && stats ? { stats } : {}), ...(external.length > 0 ? { external } : {}) };
   cache.put('build', key, stored);
   return true;
+}
+
+/** The local files modules import from outside the walked source folders, with the sha256 the build pinned them at (`StoredBuild.external`). */
+function externalInputs(integrations: IntegrationSet, walk: SourceWalk): [string, string][] {
+  const external = new Map<string, string>();
+  for (const provider of integrations.providers.values()) {
+    for (const input of provider.inputs) if (!walk.digests.has(input.file)) external.set(input.file, input.sha256);
+  }
+  return [...external].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /** One bot of the build: loaded afresh (`source`) or reused from the cache (`stored`), with its diagnostics per stage. */
@@ -238,16 +290,23 @@ interface BotItem {
  * except a `check` of a workspace with automations: they are checked against the bundles,
  * which a reused bot of a build that writes nothing has no file to read back from.
  */
-function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, pending: PendingIntegrations, outDir: string, automations: boolean, digests: Map<string, string> | undefined): BotReuse | undefined {
+function botReuseFor(files: WorkspaceFiles, options: BuildOptions, cache: BuildCache | undefined, botShared: unknown, outDir: string, automations: boolean, walk: SourceWalk): BotReuse | undefined {
   if (!cache || options.keepBundles !== false) return undefined;
   const write = options.write !== false;
   if (!write && automations) return undefined;
   if (write && outputFolderProblem(files.root, outDir)) return undefined;
-  // Everything the integration stage produced that a bundle can carry: the declarations (as
-  // the modules returned them) and each module's pin, which covers helpers outside the
-  // workspace's source folders too.
+  return BotReuse.open(cache, write ? outDir : undefined, botShared, walk);
+}
+
+/**
+ * Everything the integration stage produced that a bundle can carry, for the per-bot keys: the
+ * declarations (as the modules returned them) and each module's pin, which covers helpers
+ * outside the workspace's source folders too.
+ */
+function botSharedOf(pending: PendingIntegrations): string {
   const integrations = pending.modules.map((m) => [m.entry.provider, m.loaded.pin, m.loaded.sha256, m.loaded.inputs, m.loaded.handlers, m.loaded.specs]);
-  return BotReuse.open(cache, files.root, write ? outDir : undefined, [integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all], digests);
+  // Its sha256 stands for it in the keys (and in a stored stage, which then stays small).
+  return sha256Hex(JSON.stringify([integrations, [...pending.set.unknowable.providers].sort(), pending.set.unknowable.all]));
 }
 
 function selectBots(entries: WorkspaceEntries, wanted: readonly string[] | undefined) {

@@ -7,7 +7,7 @@ import type { StreamDeclaration } from '../../inbound/declarations.ts';
 import { envelopeSchema } from '../../tools/envelope.ts';
 import type { BotSource, ExpertSource } from '../load/bots.ts';
 import type { IntegrationSet } from '../load/integrations.ts';
-import { REGISTRY_FILE } from '../load/integrations.ts';
+import { REGISTRY_FILE } from '../load/integration-set.ts';
 import type { PromptFile } from '../load/prompts.ts';
 import { renderTemplate } from './render.ts';
 

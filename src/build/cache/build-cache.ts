@@ -1,7 +1,10 @@
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent } from 'node:fs';
+import { hash } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
-import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
+import type { Entry } from '../discover/discover.ts';
+import { pinnedFileDigest } from '../../load/modules.ts';
+import { botcVersionTag, sha256Hex, type BuildCache } from './cache.ts';
 
 /** Top-level names whose contents a build reads (`automations/` is checked against the bundles). */
 const SOURCES = ['automations', 'bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
@@ -21,6 +24,112 @@ export interface StoredBuild {
    * the ctime, which no user tool can set back, so such a file is hashed and compared.
    */
   stats?: Record<string, string>;
+  /**
+   * Files outside the source folders that the build read, with their sha256: the local files
+   * integration modules import from elsewhere in the workspace (`lib/shared.ts`, say). The key
+   * does not list them, so each is hashed and compared before the stored build is used.
+   */
+  external?: [string, string][];
+}
+
+/**
+ * What one walk of the sources saw, lent to the rest of the build so that no file is read
+ * twice: each file's sha256 and its inode, size, mtime and ctime taken (with `fstat`, on the
+ * open file) before it was read; and the key's parts under each top-level source and each
+ * `bots/<bot>` folder, from which the per-bot keys are made (incremental.ts).
+ */
+export class SourceWalk {
+  /** sha256 of each file read, by workspace-relative path. */
+  readonly digests = new Map<string, string>();
+  /** Each file's `fingerprint`, by workspace-relative path. */
+  readonly fingerprints = new Map<string, string>();
+  /** Key parts by section: a top-level source name, or `bots/<bot>`. */
+  readonly sections = new Map<string, string[]>();
+  /** When the walk started (ms since the epoch). */
+  readonly started = Date.now();
+  /**
+   * The entries discovery lists (src/build/discover/discover.ts: the top-level `bots`,
+   * `prompts`, `integrations`, and inside the real ones `bots/*`, `bots/<bot>/*`,
+   * `bots/<bot>/prompts/*`, `prompts/*`, `integrations/*`), as the walk saw them; undefined when
+   * the walk skipped a folder discovery would list (`bots/node_modules`, say).
+   */
+  listing: Entry[] | undefined = [];
+}
+
+/** Whether discovery lists `relative` (at `depth` below a top-level source); see `SourceWalk.listing`. */
+function discovered(relative: string, depth: number): boolean {
+  const top = relative.slice(0, relative.indexOf('/') === -1 ? undefined : relative.indexOf('/'));
+  if (top !== 'bots' && top !== 'prompts' && top !== 'integrations') return false;
+  if (depth <= 1) return true;
+  if (top !== 'bots') return false;
+  return depth === 2 || (depth === 3 && relative.split('/')[2] === 'prompts');
+}
+
+const ENTRY_KINDS = { link: 'symlink', folder: 'dir', file: 'file', other: 'other' } as const;
+
+/**
+ * A file changed within this long before a walk started is hashed again by a later walk even
+ * when its fingerprint is unchanged: file systems stamp times from a coarse clock, so a write
+ * landing in the same tick as the one before it, keeping the size, could leave all four equal.
+ */
+const RACY_MS = 2_000;
+
+type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
+
+/** A root source's kind, by lstat (a child's kind comes from its folder's listing, no lstat per file). */
+function kindOf(full: string): Kind {
+  const stat = lstatSync(full, { throwIfNoEntry: false });
+  if (!stat) return undefined;
+  return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
+}
+
+/** The walk of `wholeBuildKey`: `add` pushes the parts of an entry and of everything under it to `parts`. */
+function walker(parts: string[], walk: SourceWalk | undefined, previous: SourceWalk | undefined) {
+  const racyBefore = previous ? previous.started - RACY_MS : 0;
+  const add = (relative: string, full: string, depth: number, kind: Kind): void => {
+    if (kind === undefined) return;
+    if (walk?.listing && discovered(relative, depth)) walk.listing.push({ path: relative, kind: ENTRY_KINDS[kind] });
+    if (kind === 'link') {
+      parts.push(`L ${relative}`, safe(() => readlinkSync(full)));
+    } else if (kind === 'folder') {
+      parts.push(`D ${relative}`);
+      if (depth > 64) return;
+      for (const entry of safeEntries(full)) {
+        if (SKIPPED.has(entry.name)) {
+          // Discovery lists it (and, for a bot's folder, what is inside): the walk does not, so its listing is incomplete.
+          if (walk && discovered(`${relative}/${entry.name}`, depth + 1)) walk.listing = undefined;
+          continue;
+        }
+        const kind: Kind = entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
+        const start = parts.length;
+        add(`${relative}/${entry.name}`, path.join(full, entry.name), depth + 1, kind);
+        if (walk && depth === 0 && relative === 'bots') walk.sections.set(`bots/${entry.name}`, parts.slice(start));
+      }
+    } else if (kind === 'file') {
+      const digest = readDigest(relative, full, walk, previous, racyBefore);
+      parts.push(`F ${relative}`, digest);
+    } else {
+      parts.push(`O ${relative}`);
+    }
+  };
+  return { add, kindOf };
+}
+
+/**
+ * True when the named sections of an earlier walk (top-level sources, or `bots/<bot>`) are
+ * unchanged: each is walked again, files whose fingerprint is unchanged since (and not changed
+ * just before that walk) not read again, and its parts compared.
+ */
+export function sectionsUnchanged(root: string, previous: SourceWalk, names: Iterable<string>): boolean {
+  for (const name of names) {
+    const parts: string[] = [];
+    const { add } = walker(parts, undefined, previous);
+    const full = path.join(root, ...name.split('/'));
+    add(name, full, name.split('/').length - 1, kindOf(full));
+    const before = previous.sections.get(name) ?? [];
+    if (parts.length !== before.length || parts.some((part, i) => part !== before[i])) return false;
+  }
+  return true;
 }
 
 /**
@@ -28,53 +137,79 @@ export interface StoredBuild {
  * content (sha256; a link's target text) of every source at the workspace root and every entry
  * under the source folders, walked without following links. Any change to a
  * source, an added or removed file, or a link retargeted gives another key.
+ *
+ * `walk` collects what the walk saw (see `SourceWalk`). With `previous`, the walk of an earlier
+ * key in the same build, a file whose fingerprint is unchanged and was not changed shortly
+ * before that walk started is not read again: its earlier sha256 stands.
  */
-export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, digests?: Map<string, string>): string {
+export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, walk?: SourceWalk, previous?: SourceWalk): string {
   const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
-  // A child's kind comes from its folder's listing (no lstat per file); a root source is lstat'd.
-  type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
-  const kindOf = (full: string): Kind => {
-    const stat = lstatSync(full, { throwIfNoEntry: false });
-    if (!stat) return undefined;
-    return stat.isSymbolicLink() ? 'link' : stat.isDirectory() ? 'folder' : stat.isFile() ? 'file' : 'other';
-  };
-  const add = (relative: string, full: string, depth: number, kind: Kind): void => {
-    if (kind === undefined) return;
-    if (kind === 'link') {
-      parts.push(`L ${relative}`, safe(() => readlinkSync(full)));
-    } else if (kind === 'folder') {
-      parts.push(`D ${relative}`);
-      if (depth > 64) return;
-      for (const entry of safeEntries(full)) {
-        if (SKIPPED.has(entry.name)) continue;
-        const kind: Kind = entry.isSymbolicLink() ? 'link' : entry.isDirectory() ? 'folder' : entry.isFile() ? 'file' : 'other';
-        add(`${relative}/${entry.name}`, path.join(full, entry.name), depth + 1, kind);
-      }
-    } else if (kind === 'file') {
-      const digest = safe(() => sha256Hex(readFileSync(full)));
-      // Lent to the per-bot keys of the same build (incremental.ts), so no file is hashed twice.
-      digests?.set(relative, digest);
-      parts.push(`F ${relative}`, digest);
-    } else {
-      parts.push(`O ${relative}`);
-    }
-  };
+  const { add, kindOf } = walker(parts, walk, previous);
   // Each source's own kind (a link, a folder, a file, or absent) is part of the walk below; the
   // rest of the root is not read by a build. Listing it would also make the key of a first
   // build differ from the key after it (`.botc/` and the output folder appear), so a cold build
   // could never be stored.
-  for (const name of SOURCES) add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
-  return cacheKey('build', ...parts);
+  for (const name of SOURCES) {
+    const start = parts.length;
+    add(name, path.join(root, name), 0, kindOf(path.join(root, name)));
+    if (walk && name !== 'bots') walk.sections.set(name, parts.slice(start));
+  }
+  // `build+external`: entries stored before `external` was recorded are never found.
+  return partsKey(['build+external', ...parts]);
+}
+
+/** A file's sha256 (`\u0000unreadable` when it cannot be read), recorded in `walk`; taken from `previous` when the file is unchanged since. */
+function readDigest(relative: string, full: string, walk: SourceWalk | undefined, previous: SourceWalk | undefined, racyBefore: number): string {
+  if (previous) {
+    // Checking an earlier walk: one lstat tells an unchanged file (the fingerprint of the file
+    // the listing named, as `fstat` gave it then), which is not read again.
+    const known = previous.digests.get(relative);
+    const stat = known === undefined ? undefined : lstatSync(full, { throwIfNoEntry: false });
+    if (stat?.isFile() && previous.fingerprints.get(relative) === sourceFingerprint(stat) && stat.ctimeMs < racyBefore && stat.mtimeMs < racyBefore) return known!;
+  }
+  let fd: number | undefined;
+  try {
+    // Opened without following a link: the listing said file, and a file swapped for a link since is unreadable here.
+    fd = openSync(full, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    const stat = fstatSync(fd);
+    const digest = hash('sha256', readFileSync(fd), 'hex');
+    walk?.digests.set(relative, digest);
+    walk?.fingerprints.set(relative, sourceFingerprint(stat));
+    return digest;
+  } catch {
+    return '\u0000unreadable';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * A source file's device, inode, size, mtime and ctime (whole microseconds), for `SourceWalk`.
+ * Number stats, not bigint ones: building BigInts for every file cost more than its read.
+ */
+function sourceFingerprint(stat: Stats): string {
+  // Whole microseconds: an integer prints faster than a double with its fraction.
+  return `${stat.dev}:${stat.ino}:${stat.size}:${Math.trunc(stat.mtimeMs * 1000)}:${Math.trunc(stat.ctimeMs * 1000)}`;
+}
+
+/** `cacheKey(...parts)`, hashed in one piece: the same key, without a hash update per part (a build key has one part per source). */
+function partsKey(parts: readonly string[]): string {
+  return sha256Hex(parts.map((part) => `${Buffer.byteLength(part, 'utf8')}:${part}`).join(''));
 }
 
 /**
  * A stored build whose outputs are still in place, byte for byte: every bundle file recorded
- * is in `outDir` with the recorded sha256, and no other bundle file is there. Otherwise
+ * is in `outDir` with the recorded sha256, and no other bundle file is there; and whose files
+ * outside the source folders (`external`) still have their recorded sha256. Otherwise
  * undefined (the build then runs).
  */
-export function reusableBuild(cache: BuildCache, key: string, outDir: string | undefined): StoredBuild | undefined {
+export function reusableBuild(cache: BuildCache, key: string, outDir: string | undefined, root: string): StoredBuild | undefined {
   const stored = cache.get<StoredBuild>('build', key);
   if (!stored || typeof stored.ok !== 'boolean' || !Array.isArray(stored.diagnostics) || !Array.isArray(stored.bundles) || stored.outputs === null || typeof stored.outputs !== 'object') return undefined;
+  if (stored.external !== undefined && !Array.isArray(stored.external)) return undefined;
+  for (const pair of stored.external ?? []) {
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string' || pinnedFileDigest(root, pair[0]) !== pair[1]) return undefined;
+  }
   if (outDir === undefined || !stored.ok) return stored;
   const present = safeList(outDir).filter((name) => name.endsWith('.bundle.json')).sort();
   const recorded = Object.keys(stored.outputs).sort();
@@ -90,27 +225,29 @@ export function reusableBuild(cache: BuildCache, key: string, outDir: string | u
   return stored;
 }
 
-/** The bundle files of `outDir` and their `StoredBuild.stats` fingerprints. */
-export function outputStats(outDir: string): Record<string, string> {
+/**
+ * The bundle files of `outDir`, each with the sha256 of its bytes (`StoredBuild.outputs`) and
+ * its fingerprint (`StoredBuild.stats`), taken before its bytes are read: a file changed in
+ * between then fails its fingerprint next time and is hashed. `known` maps file names to a
+ * fingerprint and sha256 recorded by an earlier build (a reused bot's bundle): a file whose
+ * fingerprint is still that one is not read again.
+ */
+export function outputRecords(outDir: string, known?: ReadonlyMap<string, { stat: string; sha256: string }>): { outputs: Record<string, string>; stats: Record<string, string> } {
+  const outputs: Record<string, string> = {};
   const stats: Record<string, string> = {};
   for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json'))) {
-    const stat = lstatSync(path.join(outDir, name), { throwIfNoEntry: false, bigint: true });
+    const full = path.join(outDir, name);
+    const stat = lstatSync(full, { throwIfNoEntry: false, bigint: true });
     if (stat?.isFile()) stats[name] = fingerprint(stat);
+    const before = known?.get(name);
+    outputs[name] = before !== undefined && stats[name] === before.stat ? before.sha256 : safe(() => sha256Hex(readFileSync(full)));
   }
-  return stats;
+  return { outputs, stats };
 }
 
-function fingerprint(stat: BigIntStats): string {
+/** A file's inode, size, mtime and ctime (nanoseconds), as one string. */
+export function fingerprint(stat: BigIntStats): string {
   return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
-}
-
-/** The bundle files of `outDir` and their sha256, for `StoredBuild.outputs`. */
-export function outputDigests(outDir: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json')).sort()) {
-    outputs[name] = safe(() => sha256Hex(readFileSync(path.join(outDir, name))));
-  }
-  return outputs;
 }
 
 function safeList(dir: string): string[] {

@@ -7,7 +7,7 @@ import { CACHE_DIR, CACHE_FORMAT, CACHE_KEY as KEY, botcVersionTag, readCacheEnt
 export { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, sha256Hex } from '../../load/cache-entry.ts';
 
 /** The kinds of entry, each in its own folder. */
-export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build' | 'compiled' | 'bot';
+export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build' | 'compiled' | 'bot' | 'integrations';
 
 /**
  * The build's content-addressed cache under `<root>/.botc/cache/`: an optimization only. Every

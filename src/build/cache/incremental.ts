@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
+import { fingerprint, type SourceWalk } from './build-cache.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
 
 /** The stages of a build at which one bot's diagnostics are reported, in build order. */
@@ -19,6 +19,12 @@ export interface StoredBot {
   digest: string;
   /** sha256 of the bundle file's bytes; undefined for a build that wrote nothing (`check`). */
   sha256?: string;
+  /**
+   * The bundle file's inode, size, mtime and ctime (`fingerprint`), taken before its sha256:
+   * a file whose four are unchanged is not read again. Any write, replacement or `touch`
+   * changes the ctime, and the file is then hashed and compared.
+   */
+  stat?: string;
   tools: string[];
   refs: string[];
   diagnostics: Record<BotStage, Diagnostic[]>;
@@ -26,7 +32,6 @@ export interface StoredBot {
 
 /** Workspace sources every bot's bundle may depend on, besides the bot's own folder. */
 const SHARED_SOURCES = ['integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
-const SKIPPED = new Set(['node_modules', '.botc', '.git']);
 
 /**
  * Per-bot reuse for `botc build` and `botc check` (builds that hand no bundle back). A bot's
@@ -37,40 +42,47 @@ const SKIPPED = new Set(['node_modules', '.botc', '.git']);
  * and, for a build that writes, its bundle file is still in the output folder with the
  * recorded sha256; the build then keeps that file as it is and replays the bot's diagnostics
  * at the stages they were first reported, so the result is the one a full build gives.
+ *
+ * The bots are stored together, one entry per state of the shared sources (`bot` entries
+ * keyed by the shared part alone), each bot under its name with its own key: a rebuild reads
+ * one entry, not one per bot.
  */
 export class BotReuse {
   private readonly keys = new Map<string, string>();
   private readonly fresh = new Map<string, StoredBot>();
+  /** The stored bots of this state of the shared sources, by bot name; read on first lookup. */
+  private index: Map<string, { key: string; value: StoredBot }> | undefined;
+  /** Bots looked up and found in this build, by name (carried into the next index). */
+  private readonly found = new Map<string, StoredBot>();
+  /** Bundle files of reused bots whose fingerprint matched: not read again after the build. */
+  private readonly reused = new Map<string, { stat: string; sha256: string }>();
 
   private constructor(
     private readonly cache: BuildCache,
-    private readonly root: string,
     private readonly shared: string,
     /** The output folder, when the build writes. */
     private readonly outDir: string | undefined,
-    private readonly digests: ReadonlyMap<string, string> | undefined,
+    private readonly walk: SourceWalk,
   ) {}
 
   /**
    * The reuse of a build, given what the integration stage produced (`integrations`: any JSON
-   * value that changes whenever the declarations or pins do). `digests`: the sha256 of files
-   * already hashed in this build (by workspace-relative path), which are then not read again.
+   * value that changes whenever the declarations or pins do) and the walk of the sources that
+   * made the whole-build key (`wholeBuildKey`): its parts under the shared sources and under
+   * each bot's folder make the keys, so no source is listed or read again.
    */
-  static open(cache: BuildCache, root: string, outDir: string | undefined, integrations: unknown, digests?: ReadonlyMap<string, string>): BotReuse {
-    const hash = createHash('sha256');
-    hash.update(botcVersionTag());
-    for (const name of SHARED_SOURCES) walk(hash, root, name, 0, digests);
-    hash.update(`\u0000I${JSON.stringify(integrations) ?? ''}`);
-    return new BotReuse(cache, root, hash.digest('hex'), outDir, digests);
+  static open(cache: BuildCache, outDir: string | undefined, integrations: unknown, walk: SourceWalk): BotReuse {
+    const parts = [botcVersionTag()];
+    for (const name of SHARED_SOURCES) parts.push(name, JSON.stringify(walk.sections.get(name) ?? []));
+    parts.push(JSON.stringify(integrations) ?? '');
+    return new BotReuse(cache, cacheKey('bot-shared', ...parts), outDir, walk);
   }
 
   /** The key of a bot: the shared sources and the bot's own folder. */
   keyOf(bot: string): string {
     let key = this.keys.get(bot);
     if (key === undefined) {
-      const hash = createHash('sha256');
-      walk(hash, this.root, `bots/${bot}`, 0, this.digests);
-      key = cacheKey('bot', this.shared, bot, hash.digest('hex'));
+      key = cacheKey('bot', this.shared, bot, JSON.stringify(this.walk.sections.get(`bots/${bot}`) ?? null));
       this.keys.set(bot, key);
     }
     return key;
@@ -78,17 +90,52 @@ export class BotReuse {
 
   /** The stored result of a bot whose inputs are unchanged and whose bundle file is in place, else undefined. */
   lookup(bot: string): StoredBot | undefined {
-    const stored = this.cache.get<StoredBot>('bot', this.keyOf(bot));
-    if (!isStoredBot(stored)) return undefined;
+    const stored = this.stored().get(bot);
+    if (stored === undefined || stored.key !== this.keyOf(bot)) return undefined;
+    const found = this.check(bot, stored.value);
+    if (found) this.found.set(bot, found);
+    return found;
+  }
+
+  /** The stored bots of this state of the shared sources (entries that do not have the shape of `StoredBot` left out). */
+  private stored(): Map<string, { key: string; value: StoredBot }> {
+    if (this.index) return this.index;
+    const entry = this.cache.get<StoredIndex>('bot', this.indexKey);
+    this.index = new Map();
+    const bots = entry !== null && typeof entry === 'object' ? entry.bots : undefined;
+    if (bots !== null && typeof bots === 'object' && !Array.isArray(bots)) {
+      for (const [name, item] of Object.entries(bots)) {
+        if (item !== null && typeof item === 'object' && typeof item.key === 'string' && isStoredBot(item.value)) this.index.set(name, item);
+      }
+    }
+    return this.index;
+  }
+
+  private get indexKey(): string {
+    return cacheKey('bot-index', this.shared);
+  }
+
+  /** `stored` when its bundle file is in place (for a build that writes), else undefined. */
+  private check(bot: string, stored: StoredBot): StoredBot | undefined {
     if (this.outDir === undefined) return stored;
     if (stored.sha256 === undefined) return undefined;
     const file = path.join(this.outDir, `${bot}.bundle.json`);
-    if (lstatSync(file, { throwIfNoEntry: false })?.isFile() !== true) return undefined;
+    const stat = lstatSync(file, { throwIfNoEntry: false, bigint: true });
+    if (stat?.isFile() !== true) return undefined;
+    if (stored.stat !== undefined && stored.stat === fingerprint(stat)) {
+      this.reused.set(`${bot}.bundle.json`, { stat: stored.stat, sha256: stored.sha256 });
+      return stored;
+    }
     try {
       return sha256Hex(readFileSync(file)) === stored.sha256 ? stored : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** Bundle files (by name) of the bots reused whose fingerprint matched, with that fingerprint and their sha256 (for `outputRecords`). */
+  get reusedOutputs(): ReadonlyMap<string, { stat: string; sha256: string }> {
+    return this.reused;
   }
 
   /** Remembers a bot built in this build; stored by `store` once its bundle file's digest is known. */
@@ -98,49 +145,36 @@ export class BotReuse {
 
   /**
    * Puts the remembered bots in the cache (written with the build's other entries, only when
-   * the build is free of errors). `outputs` maps bundle file names to the sha256 of their bytes.
+   * the build is free of errors). `outputs` maps bundle file names to the sha256 of their
+   * bytes, `stats` to their fingerprints.
    */
-  store(outputs: Record<string, string> | undefined): void {
+  store(outputs: Record<string, string> | undefined, stats?: Record<string, string>): void {
+    // Bots this build did not look at (a `--bot` build) keep their entries while their folder is there.
+    const bots: Record<string, { key: string; value: StoredBot }> = {};
+    for (const [bot, item] of this.stored()) {
+      if (!this.keys.has(bot) && this.walk.sections.has(`bots/${bot}`)) bots[bot] = item;
+    }
+    for (const [bot, value] of this.found) {
+      // A reused bundle hashed again (its fingerprint had changed, its bytes had not) gets its new fingerprint.
+      const stat = stats?.[`${bot}.bundle.json`];
+      const same = stat !== undefined && outputs?.[`${bot}.bundle.json`] === value.sha256;
+      bots[bot] = { key: this.keyOf(bot), value: same ? { ...value, stat } : value };
+    }
     for (const [bot, value] of this.fresh) {
-      const sha256 = outputs?.[`${bot}.bundle.json`];
+      const name = `${bot}.bundle.json`;
+      const sha256 = outputs?.[name];
       if (this.outDir !== undefined && sha256 === undefined) continue;
-      this.cache.put('bot', this.keyOf(bot), sha256 === undefined ? value : { ...value, sha256 });
+      const stat = stats?.[name];
+      bots[bot] = { key: this.keyOf(bot), value: sha256 === undefined ? value : { ...value, sha256, ...(stat === undefined ? {} : { stat }) } };
     }
     this.fresh.clear();
+    this.cache.put('bot', this.indexKey, { bots } satisfies StoredIndex);
   }
 }
 
-/** Adds the path, kind and content of `relative` (and, for a folder, of every entry under it) to `hash`. */
-function walk(hash: ReturnType<typeof createHash>, root: string, relative: string, depth: number, digests: ReadonlyMap<string, string> | undefined): void {
-  const full = path.join(root, relative);
-  const stat = lstatSync(full, { throwIfNoEntry: false });
-  if (!stat) {
-    hash.update(`\u0000A ${relative}`);
-  } else if (stat.isSymbolicLink()) {
-    hash.update(`\u0000L ${relative}\u0000${safe(() => readlinkSync(full))}`);
-  } else if (stat.isDirectory()) {
-    hash.update(`\u0000D ${relative}`);
-    if (depth > 64) return;
-    let names: string[] = [];
-    try {
-      names = readdirSync(full).sort();
-    } catch {
-      hash.update('\u0000unreadable');
-    }
-    for (const name of names) if (!SKIPPED.has(name)) walk(hash, root, `${relative}/${name}`, depth + 1, digests);
-  } else if (stat.isFile()) {
-    hash.update(`\u0000F ${relative}\u0000${digests?.get(relative) ?? safe(() => sha256Hex(readFileSync(full)))}`);
-  } else {
-    hash.update(`\u0000O ${relative}`);
-  }
-}
-
-function safe(read: () => string): string {
-  try {
-    return read();
-  } catch {
-    return '\u0000unreadable';
-  }
+/** The stored bots of one state of the shared sources, by bot name, each with its key. */
+interface StoredIndex {
+  bots: Record<string, { key: string; value: StoredBot }>;
 }
 
 /** A stored entry has the shape `StoredBot` (an entry of the right format could still be hand-made). */
@@ -151,6 +185,7 @@ function isStoredBot(value: unknown): value is StoredBot {
   return (
     typeof v.digest === 'string' &&
     (v.sha256 === undefined || typeof v.sha256 === 'string') &&
+    (v.stat === undefined || typeof v.stat === 'string') &&
     strings(v.tools) &&
     strings(v.refs) &&
     v.diagnostics !== null &&

@@ -1,6 +1,11 @@
 import { lstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import fg from 'fast-glob';
+import type FastGlob from 'fast-glob';
+
+/** fast-glob, loaded on first use: a rebuild that takes the listing from its source walk (`classifyEntries`) never needs it. */
+let fastGlob: typeof FastGlob | undefined;
+const fg = (): typeof FastGlob => (fastGlob ??= createRequire(import.meta.url)('fast-glob') as typeof FastGlob);
 
 export interface Entry {
   /** Workspace-relative path with `/` separators. */
@@ -29,7 +34,7 @@ export function discover(root: string): WorkspaceEntries {
   // symlink (`prompts/*` lists a linked prompts/ folder), so only real top-level folders are searched.
   const realTops = new Set(TOP_LEVEL.filter((name) => isRealDirectory(path.join(root, name))));
   const patterns = [...TOP_LEVEL, ...NESTED.filter((p) => realTops.has(p.split('/')[0]!))];
-  const found = fg.sync(patterns, {
+  const found = fg().sync(patterns, {
     cwd: root,
     onlyFiles: false,
     followSymbolicLinks: false,
@@ -38,13 +43,21 @@ export function discover(root: string): WorkspaceEntries {
     objectMode: true,
     suppressErrors: true,
   });
-  const entries: Entry[] = found
-    .map((e) => ({
+  return classifyEntries(
+    found.map((e) => ({
       path: e.path,
       kind: e.dirent.isSymbolicLink() ? 'symlink' : e.dirent.isDirectory() ? 'dir' : e.dirent.isFile() ? 'file' : 'other',
-    }) satisfies Entry)
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    })),
+  );
+}
 
+/**
+ * Sorts what discovery found into `WorkspaceEntries`: the entries `discover` lists (the
+ * top-level `bots`, `prompts` and `integrations`, and inside the real ones `bots/*`,
+ * `bots/*\/*`, `bots/*\/prompts/*`, `prompts/*`, `integrations/*`), in any order.
+ */
+export function classifyEntries(found: readonly Entry[]): WorkspaceEntries {
+  const entries = [...found].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const result: WorkspaceEntries = {
     botDirs: [],
     botChildren: new Map(),
