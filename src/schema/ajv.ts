@@ -65,7 +65,7 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvO
       },
       error: () => undefined,
     },
-    code: { regExp: linearRegExp, ...(checkOnly ? { optimize: false } : {}) },
+    code: { regExp: checkOnly ? memoizedRegExp() : linearRegExp, ...(checkOnly ? { optimize: false } : {}) },
   });
   // `$anchor` is core JSON Schema 2020-12; ajv resolves it but does not list it as a keyword.
   if (!ajv.getKeyword('$anchor')) ajv.addKeyword({ keyword: '$anchor', schemaType: 'string' });
@@ -74,6 +74,24 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvO
   // annotations (any string passes) rather than refused as unknown.
   for (const format of ANNOTATION_ONLY_FORMATS) if (!ajv.formats[format]) ajv.addFormat(format, true);
   return ajv;
+}
+
+/**
+ * `linearRegExp` with one compiled pattern per text and flags, for an instance that compiles
+ * many schemas only to check them (the build): ajv compiles every `pattern` it meets again for
+ * each schema, and schemas of one workspace share most of their patterns. A compiled pattern
+ * holds no state between `test` calls (no `g` or `y` flag), so sharing it is safe.
+ */
+function memoizedRegExp(): typeof linearRegExp {
+  const compiled = new Map<string, ReturnType<typeof linearRegExp>>();
+  const regExp = (pattern: string, flags: string) => {
+    const key = `${flags}/${pattern}`;
+    let re = compiled.get(key);
+    if (!re) compiled.set(key, (re = linearRegExp(pattern, flags)));
+    return re;
+  };
+  regExp.code = linearRegExp.code;
+  return regExp;
 }
 
 /**
