@@ -4,6 +4,7 @@ import type { Diagnostics as RecheckDiagnostics, Parameters as RecheckParameters
 import { createAjv, withBaseUri, type Ajv2020 } from '../../schema/ajv.ts';
 import { runsInLinearTime } from '../../schema/regexp.ts';
 import { didYouMean } from '../../diagnostics/hints.ts';
+import { sequenceOfDegreeAtMost2 } from './pattern-sequence.ts';
 
 const MAX_DEPTH = 64;
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
@@ -276,7 +277,9 @@ export function patternProblem(pattern: string): string | undefined {
 function decidePattern(pattern: string): string | undefined {
   // Most schema patterns (`^cus_[0-9a-z]{8,24}$`) have one loop and no alternation; their
   // verdict is known without the analysis (see `singleLoop`), which costs tens of milliseconds each.
-  if (singleLoop(pattern) && runsInLinearTime(pattern)) return undefined;
+  // Likewise a plain sequence of one-character atoms whose loops cannot chain beyond degree 2
+  // (`^[0-9]{10}\.[0-9]{6}$`; see pattern-sequence.ts).
+  if ((singleLoop(pattern) || sequenceOfDegreeAtMost2(pattern)) && runsInLinearTime(pattern)) return undefined;
   return analysePattern(pattern);
 }
 
