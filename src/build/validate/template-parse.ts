@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import Handlebars from 'handlebars';
 
 /**
  * `Handlebars.parse`, faster for the templates prompts are made of. Handlebars' own parser (a
@@ -50,7 +49,8 @@ const yy: Yy = { ...builders, locInfo: (loc: JisonLoc) => new builders.SourceLoc
 
 /** The parse tree of a template, whitespace control applied, exactly as `Handlebars.parse(source)` gives it. */
 export function parseTemplate(source: string): hbs.AST.Program {
-  return parseSubset(source) ?? Handlebars.parse(source);
+  // Handlebars as a whole (runtime and compiler) loads only when some template needs it.
+  return parseSubset(source) ?? (require('handlebars') as typeof import('handlebars')).parse(source);
 }
 
 /** The tree `Handlebars.parse` gives, when the source stays within the subset; else undefined. */
