@@ -24,6 +24,12 @@ export interface AjvOptions {
    * Validation then goes on after the first error; it stays linear in the data size.
    */
   allErrors?: boolean;
+  /**
+   * The caller checks every schema against the meta-schema (`validateSchema`) before it
+   * compiles it, so `compile` does not check it again (the build's schema checker: the
+   * meta-schema check was half of its validation work done twice).
+   */
+  prevalidated?: boolean;
 }
 
 /** JSON Schema 2020-12 formats that botc does not assert (ajv-formats has no checker for them). */
@@ -37,7 +43,7 @@ export const ANNOTATION_ONLY_FORMATS = ['iri', 'iri-reference', 'idn-email', 'id
  * handed to `onLint`. Regular expressions (`pattern`, `patternProperties`) run on a
  * linear-time engine where the pattern allows it (see `linearRegExp`).
  */
-export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvOptions = {}): Ajv2020 {
+export function createAjv({ checkOnly = false, onLint, allErrors = false, prevalidated = false }: AjvOptions = {}): Ajv2020 {
   const lint = onLint ? 'log' : false;
   const ajv = new Ajv2020({
     strict: true,
@@ -54,6 +60,7 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false }: AjvO
     ownProperties: true,
     addUsedSchema: false,
     validateFormats: true,
+    ...(prevalidated ? { validateSchema: false } : {}),
     messages: true,
     logger: {
       log: () => undefined,
