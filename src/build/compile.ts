@@ -11,7 +11,6 @@ import { checkAutomations, hasAutomations } from '../automations/check.ts';
 import { assembleBundle } from './assemble/assemble.ts';
 import type { BuildContext } from './context.ts';
 import { loadBot, type BotSource } from './load/bots.ts';
-import { EarlyBots } from './load/early-bots.ts';
 import { checkCommonBlockTools, loadCommonBlocks } from './load/common-blocks.ts';
 import { discover, entryKindProblem, type WorkspaceEntries } from './discover/discover.ts';
 import { BundleWriter } from './emit/emit.ts';
@@ -112,9 +111,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
 
   // The integrations' schema checks run on a worker thread while the bots load and are checked
   // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-  // Bots that cannot be reused load while the sandbox loads the modules (early-bots.ts).
-  const early = new EarlyBots(ctx, selected);
-  const pending = await early.during(loadIntegrations(ctx));
+  const pending = await loadIntegrations(ctx);
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
@@ -134,8 +131,8 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
         continue;
       }
       const mark = diagnostics.mark;
-      const { bot, load } = early.take(dir) ?? { bot: loadBot(ctx, dir), load: undefined };
-      if (bot) bots.push({ id: name, source: bot, slices: { load: load ?? diagnostics.items.slice(mark), check: [], resolve: [], assemble: [] } });
+      const bot = loadBot(ctx, dir);
+      if (bot) bots.push({ id: name, source: bot, slices: { load: diagnostics.items.slice(mark), check: [], resolve: [], assemble: [] } });
     }
     const stage = (item: BotItem, which: BotStage, run: (bot: BotSource) => void): void => {
       if (item.stored) {
