@@ -9,6 +9,8 @@ const variants = (description: string): unknown[] => [
   { type: 'object', additionalProperties: false, properties: { n: { description, maxLenght: 3 } } }, // unknown keyword
   { type: 'object', additionalProperties: false, properties: { s: { const: { description }, description } } },
   { type: 'object', additionalProperties: false, properties: { n: { minimum: 1, description } } }, // lint: no type
+  { type: 'object', properties: { s: { type: 'string', minLength: -1, description } } }, // invalid (meta-schema), with a lint-worthy open object
+  { type: 'object', properties: { s: { type: 'string', description: 7, title: description } } }, // invalid: a description that is not a string
 ];
 
 describe('schema checks: one compile per schema text without annotations', () => {

@@ -44,6 +44,12 @@ export interface AjvOptions {
    * out as a module (src/runtime/validator-cache.ts). Validation is the same.
    */
   standalone?: boolean;
+  /**
+   * The caller checks every schema against the meta-schema (`validateSchema`) before it
+   * compiles it, so `compile` does not check it again (the build's schema checker: the
+   * meta-schema check was half of its validation work done twice).
+   */
+  prevalidated?: boolean;
 }
 
 /** JSON Schema 2020-12 formats that botc does not assert (ajv-formats has no checker for them). */
@@ -57,7 +63,7 @@ export const ANNOTATION_ONLY_FORMATS = ['iri', 'iri-reference', 'idn-email', 'id
  * handed to `onLint`. Regular expressions (`pattern`, `patternProperties`) run on a
  * linear-time engine where the pattern allows it (see `linearRegExp`).
  */
-export function createAjv({ checkOnly = false, onLint, allErrors = false, validateSchema = true, standalone = false }: AjvOptions = {}): Ajv2020 {
+export function createAjv({ checkOnly = false, onLint, allErrors = false, validateSchema = true, standalone = false, prevalidated = false }: AjvOptions = {}): Ajv2020 {
   const lint = onLint ? 'log' : false;
   const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   // ajv-formats is CommonJS; its export is the function itself.
@@ -78,6 +84,7 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
     ownProperties: true,
     addUsedSchema: false,
     validateFormats: true,
+    ...(prevalidated ? { validateSchema: false } : {}),
     messages: true,
     logger: {
       log: () => undefined,
@@ -89,7 +96,7 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
       },
       error: () => undefined,
     },
-    code: { regExp: standalone ? standaloneRegExp : linearRegExp, ...(standalone ? { source: true } : {}), ...(checkOnly ? { optimize: false } : {}) },
+    code: { regExp: standalone ? standaloneRegExp : checkOnly ? memoizedRegExp() : linearRegExp, ...(standalone ? { source: true } : {}), ...(checkOnly ? { optimize: false } : {}) },
   });
   // `$anchor` is core JSON Schema 2020-12; ajv resolves it but does not list it as a keyword.
   if (!ajv.getKeyword('$anchor')) ajv.addKeyword({ keyword: '$anchor', schemaType: 'string' });
@@ -98,6 +105,24 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
   // annotations (any string passes) rather than refused as unknown.
   for (const format of ANNOTATION_ONLY_FORMATS) if (!ajv.formats[format]) ajv.addFormat(format, true);
   return ajv;
+}
+
+/**
+ * `linearRegExp` with one compiled pattern per text and flags, for an instance that compiles
+ * many schemas only to check them (the build): ajv compiles every `pattern` it meets again for
+ * each schema, and schemas of one workspace share most of their patterns. A compiled pattern
+ * holds no state between `test` calls (no `g` or `y` flag), so sharing it is safe.
+ */
+function memoizedRegExp(): typeof linearRegExp {
+  const compiled = new Map<string, ReturnType<typeof linearRegExp>>();
+  const regExp = (pattern: string, flags: string) => {
+    const key = `${flags}/${pattern}`;
+    let re = compiled.get(key);
+    if (!re) compiled.set(key, (re = linearRegExp(pattern, flags)));
+    return re;
+  };
+  regExp.code = linearRegExp.code;
+  return regExp;
 }
 
 /**

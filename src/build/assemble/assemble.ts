@@ -1,7 +1,7 @@
 import type { Diagnostics } from '../../diagnostics/diagnostic.ts';
 import type { BuildContext } from '../context.ts';
-import { BUNDLE_FORMAT, sealSortedBundle, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../../bundle/format.ts';
-import { sha256, sortKeys } from '../../bundle/canonical.ts';
+import { BUNDLE_FORMAT, type BlockKind, type Bundle, type BundleBlock, type BundleIntegration, type BundleExpert } from '../../bundle/format.ts';
+import { sha256 } from '../../bundle/canonical.ts';
 import type { MethodSpec } from '../../integration/types.ts';
 import type { StreamDeclaration } from '../../inbound/declarations.ts';
 import { envelopeSchema } from '../../tools/envelope.ts';
@@ -10,6 +10,7 @@ import type { IntegrationSet } from '../load/integrations.ts';
 import { REGISTRY_FILE } from '../load/integration-set.ts';
 import type { PromptFile } from '../load/prompts.ts';
 import { renderTemplate } from './render.ts';
+import { sealBundle } from './seal.ts';
 
 export interface CommonBlock {
   prompt: PromptFile<{ description?: string | undefined; when_tools_any?: string[] | undefined }>;
@@ -93,8 +94,9 @@ export function assembleBundle(
     integrations: bundleIntegrations,
     sources,
   } as const;
-  // Sorted once here: the in-memory bundle is then what is digested and written, as it is.
-  return sealSortedBundle(sortKeys(withoutDigest) as Omit<Bundle, 'digest'>);
+  // Sorted once here: the in-memory bundle is then what is digested and written, as it is
+  // (each method spec sorted and serialized once per build, seal.ts).
+  return sealBundle(withoutDigest);
 }
 
 function assemblePrompt(

@@ -2,6 +2,7 @@ import { closeSync, constants, mkdirSync, openSync, readdirSync, realpathSync, r
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { serializeSortedBundle, type Bundle } from '../../bundle/format.ts';
+import { takeBundleText } from '../assemble/seal.ts';
 
 // In its own file so that build.ts (a no-op rebuild) can check the output folder without
 // loading the bundle format and its schema library.
@@ -67,7 +68,7 @@ export class BundleWriter {
     this.staged.push({ name, temporary, target });
     const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
-      const data = Buffer.from(serializeSortedBundle(bundle));
+      const data = Buffer.from(takeBundleText(bundle) ?? serializeSortedBundle(bundle));
       for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
     } finally {
       closeSync(fd);

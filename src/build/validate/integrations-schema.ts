@@ -4,6 +4,7 @@ import type { Diagnostics as RecheckDiagnostics, Parameters as RecheckParameters
 import { createAjv, withBaseUri, type Ajv2020 } from '../../schema/ajv.ts';
 import { runsInLinearTime } from '../../schema/regexp.ts';
 import { didYouMean } from '../../diagnostics/hints.ts';
+import { sequenceOfDegreeAtMost2 } from './pattern-sequence.ts';
 
 const MAX_DEPTH = 64;
 const DRAFT_2020 = 'https://json-schema.org/draft/2020-12/schema';
@@ -59,12 +60,12 @@ const SCHEMA_ONE = new Set([
 export class SchemaInspector {
   private lintSink: string[] = [];
   /**
-   * ajv's compile outcome (its first error line, or its strict-mode remarks) by the schema's
+   * ajv's verdict (meta-schema error, first compile error line, or strict-mode remarks) by the schema's
    * text with annotations blanked (`withoutAnnotations`): schemas that differ only in their
    * descriptions, as many methods' schemas do, are compiled once.
    */
-  private readonly compiled = new Map<string, { raw?: string; lints: string[] }>();
-  private readonly ajv: Ajv2020 = createAjv({ checkOnly: true, onLint: (message) => this.lintSink.push(message) });
+  private readonly compiled = new Map<string, CompileOutcome>();
+  private readonly ajv: Ajv2020 = createAjv({ checkOnly: true, prevalidated: true, onLint: (message) => this.lintSink.push(message) });
 
   /**
    * A method schema: a JSON Schema 2020-12 object schema (`type: "object"` at the top, as an
@@ -95,12 +96,8 @@ export class SchemaInspector {
     const patterns: SchemaFinding[] = [];
     const keywordProblem = walkSchema(schema, '', patterns);
     if (keywordProblem) return fail(keywordProblem);
-    if (!this.ajv.validateSchema(schema)) {
-      const error = this.ajv.errors?.[0];
-      const pointer = error?.instancePath ?? '';
-      return fail({ message: `${pointer || '/'} ${error?.message ?? 'is invalid'}`, pointer });
-    }
     const outcome = this.compile(schema);
+    if (outcome.invalid) return fail(outcome.invalid);
     if (outcome.raw !== undefined) {
       const raw = outcome.raw;
       const pointer = pointerOfMessage(schema, raw);
@@ -122,26 +119,40 @@ export class SchemaInspector {
   }
 
   /**
-   * Compiles the schema with ajv, once per text with annotations blanked. ajv's verdict and its
-   * remarks do not depend on a `description` or `title` (strings, as the meta-schema already
-   * checked): neither is compiled into code, and neither appears in an error or a remark, whose
-   * places are schema paths.
+   * Validates the schema against the 2020-12 meta-schema (`invalid`: the first error) and,
+   * when valid, compiles it with ajv, once per text with annotations blanked. Neither verdict
+   * nor any remark depends on a `description` or `title` string: the meta-schema asks only
+   * that they be strings (blanking keeps them strings), neither is compiled into code, and
+   * errors and remarks name places by schema path, never by an annotation's text.
    */
-  private compile(schema: Record<string, unknown>): { raw?: string; lints: string[] } {
+  private compile(schema: Record<string, unknown>): CompileOutcome {
     const key = JSON.stringify(withoutAnnotations(schema));
     const known = this.compiled.get(key);
     if (known) return known;
-    this.lintSink = [];
-    let outcome: { raw?: string; lints: string[] };
-    try {
-      this.ajv.compile(withBaseUri(schema));
-      outcome = { lints: [...new Set(this.lintSink)] };
-    } catch (error) {
-      outcome = { raw: (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, ''), lints: [] };
+    let outcome: CompileOutcome;
+    if (!this.ajv.validateSchema(schema)) {
+      const error = this.ajv.errors?.[0];
+      const pointer = error?.instancePath ?? '';
+      outcome = { invalid: { message: `${pointer || '/'} ${error?.message ?? 'is invalid'}`, pointer }, lints: [] };
+    } else {
+      this.lintSink = [];
+      try {
+        this.ajv.compile(withBaseUri(schema));
+        outcome = { lints: [...new Set(this.lintSink)] };
+      } catch (error) {
+        outcome = { raw: (error as Error).message.split('\n')[0]!.replace(/^strict mode: /, ''), lints: [] };
+      }
     }
     this.compiled.set(key, outcome);
     return outcome;
   }
+}
+
+/** ajv's verdict on a schema: meta-schema error, else compile error (`raw`), else its strict-mode remarks. */
+interface CompileOutcome {
+  invalid?: SchemaFinding;
+  raw?: string;
+  lints: string[];
 }
 
 /**
@@ -266,7 +277,9 @@ export function patternProblem(pattern: string): string | undefined {
 function decidePattern(pattern: string): string | undefined {
   // Most schema patterns (`^cus_[0-9a-z]{8,24}$`) have one loop and no alternation; their
   // verdict is known without the analysis (see `singleLoop`), which costs tens of milliseconds each.
-  if (singleLoop(pattern) && runsInLinearTime(pattern)) return undefined;
+  // Likewise a plain sequence of one-character atoms whose loops cannot chain beyond degree 2
+  // (`^[0-9]{10}\.[0-9]{6}$`; see pattern-sequence.ts).
+  if ((singleLoop(pattern) || sequenceOfDegreeAtMost2(pattern)) && runsInLinearTime(pattern)) return undefined;
   return analysePattern(pattern);
 }
 

@@ -1,5 +1,5 @@
-import Handlebars from 'handlebars';
 import type { Template } from '../assemble/render.ts';
+import { parseTemplate } from './template-parse.ts';
 
 /**
  * Static checks of prompt templates (README, Prompt assembly, docs/security.md). Every block is parsed
@@ -55,7 +55,7 @@ export function checkTemplate(source: string): CheckedTemplate {
   let program: hbs.AST.Program;
   try {
     // The same parse (and whitespace control) that `Handlebars.compile` starts with.
-    program = Handlebars.parse(source);
+    program = parseTemplate(source);
   } catch (error) {
     return { template: undefined, problems: [parseProblem(error, source)] };
   }

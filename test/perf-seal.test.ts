@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { sortKeys } from '../src/bundle/canonical.ts';
+import { sealSortedBundle, serializeSortedBundle, type Bundle } from '../src/bundle/format.ts';
+import { sealBundle, takeBundleText, type UnsealedBundle } from '../src/build/assemble/seal.ts';
+
+const spec = (id: string, extra: Record<string, unknown> = {}) => ({
+  method_id: id,
+  provider: 'acme',
+  description: `Does ${id}. "Quoted", \\ backslash, é, 😀, \u2028.`,
+  input_schema: { type: 'object', properties: { z: { type: 'string' }, a: { type: 'integer', minimum: 1 }, '10': { type: 'boolean' } }, required: ['a'] },
+  output_schema: { type: 'object', properties: {} },
+  capabilities: [],
+  rate_limit_hint: null,
+  note: undefined,
+  ...extra,
+});
+
+function parts(methods: Record<string, object>): UnsealedBundle {
+  return {
+    format: 'botc.bundle/1',
+    bot: { id: 'b', version: '1.0.0', description: 'A bot.' },
+    experts: [{ name: 'e', description: 'd', tools: ['t'], system_prompt: 'Hello\n', blocks: [{ kind: 'expert', source: 'bots/b/prompts/expert_e.md', start: 0, end: 5, sha256: 'a'.repeat(64) }] }],
+    tools: [{ name: 't', description: 'T.', methods: Object.keys(methods), parameters: { type: 'object', oneOf: [], '2': 'x' } }],
+    methods,
+    integrations: { acme: { module: 'integrations/acme/index.ts', export: 'default', modes: ['read'], tier: null } },
+    sources: { 'bots/b/manifest.json': 'b'.repeat(64), 'a.md': 'c'.repeat(64) },
+  };
+}
+
+/** What the build did before: sort the whole bundle, seal it, serialize it. */
+function reference(unsealed: UnsealedBundle): { bundle: Bundle; text: string } {
+  const bundle = sealSortedBundle(sortKeys(unsealed) as Omit<Bundle, 'digest'>);
+  return { bundle, text: serializeSortedBundle(bundle) };
+}
+
+describe('bundles: method specs sorted and serialized once per build', () => {
+  it('gives the bundle, digest and bytes of sorting, sealing and serializing the whole bundle', () => {
+    const shared = { 'acme.b.get.v1': spec('acme.b.get.v1'), 'acme.a.list.v1': spec('acme.a.list.v1', { deprecated: true }), '7': spec('7') };
+    const cases: Record<string, object>[] = [
+      shared,
+      { 'acme.a.list.v1': shared['acme.a.list.v1'] }, // the same spec objects again: the cached texts
+      {},
+      { 'acme.c.v1': spec('acme.c.v1', { input_schema: {} }) },
+      { '0': spec('0'), '12': spec('12'), x: spec('x') },
+    ];
+    for (const methods of cases) {
+      const unsealed = parts(methods);
+      const expected = reference(unsealed);
+      const bundle = sealBundle(unsealed);
+      expect(bundle).toStrictEqual(expected.bundle);
+      expect(Object.keys(bundle)).toEqual(Object.keys(expected.bundle));
+      expect(takeBundleText(bundle)).toBe(expected.text);
+      // The text is handed out once.
+      expect(takeBundleText(bundle)).toBeUndefined();
+    }
+  });
+});
