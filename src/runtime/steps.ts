@@ -43,6 +43,14 @@ export interface CallContext {
   args: CallArgs | undefined;
   plan: MethodPlan | undefined;
   credential: Credential | undefined;
+  /**
+   * How the caller finishes the call (a tool call writes its audit entry), when it lets the
+   * governed call do that itself as the integration answers (`Invocation.deliver`): set before
+   * dispatch; `delivers` says whether the last step took it over. The caller clears it when
+   * dispatch returned without taking it, so that it is never used twice.
+   */
+  deliver?: Invocation['deliver'] | undefined;
+  delivers?: boolean;
 }
 
 /** Why a step stops a call: a closed error code and a message for the caller. */
@@ -222,6 +230,10 @@ const runGoverned: Step = {
       invocation.last = (result) => sealed(parts, ctx, result);
       // Without a credential source no step waited: the attempt's timeout counts from the call's start.
       if (!parts.options.credentials) invocation.begun = ctx.started;
+      if (ctx.deliver !== undefined) {
+        invocation.deliver = ctx.deliver;
+        ctx.delivers = true;
+      }
       return parts.executor.invoke(invocation);
     }
     return keyedOrGoverned(parts, ctx, invocation, kind);
