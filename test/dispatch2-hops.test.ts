@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { BundleIntegration } from '../src/bundle/format.ts';
 import { BaseIntegration, IntegrationFailure, defineMethod, type MethodHandler } from '../src/integration/base.ts';
 import type { CallContext, IntegrationCall, IntegrationResult, MethodSpec } from '../src/integration/types.ts';
+import { DeadlineQueue } from '../src/runtime/deadline.ts';
 import { Executor, type Invocation, type MethodPlan } from '../src/runtime/executor.ts';
 import { Validators } from '../src/runtime/validators.ts';
 import { MemoryStore } from '../src/state/memory.ts';
@@ -125,5 +126,28 @@ describe('Invocation.deliver', () => {
     const result = await executor.invoke({ ...invocation(), last: () => { throw new Error('bug'); }, deliver });
     expect(result.ok ? 'ok' : result.error.code).toBe('INTERNAL_ERROR');
     expect(deliver).toHaveBeenCalledWith(undefined, expect.any(Function));
+  });
+});
+
+describe('a settled deadline', () => {
+  it('lets go of its call at once, not only when the queue drops it', () => {
+    const queue = new DeadlineQueue();
+    const onExpire = vi.fn();
+    const deadline = queue.add(60_000, undefined, onExpire);
+    deadline.settle();
+    // The queue still holds it until the next `add`; the call's closure is no longer reachable from it.
+    expect((deadline as unknown as { onExpire: unknown }).onExpire).toBeUndefined();
+    deadline.fire();
+    expect(onExpire).not.toHaveBeenCalled();
+  });
+
+  it('still runs its expiry once when it fires unsettled', () => {
+    const queue = new DeadlineQueue();
+    const onExpire = vi.fn();
+    const deadline = queue.add(60_000, undefined, onExpire);
+    deadline.fire();
+    deadline.fire();
+    expect(onExpire).toHaveBeenCalledTimes(1);
+    expect(deadline.signal.aborted).toBe(true);
   });
 });

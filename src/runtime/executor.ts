@@ -53,7 +53,7 @@ export interface Invocation {
    * waited for since the call entered the runtime (its steps ran synchronously, a few
    * microseconds), which spares a clock read.
    */
-  begun?: number;
+  begun?: number | undefined;
   /** The audit record of the tool call this belongs to, when there is one. */
   record: CallRecord | undefined;
   /** Applied to the finished result before it is returned (a tool call seals the next cursor here). */
@@ -65,7 +65,7 @@ export interface Invocation {
    * promise then never rejects. A tool call writes its audit entry here (runtime.ts), so that
    * the caller's one promise settles once the entry is written, without a hop of its own.
    */
-  deliver?: (result: IntegrationResult | undefined, resolve: (result: IntegrationResult) => void) => void;
+  deliver?: ((result: IntegrationResult | undefined, resolve: (result: IntegrationResult) => void) => void) | undefined;
 }
 
 export interface AttemptRecord {

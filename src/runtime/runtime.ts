@@ -211,8 +211,7 @@ export class Runtime {
       if (problem) {
         dispatched = errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', null, elapsed(started)));
       } else {
-        const ctx = callContext(call, tenant, traceId, started, record);
-        ctx.deliver = finish;
+        const ctx = callContext(call, tenant, traceId, started, record, finish);
         dispatched = dispatch(this.parts, ctx);
         // The governed call audits as the integration answers: its promise is the call's.
         if (ctx.delivers === true) return dispatched as Promise<IntegrationResult>;
