@@ -4,8 +4,12 @@
  * same closed codes through it, and `Invocation.deliver` settles the call's one promise (the
  * tool call's audit entry is written there) however the attempt ends.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { build } from '../src/build/build.ts';
+import type { Bundle } from '../src/bundle/format.ts';
 import type { BundleIntegration } from '../src/bundle/format.ts';
+import { Runtime } from '../src/runtime/runtime.ts';
 import { BaseIntegration, IntegrationFailure, defineMethod, type MethodHandler } from '../src/integration/base.ts';
 import type { CallContext, IntegrationCall, IntegrationResult, MethodSpec } from '../src/integration/types.ts';
 import { DeadlineQueue } from '../src/runtime/deadline.ts';
@@ -149,5 +153,37 @@ describe('a settled deadline', () => {
     deadline.fire();
     expect(onExpire).toHaveBeenCalledTimes(1);
     expect(deadline.signal.aborted).toBe(true);
+  });
+});
+
+describe('a tool call\'s audit entry on the read path', () => {
+  const FIXTURE = fileURLToPath(new URL('./fixtures-runtime/', import.meta.url));
+  const call = { expert: 'operator', tool: 'reads', op: 'call', args: { method_id: 'probe.echo.get.v1', params: { tag: 'audit' } } };
+  let bundle: Bundle;
+  beforeAll(async () => {
+    const result = await build({ root: FIXTURE, write: false });
+    bundle = result.built[0]!;
+  });
+
+  it('is written before the call answers, and a failed write makes the call INTERNAL_ERROR (unaudited)', async () => {
+    const store = new MemoryStore();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const append = store.appendAudit.bind(store);
+    const slow = Object.assign(store, { appendAudit: async (entry: Parameters<MemoryStore['appendAudit']>[0]) => { await gate; return append(entry); } });
+    const runtime = await Runtime.load(bundle, { root: FIXTURE, store: slow });
+    let answered = false;
+    const pending = runtime.callTool(call).then((result) => { answered = true; return result; });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(answered).toBe(false);
+    release();
+    const result = await pending;
+    expect(result.ok, JSON.stringify(result).slice(0, 200)).toBe(true);
+    expect((await store.listAudit({ tenant: 'default' })).map((e) => e.action)).toEqual(['call']);
+    for (const failing of [async () => { throw new Error('disk full'); }, () => { throw new Error('disk full'); }]) {
+      const broken = await Runtime.load(bundle, { root: FIXTURE, store: Object.assign(new MemoryStore(), { appendAudit: failing }) });
+      const refused = await broken.callTool(call);
+      expect(refused.ok ? 'ok' : [refused.error.code, refused.error.message]).toEqual(['INTERNAL_ERROR', 'the call could not be audited; treat its outcome as unknown']);
+    }
   });
 });
