@@ -77,6 +77,18 @@ describe('the callback form of BaseIntegration.call', () => {
     expect(await ticksUntil(generic.executor.invoke(generic.invocation()))).toBeGreaterThan(directTicks);
   });
 
+  it('is untimed for the runtime, which measures the call itself; `call` still reports its latency', async () => {
+    const slow = new Hop(() => new Promise((resolve) => setTimeout(() => resolve({ data: { n: 5 } }), 15)));
+    const ctx = { tenant: 't', trace_id: 'tr', classification: 'read_only', signal: new AbortController().signal } as CallContext;
+    const direct = await slow.call({ trace_id: 'tr', method_id: SPEC.method_id, args: {}, timeout_ms: 1000, retry_policy: { max_attempts: 1, backoff_ms: 0, max_backoff_ms: 0 } }, ctx);
+    expect(direct.meta.latency_ms).toBeGreaterThanOrEqual(10);
+    const { executor, invocation } = setup(slow);
+    const viaRuntime = await executor.invoke(invocation());
+    expect(viaRuntime.ok && viaRuntime.data).toEqual({ n: 5 });
+    expect(viaRuntime.meta.latency_ms).toBeGreaterThanOrEqual(10);
+    expect((viaRuntime.meta['attempts'] as { latency_ms: number }[])[0]!.latency_ms).toBeGreaterThanOrEqual(10);
+  });
+
   it('is not used when a subclass overrides `call`: the override runs', async () => {
     const { executor, invocation } = setup(new OwnCall(async () => ({ data: { n: 1 } })));
     const result = await executor.invoke(invocation());

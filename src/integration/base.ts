@@ -113,10 +113,12 @@ export abstract class BaseIntegration implements Integration {
   /**
    * What `call` does, handing the result to `done` (called once, never with an exception)
    * instead of resolving a promise: the runtime calls this when `call` is the base's own, which
-   * spares a promise and a microtask hop per call. Overriding `call` opts out of it.
+   * spares a promise and a microtask hop per call. Overriding `call` opts out of it. With
+   * `timed` false, `meta.latency_ms` is 0 and no clock is read: the runtime measures the call
+   * itself and replaces it.
    */
-  [callInto](req: IntegrationCall, ctx: CallContext, done: (result: IntegrationResult) => void): void {
-    const started = performance.now();
+  [callInto](req: IntegrationCall, ctx: CallContext, done: (result: IntegrationResult) => void, timed = true): void {
+    const started = timed ? performance.now() : undefined;
     this.specs ??= new Map(this.describeMethods().map((m) => [m.method_id, m]));
     this.handlerTable ??= this.handlers();
     const spec = this.specs.get(req.method_id);
@@ -154,7 +156,7 @@ export abstract class BaseIntegration implements Integration {
   }
 
   /** A handler's output as an ok result with its meta; throws when `out` is not an object. */
-  private succeeded(out: HandlerOutput, started: number): IntegrationResult {
+  private succeeded(out: HandlerOutput, started: number | undefined): IntegrationResult {
     const meta: ResultMeta = {
       provider_request_id: out.provider_request_id ?? null,
       latency_ms: elapsed(started),
@@ -167,7 +169,7 @@ export abstract class BaseIntegration implements Integration {
   }
 
   /** What a handler threw (or rejected with) as an error result with a closed code. */
-  private failed(error: unknown, ctx: CallContext, started: number): IntegrationResult {
+  private failed(error: unknown, ctx: CallContext, started: number | undefined): IntegrationResult {
     if (error instanceof IntegrationFailure) {
       return failure(error.code, error.message, started, this.sourceType, error);
     }
@@ -179,12 +181,14 @@ export abstract class BaseIntegration implements Integration {
   }
 }
 
-function elapsed(started: number): number {
+/** Milliseconds since `started`, to the microsecond; 0 for an untimed call (`started` undefined). */
+function elapsed(started: number | undefined): number {
+  if (started === undefined) return 0;
   return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
 function failure(
-  code: ErrorCode, message: string, started: number, sourceType: string, from?: IntegrationFailure,
+  code: ErrorCode, message: string, started: number | undefined, sourceType: string, from?: IntegrationFailure,
 ): IntegrationResult {
   return {
     ok: false,

@@ -277,8 +277,9 @@ export class Executor {
       const integration = input.integration as Integration & Partial<Pick<BaseIntegration, typeof callInto>>;
       try {
         if (integration.call === baseCall && typeof integration[callInto] === 'function') {
-          // The base class's own `call`: its callback form answers without a promise of its own.
-          integration[callInto](request, ctx, answered);
+          // The base class's own `call`: its callback form answers without a promise of its own,
+          // and untimed, since `finish` sets meta.latency_ms from the runtime's own clock readings.
+          integration[callInto](request, ctx, answered, false);
         } else {
           // Promise.resolve: a non-promise or a thenable whose `then` throws becomes a rejection here.
           Promise.resolve(integration.call(request, ctx)).then(answered, failed);
