@@ -1,3 +1,4 @@
+// Over 300 lines: the Runtime class is the public entry of every governed call (tool calls, confirmations, sync pages), documented in one place.
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { Bundle } from '../bundle/format.ts';
 import type { Integration, IntegrationCall, IntegrationResult, RetryPolicy } from '../integration/types.ts';
