@@ -4,6 +4,7 @@ import type { CallContext, Classification, Integration, IntegrationCall, Integra
 import type { BundleIntegration } from '../bundle/format.ts';
 import type { StateStore } from '../state/types.ts';
 import { CredentialUnavailableError, type Credential, type CredentialSource } from '../integration/credentials.ts';
+import { BaseIntegration, callInto } from '../integration/base.ts';
 import { checkScopes } from './scopes.ts';
 import { DeadlineQueue, type Deadline } from './deadline.ts';
 import type { Governance } from './governance.ts';
@@ -52,11 +53,19 @@ export interface Invocation {
    * waited for since the call entered the runtime (its steps ran synchronously, a few
    * microseconds), which spares a clock read.
    */
-  begun?: number;
+  begun?: number | undefined;
   /** The audit record of the tool call this belongs to, when there is one. */
   record: CallRecord | undefined;
   /** Applied to the finished result before it is returned (a tool call seals the next cursor here). */
   last?: (result: IntegrationResult) => IntegrationResult;
+  /**
+   * When set, the promise `invoke` returns settles through this instead
+   * of with the finished result: it gets that result, or undefined when the runtime failed while
+   * finishing it, and the promise's `resolve`, which it calls once; it never throws, and the
+   * promise then never rejects. A tool call writes its audit entry here (runtime.ts), so that
+   * the caller's one promise settles once the entry is written, without a hop of its own.
+   */
+  deliver?: ((result: IntegrationResult | undefined, resolve: (result: IntegrationResult) => void) => void) | undefined;
 }
 
 export interface AttemptRecord {
@@ -126,7 +135,12 @@ export class Executor {
       onRetry: policy.max_attempts <= 1 ? undefined : (attempt, wait, code) =>
         store.appendAudit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
     };
-    if (policy.max_attempts > 1) return this.execute(input).then(({ result, attempts }) => this.settle(invocation, request, result, attempts));
+    if (policy.max_attempts > 1) {
+      const settled = this.execute(input).then(({ result, attempts }) => this.settle(invocation, request, result, attempts));
+      const deliver = invocation.deliver;
+      if (deliver === undefined) return settled;
+      return new Promise((resolve) => settled.then((result) => deliver(result, resolve), () => deliver(undefined, resolve)));
+    }
     // One attempt and nothing to retry: no loop, no async frame and no promise of its own; the
     // attempt settles the invocation as soon as the integration answers. The clock is read once
     // at the start (or not at all: see `Invocation.begun`) and once at the end, for both latencies.
@@ -138,7 +152,7 @@ export class Executor {
         return this.settle(invocation, request, result, [attempt]);
       }
       return this.finish(invocation, result, [attempt], attempt, begun);
-    });
+    }, invocation.deliver);
   }
 
   /** An invocation's last step: a renewed credential after a 401, output validation and the runtime's meta. */
@@ -228,42 +242,52 @@ export class Executor {
     input: ExecuteInput,
     begun: number,
     then?: (result: IntegrationResult) => IntegrationResult | Promise<IntegrationResult>,
+    deliver?: Invocation['deliver'],
   ): Promise<IntegrationResult> {
     const { request, credential } = input;
     const provider = input.spec.provider;
     return new Promise<IntegrationResult>((resolveAttempt, reject) => {
       const resolve = then === undefined ? resolveAttempt : (result: IntegrationResult) => {
         try {
-          resolveAttempt(then(result));
+          const out = then(result);
+          if (deliver === undefined) resolveAttempt(out);
+          else if (out instanceof Promise) out.then((final: IntegrationResult) => deliver(final, resolveAttempt), () => deliver(undefined, resolveAttempt));
+          else deliver(out, resolveAttempt);
         } catch (error) {
-          reject(error);
+          if (deliver === undefined) reject(error);
+          else deliver(undefined, resolveAttempt);
         }
       };
       const deadline = this.deadlines.add(request.timeout_ms, begun, () =>
         resolve(errorResult('TIMEOUT', `${provider} did not answer within ${request.timeout_ms} ms`, emptyMeta(provider, null), { retriable: true })),
       );
       const ctx = new AttemptContext(input.tenant, request.trace_id, input.classification, deadline, credential);
-      let pending: Promise<unknown>;
+      const answered = (value: unknown): void => {
+        if (deadline.done) return;
+        deadline.settle();
+        // Copied into plain data and scrubbed in one pass; never throws, whatever `value` does.
+        resolve(sanitizeResult(value, provider, credential?.secret));
+      };
+      const failed = (): void => {
+        if (deadline.done) return;
+        deadline.settle();
+        // Never the exception itself: no stack, no message that might carry a secret.
+        resolve(errorResult('PROVIDER_ERROR', `${provider} failed unexpectedly`, emptyMeta(provider, null)));
+      };
+      const integration = input.integration as Integration & Partial<Pick<BaseIntegration, typeof callInto>>;
       try {
-        // Promise.resolve: a non-promise or a thenable whose `then` throws becomes a rejection here.
-        pending = Promise.resolve(input.integration.call(request, ctx));
+        if (integration.call === baseCall && typeof integration[callInto] === 'function') {
+          // The base class's own `call`: its callback form answers without a promise of its own,
+          // and untimed, since `finish` sets meta.latency_ms from the runtime's own clock readings.
+          integration[callInto](request, ctx, answered, false);
+        } else {
+          // Promise.resolve: a non-promise or a thenable whose `then` throws becomes a rejection here.
+          Promise.resolve(integration.call(request, ctx)).then(answered, failed);
+        }
       } catch {
-        pending = Promise.reject(new Error('the integration threw synchronously'));
+        // The integration threw synchronously.
+        failed();
       }
-      pending.then(
-        (value) => {
-          if (deadline.done) return;
-          deadline.settle();
-          // Copied into plain data and scrubbed in one pass; never throws, whatever `value` does.
-          resolve(sanitizeResult(value, provider, credential?.secret));
-        },
-        () => {
-          if (deadline.done) return;
-          deadline.settle();
-          // Never the exception itself: no stack, no message that might carry a secret.
-          resolve(errorResult('PROVIDER_ERROR', `${provider} failed unexpectedly`, emptyMeta(provider, null)));
-        },
-      );
     });
   }
 }
@@ -288,6 +312,9 @@ function roundMs(ms: number): number {
 function renewable(invocation: Invocation, result: IntegrationResult): boolean {
   return !result.ok && result.error.code === 'AUTH_REQUIRED' && invocation.credential !== undefined;
 }
+
+/** `BaseIntegration`'s own `call`, which a subclass may override. */
+const baseCall = BaseIntegration.prototype.call;
 
 /** The CallContext of one attempt; its abort signal exists only once an integration reads it. */
 class AttemptContext implements CallContext {

@@ -1,3 +1,4 @@
+// Over 300 lines: the Runtime class is the public entry of every governed call (tool calls, confirmations, sync pages), documented in one place.
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { Bundle } from '../bundle/format.ts';
 import type { Integration, IntegrationCall, IntegrationResult, RetryPolicy } from '../integration/types.ts';
@@ -191,30 +192,49 @@ export class Runtime {
     return result;
   }
 
-  /** Runs one tool call through the dispatch steps and audits it. Never throws: every failure is an IntegrationResult error. */
-  async callTool(input: ToolCall): Promise<IntegrationResult> {
+  /**
+   * Runs one tool call through the dispatch steps and audits it. Never throws: every failure is
+   * an IntegrationResult error. The result is returned once its audit entry is written (or
+   * marked unaudited when the write failed). Not `async`: the common read hands its audit entry
+   * to the executor (`Invocation.deliver`), and its promise is the call's, with no hop of its own.
+   */
+  callTool(input: ToolCall): Promise<IntegrationResult> {
     const started = performance.now();
     // Every caller-supplied field is bounded before it is stored or echoed (envelope-bounds.ts).
     const { call, problem } = boundToolCall(input);
     const tenant = call.tenant ?? 'default';
     const traceId = call.trace_id ?? this.parts.traceId();
     const record: CallRecord = { method_id: null, provider: null, detail: { expert: call.expert, tool: call.tool, op: call.op } };
-    let result: IntegrationResult;
+    const finish = (result: IntegrationResult | undefined, resolve: (result: IntegrationResult) => void): void =>
+      this.audit(call, tenant, traceId, record, result ?? internalError(call, started), resolve);
+    let dispatched: IntegrationResult | Promise<IntegrationResult>;
     try {
       if (problem) {
-        result = errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', null, elapsed(started)));
+        dispatched = errorResult('VALIDATION_FAILED', problem, emptyMeta('botc', null, elapsed(started)));
       } else {
-        const dispatched = dispatch(this.parts, callContext(call, tenant, traceId, started, record));
-        result = dispatched instanceof Promise ? await dispatched : dispatched;
+        const ctx = callContext(call, tenant, traceId, started, record, finish);
+        dispatched = dispatch(this.parts, ctx);
+        // The governed call audits as the integration answers: its promise is the call's.
+        if (ctx.delivers === true) return dispatched as Promise<IntegrationResult>;
+        // Else this audits, and a step that runs later must not.
+        ctx.deliver = undefined;
       }
     } catch {
       // A bug in the runtime itself: report it without its details.
-      result = errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
+      dispatched = internalError(call, started);
     }
+    return new Promise((resolve) => {
+      if (!(dispatched instanceof Promise)) finish(dispatched, resolve);
+      else dispatched.then((result) => finish(result, resolve), () => finish(undefined, resolve));
+    });
+  }
+
+  /** Writes the audit entry of a tool call, then resolves with its result (unaudited when the write failed). Never throws. */
+  private audit(call: ToolCall, tenant: string, traceId: string, record: CallRecord, result: IntegrationResult, resolve: (result: IntegrationResult) => void): void {
     record.detail['latency_ms'] = result.meta.latency_ms;
-    // The audit wrapper (audit.ts), inlined on this hot path to save a promise hop.
+    let written: Promise<unknown>;
     try {
-      await this.parts.store.appendAudit({
+      written = this.parts.store.appendAudit({
         tenant,
         action: call.op === 'call' ? 'call' : 'query',
         actor: `expert:${call.expert}`,
@@ -224,10 +244,12 @@ export class Runtime {
         trace_id: traceId,
         detail: record.detail,
       });
-      return result;
     } catch {
-      return unaudited(result);
+      resolve(unaudited(result));
+      return;
     }
+    // Promise.resolve: a store whose write is not a promise, or whose `then` throws, still settles the call.
+    Promise.resolve(written).then(() => resolve(result), () => resolve(unaudited(result)));
   }
 
   /**
@@ -293,6 +315,11 @@ export class Runtime {
   async close(): Promise<void> {
     await this.parts.store.close();
   }
+}
+
+/** What a tool call answers when the runtime itself failed: no details of the failure. */
+function internalError(call: ToolCall, started: number): IntegrationResult {
+  return errorResult('INTERNAL_ERROR', 'the runtime failed while handling the call', emptyMeta('botc', `tool:${call.tool}`, elapsed(started)));
 }
 
 export type { IntegrationCall };

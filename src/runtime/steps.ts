@@ -43,6 +43,14 @@ export interface CallContext {
   args: CallArgs | undefined;
   plan: MethodPlan | undefined;
   credential: Credential | undefined;
+  /**
+   * How the caller finishes the call (a tool call writes its audit entry), when it lets the
+   * governed call do that itself as the integration answers (`Invocation.deliver`): set before
+   * dispatch; `delivers` says whether the last step took it over. The caller clears it when
+   * dispatch returned without taking it, so that it is never used twice.
+   */
+  deliver?: Invocation['deliver'] | undefined;
+  delivers?: boolean;
 }
 
 /** Why a step stops a call: a closed error code and a message for the caller. */
@@ -63,8 +71,9 @@ export interface Step {
 }
 
 /** A new context for a tool call (stage `call`), before any step ran. */
-export function callContext(call: DispatchCall, tenant: string, traceId: string, started: number, record: CallRecord): CallContext {
-  return { stage: 'call', call, tenant, traceId, started, record, tool: undefined, args: undefined, plan: undefined, credential: undefined };
+export function callContext(call: DispatchCall, tenant: string, traceId: string, started: number, record: CallRecord, deliver?: Invocation['deliver']): CallContext {
+  // Every field set here, in one order: the steps read contexts of one shape.
+  return { stage: 'call', call, tenant, traceId, started, record, tool: undefined, args: undefined, plan: undefined, credential: undefined, deliver, delivers: false };
 }
 
 const expertMayUseTool: Step = {
@@ -214,16 +223,22 @@ const runGoverned: Step = {
     const record = ctx.record;
     if (args.idempotency_key !== undefined) record.detail['idempotency_key'] = args.idempotency_key;
     if (args.dry_run) record.detail['dry_run'] = true;
-    const invocation: Invocation = { plan, args, tenant: ctx.tenant, traceId: ctx.traceId, credential: ctx.credential, started: ctx.started, record };
     const kind: CallKind = plan.governance.ok ? plan.governance.kind : 'read';
     // A read without a key is the common call: the integration's result with its cursor sealed,
-    // finished by the executor itself (no promise hop here).
+    // finished by the executor itself (no promise hop here), and handed to the caller's
+    // `deliver` (its audit entry) when it gave one.
     if (kind === 'read' && args.idempotency_key === undefined) {
-      invocation.last = (result) => sealed(parts, ctx, result);
-      // Without a credential source no step waited: the attempt's timeout counts from the call's start.
-      if (!parts.options.credentials) invocation.begun = ctx.started;
-      return parts.executor.invoke(invocation);
+      const deliver = ctx.deliver;
+      if (deliver !== undefined) ctx.delivers = true;
+      return parts.executor.invoke({
+        plan, args, tenant: ctx.tenant, traceId: ctx.traceId, credential: ctx.credential, started: ctx.started, record,
+        // Without a credential source no step waited: the attempt's timeout counts from the call's start.
+        begun: parts.options.credentials ? undefined : ctx.started,
+        last: (result) => sealed(parts, ctx, result),
+        deliver,
+      });
     }
+    const invocation: Invocation = { plan, args, tenant: ctx.tenant, traceId: ctx.traceId, credential: ctx.credential, started: ctx.started, record };
     return keyedOrGoverned(parts, ctx, invocation, kind);
   },
 };
