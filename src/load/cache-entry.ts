@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The format of the entries under `<root>/.botc/cache/` (src/build/cache.ts writes them; the
- * runtime reads precompiled modules from it, src/load/compiled.ts). Bump it whenever what an
+ * The format of the entries under `<root>/.botc/cache/` (the build's cache, src/build/cache/cache.ts,
+ * and the runtime's verdicts and validators, src/runtime/verdicts.ts, write them; the runtime reads precompiled modules from it, src/load/compiled.ts). Bump it whenever what an
  * entry holds, or what produced it, changes meaning: entries of any other format are ignored
  * (and overwritten) rather than trusted.
  */
@@ -102,5 +102,42 @@ export function readCacheEntry(dir: string, kind: string, key: string): { value:
     return { value: JSON.parse(entry.payload) as unknown };
   } catch {
     return 'reject';
+  }
+}
+
+/**
+ * Writes `value` (plain JSON) as the entry `key` of `kind` in the cache folder `dir`
+ * (`<root>/.botc/cache`, which the caller has checked is a real folder): `dir/kind` made 0700
+ * if absent, the entry written 0600 to a temporary file opened with O_EXCL and O_NOFOLLOW and
+ * renamed into place. Returns whether the entry was stored; never throws (a read-only workspace
+ * or a full disk leaves the cache as it was).
+ */
+export function writeCacheEntry(dir: string, kind: string, key: string, value: unknown): boolean {
+  try {
+    const folder = path.join(dir, kind);
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    if (!lstatSync(folder).isDirectory()) return false;
+    const payload = JSON.stringify(value);
+    const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind, key, sha256: sha256Hex(payload), payload };
+    const target = path.join(folder, `${key}.json`);
+    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+    try {
+      // Not fsync'd (it cost ~1 s of a cold build, on its critical path): the rename keeps a
+      // concurrent reader from seeing half an entry, and an entry left empty or torn by a
+      // crash fails its payload hash when read, which is a miss.
+      writeSync(fd, JSON.stringify(entry));
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(temporary, target);
+    } catch {
+      rmSync(temporary, { force: true });
+      return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
 }

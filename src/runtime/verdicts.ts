@@ -1,7 +1,7 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, readCacheEntry, sha256Hex, type StoredEntry } from '../load/cache-entry.ts';
+import { CACHE_DIR, botcVersionTag, cacheKey, readCacheEntry, writeCacheEntry } from '../load/cache-entry.ts';
 import { moduleKey } from '../load/compiled.ts';
 
 /**
@@ -73,30 +73,9 @@ export function storeVerdict(root: string, subject: VerdictSubject, textSha256: 
  * renamed into place. A failure is silent: the result of a command never depends on the cache.
  */
 export function writeUserEntry(root: string, kind: string, key: string, value: unknown): void {
-  try {
-    const dir = path.join(root, CACHE_DIR);
-    for (const folder of [path.dirname(dir), dir]) {
-      if (lstatSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true) return;
-    }
-    const folder = path.join(dir, kind);
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
-    if (!lstatSync(folder).isDirectory()) return;
-    const payload = JSON.stringify(value);
-    const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind, key, sha256: sha256Hex(payload), payload };
-    const target = path.join(folder, `${key}.json`);
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-    try {
-      writeSync(fd, JSON.stringify(entry));
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(temporary, target);
-    } catch {
-      rmSync(temporary, { force: true });
-    }
-  } catch {
-    // A read-only workspace or a full disk: the command goes on without storing the entry.
+  const dir = path.join(root, CACHE_DIR);
+  for (const folder of [path.dirname(dir), dir]) {
+    if (lstatSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true) return;
   }
+  writeCacheEntry(dir, kind, key, value);
 }

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CACHE_DIR, CACHE_FORMAT, CACHE_KEY as KEY, botcVersionTag, readCacheEntry, sha256Hex, type StoredEntry } from '../../load/cache-entry.ts';
+import { CACHE_DIR, CACHE_KEY as KEY, readCacheEntry, writeCacheEntry } from '../../load/cache-entry.ts';
 
 // The entry format and key are shared with the runtime, which reads precompiled modules.
 export { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, sha256Hex } from '../../load/cache-entry.ts';
@@ -68,39 +67,8 @@ export class BuildCache {
   }
 
   private write(kind: CacheKind, key: string, value: unknown): void {
-    if (!this.usable) return;
-    try {
-      if (!this.folderIsReal(true)) return;
-      const folder = path.join(this.dir, kind);
-      mkdirSync(folder, { recursive: true, mode: 0o700 });
-      if (!lstatSync(folder).isDirectory()) return;
-      const payload = JSON.stringify(value);
-      const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind, key, sha256: sha256Hex(payload), payload };
-      const target = this.file(kind, key);
-      const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-      const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-      try {
-        // Not fsync'd (it cost ~1 s of a cold build, on its critical path): the rename keeps a
-        // concurrent reader from seeing half an entry, and an entry left empty or torn by a
-        // crash fails its payload hash when read, which is a miss.
-        writeSync(fd, JSON.stringify(entry));
-      } finally {
-        closeSync(fd);
-      }
-      try {
-        renameSync(temporary, target);
-      } catch {
-        rmSync(temporary, { force: true });
-        return;
-      }
-      this.stats.writes++;
-    } catch {
-      // A read-only workspace or a full disk: the build goes on without caching.
-    }
-  }
-
-  private file(kind: CacheKind, key: string): string {
-    return path.join(this.dir, kind, `${key}.json`);
+    if (!this.usable || !this.folderIsReal(true)) return;
+    if (writeCacheEntry(this.dir, kind, key, value)) this.stats.writes++;
   }
 
   /**
