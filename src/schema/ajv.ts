@@ -34,9 +34,11 @@ export interface AjvOptions {
    */
   allErrors?: boolean;
   /**
-   * Check each schema against the JSON Schema 2020-12 meta-schema before compiling it (default
-   * true). Compiling the meta-schema itself costs ~100 ms of CPU; the runtime, whose schemas the
-   * build already checked, turns it off (src/runtime/validators.ts says why that is safe).
+   * Check each schema against the JSON Schema 2020-12 meta-schema inside `compile` (default
+   * true). Compiling the meta-schema itself costs ~100 ms of CPU. The runtime, whose schemas the
+   * build already checked, turns it off (src/runtime/validators.ts says why that is safe); so
+   * does the build's schema checker, which runs `ajv.validateSchema` itself before it compiles
+   * (checking again inside `compile` was half its validation work done twice).
    */
   validateSchema?: boolean;
   /**
@@ -44,12 +46,6 @@ export interface AjvOptions {
    * out as a module (src/runtime/validator-cache.ts). Validation is the same.
    */
   standalone?: boolean;
-  /**
-   * The caller checks every schema against the meta-schema (`validateSchema`) before it
-   * compiles it, so `compile` does not check it again (the build's schema checker: the
-   * meta-schema check was half of its validation work done twice).
-   */
-  prevalidated?: boolean;
 }
 
 /** JSON Schema 2020-12 formats that botc does not assert (ajv-formats has no checker for them). */
@@ -63,7 +59,7 @@ export const ANNOTATION_ONLY_FORMATS = ['iri', 'iri-reference', 'idn-email', 'id
  * handed to `onLint`. Regular expressions (`pattern`, `patternProperties`) run on a
  * linear-time engine where the pattern allows it (see `linearRegExp`).
  */
-export function createAjv({ checkOnly = false, onLint, allErrors = false, validateSchema = true, standalone = false, prevalidated = false }: AjvOptions = {}): Ajv2020 {
+export function createAjv({ checkOnly = false, onLint, allErrors = false, validateSchema = true, standalone = false }: AjvOptions = {}): Ajv2020 {
   const lint = onLint ? 'log' : false;
   const { Ajv2020: AjvClass } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   // ajv-formats is CommonJS; its export is the function itself.
@@ -84,7 +80,6 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
     ownProperties: true,
     addUsedSchema: false,
     validateFormats: true,
-    ...(prevalidated ? { validateSchema: false } : {}),
     messages: true,
     logger: {
       log: () => undefined,

@@ -65,7 +65,7 @@ export class SchemaInspector {
    * descriptions, as many methods' schemas do, are compiled once.
    */
   private readonly compiled = new Map<string, CompileOutcome>();
-  private readonly ajv: Ajv2020 = createAjv({ checkOnly: true, prevalidated: true, onLint: (message) => this.lintSink.push(message) });
+  private readonly ajv: Ajv2020 = createAjv({ checkOnly: true, validateSchema: false, onLint: (message) => this.lintSink.push(message) });
 
   /**
    * A method schema: a JSON Schema 2020-12 object schema (`type: "object"` at the top, as an
