@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WorkspaceFiles } from '../load/files.ts';
 import { BuildCache } from './cache/cache.ts';
-import { reusableBuild, SourceWalk, wholeBuildKey, type StoredBuild } from './cache/build-cache.ts';
+import { readSourceIndex, reusableBuild, SourceWalk, storeSourceIndex, wholeBuildKey, type SourceIndex, type StoredBuild } from './cache/build-cache.ts';
 import { BuildUsageError } from './build-error.ts';
 import { outputFolderProblem } from './emit/output-folder.ts';
 import type { BuildOptions, BuildResult } from './compile.ts';
@@ -16,7 +16,8 @@ export { BuildUsageError };
  *
  * An unchanged workspace whose bundles are still in place is answered from the build cache
  * before the compiler is even imported (src/build/compile.ts, with zod, ajv, esbuild and
- * handlebars behind it): a no-op rebuild costs hashing the sources and the bundles, no more.
+ * handlebars behind it): a no-op rebuild costs one `lstat` per source (the source index of the
+ * previous build answers unchanged files, see build-cache.ts) and a check of the bundles, no more.
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   let files: WorkspaceFiles;
@@ -38,6 +39,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
   const cache = BuildCache.open(files.root, options.cache !== false);
   const whole = wholeBuildFor(cache, files.root, options);
+  if (whole) storeSourceIndex(cache!, whole.walk, whole.previous);
   if (whole?.stored) {
     const stored = whole.stored;
     return stored.ok ? { ok: true, diagnostics: stored.diagnostics, bundles: stored.bundles, built: [] } : { ok: false, diagnostics: stored.diagnostics, bundles: [], built: [] };
@@ -50,14 +52,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
  * The whole-build cache applies to builds that hand no bundles back and compute no lock
  * update (`botc build` and `botc check`), into a usable output folder.
  */
-function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined; walk: SourceWalk } | undefined {
+function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined; walk: SourceWalk; previous: SourceIndex | undefined } | undefined {
   if (!cache || options.keepBundles !== false || options.lock === 'update') return undefined;
   const outDir = path.resolve(root, options.out ?? 'dist');
   const write = options.write !== false;
   if (write && outputFolderProblem(root, outDir)) return undefined;
+  // The previous build's index of the sources: files whose fingerprint is unchanged are not read.
+  const previous = readSourceIndex(cache);
   const walk = new SourceWalk();
-  const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' }, walk);
-  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined, root), walk };
+  const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' }, walk, previous);
+  return { key, stored: reusableBuild(cache, key, write ? outDir : undefined, root), walk, previous };
 }
 
 /** `check`: everything `build` does but write. */

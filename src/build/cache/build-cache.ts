@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import type { Entry } from '../discover/discover.ts';
 import { pinnedFileDigest } from '../../load/modules.ts';
-import { botcVersionTag, sha256Hex, type BuildCache } from './cache.ts';
+import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
 
 /** Top-level names whose contents a build reads (`automations/` is checked against the bundles). */
 const SOURCES = ['automations', 'bots', 'integrations', 'prompts', 'botc.config.json', 'botc.lock.json'];
@@ -38,8 +38,8 @@ export interface StoredBuild {
  * open file) before it was read; and the key's parts under each top-level source and each
  * `bots/<bot>` folder, from which the per-bot keys are made (incremental.ts).
  */
-export class SourceWalk {
-  /** sha256 of each file read, by workspace-relative path. */
+export class SourceWalk implements SourceIndex {
+  /** sha256 of each file, by workspace-relative path (read by this walk, or taken from the index of an earlier one). */
   readonly digests = new Map<string, string>();
   /** Each file's `fingerprint`, by workspace-relative path. */
   readonly fingerprints = new Map<string, string>();
@@ -47,6 +47,8 @@ export class SourceWalk {
   readonly sections = new Map<string, string[]>();
   /** When the walk started (ms since the epoch). */
   readonly started = Date.now();
+  /** Files this walk opened and hashed (not answered by an earlier walk's fingerprint). */
+  hashed = 0;
   /**
    * The entries discovery lists (src/build/discover/discover.ts: the top-level `bots`,
    * `prompts`, `integrations`, and inside the real ones `bots/*`, `bots/<bot>/*`,
@@ -54,6 +56,64 @@ export class SourceWalk {
    * the walk skipped a folder discovery would list (`bots/node_modules`, say).
    */
   listing: Entry[] | undefined = [];
+}
+
+/**
+ * What an earlier walk knew of each file: its fingerprint (device, inode, size, mtime, ctime)
+ * and its sha256, and when that walk started. A later walk does not read a file whose
+ * fingerprint is unchanged and which was not changed just before `started` (see `RACY_MS`).
+ * A `SourceWalk` of the same process is one; so is the index the previous build stored in the
+ * cache (`readSourceIndex`), which plays the part of git's index across processes.
+ */
+export interface SourceIndex {
+  readonly started: number;
+  readonly digests: ReadonlyMap<string, string>;
+  readonly fingerprints: ReadonlyMap<string, string>;
+}
+
+/** The stored form of a `SourceIndex` (cache kind `sources`): `[path, fingerprint, sha256]` per file. */
+interface StoredSourceIndex {
+  started: number;
+  files: [string, string, string][];
+}
+
+/** The source index's cache key: one index per workspace and botc version, a newer build's replaces it. */
+export function sourceIndexKey(): string {
+  return cacheKey('sources', botcVersionTag());
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * The source index the last build stored, or undefined (none, or not a valid one: the walk
+ * then reads every file). The entry's payload hash is checked by the cache; its shape here.
+ */
+export function readSourceIndex(cache: BuildCache): SourceIndex | undefined {
+  const stored = cache.get<StoredSourceIndex>('sources', sourceIndexKey());
+  if (stored === null || typeof stored !== 'object' || !Number.isFinite(stored.started) || !Array.isArray(stored.files)) return undefined;
+  const digests = new Map<string, string>();
+  const fingerprints = new Map<string, string>();
+  for (const entry of stored.files) {
+    if (!Array.isArray(entry) || entry.length !== 3 || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || typeof entry[2] !== 'string' || !SHA256_HEX.test(entry[2])) return undefined;
+    digests.set(entry[0], entry[2]);
+    fingerprints.set(entry[0], entry[1]);
+  }
+  return { started: stored.started, digests, fingerprints };
+}
+
+/**
+ * Stores the index of `walk` for the next build, unless it says nothing `previous` (the index
+ * the walk started from) did not: no file was hashed and none was removed. Written at once,
+ * whatever the build's outcome: the digests are of the files as they are, not of a result.
+ */
+export function storeSourceIndex(cache: BuildCache, walk: SourceWalk, previous: SourceIndex | undefined): void {
+  if (previous && walk.hashed === 0 && walk.digests.size === previous.digests.size) return;
+  const files: [string, string, string][] = [];
+  for (const [file, digest] of walk.digests) {
+    const print = walk.fingerprints.get(file);
+    if (print !== undefined) files.push([file, print, digest]);
+  }
+  cache.write('sources', sourceIndexKey(), { started: walk.started, files } satisfies StoredSourceIndex);
 }
 
 /** Whether discovery lists `relative` (at `depth` below a top-level source); see `SourceWalk.listing`. */
@@ -84,7 +144,7 @@ function kindOf(full: string): Kind {
 }
 
 /** The walk of `wholeBuildKey`: `add` pushes the parts of an entry and of everything under it to `parts`. */
-function walker(parts: string[], walk: SourceWalk | undefined, previous: SourceWalk | undefined) {
+function walker(parts: string[], walk: SourceWalk | undefined, previous: SourceIndex | undefined) {
   const racyBefore = previous ? previous.started - RACY_MS : 0;
   const add = (relative: string, full: string, depth: number, kind: Kind): void => {
     if (kind === undefined) return;
@@ -142,7 +202,7 @@ export function sectionsUnchanged(root: string, previous: SourceWalk, names: Ite
  * key in the same build, a file whose fingerprint is unchanged and was not changed shortly
  * before that walk started is not read again: its earlier sha256 stands.
  */
-export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, walk?: SourceWalk, previous?: SourceWalk): string {
+export function wholeBuildKey(root: string, options: { out: string; bots: readonly string[]; write: boolean; lock: string }, walk?: SourceWalk, previous?: SourceIndex): string {
   const parts: string[] = [botcVersionTag(), JSON.stringify({ ...options, bots: [...options.bots].sort() })];
   const { add, kindOf } = walker(parts, walk, previous);
   // Each source's own kind (a link, a folder, a file, or absent) is part of the walk below; the
@@ -159,14 +219,22 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
 }
 
 /** A file's sha256 (`\u0000unreadable` when it cannot be read), recorded in `walk`; taken from `previous` when the file is unchanged since. */
-function readDigest(relative: string, full: string, walk: SourceWalk | undefined, previous: SourceWalk | undefined, racyBefore: number): string {
+function readDigest(relative: string, full: string, walk: SourceWalk | undefined, previous: SourceIndex | undefined, racyBefore: number): string {
   if (previous) {
     // Checking an earlier walk: one lstat tells an unchanged file (the fingerprint of the file
     // the listing named, as `fstat` gave it then), which is not read again.
     const known = previous.digests.get(relative);
     const stat = known === undefined ? undefined : lstatSync(full, { throwIfNoEntry: false });
-    if (stat?.isFile() && previous.fingerprints.get(relative) === sourceFingerprint(stat) && stat.ctimeMs < racyBefore && stat.mtimeMs < racyBefore) return known!;
+    if (stat?.isFile() && stat.ctimeMs < racyBefore && stat.mtimeMs < racyBefore) {
+      const print = sourceFingerprint(stat);
+      if (previous.fingerprints.get(relative) === print) {
+        walk?.digests.set(relative, known!);
+        walk?.fingerprints.set(relative, print);
+        return known!;
+      }
+    }
   }
+  if (walk) walk.hashed++;
   let fd: number | undefined;
   try {
     // Opened without following a link: the listing said file, and a file swapped for a link since is unreadable here.

@@ -6,7 +6,7 @@ import { CACHE_DIR, CACHE_KEY as KEY, readCacheEntry, writeCacheEntry } from '..
 export { CACHE_DIR, CACHE_FORMAT, botcVersionTag, cacheKey, sha256Hex } from '../../load/cache-entry.ts';
 
 /** The kinds of entry, each in its own folder. */
-export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build' | 'compiled' | 'bot' | 'integrations';
+export type CacheKind = 'schema' | 'module-inputs' | 'declarations' | 'build' | 'compiled' | 'bot' | 'integrations' | 'sources';
 
 /**
  * The build's content-addressed cache under `<root>/.botc/cache/`: an optimization only. Every
@@ -66,7 +66,11 @@ export class BuildCache {
     this.pending.clear();
   }
 
-  private write(kind: CacheKind, key: string, value: unknown): void {
+  /**
+   * Writes `value` (plain JSON data) under `key` now, whatever the build's outcome: for entries
+   * that describe the sources rather than a result (the source index). A failure is silent.
+   */
+  write(kind: CacheKind, key: string, value: unknown): void {
     if (!this.usable || !this.folderIsReal(true)) return;
     if (writeCacheEntry(this.dir, kind, key, value)) this.stats.writes++;
   }
