@@ -39,13 +39,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   }
   const cache = BuildCache.open(files.root, options.cache !== false);
   const whole = wholeBuildFor(cache, files.root, options);
-  if (whole) storeSourceIndex(cache!, whole.walk, whole.previous);
   if (whole?.stored) {
     const stored = whole.stored;
+    if (stored.ok) storeSourceIndex(cache!, whole.walk, whole.previous);
     return stored.ok ? { ok: true, diagnostics: stored.diagnostics, bundles: stored.bundles, built: [] } : { ok: false, diagnostics: stored.diagnostics, bundles: [], built: [] };
   }
   const { compile } = await import('./compile.ts');
-  return compile(files, options, cache, whole);
+  const result = await compile(files, options, cache, whole);
+  // Like every entry, the index is written by builds free of errors only: a failed build writes nothing.
+  if (whole && result.ok) storeSourceIndex(cache!, whole.walk, whole.previous);
+  return result;
 }
 
 /**

@@ -103,8 +103,8 @@ export function readSourceIndex(cache: BuildCache): SourceIndex | undefined {
 
 /**
  * Stores the index of `walk` for the next build, unless it says nothing `previous` (the index
- * the walk started from) did not: no file was hashed and none was removed. Written at once,
- * whatever the build's outcome: the digests are of the files as they are, not of a result.
+ * the walk started from) did not: no file was hashed and none was removed. Written at once (the
+ * build calls it once it is known to be free of errors: a failed build writes nothing).
  */
 export function storeSourceIndex(cache: BuildCache, walk: SourceWalk, previous: SourceIndex | undefined): void {
   if (previous && walk.hashed === 0 && walk.digests.size === previous.digests.size) return;

@@ -66,10 +66,7 @@ export class BuildCache {
     this.pending.clear();
   }
 
-  /**
-   * Writes `value` (plain JSON data) under `key` now, whatever the build's outcome: for entries
-   * that describe the sources rather than a result (the source index). A failure is silent.
-   */
+  /** Writes `value` (plain JSON data) under `key` now, not at `flush`; a failure is silent. */
   write(kind: CacheKind, key: string, value: unknown): void {
     if (!this.usable || !this.folderIsReal(true)) return;
     if (writeCacheEntry(this.dir, kind, key, value)) this.stats.writes++;
