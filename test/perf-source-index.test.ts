@@ -1,10 +1,12 @@
-import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import { readSourceIndex, SourceWalk, sourceIndexKey, wholeBuildKey } from '../src/build/cache/build-cache.ts';
 import { BuildCache } from '../src/build/cache/cache.ts';
+import { WorkspaceFiles } from '../src/load/files.ts';
 import { writeWorkspace } from './helpers/workspace.ts';
 
 // The source index (cache kind `sources`): the previous build's fingerprint and sha256 of every
@@ -86,5 +88,31 @@ describe('the source index', () => {
       cache.write('sources', sourceIndexKey(), { started: Date.now(), files });
       expect(readSourceIndex(cache)).toBeUndefined();
     }
+  });
+});
+
+describe("the walk's bytes lent to the build", () => {
+  it('are read once, from the lend, after the same folder checks; what is not lent is read from disk', () => {
+    const root = writeWorkspace();
+    mkdirSync(path.join(root, 'elsewhere'));
+    symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'bots', 'linked'));
+    const files = new WorkspaceFiles(root);
+    const bytes = Buffer.from('lent text\n');
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    files.lend(new Map([['bots/demo/ghost.md', bytes], ['bots/linked/x.md', bytes]]), new Map([['bots/demo/ghost.md', digest]]));
+    // Not on disk: only the lend can answer, and only once.
+    expect(files.read('bots/demo/ghost.md')).toEqual({ ok: true, text: 'lent text\n', sha256: digest });
+    expect(files.read('bots/demo/ghost.md')).toEqual({ ok: false, kind: 'missing' });
+    // A folder that is a link is refused before the lend is consulted.
+    expect(files.read('bots/linked/x.md')).toMatchObject({ ok: false, kind: 'unsafe' });
+    // Over the caller's cap: read from disk, which reports it.
+    files.lend(new Map([[EXPERT, Buffer.alloc(64, 0x61)]]));
+    expect(files.read(EXPERT, 16)).toMatchObject({ ok: false, kind: 'too-large' });
+  });
+
+  it('give the same build as reading every file', async () => {
+    const root = writeWorkspace({ 'prompts/extra.md': '---\ndescription: An extra block.\n---\nBe brief.\r\n' });
+    const lent = await build({ root, ...OPTIONS });
+    expect(lent).toEqual(await build({ root, ...OPTIONS, cache: false }));
   });
 });

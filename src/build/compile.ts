@@ -107,6 +107,8 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   options = { ...options, out: options.out ?? reportConfig(diagnostics, files.root).out ?? 'dist' };
   // One context through the stages: the files, the diagnostics, what discovery found, the cache.
   const ctx: BuildContext = { files, diagnostics, entries, cache };
+  // The prompt and bot files the key's walk read are not opened and hashed again.
+  if (whole) files.lend(whole.walk.contents, whole.walk.digests);
 
   // The integration stage is taken whole from the cache when nothing it reads changed
   // (integration-cache.ts); only on a miss are its modules (ajv, the sandbox, esbuild) imported.
@@ -148,6 +150,8 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
       const bot = loadBot(ctx, dir);
       if (bot) bots.push({ id: name, source: bot, slices: { load: diagnostics.items.slice(mark), check: [], resolve: [], assemble: [] } });
     }
+    // Every prompt and bot file has been read: what is left of the walk's bytes is dropped.
+    files.lend(undefined);
     const stage = (item: BotItem, which: BotStage, run: (bot: BotSource) => void): void => {
       if (item.stored) {
         diagnostics.items.push(...item.stored.diagnostics[which]);
@@ -246,6 +250,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     else cache?.discard();
     return result;
   } finally {
+    files.lend(undefined);
     pending?.schemas.close();
   }
 }

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import path from 'node:path';
 import type { Position } from '../diagnostics/diagnostic.ts';
 
@@ -25,6 +25,8 @@ export type ReadResult = { ok: true; text: string; sha256: string } | ({ ok: fal
 export class WorkspaceFiles {
   readonly root: string;
   private readonly realDirs = new Map<string, boolean>();
+  /** Bytes already read (and their sha256) by the build's walk of the sources; see `lend`. */
+  private lent: { bytes: Map<string, Buffer>; digests: ReadonlyMap<string, string> } | undefined;
 
   constructor(root: string) {
     this.root = realpathSync(root);
@@ -42,11 +44,31 @@ export class WorkspaceFiles {
     return normalized !== '..' && !normalized.startsWith('../') && normalized === rel;
   }
 
+  /**
+   * Lends the bytes a walk of the sources already read (workspace-relative path → bytes, read
+   * from a regular file opened without following links, in a folder reached without following
+   * links) with their sha256: `read` takes each once from here instead of opening and hashing
+   * the file again, after the same containment and folder checks. `undefined` drops what is
+   * left. The build lends only the bytes its whole-build key was computed from.
+   */
+  lend(bytes: Map<string, Buffer> | undefined, digests: ReadonlyMap<string, string> = new Map()): void {
+    this.lent = bytes ? { bytes, digests } : undefined;
+  }
+
+  /**
+   * Reads a text file: `ok` with its text (strict UTF-8, normalized as `decodeText` says) and
+   * the sha256 of that text, or why it was refused (missing, unsafe, too large, bad encoding).
+   */
   read(rel: string, cap = TEXT_FILE_CAP): ReadResult {
     if (!WorkspaceFiles.isContained(rel)) return { ok: false, kind: 'unsafe', reason: 'it resolves outside the workspace' };
     const dir = path.posix.dirname(rel);
     if (!this.isRealDir(dir)) {
       return { ok: false, kind: 'unsafe', reason: `folder \`${dir}\` is a symlink or resolves outside the workspace` };
+    }
+    const lent = this.lent?.bytes.get(rel);
+    if (lent !== undefined) {
+      this.lent!.bytes.delete(rel);
+      if (lent.length <= cap) return decoded(lent, this.lent!.digests.get(rel));
     }
     let fd: number;
     try {
@@ -69,14 +91,7 @@ export class WorkspaceFiles {
         if (n === 0) break;
         filled += n;
       }
-      const bytes = buffer.subarray(0, filled);
-      const decoded = decodeText(bytes);
-      if (!decoded.ok) return decoded;
-      // The digest is of the normalized text; when nothing was normalized, those are the bytes read.
-      const digest = createHash('sha256');
-      if (!decoded.normalized) digest.update(bytes);
-      else digest.update(decoded.text, 'utf8');
-      return { ok: true, text: decoded.text, sha256: digest.digest('hex') };
+      return decoded(buffer.subarray(0, filled), undefined);
     } finally {
       closeSync(fd);
     }
@@ -96,6 +111,17 @@ export class WorkspaceFiles {
     }
     return known;
   }
+}
+
+/**
+ * A file's bytes as `WorkspaceFiles.read` answers them; `sha256`, when known, is that of the
+ * bytes. The digest is of the normalized text; when nothing was normalized, those are the bytes.
+ */
+function decoded(bytes: Buffer, sha256: string | undefined): ReadResult {
+  const text = decodeText(bytes);
+  if (!text.ok) return text;
+  if (!text.normalized) return { ok: true, text: text.text, sha256: sha256 ?? hash('sha256', bytes, 'hex') };
+  return { ok: true, text: text.text, sha256: hash('sha256', text.text, 'hex') };
 }
 
 /** A one-line reason for a failed read, for diagnostics. */

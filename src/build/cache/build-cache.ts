@@ -3,6 +3,7 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import type { Entry } from '../discover/discover.ts';
+import { TEXT_FILE_CAP } from '../../load/files.ts';
 import { pinnedFileDigest } from '../../load/modules.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
 
@@ -49,6 +50,12 @@ export class SourceWalk implements SourceIndex {
   readonly started = Date.now();
   /** Files this walk opened and hashed (not answered by an earlier walk's fingerprint). */
   hashed = 0;
+  /**
+   * The bytes of the prompt and bot files this walk read (under `bots/` and `prompts/`, up to
+   * `TEXT_FILE_CAP`), by workspace-relative path: lent to the build's `WorkspaceFiles`, which
+   * then neither opens nor hashes them again (src/load/files.ts, `lend`).
+   */
+  readonly contents = new Map<string, Buffer>();
   /**
    * The entries discovery lists (src/build/discover/discover.ts: the top-level `bots`,
    * `prompts`, `integrations`, and inside the real ones `bots/*`, `bots/<bot>/*`,
@@ -237,12 +244,18 @@ function readDigest(relative: string, full: string, walk: SourceWalk | undefined
   if (walk) walk.hashed++;
   let fd: number | undefined;
   try {
-    // Opened without following a link: the listing said file, and a file swapped for a link since is unreadable here.
-    fd = openSync(full, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    // Opened without following a link: the listing said file, and a file swapped for a link
+    // since is unreadable here (as is one swapped for a FIFO: O_NONBLOCK, then not a file).
+    fd = openSync(full, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
     const stat = fstatSync(fd);
-    const digest = hash('sha256', readFileSync(fd), 'hex');
-    walk?.digests.set(relative, digest);
-    walk?.fingerprints.set(relative, sourceFingerprint(stat));
+    if (!stat.isFile()) return '\u0000unreadable';
+    const bytes = readFileSync(fd);
+    const digest = hash('sha256', bytes, 'hex');
+    if (walk) {
+      walk.digests.set(relative, digest);
+      walk.fingerprints.set(relative, sourceFingerprint(stat));
+      if (bytes.length <= TEXT_FILE_CAP && (relative.startsWith('bots/') || relative.startsWith('prompts/'))) walk.contents.set(relative, bytes);
+    }
     return digest;
   } catch {
     return '\u0000unreadable';
