@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
-import { readSourceIndex, SourceWalk, sourceIndexKey, wholeBuildKey } from '../src/build/cache/build-cache.ts';
+import { racyWindow, readSourceIndex, SourceWalk, sourceIndexKey, wholeBuildKey } from '../src/build/cache/build-cache.ts';
 import { BuildCache } from '../src/build/cache/cache.ts';
 import { WorkspaceFiles } from '../src/load/files.ts';
 import { writeWorkspace } from './helpers/workspace.ts';
@@ -37,8 +37,9 @@ function indexFile(root: string): string {
 describe('the source index', () => {
   it('spares a rebuild reading unchanged files, and still sees a same-size rewrite whose mtime was set back', async () => {
     const root = writeWorkspace({ 'prompts/extra.md': '---\ndescription: An extra block.\n---\nBe brief.\n' });
-    // Files changed within two seconds before a walk are read again by the next one (racy).
-    await sleep(2_100);
+    // Files changed just before a walk (within 100 ms on a file system with sub-second times)
+    // are read again by the next one (racy).
+    await sleep(150);
     const first = await build({ root, ...OPTIONS });
     expect(first.ok).toBe(true);
     const unchanged = walk(root);
@@ -60,6 +61,12 @@ describe('the source index', () => {
     const second = await build({ root, ...OPTIONS });
     expect(second).toEqual(await build({ root, ...OPTIONS, cache: false }));
   }, 20_000);
+
+  it('takes a racy window of two seconds for files with whole-second times, a tenth of one otherwise', () => {
+    expect(racyWindow({ mtimeMs: 1_700_000_000_000, ctimeMs: 1_700_000_002_000 })).toBe(2_000);
+    expect(racyWindow({ mtimeMs: 1_700_000_000_000, ctimeMs: 1_700_000_002_004.25 })).toBe(100);
+    expect(racyWindow({ mtimeMs: 1_700_000_000_120.5, ctimeMs: 1_700_000_002_000 })).toBe(100);
+  });
 
   it('reads again every file changed just before the walk that stored it', async () => {
     const root = writeWorkspace();

@@ -138,8 +138,20 @@ const ENTRY_KINDS = { link: 'symlink', folder: 'dir', file: 'file', other: 'othe
  * A file changed within this long before a walk started is hashed again by a later walk even
  * when its fingerprint is unchanged: file systems stamp times from a coarse clock, so a write
  * landing in the same tick as the one before it, keeping the size, could leave all four equal.
+ * Two seconds covers file systems that keep whole seconds (ext3, HFS+) or two (FAT).
  */
 const RACY_MS = 2_000;
+/**
+ * The same window for a file whose times have a sub-second part: its file system keeps fine
+ * times (ext4, XFS, Btrfs, tmpfs, APFS, NTFS), stamped from a kernel clock that ticks every
+ * 1–10 ms, so a tenth of a second is ten ticks or more.
+ */
+const RACY_FINE_MS = 100;
+
+/** The racy window of a file by its times, in ms (see `RACY_MS`): whole-second times get the wide one. */
+export function racyWindow(stat: Pick<Stats, 'mtimeMs' | 'ctimeMs'>): number {
+  return stat.mtimeMs % 1000 !== 0 || stat.ctimeMs % 1000 !== 0 ? RACY_FINE_MS : RACY_MS;
+}
 
 type Kind = 'link' | 'folder' | 'file' | 'other' | undefined;
 
@@ -152,7 +164,6 @@ function kindOf(full: string): Kind {
 
 /** The walk of `wholeBuildKey`: `add` pushes the parts of an entry and of everything under it to `parts`. */
 function walker(parts: string[], walk: SourceWalk | undefined, previous: SourceIndex | undefined) {
-  const racyBefore = previous ? previous.started - RACY_MS : 0;
   const add = (relative: string, full: string, depth: number, kind: Kind): void => {
     if (kind === undefined) return;
     if (walk?.listing && discovered(relative, depth)) walk.listing.push({ path: relative, kind: ENTRY_KINDS[kind] });
@@ -173,7 +184,7 @@ function walker(parts: string[], walk: SourceWalk | undefined, previous: SourceI
         if (walk && depth === 0 && relative === 'bots') walk.sections.set(`bots/${entry.name}`, parts.slice(start));
       }
     } else if (kind === 'file') {
-      const digest = readDigest(relative, full, walk, previous, racyBefore);
+      const digest = readDigest(relative, full, walk, previous);
       parts.push(`F ${relative}`, digest);
     } else {
       parts.push(`O ${relative}`);
@@ -226,12 +237,13 @@ export function wholeBuildKey(root: string, options: { out: string; bots: readon
 }
 
 /** A file's sha256 (`\u0000unreadable` when it cannot be read), recorded in `walk`; taken from `previous` when the file is unchanged since. */
-function readDigest(relative: string, full: string, walk: SourceWalk | undefined, previous: SourceIndex | undefined, racyBefore: number): string {
+function readDigest(relative: string, full: string, walk: SourceWalk | undefined, previous: SourceIndex | undefined): string {
   if (previous) {
     // Checking an earlier walk: one lstat tells an unchanged file (the fingerprint of the file
     // the listing named, as `fstat` gave it then), which is not read again.
     const known = previous.digests.get(relative);
     const stat = known === undefined ? undefined : lstatSync(full, { throwIfNoEntry: false });
+    const racyBefore = stat === undefined ? 0 : previous.started - racyWindow(stat);
     if (stat?.isFile() && stat.ctimeMs < racyBefore && stat.mtimeMs < racyBefore) {
       const print = sourceFingerprint(stat);
       if (previous.fingerprints.get(relative) === print) {
