@@ -75,6 +75,12 @@ export function defineMethod(declaration: MethodDeclaration): MethodSpec {
  */
 export const callInto: unique symbol = Symbol.for('botc.integration.callInto');
 
+/** Who is given the result of `BaseIntegration`'s callback form of `call` (`callInto`): an object, so that no closure is made per call. */
+export interface CallReceiver {
+  /** Called once with the result, never with an exception. */
+  answered(result: IntegrationResult): void;
+}
+
 /**
  * The base provider authors extend. A subclass declares its
  * methods and a handler per method id; the base dispatches, times the call and turns
@@ -107,24 +113,24 @@ export abstract class BaseIntegration implements Integration {
   private handlerTable: Record<string, MethodHandler> | undefined;
 
   call(req: IntegrationCall, ctx: CallContext): Promise<IntegrationResult> {
-    return new Promise((resolve) => this[callInto](req, ctx, resolve));
+    return new Promise((resolve) => this[callInto](req, ctx, { answered: resolve }));
   }
 
   /**
-   * What `call` does, handing the result to `done` (called once, never with an exception)
-   * instead of resolving a promise: the runtime calls this when `call` is the base's own, which
-   * spares a promise and a microtask hop per call. Overriding `call` opts out of it. With
-   * `timed` false, `meta.latency_ms` is 0 and no clock is read: the runtime measures the call
-   * itself and replaces it.
+   * What `call` does, handing the result to `receiver.answered` (called once, never with an
+   * exception) instead of resolving a promise: the runtime calls this when `call` is the base's
+   * own, which spares a promise and a microtask hop per call. Overriding `call` opts out of it.
+   * With `timed` false, `meta.latency_ms` is 0 and no clock is read: the runtime measures the
+   * call itself and replaces it.
    */
-  [callInto](req: IntegrationCall, ctx: CallContext, done: (result: IntegrationResult) => void, timed = true): void {
+  [callInto](req: IntegrationCall, ctx: CallContext, receiver: CallReceiver, timed = true): void {
     const started = timed ? performance.now() : undefined;
     this.specs ??= new Map(this.describeMethods().map((m) => [m.method_id, m]));
     this.handlerTable ??= this.handlers();
     const spec = this.specs.get(req.method_id);
     const handler = Object.hasOwn(this.handlerTable, req.method_id) ? this.handlerTable[req.method_id] : undefined;
     if (!spec || !handler) {
-      done(failure('UNKNOWN_METHOD', `unknown method ${req.method_id}`, started, this.sourceType));
+      receiver.answered(failure('UNKNOWN_METHOD', `unknown method ${req.method_id}`, started, this.sourceType));
       return;
     }
     let pending: Promise<HandlerOutput>;
@@ -138,7 +144,7 @@ export abstract class BaseIntegration implements Integration {
         ctx,
       }));
     } catch (error) {
-      done(this.failed(error, ctx, started));
+      receiver.answered(this.failed(error, ctx, started));
       return;
     }
     pending.then(
@@ -149,9 +155,9 @@ export abstract class BaseIntegration implements Integration {
         } catch (error) {
           result = this.failed(error, ctx, started);
         }
-        done(result);
+        receiver.answered(result);
       },
-      (error: unknown) => done(this.failed(error, ctx, started)),
+      (error: unknown) => receiver.answered(this.failed(error, ctx, started)),
     );
   }
 
