@@ -4,12 +4,14 @@
  * a read settles without a promise hop for its audit entry; a write queued before it keeps its
  * place in the chain; PostgreSQL has no synchronous append and the runtime awaits its write as
  * before; and a failed synchronous append fails the call exactly as a failed async one does.
+ * Also the deadline queue's idle timer, unref'd once no call runs, on the next turn of the loop.
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build } from '../src/build/build.ts';
 import type { Bundle } from '../src/bundle/format.ts';
 import { Runtime } from '../src/runtime/runtime.ts';
+import { DeadlineQueue } from '../src/runtime/deadline.ts';
 import { MemoryStore } from '../src/state/memory.ts';
 import type { SqlStore } from '../src/state/sql-store.ts';
 import type { AuditInput, StateStore } from '../src/state/types.ts';
@@ -153,5 +155,44 @@ describe.skipIf(!PG_URL)('PostgreSQL', () => {
     expect((await runtime.callTool(call)).ok).toBe(true);
     expect(async).toHaveBeenCalledTimes(1);
     expect((await store.listAudit({ tenant: 'default' })).map((e) => e.action)).toEqual(['call']);
+  });
+});
+
+describe('the deadline queue of an idle runtime', () => {
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('keeps its timer ref\'d while a call runs, and unrefs it on the next turn of the event loop once none does', async () => {
+    const queue = new DeadlineQueue();
+    const first = queue.add(60_000, undefined, () => undefined);
+    const timer = (queue as unknown as { timer: NodeJS.Timeout }).timer;
+    expect(timer.hasRef()).toBe(true);
+    first.settle();
+    // Calls that follow each other before the loop turns share one ref'd timer.
+    const second = queue.add(60_000, undefined, () => undefined);
+    second.settle();
+    expect(timer.hasRef()).toBe(true);
+    await turn();
+    expect(timer.hasRef()).toBe(false);
+    const third = queue.add(60_000, undefined, () => undefined);
+    expect(timer.hasRef()).toBe(true);
+    await turn();
+    // Still running: still ref'd.
+    expect(timer.hasRef()).toBe(true);
+    third.settle();
+    await turn();
+    expect(timer.hasRef()).toBe(false);
+  });
+
+  it('tells an object\'s `expired` once when the deadline passes unsettled, and drops it when settled', () => {
+    const queue = new DeadlineQueue();
+    const target = { expired: vi.fn() };
+    const fired = queue.add(60_000, undefined, target);
+    fired.fire();
+    fired.fire();
+    expect(target.expired).toHaveBeenCalledTimes(1);
+    const settled = queue.add(60_000, undefined, target);
+    settled.settle();
+    settled.fire();
+    expect(target.expired).toHaveBeenCalledTimes(1);
   });
 });
