@@ -4,13 +4,19 @@
  * a read settles without a promise hop for its audit entry; a write queued before it keeps its
  * place in the chain; PostgreSQL has no synchronous append and the runtime awaits its write as
  * before; and a failed synchronous append fails the call exactly as a failed async one does.
- * Also the deadline queue's idle timer, unref'd once no call runs, on the next turn of the loop.
+ * Also the deadline queue's idle timer, unref'd once no call runs, on the next turn of the loop,
+ * and which results the runtime trusts to be plain objects (only those the base class built).
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { build } from '../src/build/build.ts';
 import type { Bundle } from '../src/bundle/format.ts';
+import type { BundleIntegration } from '../src/bundle/format.ts';
+import { BaseIntegration, callInto, defineMethod, type CallReceiver, type MethodHandler } from '../src/integration/base.ts';
+import type { CallContext, IntegrationCall, IntegrationResult, MethodSpec } from '../src/integration/types.ts';
+import { Executor, type MethodPlan } from '../src/runtime/executor.ts';
 import { Runtime } from '../src/runtime/runtime.ts';
+import { Validators } from '../src/runtime/validators.ts';
 import { DeadlineQueue } from '../src/runtime/deadline.ts';
 import { MemoryStore } from '../src/state/memory.ts';
 import type { SqlStore } from '../src/state/sql-store.ts';
@@ -194,5 +200,58 @@ describe('the deadline queue of an idle runtime', () => {
     settled.settle();
     settled.fire();
     expect(target.expired).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('the result BaseIntegration builds', () => {
+  const SPEC = defineMethod({
+    method_id: 'own.things.get.v1',
+    description: 'Gets a thing.',
+    input_schema: { type: 'object', additionalProperties: false, properties: {} },
+    output_schema: { type: 'object', properties: {} },
+    capabilities: ['read'],
+    idempotency: 'safe_read',
+  });
+  const proxied = () => new Proxy({ ok: true, data: {}, meta: {} }, { get: (target, key) => Reflect.get(target, key) });
+
+  class Own extends BaseIntegration {
+    describeMethods(): MethodSpec[] {
+      return [SPEC];
+    }
+    protected handlers(): Record<string, MethodHandler> {
+      return { [SPEC.method_id]: async () => ({ data: { n: 1 } }) };
+    }
+  }
+
+  /** Overrides the callback form: the runtime then calls `call`, and judges what it gets like any integration's. */
+  class OwnCallback extends Own {
+    override [callInto](_req: IntegrationCall, _ctx: CallContext, receiver: CallReceiver): void {
+      receiver.answered(proxied() as unknown as IntegrationResult);
+    }
+  }
+
+  /** Replaces what a subclass could: the base's result builders are not methods. */
+  class OwnBuilders extends Own {
+    succeeded(): unknown {
+      return proxied();
+    }
+    failed(): unknown {
+      return proxied();
+    }
+  }
+
+  const run = (instance: BaseIntegration) => {
+    const executor = new Executor({ validators: new Validators(), timeout_ms: 1000, retry_policy: { max_attempts: 1, backoff_ms: 0, max_backoff_ms: 0 }, credentials: undefined, store: new MemoryStore() });
+    const plan: MethodPlan = { spec: SPEC, integration: { classification: 'read_only', lifecycle: 'active' } as unknown as BundleIntegration, instance, governance: { ok: true, kind: 'read' } };
+    return executor.invoke({ plan, args: { method_id: SPEC.method_id, params: {} }, tenant: 't', traceId: 'tr', credential: undefined, started: performance.now(), record: undefined });
+  };
+
+  it('is trusted as plain only from the base\'s own callback form: an overridden one is judged like any result', async () => {
+    const plain = await run(new Own({ provider: 'own', config: {} }));
+    expect(plain.ok && plain.data).toEqual({ n: 1 });
+    const overridden = await run(new OwnCallback({ provider: 'own', config: {} }));
+    expect(overridden.ok ? 'ok' : overridden.error.code).toBe('PROVIDER_ERROR');
+    const builders = await run(new OwnBuilders({ provider: 'own', config: {} }));
+    expect(builders.ok && builders.data).toEqual({ n: 1 });
   });
 });

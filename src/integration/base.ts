@@ -144,47 +144,51 @@ export abstract class BaseIntegration implements Integration {
         ctx,
       }));
     } catch (error) {
-      receiver.answered(this.failed(error, ctx, started));
+      receiver.answered(failed(error, ctx, started, this.sourceType));
       return;
     }
     pending.then(
       (out) => {
         let result: IntegrationResult;
         try {
-          result = this.succeeded(out, started);
+          result = succeeded(out, started, this.sourceType);
         } catch (error) {
-          result = this.failed(error, ctx, started);
+          result = failed(error, ctx, started, this.sourceType);
         }
         receiver.answered(result);
       },
-      (error: unknown) => receiver.answered(this.failed(error, ctx, started)),
+      (error: unknown) => receiver.answered(failed(error, ctx, started, this.sourceType)),
     );
   }
+}
 
-  /** A handler's output as an ok result with its meta; throws when `out` is not an object. */
-  private succeeded(out: HandlerOutput, started: number | undefined): IntegrationResult {
-    const meta: ResultMeta = {
-      provider_request_id: out.provider_request_id ?? null,
-      latency_ms: elapsed(started),
-      next_cursor: out.next_cursor ?? null,
-      rate_limit_remaining: out.rate_limit_remaining ?? null,
-      cost_units: out.cost_units ?? null,
-      provenance: { source_type: this.sourceType, source_ref: out.source_ref ?? null },
-    };
-    return out.raw === undefined ? { ok: true, data: out.data, meta } : { ok: true, data: out.data, raw: out.raw, meta };
-  }
+/**
+ * A handler's output as an ok result with its meta; throws when `out` is not an object. A
+ * function of the module, not a method, as `failed` is: a subclass cannot replace what builds
+ * the result `callInto` hands over (the runtime relies on its shape: results.ts, `built`).
+ */
+function succeeded(out: HandlerOutput, started: number | undefined, sourceType: string): IntegrationResult {
+  const meta: ResultMeta = {
+    provider_request_id: out.provider_request_id ?? null,
+    latency_ms: elapsed(started),
+    next_cursor: out.next_cursor ?? null,
+    rate_limit_remaining: out.rate_limit_remaining ?? null,
+    cost_units: out.cost_units ?? null,
+    provenance: { source_type: sourceType, source_ref: out.source_ref ?? null },
+  };
+  return out.raw === undefined ? { ok: true, data: out.data, meta } : { ok: true, data: out.data, raw: out.raw, meta };
+}
 
-  /** What a handler threw (or rejected with) as an error result with a closed code. */
-  private failed(error: unknown, ctx: CallContext, started: number | undefined): IntegrationResult {
-    if (error instanceof IntegrationFailure) {
-      return failure(error.code, error.message, started, this.sourceType, error);
-    }
-    if (ctx.signal.aborted) {
-      return failure('TIMEOUT', 'the call was aborted before the provider answered', started, this.sourceType);
-    }
-    // Never pass an unexpected exception (stack, secrets in messages) to the caller.
-    return failure('PROVIDER_ERROR', 'the provider failed unexpectedly', started, this.sourceType);
+/** What a handler threw (or rejected with) as an error result with a closed code. */
+function failed(error: unknown, ctx: CallContext, started: number | undefined, sourceType: string): IntegrationResult {
+  if (error instanceof IntegrationFailure) {
+    return failure(error.code, error.message, started, sourceType, error);
   }
+  if (ctx.signal.aborted) {
+    return failure('TIMEOUT', 'the call was aborted before the provider answered', started, sourceType);
+  }
+  // Never pass an unexpected exception (stack, secrets in messages) to the caller.
+  return failure('PROVIDER_ERROR', 'the provider failed unexpectedly', started, sourceType);
 }
 
 /** Milliseconds since `started`, to the microsecond; 0 for an untimed call (`started` undefined). */

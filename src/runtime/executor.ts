@@ -263,8 +263,9 @@ function renewable(invocation: Invocation, result: IntegrationResult): boolean {
   return !result.ok && result.error.code === 'AUTH_REQUIRED' && invocation.credential !== undefined;
 }
 
-/** `BaseIntegration`'s own `call`, which a subclass may override. */
+/** `BaseIntegration`'s own `call` and its callback form, which a subclass may override (then `call` is called). */
 const baseCall = BaseIntegration.prototype.call;
+const baseCallInto = BaseIntegration.prototype[callInto];
 
 /**
  * One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`): its
@@ -305,13 +306,13 @@ class Attempt implements CallReceiver {
     const ctx = new AttemptContext(this.tenant, request.trace_id, this.classification, this.deadline, this.credential);
     const integration = this.integration as Integration & Partial<Pick<BaseIntegration, typeof callInto>>;
     try {
-      if (integration.call === baseCall && typeof integration[callInto] === 'function') {
+      if (integration.call === baseCall && integration[callInto] === baseCallInto) {
         // The base class's own `call`: its callback form answers without a promise of its own,
         // and untimed, since `finish` sets meta.latency_ms from the runtime's own clock readings.
         integration[callInto](request, ctx, this, false);
       } else {
         // Promise.resolve: a non-promise or a thenable whose `then` throws becomes a rejection here.
-        Promise.resolve(integration.call(request, ctx)).then((value) => this.answered(value), () => this.failed());
+        Promise.resolve(integration.call(request, ctx)).then((value) => this.received(value, false), () => this.failed());
       }
     } catch {
       // The integration threw synchronously.
@@ -319,11 +320,19 @@ class Attempt implements CallReceiver {
     }
   }
 
-  /** The integration answered (`CallReceiver`): in time, the value is copied into plain data and scrubbed in one pass; never throws, whatever `value` does. */
-  answered(value: unknown): void {
+  /**
+   * The base class's own callback form answered (`CallReceiver`, called only by it): a result
+   * it built itself (`sanitizeResult`'s `built`).
+   */
+  answered(result: IntegrationResult): void {
+    this.received(result, true);
+  }
+
+  /** In time, the value is copied into plain data and scrubbed in one pass; never throws, whatever `value` does. */
+  private received(value: unknown, built: boolean): void {
     if (this.deadline.done) return;
     this.deadline.settle();
-    this.complete(sanitizeResult(value, this.provider, this.credential?.secret));
+    this.complete(sanitizeResult(value, this.provider, this.credential?.secret, built));
   }
 
   /** The integration threw or rejected: never the exception itself (no stack, no message that might carry a secret). */
