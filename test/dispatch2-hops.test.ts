@@ -182,7 +182,8 @@ describe('a tool call\'s audit entry on the read path', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const append = store.appendAudit.bind(store);
-    const slow = Object.assign(store, { appendAudit: async (entry: Parameters<MemoryStore['appendAudit']>[0]) => { await gate; return append(entry); } });
+    // The async append is the one under test here: the synchronous one is hidden (test/dispatch3-audit-sync.test.ts covers it).
+    const slow = Object.assign(store, { appendAudit: async (entry: Parameters<MemoryStore['appendAudit']>[0]) => { await gate; return append(entry); }, appendAuditSync: undefined });
     const runtime = await Runtime.load(bundle, { root: FIXTURE, store: slow });
     let answered = false;
     const pending = runtime.callTool(call).then((result) => { answered = true; return result; });
@@ -193,7 +194,7 @@ describe('a tool call\'s audit entry on the read path', () => {
     expect(result.ok, JSON.stringify(result).slice(0, 200)).toBe(true);
     expect((await store.listAudit({ tenant: 'default' })).map((e) => e.action)).toEqual(['call']);
     for (const failing of [async () => { throw new Error('disk full'); }, () => { throw new Error('disk full'); }]) {
-      const broken = await Runtime.load(bundle, { root: FIXTURE, store: Object.assign(new MemoryStore(), { appendAudit: failing }) });
+      const broken = await Runtime.load(bundle, { root: FIXTURE, store: Object.assign(new MemoryStore(), { appendAudit: failing, appendAuditSync: undefined }) });
       const refused = await broken.callTool(call);
       expect(refused.ok ? 'ok' : [refused.error.code, refused.error.message]).toEqual(['INTERNAL_ERROR', 'the call could not be audited; treat its outcome as unknown']);
     }

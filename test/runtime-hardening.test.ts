@@ -48,6 +48,11 @@ class RecordingStore extends MemoryStore {
     this.written.push(structuredClone(entry));
     return super.appendAudit(entry);
   }
+  // The runtime prefers the synchronous append where a store has one: record it too.
+  override appendAuditSync(entry: AuditInput) {
+    this.written.push(structuredClone(entry));
+    return super.appendAuditSync(entry);
+  }
 }
 
 let bundle: Bundle;

@@ -75,6 +75,12 @@ export function defineMethod(declaration: MethodDeclaration): MethodSpec {
  */
 export const callInto: unique symbol = Symbol.for('botc.integration.callInto');
 
+/** Who is given the result of `BaseIntegration`'s callback form of `call` (`callInto`): an object, so that no closure is made per call. */
+export interface CallReceiver {
+  /** Called once with the result, never with an exception. */
+  answered(result: IntegrationResult): void;
+}
+
 /**
  * The base provider authors extend. A subclass declares its
  * methods and a handler per method id; the base dispatches, times the call and turns
@@ -107,24 +113,24 @@ export abstract class BaseIntegration implements Integration {
   private handlerTable: Record<string, MethodHandler> | undefined;
 
   call(req: IntegrationCall, ctx: CallContext): Promise<IntegrationResult> {
-    return new Promise((resolve) => this[callInto](req, ctx, resolve));
+    return new Promise((resolve) => this[callInto](req, ctx, { answered: resolve }));
   }
 
   /**
-   * What `call` does, handing the result to `done` (called once, never with an exception)
-   * instead of resolving a promise: the runtime calls this when `call` is the base's own, which
-   * spares a promise and a microtask hop per call. Overriding `call` opts out of it. With
-   * `timed` false, `meta.latency_ms` is 0 and no clock is read: the runtime measures the call
-   * itself and replaces it.
+   * What `call` does, handing the result to `receiver.answered` (called once, never with an
+   * exception) instead of resolving a promise: the runtime calls this when `call` is the base's
+   * own, which spares a promise and a microtask hop per call. Overriding `call` opts out of it.
+   * With `timed` false, `meta.latency_ms` is 0 and no clock is read: the runtime measures the
+   * call itself and replaces it.
    */
-  [callInto](req: IntegrationCall, ctx: CallContext, done: (result: IntegrationResult) => void, timed = true): void {
+  [callInto](req: IntegrationCall, ctx: CallContext, receiver: CallReceiver, timed = true): void {
     const started = timed ? performance.now() : undefined;
     this.specs ??= new Map(this.describeMethods().map((m) => [m.method_id, m]));
     this.handlerTable ??= this.handlers();
     const spec = this.specs.get(req.method_id);
     const handler = Object.hasOwn(this.handlerTable, req.method_id) ? this.handlerTable[req.method_id] : undefined;
     if (!spec || !handler) {
-      done(failure('UNKNOWN_METHOD', `unknown method ${req.method_id}`, started, this.sourceType));
+      receiver.answered(failure('UNKNOWN_METHOD', `unknown method ${req.method_id}`, started, this.sourceType));
       return;
     }
     let pending: Promise<HandlerOutput>;
@@ -138,47 +144,51 @@ export abstract class BaseIntegration implements Integration {
         ctx,
       }));
     } catch (error) {
-      done(this.failed(error, ctx, started));
+      receiver.answered(failed(error, ctx, started, this.sourceType));
       return;
     }
     pending.then(
       (out) => {
         let result: IntegrationResult;
         try {
-          result = this.succeeded(out, started);
+          result = succeeded(out, started, this.sourceType);
         } catch (error) {
-          result = this.failed(error, ctx, started);
+          result = failed(error, ctx, started, this.sourceType);
         }
-        done(result);
+        receiver.answered(result);
       },
-      (error: unknown) => done(this.failed(error, ctx, started)),
+      (error: unknown) => receiver.answered(failed(error, ctx, started, this.sourceType)),
     );
   }
+}
 
-  /** A handler's output as an ok result with its meta; throws when `out` is not an object. */
-  private succeeded(out: HandlerOutput, started: number | undefined): IntegrationResult {
-    const meta: ResultMeta = {
-      provider_request_id: out.provider_request_id ?? null,
-      latency_ms: elapsed(started),
-      next_cursor: out.next_cursor ?? null,
-      rate_limit_remaining: out.rate_limit_remaining ?? null,
-      cost_units: out.cost_units ?? null,
-      provenance: { source_type: this.sourceType, source_ref: out.source_ref ?? null },
-    };
-    return out.raw === undefined ? { ok: true, data: out.data, meta } : { ok: true, data: out.data, raw: out.raw, meta };
-  }
+/**
+ * A handler's output as an ok result with its meta; throws when `out` is not an object. A
+ * function of the module, not a method, as `failed` is: a subclass cannot replace what builds
+ * the result `callInto` hands over (the runtime relies on its shape: results.ts, `built`).
+ */
+function succeeded(out: HandlerOutput, started: number | undefined, sourceType: string): IntegrationResult {
+  const meta: ResultMeta = {
+    provider_request_id: out.provider_request_id ?? null,
+    latency_ms: elapsed(started),
+    next_cursor: out.next_cursor ?? null,
+    rate_limit_remaining: out.rate_limit_remaining ?? null,
+    cost_units: out.cost_units ?? null,
+    provenance: { source_type: sourceType, source_ref: out.source_ref ?? null },
+  };
+  return out.raw === undefined ? { ok: true, data: out.data, meta } : { ok: true, data: out.data, raw: out.raw, meta };
+}
 
-  /** What a handler threw (or rejected with) as an error result with a closed code. */
-  private failed(error: unknown, ctx: CallContext, started: number | undefined): IntegrationResult {
-    if (error instanceof IntegrationFailure) {
-      return failure(error.code, error.message, started, this.sourceType, error);
-    }
-    if (ctx.signal.aborted) {
-      return failure('TIMEOUT', 'the call was aborted before the provider answered', started, this.sourceType);
-    }
-    // Never pass an unexpected exception (stack, secrets in messages) to the caller.
-    return failure('PROVIDER_ERROR', 'the provider failed unexpectedly', started, this.sourceType);
+/** What a handler threw (or rejected with) as an error result with a closed code. */
+function failed(error: unknown, ctx: CallContext, started: number | undefined, sourceType: string): IntegrationResult {
+  if (error instanceof IntegrationFailure) {
+    return failure(error.code, error.message, started, sourceType, error);
   }
+  if (ctx.signal.aborted) {
+    return failure('TIMEOUT', 'the call was aborted before the provider answered', started, sourceType);
+  }
+  // Never pass an unexpected exception (stack, secrets in messages) to the caller.
+  return failure('PROVIDER_ERROR', 'the provider failed unexpectedly', started, sourceType);
 }
 
 /** Milliseconds since `started`, to the microsecond; 0 for an untimed call (`started` undefined). */

@@ -4,7 +4,7 @@ import type { CallContext, Classification, Integration, IntegrationCall, Integra
 import type { BundleIntegration } from '../bundle/format.ts';
 import type { StateStore } from '../state/types.ts';
 import { CredentialUnavailableError, type Credential, type CredentialSource } from '../integration/credentials.ts';
-import { BaseIntegration, callInto } from '../integration/base.ts';
+import { BaseIntegration, callInto, type CallReceiver } from '../integration/base.ts';
 import { checkScopes } from './scopes.ts';
 import { DeadlineQueue, type Deadline } from './deadline.ts';
 import type { Governance } from './governance.ts';
@@ -125,17 +125,17 @@ export class Executor {
     if (args.cursor !== undefined) request.cursor = args.cursor;
     if (args.dry_run !== undefined) request.dry_run = args.dry_run;
     if (args.idempotency_key !== undefined) request.idempotency_key = args.idempotency_key;
-    const input: ExecuteInput = {
-      spec: plan.spec,
-      integration: plan.instance,
-      classification: plan.integration.classification,
-      request,
-      tenant,
-      credential,
-      onRetry: policy.max_attempts <= 1 ? undefined : (attempt, wait, code) =>
-        store.appendAudit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
-    };
     if (policy.max_attempts > 1) {
+      const input: ExecuteInput = {
+        spec: plan.spec,
+        integration: plan.instance,
+        classification: plan.integration.classification,
+        request,
+        tenant,
+        credential,
+        onRetry: (attempt, wait, code) =>
+          store.appendAudit({ tenant, action: 'retry', actor: 'runtime', integration: plan.spec.provider, method_id: plan.spec.method_id, outcome: code, trace_id: traceId, detail: { attempt, wait_ms: wait } }),
+      };
       const settled = this.execute(input).then(({ result, attempts }) => this.settle(invocation, request, result, attempts));
       const deliver = invocation.deliver;
       if (deliver === undefined) return settled;
@@ -145,14 +145,21 @@ export class Executor {
     // attempt settles the invocation as soon as the integration answers. The clock is read once
     // at the start (or not at all: see `Invocation.begun`) and once at the end, for both latencies.
     const begun = invocation.begun ?? performance.now();
-    return this.attempt(input, begun, (result) => {
-      const attempt: AttemptRecord = { attempt: 1, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: 0 };
-      if (renewable(invocation, result)) {
-        attempt.latency_ms = elapsed(begun);
-        return this.settle(invocation, request, result, [attempt]);
-      }
-      return this.finish(invocation, result, [attempt], attempt, begun);
-    }, invocation.deliver);
+    return new Attempt(this, request, plan.spec.provider, plan.instance, plan.integration.classification, tenant, credential, begun, invocation).run();
+  }
+
+  /**
+   * The only attempt of `invocation` ended with `result` (started at `begun`): the invocation's
+   * last step, as `settle`, with the attempt's latency from the same clock reading as the call's.
+   * For `Attempt` only.
+   */
+  settleOnly(invocation: Invocation, request: IntegrationCall, result: IntegrationResult, begun: number): IntegrationResult | Promise<IntegrationResult> {
+    const attempt: AttemptRecord = { attempt: 1, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: 0 };
+    if (renewable(invocation, result)) {
+      attempt.latency_ms = elapsed(begun);
+      return this.settle(invocation, request, result, [attempt]);
+    }
+    return this.finish(invocation, result, [attempt], attempt, begun);
   }
 
   /** An invocation's last step: a renewed credential after a 401, output validation and the runtime's meta. */
@@ -223,7 +230,7 @@ export class Executor {
     const attempts: AttemptRecord[] = [];
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
-      const result = await this.attempt(input, started);
+      const result = await new Attempt(this, request, spec.provider, input.integration, input.classification, input.tenant, input.credential, started, undefined).run();
       attempts.push({ attempt, ok: result.ok, code: result.ok ? null : result.error.code, latency_ms: elapsed(started) });
       if (result.ok || !result.error.retriable || !mayRetry || attempt >= policy.max_attempts) return { result, attempts };
       const wait = backoff(policy, attempt, result.meta['retry_after_ms']);
@@ -233,63 +240,6 @@ export class Executor {
     }
   }
 
-  /**
-   * One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`). Its
-   * result, whichever way the attempt ends, goes through `then` when given (what `.then(then)`
-   * would do, without the promise hop); a throw of `then` rejects the attempt.
-   */
-  private attempt(
-    input: ExecuteInput,
-    begun: number,
-    then?: (result: IntegrationResult) => IntegrationResult | Promise<IntegrationResult>,
-    deliver?: Invocation['deliver'],
-  ): Promise<IntegrationResult> {
-    const { request, credential } = input;
-    const provider = input.spec.provider;
-    return new Promise<IntegrationResult>((resolveAttempt, reject) => {
-      const resolve = then === undefined ? resolveAttempt : (result: IntegrationResult) => {
-        try {
-          const out = then(result);
-          if (deliver === undefined) resolveAttempt(out);
-          else if (out instanceof Promise) out.then((final: IntegrationResult) => deliver(final, resolveAttempt), () => deliver(undefined, resolveAttempt));
-          else deliver(out, resolveAttempt);
-        } catch (error) {
-          if (deliver === undefined) reject(error);
-          else deliver(undefined, resolveAttempt);
-        }
-      };
-      const deadline = this.deadlines.add(request.timeout_ms, begun, () =>
-        resolve(errorResult('TIMEOUT', `${provider} did not answer within ${request.timeout_ms} ms`, emptyMeta(provider, null), { retriable: true })),
-      );
-      const ctx = new AttemptContext(input.tenant, request.trace_id, input.classification, deadline, credential);
-      const answered = (value: unknown): void => {
-        if (deadline.done) return;
-        deadline.settle();
-        // Copied into plain data and scrubbed in one pass; never throws, whatever `value` does.
-        resolve(sanitizeResult(value, provider, credential?.secret));
-      };
-      const failed = (): void => {
-        if (deadline.done) return;
-        deadline.settle();
-        // Never the exception itself: no stack, no message that might carry a secret.
-        resolve(errorResult('PROVIDER_ERROR', `${provider} failed unexpectedly`, emptyMeta(provider, null)));
-      };
-      const integration = input.integration as Integration & Partial<Pick<BaseIntegration, typeof callInto>>;
-      try {
-        if (integration.call === baseCall && typeof integration[callInto] === 'function') {
-          // The base class's own `call`: its callback form answers without a promise of its own,
-          // and untimed, since `finish` sets meta.latency_ms from the runtime's own clock readings.
-          integration[callInto](request, ctx, answered, false);
-        } else {
-          // Promise.resolve: a non-promise or a thenable whose `then` throws becomes a rejection here.
-          Promise.resolve(integration.call(request, ctx)).then(answered, failed);
-        }
-      } catch {
-        // The integration threw synchronously.
-        failed();
-      }
-    });
-  }
 }
 
 /** The wait before the next attempt, or undefined when the provider asks for longer than the policy allows. */
@@ -313,8 +263,109 @@ function renewable(invocation: Invocation, result: IntegrationResult): boolean {
   return !result.ok && result.error.code === 'AUTH_REQUIRED' && invocation.credential !== undefined;
 }
 
-/** `BaseIntegration`'s own `call`, which a subclass may override. */
+/** `BaseIntegration`'s own `call` and its callback form, which a subclass may override (then `call` is called). */
 const baseCall = BaseIntegration.prototype.call;
+const baseCallInto = BaseIntegration.prototype[callInto];
+
+/**
+ * One attempt, bounded by the call's timeout counted from `begun` (`performance.now()`): its
+ * state in one object, which is also what the deadline and the integration's callback form
+ * (`callInto`) report to, instead of a closure each. With an `invocation` (its only attempt),
+ * the attempt settles it as soon as the integration answers (`Executor.settleOnly`) and hands
+ * the result to its `deliver`; without, `run` resolves with the attempt's own result.
+ */
+class Attempt implements CallReceiver {
+  private resolve!: (result: IntegrationResult | Promise<IntegrationResult>) => void;
+  private reject!: (error: unknown) => void;
+  private deadline!: Deadline;
+
+  constructor(
+    private readonly executor: Executor,
+    private readonly request: IntegrationCall,
+    private readonly provider: string,
+    private readonly integration: Integration,
+    private readonly classification: Classification,
+    private readonly tenant: string,
+    private readonly credential: Credential | undefined,
+    private readonly begun: number,
+    private readonly invocation: Invocation | undefined,
+  ) {}
+
+  /** Calls the integration; the promise settles once it answered, failed or timed out. A throw of the runtime's own rejects it (no `deliver`). */
+  run(): Promise<IntegrationResult> {
+    return new Promise<IntegrationResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.start();
+    });
+  }
+
+  private start(): void {
+    const request = this.request;
+    this.deadline = this.executor.deadlines.add(request.timeout_ms, this.begun, this);
+    const ctx = new AttemptContext(this.tenant, request.trace_id, this.classification, this.deadline, this.credential);
+    const integration = this.integration as Integration & Partial<Pick<BaseIntegration, typeof callInto>>;
+    try {
+      if (integration.call === baseCall && integration[callInto] === baseCallInto) {
+        // The base class's own `call`: its callback form answers without a promise of its own,
+        // and untimed, since `finish` sets meta.latency_ms from the runtime's own clock readings.
+        integration[callInto](request, ctx, this, false);
+      } else {
+        // Promise.resolve: a non-promise or a thenable whose `then` throws becomes a rejection here.
+        Promise.resolve(integration.call(request, ctx)).then((value) => this.received(value, false), () => this.failed());
+      }
+    } catch {
+      // The integration threw synchronously.
+      this.failed();
+    }
+  }
+
+  /**
+   * The base class's own callback form answered (`CallReceiver`, called only by it): a result
+   * it built itself (`sanitizeResult`'s `built`).
+   */
+  answered(result: IntegrationResult): void {
+    this.received(result, true);
+  }
+
+  /** In time, the value is copied into plain data and scrubbed in one pass; never throws, whatever `value` does. */
+  private received(value: unknown, built: boolean): void {
+    if (this.deadline.done) return;
+    this.deadline.settle();
+    this.complete(sanitizeResult(value, this.provider, this.credential?.secret, built));
+  }
+
+  /** The integration threw or rejected: never the exception itself (no stack, no message that might carry a secret). */
+  private failed(): void {
+    if (this.deadline.done) return;
+    this.deadline.settle();
+    this.complete(errorResult('PROVIDER_ERROR', `${this.provider} failed unexpectedly`, emptyMeta(this.provider, null)));
+  }
+
+  /** The deadline passed unsettled (`OnExpire`). */
+  expired(): void {
+    this.complete(errorResult('TIMEOUT', `${this.provider} did not answer within ${this.request.timeout_ms} ms`, emptyMeta(this.provider, null), { retriable: true }));
+  }
+
+  /** The attempt's result, settled into its invocation when it has one; a throw there rejects the attempt, or is given to `deliver` as undefined. */
+  private complete(result: IntegrationResult): void {
+    const invocation = this.invocation;
+    if (invocation === undefined) {
+      this.resolve(result);
+      return;
+    }
+    const deliver = invocation.deliver;
+    try {
+      const out = this.executor.settleOnly(invocation, this.request, result, this.begun);
+      if (deliver === undefined) this.resolve(out);
+      else if (out instanceof Promise) out.then((final: IntegrationResult) => deliver(final, this.resolve), () => deliver(undefined, this.resolve));
+      else deliver(out, this.resolve);
+    } catch (error) {
+      if (deliver === undefined) this.reject(error);
+      else deliver(undefined, this.resolve);
+    }
+  }
+}
 
 /** The CallContext of one attempt; its abort signal exists only once an integration reads it. */
 class AttemptContext implements CallContext {

@@ -6,6 +6,8 @@ export const PLAIN_MAX_DEPTH = 256;
 /** At most this many values (objects, arrays, primitives) in one result, so shared references cannot multiply the copy. */
 export const PLAIN_MAX_NODES = 2_000_000;
 
+const HAS_OWN = Object.prototype.hasOwnProperty;
+
 /** Why a value is not plain JSON data; thrown by `toPlain` and caught at the integration boundary. */
 export class NotPlainData extends Error {
   override name = 'NotPlainData';
@@ -73,7 +75,10 @@ function copyObject(current: object, depth: number, walk: Walk): unknown {
     const proto: unknown = Object.getPrototypeOf(current);
     if (proto !== Object.prototype && proto !== null) throw new NotPlainData('an instance of a class');
     const fields: Record<string, unknown> = {};
-    for (const key of Object.keys(current)) {
+    // for-in with hasOwnProperty visits the own enumerable string keys in Object.keys' order,
+    // without allocating their array (V8 compiles this form to a cheap check over the enum cache).
+    for (const key in current) {
+      if (!HAS_OWN.call(current, key)) continue;
       const item: unknown = (current as Record<string, unknown>)[key];
       if (item === undefined) continue;
       const name = walk.mapString(key);

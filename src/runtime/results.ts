@@ -44,23 +44,29 @@ const MALFORMED = 'the integration returned a malformed result';
  * messages are bounded. `raw`, and anything else the integration added, is never read.
  * Never throws: whatever the value does while it is read (a getter that throws, a Proxy
  * trap) ends as PROVIDER_ERROR.
+ *
+ * `built`: the result, its meta and its provenance are object literals that BaseIntegration's
+ * own callback form (`callInto`, not overridden) built around what the handler returned, so
+ * those three are known to be plain objects and are not checked again (three Proxy and
+ * prototype checks fewer per call). Every value in them is still read and judged as above, and
+ * `data` and the error are checked and copied whole.
  */
-export function sanitizeResult(value: unknown, sourceType: string, secret: string | undefined): IntegrationResult {
+export function sanitizeResult(value: unknown, sourceType: string, secret: string | undefined, built = false): IntegrationResult {
   try {
-    return sanitize(value, sourceType, secretScrubber(secret));
+    return sanitize(value, sourceType, secretScrubber(secret), built);
   } catch {
     return errorResult('PROVIDER_ERROR', `${MALFORMED}: it is not plain JSON data`, emptyMeta(sourceType, null));
   }
 }
 
-function sanitize(value: unknown, sourceType: string, clean: (text: string) => string): IntegrationResult {
+function sanitize(value: unknown, sourceType: string, clean: (text: string) => string, built: boolean): IntegrationResult {
   // Each field of the contract is read once, straight into a local: no getter runs twice.
   let ok: unknown;
   let data: unknown;
   let rawError: unknown;
   let rawMeta: unknown;
   try {
-    assertPlainObject(value);
+    plainUnlessBuilt(value, built);
     // Own fields only, as `ownField`, written out: a constant name here is a cheap property load.
     ok = HAS_OWN.call(value, 'ok') ? value['ok'] : undefined;
     data = HAS_OWN.call(value, 'data') ? value['data'] : undefined;
@@ -70,7 +76,7 @@ function sanitize(value: unknown, sourceType: string, clean: (text: string) => s
     return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
   }
   if (typeof ok !== 'boolean') return errorResult('PROVIDER_ERROR', MALFORMED, emptyMeta(sourceType, null));
-  const meta = sanitizeMeta(rawMeta, sourceType, clean);
+  const meta = sanitizeMeta(rawMeta, sourceType, clean, built);
   if (ok) return { ok: true, data: toPlain(data, clean), meta };
   // Only the fields of the contract are read: whatever else the error object holds (a stack, a
   // `cause`) is never touched, let alone returned.
@@ -91,15 +97,15 @@ const ERROR_FIELDS = ['code', 'message', 'provider_code', 'http_status', 'retria
  * The meta fields of the contract, each read once and kept only when it is a string or a finite
  * number (strings scrubbed); whatever else the integration put there is never read.
  */
-function sanitizeMeta(value: unknown, sourceType: string, clean: (text: string) => string): ResultMeta {
+function sanitizeMeta(value: unknown, sourceType: string, clean: (text: string) => string, built: boolean): ResultMeta {
   if (typeof value !== 'object' || value === null) return emptyMeta(sourceType, null);
-  assertPlainObject(value);
+  plainUnlessBuilt(value, built);
   // Own fields only (see `sanitize`).
   const provenance = HAS_OWN.call(value, 'provenance') ? value['provenance'] : undefined;
   let sourceRef: unknown;
   let source: unknown;
   if (isRecord(provenance)) {
-    assertPlainObject(provenance);
+    plainUnlessBuilt(provenance, built);
     source = HAS_OWN.call(provenance, 'source_type') ? provenance['source_type'] : undefined;
     sourceRef = HAS_OWN.call(provenance, 'source_ref') ? provenance['source_ref'] : undefined;
   }
@@ -114,6 +120,11 @@ function sanitizeMeta(value: unknown, sourceType: string, clean: (text: string) 
   const retryAfter = numberOrNull(HAS_OWN.call(value, 'retry_after_ms') ? value['retry_after_ms'] : undefined);
   if (retryAfter !== null) out['retry_after_ms'] = retryAfter;
   return out;
+}
+
+/** `assertPlainObject`, unless the object is one BaseIntegration built (`sanitizeResult`'s `built`). */
+function plainUnlessBuilt(value: unknown, built: boolean): asserts value is Record<string, unknown> {
+  if (!built) assertPlainObject(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

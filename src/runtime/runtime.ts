@@ -4,7 +4,7 @@ import type { Bundle } from '../bundle/format.ts';
 import type { Integration, IntegrationCall, IntegrationResult, RetryPolicy } from '../integration/types.ts';
 import { WorkspaceFiles } from '../load/files.ts';
 import { describeLoadError, importModule } from '../load/modules.ts';
-import type { StateStore } from '../state/types.ts';
+import type { AuditInput, StateStore } from '../state/types.ts';
 import { audited, outcomeOf, unaudited } from './audit.ts';
 import { BundleLoadError, runtimeIntegration, verifyDeclaredMethods, verifyMethodProviders, verifyModules, verifyRegistry } from './bundle.ts';
 import { loadBundle } from './bundle-load.ts';
@@ -229,21 +229,31 @@ export class Runtime {
     });
   }
 
-  /** Writes the audit entry of a tool call, then resolves with its result (unaudited when the write failed). Never throws. */
+  /**
+   * Writes the audit entry of a tool call, then resolves with its result (unaudited when the
+   * write failed). Never throws. A store that can append synchronously (`appendAuditSync`: the
+   * memory store, SQLite with nothing queued) resolves before this returns, with no promise hop.
+   */
   private audit(call: ToolCall, tenant: string, traceId: string, record: CallRecord, result: IntegrationResult, resolve: (result: IntegrationResult) => void): void {
     record.detail['latency_ms'] = result.meta.latency_ms;
+    const store = this.parts.store;
+    const entry: AuditInput = {
+      tenant,
+      action: call.op === 'call' ? 'call' : 'query',
+      actor: `expert:${call.expert}`,
+      integration: record.provider,
+      method_id: record.method_id,
+      outcome: outcomeOf(result),
+      trace_id: traceId,
+      detail: record.detail,
+    };
     let written: Promise<unknown>;
     try {
-      written = this.parts.store.appendAudit({
-        tenant,
-        action: call.op === 'call' ? 'call' : 'query',
-        actor: `expert:${call.expert}`,
-        integration: record.provider,
-        method_id: record.method_id,
-        outcome: outcomeOf(result),
-        trace_id: traceId,
-        detail: record.detail,
-      });
+      if (store.appendAuditSync !== undefined && store.appendAuditSync(entry) !== undefined) {
+        resolve(result);
+        return;
+      }
+      written = store.appendAudit(entry);
     } catch {
       resolve(unaudited(result));
       return;

@@ -69,6 +69,15 @@ export class MemoryStore implements StateStore {
   }
 
   async appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
+    return this.appendNow(entry);
+  }
+
+  /** Always synchronous here: nothing is ever queued ahead of an append (`StateStore.appendAuditSync`). */
+  appendAuditSync(entry: AuditInput): { seq: number; hash: string } {
+    return this.appendNow(entry);
+  }
+
+  private appendNow(entry: AuditInput): { seq: number; hash: string } {
     let chain = this.audit.get(entry.tenant);
     if (!chain) this.audit.set(entry.tenant, (chain = []));
     const append = (input: AuditInput, tip: { seq: number; hash: string }) => {

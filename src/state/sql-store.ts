@@ -15,10 +15,23 @@ export interface SqlConnection {
   run(sql: string, params?: unknown[]): Promise<number>;
 }
 
+/** A connection whose statements answer synchronously (an embedded database). */
+export interface SqlSyncConnection {
+  all<T>(sql: string, params?: unknown[]): T[];
+  run(sql: string, params?: unknown[]): number;
+}
+
 export interface SqlDriver extends SqlConnection {
   readonly kind: 'sqlite' | 'postgres';
   /** Runs `fn` in one transaction that holds the write lock it needs. */
   transaction<T>(fn: (tx: SqlConnection) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction now, synchronously, when nothing of this database is queued
+   * ahead of it in this process (so it overtakes no queued write); returns undefined, having
+   * run nothing, when something is. Throws what `fn` or the database throws, after rolling
+   * back. Absent when the driver has no synchronous path (PostgreSQL).
+   */
+  transactionSync?: (<T extends object>(fn: (tx: SqlSyncConnection) => T) => T | undefined) | undefined;
   /** Appended to the SELECT of a tenant's chain head to lock the row (PostgreSQL). */
   readonly lockSuffix: string;
   close(): Promise<void>;
@@ -98,11 +111,18 @@ export { auditHash, auditRow, GENESIS_HASH, toEntry, type AuditRow } from './aud
 export class SqlStore implements StateStore {
   readonly kind: 'sqlite' | 'postgres';
 
+  /** Set when the driver runs transactions synchronously (SQLite); undefined for PostgreSQL. */
+  readonly appendAuditSync: ((entry: AuditInput) => { seq: number; hash: string } | undefined) | undefined;
+
   private readonly automations: SqlAutomationState;
 
   constructor(private readonly db: SqlDriver) {
     this.kind = db.kind;
     this.automations = new SqlAutomationState(db);
+    const transactionSync = db.transactionSync?.bind(db);
+    this.appendAuditSync = transactionSync === undefined
+      ? undefined
+      : (entry) => transactionSync((tx) => runStepsSync(auditAppendSteps(entry, db.lockSuffix), tx));
   }
 
   async getIdempotency(tenant: string, methodId: string, key: string): Promise<IdempotencyRecord | undefined> {
@@ -165,37 +185,7 @@ export class SqlStore implements StateStore {
   }
 
   async appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
-    return this.db.transaction(async (tx) => {
-      const lockHead = () => tx.all<{ seq: number; hash: string }>(`SELECT seq, hash FROM botc_audit_head WHERE tenant = ?${this.db.lockSuffix}`, [entry.tenant]);
-      let [head] = await lockHead();
-      let rebuilt = false;
-      if (!head) {
-        // The tenant's first entry, or a head someone deleted: the chain goes on from the last
-        // stored entry, so a deleted head never makes appends fail. A concurrent append that
-        // also found no head makes this insert wait, then do nothing.
-        const [last] = await tx.all<{ seq: number; hash: string }>('SELECT seq, hash FROM botc_audit WHERE tenant = ? ORDER BY seq DESC LIMIT 1', [entry.tenant]);
-        const inserted = await tx.run('INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [entry.tenant, last ? Number(last.seq) : 0, last?.hash ?? GENESIS_HASH]);
-        rebuilt = inserted === 1 && last !== undefined;
-        [head] = await lockHead();
-      }
-      let tip = { seq: Number(head!.seq), hash: head!.hash };
-      const insert = async (input: AuditInput) => {
-        const row = auditRow(input, tip.seq + 1, tip.hash);
-        const hash = auditHash(row);
-        await tx.run(
-          `INSERT INTO botc_audit (tenant, seq, at, action, actor, integration, method_id, outcome, trace_id, detail_json, prev_hash, hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [row.tenant, row.seq, row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json, row.prev_hash, hash],
-        );
-        tip = { seq: row.seq, hash };
-      };
-      // The log records that its head was rebuilt: verification fails until then, and after it
-      // the entry shows when and from where.
-      if (rebuilt) await insert(headRebuiltEntry(entry.tenant, tip));
-      await insert(entry);
-      await tx.run('UPDATE botc_audit_head SET seq = ?, hash = ? WHERE tenant = ?', [tip.seq, tip.hash, entry.tenant]);
-      return tip;
-    });
+    return this.db.transaction((tx) => runSteps(auditAppendSteps(entry, this.db.lockSuffix), tx));
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -504,4 +494,70 @@ function normalizeReview(row: ReviewItem): ReviewItem {
 
 export function newId(prefix: string): string {
   return `${prefix}_${randomUUID().replace(/-/g, '')}`;
+}
+
+/** One statement of a step-wise operation, which an async or a synchronous connection runs. */
+interface SqlStep {
+  /** `all` answers the rows; `run` the number of rows changed. */
+  kind: 'all' | 'run';
+  sql: string;
+  params: unknown[];
+}
+
+/** What a step-wise operation is: it yields each statement and is given back what it answered. */
+type SqlSteps<T> = Generator<SqlStep, T, unknown>;
+
+async function runSteps<T>(steps: SqlSteps<T>, tx: SqlConnection): Promise<T> {
+  let next = steps.next();
+  while (!next.done) {
+    const { kind, sql, params } = next.value;
+    next = steps.next(kind === 'all' ? await tx.all(sql, params) : await tx.run(sql, params));
+  }
+  return next.value;
+}
+
+function runStepsSync<T>(steps: SqlSteps<T>, tx: SqlSyncConnection): T {
+  let next = steps.next();
+  while (!next.done) {
+    const { kind, sql, params } = next.value;
+    next = steps.next(kind === 'all' ? tx.all(sql, params) : tx.run(sql, params));
+  }
+  return next.value;
+}
+
+/**
+ * One audit append, in a transaction of its caller's: locks the tenant's chain head (rebuilding
+ * it from the last entry when it is missing), inserts the entry as the next link, moves the
+ * head. Written once, as steps, so that the async and the synchronous append cannot differ.
+ */
+function* auditAppendSteps(entry: AuditInput, lockSuffix: string): SqlSteps<{ seq: number; hash: string }> {
+  const lockHead: SqlStep = { kind: 'all', sql: `SELECT seq, hash FROM botc_audit_head WHERE tenant = ?${lockSuffix}`, params: [entry.tenant] };
+  let [head] = (yield lockHead) as { seq: number; hash: string }[];
+  let rebuilt = false;
+  if (!head) {
+    // The tenant's first entry, or a head someone deleted: the chain goes on from the last
+    // stored entry, so a deleted head never makes appends fail. A concurrent append that
+    // also found no head makes this insert wait, then do nothing.
+    const [last] = (yield { kind: 'all', sql: 'SELECT seq, hash FROM botc_audit WHERE tenant = ? ORDER BY seq DESC LIMIT 1', params: [entry.tenant] }) as { seq: number; hash: string }[];
+    const inserted = (yield { kind: 'run', sql: 'INSERT INTO botc_audit_head (tenant, seq, hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', params: [entry.tenant, last ? Number(last.seq) : 0, last?.hash ?? GENESIS_HASH] }) as number;
+    rebuilt = inserted === 1 && last !== undefined;
+    [head] = (yield lockHead) as { seq: number; hash: string }[];
+  }
+  let tip = { seq: Number(head!.seq), hash: head!.hash };
+  // The log records that its head was rebuilt: verification fails until then, and after it
+  // the entry shows when and from where.
+  const inputs = rebuilt ? [headRebuiltEntry(entry.tenant, tip), entry] : [entry];
+  for (const input of inputs) {
+    const row = auditRow(input, tip.seq + 1, tip.hash);
+    const hash = auditHash(row);
+    yield {
+      kind: 'run',
+      sql: `INSERT INTO botc_audit (tenant, seq, at, action, actor, integration, method_id, outcome, trace_id, detail_json, prev_hash, hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      params: [row.tenant, row.seq, row.at, row.action, row.actor, row.integration, row.method_id, row.outcome, row.trace_id, row.detail_json, row.prev_hash, hash],
+    };
+    tip = { seq: row.seq, hash };
+  }
+  yield { kind: 'run', sql: 'UPDATE botc_audit_head SET seq = ?, hash = ? WHERE tenant = ?', params: [tip.seq, tip.hash, entry.tenant] };
+  return tip;
 }

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync } f
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GENESIS_HASH } from './audit-chain.ts';
-import { ADDED_COLUMNS, ADDED_INDEXES, SCHEMA, SqlStore, type SqlConnection, type SqlDriver } from './sql-store.ts';
+import { ADDED_COLUMNS, ADDED_INDEXES, SCHEMA, SqlStore, type SqlConnection, type SqlDriver, type SqlSyncConnection } from './sql-store.ts';
 
 const APPEND_ONLY = [
   "CREATE TRIGGER IF NOT EXISTS botc_audit_no_update BEFORE UPDATE ON botc_audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
@@ -81,7 +81,14 @@ export function sqliteQueueKey(file: string): string {
  * connection waiting in BEGIN IMMEDIATE blocks the thread, so it must never wait for a
  * transaction of another connection of the same process, which that thread would have to finish.
  */
-const lanes = new Map<string, { tail: Promise<unknown>; users: number }>();
+const lanes = new Map<string, Lane>();
+
+/** One database file's queue: its last queued work, how many pieces are queued or running, and how many connections use it. */
+interface Lane {
+  tail: Promise<unknown>;
+  queued: number;
+  users: number;
+}
 
 /**
  * The embedded store: one SQLite file (WAL mode), safe for several processes. Writes that
@@ -93,13 +100,13 @@ class SqliteDriver implements SqlDriver {
   readonly lockSuffix = '';
   private readonly db: Database.Database;
   private readonly laneKey: string;
-  private readonly lane: { tail: Promise<unknown>; users: number };
+  private readonly lane: Lane;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(file: string, options: SqliteOptions) {
     if (file !== ':memory:') prepareFile(file);
     this.laneKey = file === ':memory:' ? `:memory:${Math.random()}` : sqliteQueueKey(file);
-    this.lane = lanes.get(this.laneKey) ?? { tail: Promise.resolve(), users: 0 };
+    this.lane = lanes.get(this.laneKey) ?? { tail: Promise.resolve(), queued: 0, users: 0 };
     this.lane.users++;
     lanes.set(this.laneKey, this.lane);
     this.db = new Database(file, { timeout: options.busyTimeoutMs ?? 15_000 });
@@ -127,9 +134,14 @@ class SqliteDriver implements SqlDriver {
     return statement;
   }
 
+  private readonly directSync: SqlSyncConnection = {
+    all: <T>(sql: string, params: unknown[] = []) => this.prepare(sql).all(...params) as T[],
+    run: (sql: string, params: unknown[] = []) => this.prepare(sql).run(...params).changes,
+  };
+
   private readonly direct: SqlConnection = {
-    all: async <T>(sql: string, params: unknown[] = []) => this.prepare(sql).all(...params) as T[],
-    run: async (sql: string, params: unknown[] = []) => this.prepare(sql).run(...params).changes,
+    all: async <T>(sql: string, params: unknown[] = []) => this.directSync.all<T>(sql, params),
+    run: async (sql: string, params: unknown[] = []) => this.directSync.run(sql, params),
   };
 
   all<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -154,10 +166,39 @@ class SqliteDriver implements SqlDriver {
     });
   }
 
-  /** Statements on one file run one at a time in this process, so a transaction is never interleaved. */
+  /**
+   * Now, when nothing of this file is queued or running in this process (`SqlDriver.transactionSync`):
+   * better-sqlite3 is synchronous, so the transaction runs whole before anything else can start.
+   */
+  transactionSync<T extends object>(fn: (tx: SqlSyncConnection) => T): T | undefined {
+    if (this.lane.queued > 0 || this.db.inTransaction) return undefined;
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn(this.directSync);
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /**
+   * Statements on one file run one at a time in this process, so a transaction is never
+   * interleaved. `queued` counts the work queued or running, until it has finished.
+   */
   private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.lane.tail.then(work, work);
-    this.lane.tail = next.catch(() => undefined);
+    const lane = this.lane;
+    lane.queued++;
+    const counted = async (): Promise<T> => {
+      try {
+        return await work();
+      } finally {
+        lane.queued--;
+      }
+    };
+    const next = lane.tail.then(counted, counted);
+    lane.tail = next.catch(() => undefined);
     return next;
   }
 

@@ -219,6 +219,16 @@ export interface StateStore {
 
   /** Appends an entry to its tenant's chain; returns its place in the chain. */
   appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }>;
+  /**
+   * `appendAudit` done synchronously, for stores that can (the memory store always; SQLite when
+   * no statement of its file is queued in this process, so the entry never overtakes a write
+   * queued before it). Returns the entry's place in the chain, or undefined when it appended
+   * nothing and the caller must use `appendAudit` instead. Throws when the append fails, as
+   * `appendAudit` rejects; the chain, its order and what is stored are exactly as `appendAudit`
+   * would leave them. Absent (PostgreSQL) when the store has no synchronous path. A wrapper that
+   * intercepts `appendAudit` must intercept or hide this too: callers prefer it.
+   */
+  appendAuditSync?: ((entry: AuditInput) => { seq: number; hash: string } | undefined) | undefined;
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /**
    * Verifies the hash chain of every tenant with entries or a chain head (or only `tenant`), and
