@@ -396,6 +396,24 @@ describe('build cache', () => {
     expect(probe.get(rest[0]![0] as CacheKind, rest[0]![1])).toBeDefined();
   }, 60_000);
 
+  it('stores each written bundle under the sha256 of the bytes the writer wrote, the digest of the file as it is', async () => {
+    const root = tempDir();
+    writeFiles(root, {
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE,
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[1], 'Lists things.'),
+    });
+    expect((await build({ root, out: 'out', lock: 'ignore', keepBundles: false })).ok).toBe(true);
+    const [entry] = readdirSync(path.join(root, CACHE_DIR, 'build'));
+    const stored = JSON.parse((JSON.parse(readFileSync(path.join(root, CACHE_DIR, 'build', entry!), 'utf8')) as { payload: string }).payload) as { outputs: Record<string, string> };
+    const files = readdirSync(path.join(root, 'out')).filter((n) => n.endsWith('.bundle.json'));
+    expect(Object.keys(stored.outputs).sort()).toEqual(files.sort());
+    for (const name of files) expect(stored.outputs[name]).toBe(createHash('sha256').update(readFileSync(path.join(root, 'out', name))).digest('hex'));
+  }, 30_000);
+
   it('is created owner-only and git-ignored, not by a failed build, never used through a symbolic link, and bypassed by cache: false', async () => {
     const root = tempDir();
     writeFiles(root, { 'bots/demo/manifest.json': MANIFEST.replace(/"tools": \[[\s\S]*\]\n/, '"tools": []\n'), 'bots/demo/prompts/expert_helper.md': '---\nfexp_description: Helps.\n---\nHi.\n', 'integrations/manifest.json': REGISTRY, 'integrations/acme/index.mjs': MODULE, 'integrations/acme/schemas.mjs': helper(SCHEMAS[1], 'x') });
