@@ -396,6 +396,36 @@ describe('build cache', () => {
     expect(probe.get(rest[0]![0] as CacheKind, rest[0]![1])).toBeDefined();
   }, 60_000);
 
+  it('reads every pack two builds left, and the next pack replaces them and the one-file-per-entry folders of the older layout', () => {
+    const root = tempDir();
+    const cacheDir = path.join(root, CACHE_DIR);
+    const [a, b, c] = [cacheKey('a'), cacheKey('b'), cacheKey('c')];
+    // Two builds storing at once: each read no pack, each writes its own.
+    const first = BuildCache.open(root)!;
+    const second = BuildCache.open(root)!;
+    first.get('schema', a);
+    second.get('schema', b);
+    first.put('schema', a, { lints: [] });
+    second.put('declarations', b, { specs: [], handlers: null });
+    first.flush();
+    second.flush();
+    expect(readdirSync(path.join(cacheDir, PACK_DIR))).toHaveLength(2);
+    // An older layout's folder of a packed kind.
+    mkdirSync(path.join(cacheDir, 'schema'));
+    writeFileSync(path.join(cacheDir, 'schema', `${c}.json`), '{}');
+    const third = BuildCache.open(root)!;
+    expect(third.mayHold('schema')).toBe(true);
+    expect(third.mayHold('module-inputs')).toBe(false);
+    expect(third.get('schema', a)).toEqual({ lints: [] });
+    expect(third.get('declarations', b)).toEqual({ specs: [], handlers: null });
+    third.put('module-inputs', c, { inputs: [] });
+    third.flush();
+    expect(readdirSync(path.join(cacheDir, PACK_DIR))).toHaveLength(1);
+    expect(readdirSync(cacheDir)).not.toContain('schema');
+    const fourth = BuildCache.open(root)!;
+    expect([fourth.get('schema', a), fourth.get('declarations', b), fourth.get('module-inputs', c)]).toEqual([{ lints: [] }, { specs: [], handlers: null }, { inputs: [] }]);
+  });
+
   it('stores each written bundle under the sha256 of the bytes the writer wrote, the digest of the file as it is', async () => {
     const root = tempDir();
     writeFiles(root, {
