@@ -1,8 +1,10 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { build, type BuildResult } from '../src/build/build.ts';
-import { BuildCache, CACHE_DIR, cacheKey } from '../src/build/cache/cache.ts';
+import { BuildCache, CACHE_DIR, cacheKey, PACKED_KINDS, type CacheKind } from '../src/build/cache/cache.ts';
+import { PACK_DIR } from '../src/build/cache/pack.ts';
 import { IntegrationStageCache } from '../src/build/cache/integration-cache.ts';
 import { BotReuse } from '../src/build/cache/incremental.ts';
 import { tempDir, writeFiles } from './helpers/workspace.ts';
@@ -124,8 +126,12 @@ describe('build cache', () => {
     }
     // The series reached failing builds too, so diagnostics were compared, not only bundles.
     expect(seen.size).toBeGreaterThan(0);
-    // And the cache was used: the module's declarations and the schema reports are stored.
-    for (const kind of ['schema', 'declarations', 'module-inputs', 'build']) expect(readdirSync(path.join(root, CACHE_DIR, kind)).length).toBeGreaterThan(0);
+    // And the cache was used: the module's declarations and the schema reports are stored, in one pack.
+    expect(readdirSync(path.join(root, CACHE_DIR, 'build')).length).toBeGreaterThan(0);
+    expect(readdirSync(path.join(root, CACHE_DIR, PACK_DIR)).filter((n) => n.endsWith('.pack'))).toHaveLength(1);
+    const cache = BuildCache.open(root)!;
+    for (const kind of PACKED_KINDS) expect(cache.mayHold(kind)).toBe(true);
+    for (const kind of PACKED_KINDS) expect(readdirSync(path.join(root, CACHE_DIR))).not.toContain(kind);
   }, 60_000);
 
   it('over a seeded series of prompt, manifest, common block, helper, outside-helper, rename and delete edits in a workspace of several bots, builds reusing bots and the integration stage equal uncached ones', async () => {
@@ -293,7 +299,8 @@ describe('build cache', () => {
     await build({ root, write: false, lock: 'ignore', keepBundles: false });
     const cacheDir = path.join(root, CACHE_DIR);
     let n = 0;
-    for (const kind of readdirSync(cacheDir).filter((k) => !k.startsWith('.'))) {
+    // One file per entry (packs: the next test).
+    for (const kind of readdirSync(cacheDir).filter((k) => !k.startsWith('.') && k !== PACK_DIR)) {
       for (const name of readdirSync(path.join(cacheDir, kind))) {
         const file = path.join(cacheDir, kind, name);
         const entry = JSON.parse(readFileSync(file, 'utf8')) as { version: string; payload: string };
@@ -308,14 +315,133 @@ describe('build cache', () => {
     expectSame(await both(root), root);
     const cache = BuildCache.open(root)!;
     const key = cacheKey('probe');
-    cache.put('schema', key, { lints: [] });
+    cache.put('build', key, { lints: [] });
     cache.flush();
-    expect(cache.get('schema', key)).toEqual({ lints: [] });
-    const file = path.join(cacheDir, 'schema', `${key}.json`);
+    expect(cache.get('build', key)).toEqual({ lints: [] });
+    const file = path.join(cacheDir, 'build', `${key}.json`);
     const entry = JSON.parse(readFileSync(file, 'utf8')) as { version: string };
     writeFileSync(file, JSON.stringify({ ...entry, version: 'botc-cache/1;botc@9.9.9' }));
-    expect(cache.get('schema', key)).toBeUndefined();
+    expect(cache.get('build', key)).toBeUndefined();
     expect(cache.stats.rejected).toBe(1);
+  }, 30_000);
+
+  it('keeps the bulk kinds in one pack file; a torn, edited, foreign, planted or linked pack is ignored and replaced: the build equals an uncached one', async () => {
+    const root = tempDir();
+    writeFiles(root, {
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE,
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[2], 'Lists things.'),
+    });
+    const cacheDir = path.join(root, CACHE_DIR);
+    const packDir = path.join(cacheDir, PACK_DIR);
+    const packs = () => readdirSync(packDir).sort();
+    expectSame(await both(root), root);
+    // One pack, named by the sha256 of its bytes, 0600, and no temporary file left.
+    expect(packs()).toHaveLength(1);
+    const [name] = packs();
+    const original = readFileSync(path.join(packDir, name!));
+    expect(name).toBe(`${createHash('sha256').update(original).digest('hex')}.pack`);
+    expect(statSync(path.join(packDir, name!)).mode & 0o777).toBe(0o600);
+    const pack = JSON.parse(original.toString('utf8')) as { format: string; version: string; entries: [string, string, string, string][] };
+    expect(new Set(pack.entries.map((e) => e[0]))).toEqual(new Set(PACKED_KINDS));
+    // An edit that changes a schema writes one new pack in place of the old one.
+    writeFiles(root, { 'integrations/acme/schemas.mjs': helper(SCHEMAS[5], 'Lists things.') });
+    expectSame(await both(root), root);
+    expect(packs()).toHaveLength(1);
+    expect(packs()).not.toEqual([name]);
+    writeFiles(root, { 'integrations/acme/schemas.mjs': helper(SCHEMAS[2], 'Lists things.') });
+
+    /** Replaces every pack with `text`, named by its sha256 unless `as` is given. */
+    const plant = (text: string | Buffer, as?: string) => {
+      for (const old of packs()) rmSync(path.join(packDir, old), { force: true });
+      writeFileSync(path.join(packDir, as ?? `${createHash('sha256').update(text).digest('hex')}.pack`), text);
+    };
+    const damaged: [string, () => void][] = [
+      ['truncated', () => plant(original.subarray(0, original.length >> 1), name)],
+      ['edited in place', () => plant(Buffer.from(original.toString('utf8').replace(/lints/, 'lintz')), name)],
+      ['not JSON, correctly named', () => plant('{"format": "botc-cache-pack/1", "torn')],
+      ['another version, correctly named', () => plant(JSON.stringify({ ...pack, version: 'botc-cache/2;botc@0.0.0-other' }))],
+      ['another format, correctly named', () => plant(JSON.stringify({ ...pack, format: 'botc-cache-pack/0' }))],
+      ['every payload tampered, correctly named', () => plant(JSON.stringify({ ...pack, entries: pack.entries.map(([k, key, sha, payload]) => [k, key, sha, payload.replace(/\[/, '[{"message":"planted","pointer":""},')]) }))],
+      ['a link to a valid pack', () => {
+        const elsewhere = path.join(tempDir(), name!);
+        writeFileSync(elsewhere, original);
+        for (const old of packs()) rmSync(path.join(packDir, old), { force: true });
+        symlinkSync(elsewhere, path.join(packDir, name!));
+      }],
+    ];
+    for (const [what, damage] of damaged) {
+      damage();
+      // Without the whole-build, per-bot and integration-stage entries, the build looks into the pack.
+      for (const kind of ['build', 'bot', 'integrations']) rmSync(path.join(cacheDir, kind), { recursive: true, force: true });
+      const probe = BuildCache.open(root)!;
+      for (const [kind, key] of pack.entries.map(([k, key]) => [k, key] as const)) expect(probe.get(kind as CacheKind, key), what).toBeUndefined();
+      expectSame(await both(root), root);
+      // The damaged pack was replaced by a valid one, read back whole.
+      expect(packs(), what).toHaveLength(1);
+      expect(lstatSync(path.join(packDir, packs()[0]!)).isFile(), what).toBe(true);
+      const reread = BuildCache.open(root)!;
+      for (const [kind, key] of pack.entries.map(([k, key]) => [k, key] as const)) expect(reread.get(kind as CacheKind, key), what).toBeDefined();
+      expect(reread.stats.rejected, what).toBe(0);
+    }
+    // A payload that does not hash to its recorded sha256 is rejected on use, entry by entry.
+    const [first, ...rest] = pack.entries;
+    plant(JSON.stringify({ ...pack, entries: [[first![0], first![1], first![2], `${first![3]} `], ...rest] }));
+    const probe = BuildCache.open(root)!;
+    expect(probe.get(first![0] as CacheKind, first![1])).toBeUndefined();
+    expect(probe.stats.rejected).toBe(1);
+    expect(probe.get(rest[0]![0] as CacheKind, rest[0]![1])).toBeDefined();
+  }, 60_000);
+
+  it('reads every pack two builds left, and the next pack replaces them and the one-file-per-entry folders of the older layout', () => {
+    const root = tempDir();
+    const cacheDir = path.join(root, CACHE_DIR);
+    const [a, b, c] = [cacheKey('a'), cacheKey('b'), cacheKey('c')];
+    // Two builds storing at once: each read no pack, each writes its own.
+    const first = BuildCache.open(root)!;
+    const second = BuildCache.open(root)!;
+    first.get('schema', a);
+    second.get('schema', b);
+    first.put('schema', a, { lints: [] });
+    second.put('declarations', b, { specs: [], handlers: null });
+    first.flush();
+    second.flush();
+    expect(readdirSync(path.join(cacheDir, PACK_DIR))).toHaveLength(2);
+    // An older layout's folder of a packed kind.
+    mkdirSync(path.join(cacheDir, 'schema'));
+    writeFileSync(path.join(cacheDir, 'schema', `${c}.json`), '{}');
+    const third = BuildCache.open(root)!;
+    expect(third.mayHold('schema')).toBe(true);
+    expect(third.mayHold('module-inputs')).toBe(false);
+    expect(third.get('schema', a)).toEqual({ lints: [] });
+    expect(third.get('declarations', b)).toEqual({ specs: [], handlers: null });
+    third.put('module-inputs', c, { inputs: [] });
+    third.flush();
+    expect(readdirSync(path.join(cacheDir, PACK_DIR))).toHaveLength(1);
+    expect(readdirSync(cacheDir)).not.toContain('schema');
+    const fourth = BuildCache.open(root)!;
+    expect([fourth.get('schema', a), fourth.get('declarations', b), fourth.get('module-inputs', c)]).toEqual([{ lints: [] }, { specs: [], handlers: null }, { inputs: [] }]);
+  });
+
+  it('stores each written bundle under the sha256 of the bytes the writer wrote, the digest of the file as it is', async () => {
+    const root = tempDir();
+    writeFiles(root, {
+      'bots/demo/manifest.json': MANIFEST,
+      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+      'integrations/manifest.json': REGISTRY,
+      'integrations/acme/index.mjs': MODULE,
+      'integrations/acme/schemas.mjs': helper(SCHEMAS[1], 'Lists things.'),
+    });
+    expect((await build({ root, out: 'out', lock: 'ignore', keepBundles: false })).ok).toBe(true);
+    const [entry] = readdirSync(path.join(root, CACHE_DIR, 'build'));
+    const stored = JSON.parse((JSON.parse(readFileSync(path.join(root, CACHE_DIR, 'build', entry!), 'utf8')) as { payload: string }).payload) as { outputs: Record<string, string> };
+    const files = readdirSync(path.join(root, 'out')).filter((n) => n.endsWith('.bundle.json'));
+    expect(Object.keys(stored.outputs).sort()).toEqual(files.sort());
+    for (const name of files) expect(stored.outputs[name]).toBe(createHash('sha256').update(readFileSync(path.join(root, 'out', name))).digest('hex'));
   }, 30_000);
 
   it('is created owner-only and git-ignored, not by a failed build, never used through a symbolic link, and bypassed by cache: false', async () => {
@@ -324,7 +450,6 @@ describe('build cache', () => {
     await build({ root, write: false, cache: false, lock: 'ignore' });
     expect(() => readdirSync(path.join(root, '.botc'))).toThrow();
     await build({ root, write: false, lock: 'ignore' });
-    const { statSync } = await import('node:fs');
     expect(statSync(path.join(root, CACHE_DIR)).mode & 0o777).toBe(0o700);
     expect(readFileSync(path.join(root, CACHE_DIR, '.gitignore'), 'utf8')).toContain('*');
     // A failed build writes nothing, the cache included.

@@ -237,7 +237,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
     // A reused bot's bundle whose fingerprint matched is not read again.
-    const records = ok && writer && whole ? outputRecords(outDir, reuse?.reusedOutputs) : undefined;
+    const records = ok && writer && whole ? outputRecords(outDir, reuse?.reusedOutputs, writer.written) : undefined;
     // Bots are stored only when no source changed while the build ran (their keys would be wrong).
     // What this build read afresh, to check again before storing: with the integration stage
     // and some bots taken from the cache (keyed by the walk itself), only the other sources.

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Recursively sorts object keys (by UTF-16 code units) and drops `undefined` members, so that
@@ -60,5 +60,5 @@ export function canonicalJson(value: unknown): string {
 
 /** Lower-case hex sha256 of a string (as UTF-8) or bytes. */
 export function sha256(text: string | Uint8Array): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }

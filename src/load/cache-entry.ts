@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,17 +41,17 @@ export function botcVersionTag(): string {
 
 /** sha256 of the given parts, each length-prefixed so no two lists of parts hash alike. */
 export function cacheKey(...parts: readonly string[]): string {
-  const hash = createHash('sha256');
+  const digest = createHash('sha256');
   for (const part of parts) {
     const bytes = Buffer.from(part, 'utf8');
-    hash.update(`${bytes.length}:`).update(bytes);
+    digest.update(`${bytes.length}:`).update(bytes);
   }
-  return hash.digest('hex');
+  return digest.digest('hex');
 }
 
 /** sha256 hex of a file's bytes or a string's UTF-8. */
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data, 'hex');
 }
 
 /** One entry as stored: the value is `payload` (JSON text), the rest says what it is. */

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -132,7 +132,7 @@ export function modulePin(module: PinnedFile, inputs: readonly PinnedFile[]): st
   if (inputs.length === 0) return module.sha256;
   const sorted = [...inputs].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const text = [PIN_FORMAT, ...[module, ...sorted].map((f) => `${f.sha256}  ${f.file}`)].join('\n') + '\n';
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /**
@@ -152,7 +152,7 @@ export function pinnedFileDigest(root: string, relativePath: string): string | u
     try {
       const stat = fstatSync(fd);
       if (!stat.isFile() || stat.size > PIN_FILE_CAP) return undefined;
-      return createHash('sha256').update(readFileSync(fd)).digest('hex');
+      return hash('sha256', readFileSync(fd), 'hex');
     } finally {
       closeSync(fd);
     }

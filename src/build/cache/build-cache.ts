@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Diagnostic } from '../../diagnostics/diagnostic.ts';
 import type { Entry } from '../discover/discover.ts';
 import { TEXT_FILE_CAP } from '../../load/files.ts';
+import type { WrittenBundle } from '../emit/emit.ts';
 import { pinnedFileDigest } from '../../load/modules.ts';
 import { botcVersionTag, cacheKey, sha256Hex, type BuildCache } from './cache.ts';
 
@@ -323,9 +324,12 @@ export function reusableBuild(cache: BuildCache, key: string, outDir: string | u
  * its fingerprint (`StoredBuild.stats`), taken before its bytes are read: a file changed in
  * between then fails its fingerprint next time and is hashed. `known` maps file names to a
  * fingerprint and sha256 recorded by an earlier build (a reused bot's bundle): a file whose
- * fingerprint is still that one is not read again.
+ * fingerprint is still that one is not read again. `written` maps file names to what this
+ * build's writer wrote (`BundleWriter.written`): a file that is still the one written (same
+ * device, inode, size and mtime; the rename into place changed only its ctime) takes the
+ * sha256 the writer computed from the bytes, and is not read back.
  */
-export function outputRecords(outDir: string, known?: ReadonlyMap<string, { stat: string; sha256: string }>): { outputs: Record<string, string>; stats: Record<string, string> } {
+export function outputRecords(outDir: string, known?: ReadonlyMap<string, { stat: string; sha256: string }>, written?: ReadonlyMap<string, WrittenBundle>): { outputs: Record<string, string>; stats: Record<string, string> } {
   const outputs: Record<string, string> = {};
   const stats: Record<string, string> = {};
   for (const name of safeList(outDir).filter((n) => n.endsWith('.bundle.json'))) {
@@ -333,7 +337,9 @@ export function outputRecords(outDir: string, known?: ReadonlyMap<string, { stat
     const stat = lstatSync(full, { throwIfNoEntry: false, bigint: true });
     if (stat?.isFile()) stats[name] = fingerprint(stat);
     const before = known?.get(name);
-    outputs[name] = before !== undefined && stats[name] === before.stat ? before.sha256 : safe(() => sha256Hex(readFileSync(full)));
+    const wrote = written?.get(name);
+    if (stat?.isFile() && wrote !== undefined && stat.dev === wrote.dev && stat.ino === wrote.ino && stat.size === wrote.size && stat.mtimeNs === wrote.mtimeNs) outputs[name] = wrote.sha256;
+    else outputs[name] = before !== undefined && stats[name] === before.stat ? before.sha256 : safe(() => sha256Hex(readFileSync(full)));
   }
   return { outputs, stats };
 }

@@ -1,5 +1,5 @@
-import { closeSync, constants, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { serializeSortedBundle, type Bundle } from '../../bundle/format.ts';
 import { takeBundleText } from '../assemble/seal.ts';
@@ -36,6 +36,18 @@ function gone(pid: number): boolean {
   }
 }
 
+/** A bundle file as the writer wrote it (`BundleWriter.written`). */
+export interface WrittenBundle {
+  /** sha256 (hex) of the bytes written. */
+  sha256: string;
+  dev: bigint;
+  ino: bigint;
+  /** Bytes. */
+  size: bigint;
+  /** Modification time after the write, in nanoseconds since the epoch. */
+  mtimeNs: bigint;
+}
+
 /**
  * Stage 5: writes each bundle as soon as it is assembled, to a temporary file beside its
  * target, and puts the files in place only once the whole build has succeeded. A build then
@@ -47,7 +59,7 @@ function gone(pid: number): boolean {
  * inside the workspace (`root`), never elsewhere.
  */
 export class BundleWriter {
-  private readonly staged: { name: string; temporary: string; target: string }[] = [];
+  private readonly staged: { name: string; temporary: string; target: string; written: WrittenBundle | undefined }[] = [];
   /** Bundle files already in place with the right bytes (a bot the build reused): neither written nor pruned. */
   private readonly kept = new Set<string>();
   private ready = false;
@@ -65,14 +77,28 @@ export class BundleWriter {
     const name = `${bundle.bot.id}.bundle.json`;
     const target = path.join(this.outDir, name);
     const temporary = path.join(this.outDir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    this.staged.push({ name, temporary, target });
+    const staged: (typeof this.staged)[number] = { name, temporary, target, written: undefined };
+    this.staged.push(staged);
     const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
       const data = Buffer.from(takeBundleText(bundle) ?? serializeSortedBundle(bundle));
       for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
+      // The digest of the bytes just written, and the file they went to: the cache records
+      // them (outputRecords) without reading the file back.
+      const stat = fstatSync(fd, { bigint: true });
+      staged.written = { sha256: hash('sha256', data, 'hex'), dev: stat.dev, ino: stat.ino, size: stat.size, mtimeNs: stat.mtimeNs };
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * The bundle files this build wrote (by file name), each with the sha256 of the bytes written
+   * and the identity of the file written (device, inode, size, mtime, from `fstat` after the
+   * write). Meaningful after `commit`.
+   */
+  get written(): ReadonlyMap<string, WrittenBundle> {
+    return new Map(this.staged.flatMap((s) => (s.written ? [[s.name, s.written] as const] : [])));
   }
 
   /** Leaves the bundle file of this bot as it is: its bytes are already the ones the build would write. */

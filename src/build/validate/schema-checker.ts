@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { exactJson, SchemaInspector, type SchemaReport } from './integrations-schema.ts';
 import { cacheKey, botcVersionTag, type BuildCache } from '../cache/cache.ts';
@@ -71,7 +69,7 @@ export class SchemaChecker {
    * are stored, starts no worker unless some schema misses.
    */
   prestart(): void {
-    if (this.cache && existsSync(path.join(this.cache.dir, 'schema'))) return;
+    if (this.cache?.mayHold('schema')) return;
     this.startWorker();
   }
 
