@@ -5,8 +5,10 @@
 // common blocks, TypeScript integrations) under .bench/, checks that it builds with zero
 // errors, then measures in fresh child processes:
 //   floor: read + sha256 every input file, write as many output bytes as the build writes;
-//   build: `botc build --root R --out O --format json` through lib/cli/main.js (as a user runs
-//          it), each in a fresh process (module import included): cold (the build cache
+//   build: `botc build --root R --out O --format json` through lib/cli-bundle/main.js (the
+//          bundled CLI bin/botc.js runs; BOTC_BENCH_CLI=<file> measures another main.js, e.g.
+//          lib/cli/main.js, the unbundled tsc output, for a before/after) as a user runs it,
+//          each in a fresh process (module import included): cold (the build cache
 //          .botc/cache/ emptied first), no-op (run again on the warm cache) and one-edit (one
 //          expert prompt changed, warm cache).
 // It repeats this at K times the bots (same integrations) and reports time per expert; then
@@ -28,7 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '..');
-const CLI = path.join(REPO, 'lib', 'cli', 'main.js');
+const CLI = process.env.BOTC_BENCH_CLI ? path.resolve(process.env.BOTC_BENCH_CLI) : path.join(REPO, 'lib', 'cli-bundle', 'main.js');
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: `node bench.mjs --child floor|build <json>` prints one JSON line.
