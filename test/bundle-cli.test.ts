@@ -83,8 +83,8 @@ describe('the bundled CLI', () => {
     expect(libFiles).toContain(path.join(CLI_BUNDLE, 'schema-worker.js'));
   }, 90_000);
 
-  it('prints the diagnostics the library prints for a broken workspace, the sandboxed module loader included', async () => {
-    for (const fixture of ['invalid-integration-export-missing-not-integration', 'invalid-frontmatter-invalid-yaml']) {
+  it('prints the diagnostics the library prints for a broken workspace, the sandboxed module loader and zod messages included', async () => {
+    for (const fixture of ['invalid-integration-export-missing-not-integration', 'invalid-frontmatter-invalid-yaml', 'invalid-config-invalid', 'invalid-frontmatter-invalid-wrong-type']) {
       const root = path.join(FIXTURES, fixture);
       const args = ['check', '--root', root, '--format', 'json', '--no-cache'];
       const spawned = spawnCliSync(args, { timeout: 60_000 });
