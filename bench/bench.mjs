@@ -16,6 +16,7 @@
 // CPU time of fresh processes) and, unless --no-dispatch, the dispatch benchmark
 // (bench/dispatch.mjs); last, every target as PASS or FAIL.
 // BOTC_BENCH_SECTIONS=build,startup,call,dispatch (a comma list) runs only those sections.
+// BOTC_BENCH_CLI / BOTC_BENCH_BIN: another main.js (build) / launcher (start-up) to measure.
 //
 // Flags: --bots N (200) --experts N (5) --tools N (8) --integrations N (60) --methods N (10)
 //        --scale K (4: bot multiplier of the second size) --runs N (1: median of N cold runs)
@@ -937,7 +938,8 @@ const CPU_PROBE = `data:text/javascript,process.on('exit',()=>{const c=process.c
  * wall time and as CPU time of the process.
  */
 function cliStartup(runs = 7, withCall = true) {
-  const bin = path.join(REPO, 'bin', 'botc.js');
+  // BOTC_BENCH_BIN=<file>: another launcher to time (a before/after of how the CLI is built).
+  const bin = process.env.BOTC_BENCH_BIN ? path.resolve(process.env.BOTC_BENCH_BIN) : path.join(REPO, 'bin', 'botc.js');
   const env = { PATH: process.env.PATH ?? '' };
   const time = (args, extraEnv = {}, okStatus = 0) => {
     const walls = [];

@@ -3,9 +3,10 @@
  * schema worker into lib/cli-bundle/, bin/botc.js runs it, and what it prints and writes is
  * what the library (tsc output, src/ here) prints and writes.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { build } from '../src/build/build.ts';
 import { BOTC, REPO_ROOT, runCli, spawnCliSync } from './helpers/cli.ts';
@@ -51,6 +52,14 @@ describe('the bundled CLI', () => {
     expect(code).toContain('from "../integration/base.js"');
     expect(code).toContain('from "../integration/credentials.js"');
   });
+
+  it('links and evaluates every file of it (the lazy command chunks, the database drivers and servers they import)', () => {
+    const files = readdirSync(CLI_BUNDLE).filter((f) => f.endsWith('.js') && f !== 'schema-worker.js').sort();
+    const script = `for (const f of ${JSON.stringify(files)}) await import(new URL(f, ${JSON.stringify(pathToFileURL(CLI_BUNDLE + path.sep).href)}).href);\nprocess.stdout.write('loaded');\nprocess.exit(0);\n`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('loaded');
+  }, 90_000);
 
   it('answers --version from the package manifest', () => {
     const run = spawnCliSync(['--version']);
