@@ -20,7 +20,7 @@
 // Deterministic: no timestamps, chunk names are content hashes, and the metafile (what
 // test/bundle-cli.test.ts and a curious reader use to map chunks back to modules) holds paths
 // relative to the package root.
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -77,7 +77,6 @@ const zodEnglishOnly = {
 };
 
 const started = Date.now();
-rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
   entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(root, file)])),
@@ -99,10 +98,19 @@ const result = await build({
   preserveSymlinks: true,
   plugins: [keepIntegration, zodEnglishOnly],
   metafile: true,
+  write: false,
   legalComments: 'none',
   logLevel: 'warning',
 });
-writeFileSync(path.join(outdir, 'meta.json'), `${JSON.stringify(result.metafile)}\n`);
+// Written beside, then swapped in: a `botc` started during the build finds the old bundle or
+// the new one, not a half-written folder.
+const staging = path.join(lib, '.cli-bundle-new');
+rmSync(staging, { recursive: true, force: true });
+mkdirSync(staging, { recursive: true });
+for (const file of result.outputFiles) writeFileSync(path.join(staging, path.relative(outdir, file.path)), file.contents);
+writeFileSync(path.join(staging, 'meta.json'), `${JSON.stringify(result.metafile)}\n`);
+rmSync(outdir, { recursive: true, force: true });
+renameSync(staging, outdir);
 if (process.env.BOTC_BUNDLE_VERBOSE) {
   console.log(`bundle-cli: ${Object.keys(result.metafile.outputs).length} files in ${Date.now() - started} ms`);
 }
