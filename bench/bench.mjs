@@ -5,8 +5,10 @@
 // common blocks, TypeScript integrations) under .bench/, checks that it builds with zero
 // errors, then measures in fresh child processes:
 //   floor: read + sha256 every input file, write as many output bytes as the build writes;
-//   build: `botc build --root R --out O --format json` through lib/cli/main.js (as a user runs
-//          it), each in a fresh process (module import included): cold (the build cache
+//   build: `botc build --root R --out O --format json` through lib/cli-bundle/main.js (the
+//          bundled CLI bin/botc.js runs; BOTC_BENCH_CLI=<file> measures another main.js, e.g.
+//          lib/cli/main.js, the unbundled tsc output, for a before/after) as a user runs it,
+//          each in a fresh process (module import included): cold (the build cache
 //          .botc/cache/ emptied first), no-op (run again on the warm cache) and one-edit (one
 //          expert prompt changed, warm cache).
 // It repeats this at K times the bots (same integrations) and reports time per expert; then
@@ -14,6 +16,7 @@
 // CPU time of fresh processes) and, unless --no-dispatch, the dispatch benchmark
 // (bench/dispatch.mjs); last, every target as PASS or FAIL.
 // BOTC_BENCH_SECTIONS=build,startup,call,dispatch (a comma list) runs only those sections.
+// BOTC_BENCH_CLI / BOTC_BENCH_BIN: another main.js (build) / launcher (start-up) to measure.
 //
 // Flags: --bots N (200) --experts N (5) --tools N (8) --integrations N (60) --methods N (10)
 //        --scale K (4: bot multiplier of the second size) --runs N (1: median of N cold runs)
@@ -28,7 +31,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = path.resolve(path.dirname(SELF), '..');
-const CLI = path.join(REPO, 'lib', 'cli', 'main.js');
+const CLI = process.env.BOTC_BENCH_CLI ? path.resolve(process.env.BOTC_BENCH_CLI) : path.join(REPO, 'lib', 'cli-bundle', 'main.js');
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: `node bench.mjs --child floor|build <json>` prints one JSON line.
@@ -935,7 +938,8 @@ const CPU_PROBE = `data:text/javascript,process.on('exit',()=>{const c=process.c
  * wall time and as CPU time of the process.
  */
 function cliStartup(runs = 7, withCall = true) {
-  const bin = path.join(REPO, 'bin', 'botc.js');
+  // BOTC_BENCH_BIN=<file>: another launcher to time (a before/after of how the CLI is built).
+  const bin = process.env.BOTC_BENCH_BIN ? path.resolve(process.env.BOTC_BENCH_BIN) : path.join(REPO, 'bin', 'botc.js');
   const env = { PATH: process.env.PATH ?? '' };
   const time = (args, extraEnv = {}, okStatus = 0) => {
     const walls = [];

@@ -86,7 +86,7 @@ JSON.parse = (text, ...rest) => {
 };
 `,
     );
-    const script = `const { main } = await import(${JSON.stringify(path.join(REPO_ROOT, 'lib/cli/main.js'))});
+    const script = `const { main } = await import(${JSON.stringify(path.join(REPO_ROOT, 'lib/cli-bundle/main.js'))});
 const status = await main(['check', '--root', ${JSON.stringify(root)}], { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), isTty: false, env: {} });
 process.exitCode = status;
 `;

@@ -320,8 +320,9 @@ function encode(value, depth, ancestors) {
   ancestors.pop();
   return out;
 }
-// The runtime makes integrations with the same function (src/load/modules.ts).
-${instantiateIntegration.toString()}
+// The runtime makes integrations with the same function (src/load/modules.ts). Bound by
+// name here, whatever name its source text carries (a bundler may rename a declaration).
+const instantiateIntegration = ${instantiateIntegration.toString()};
 async function inspect(job) {
   let ns;
   try { ns = await import(job.url); } catch (error) { return { ok: false, failure: 'load', message: messageOf(error) }; }
