@@ -76,9 +76,7 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
   const reports: (ModuleReport | undefined)[] = requests.map(() => undefined);
   const specs: unknown[][] = [];
   const packageFolders = new Set<string>();
-  // One esbuild run for every module; when any fails, each is bundled on its own so that every
-  // failure is reported against its module, worded as before.
-  const bundles = (await bundleTogether(root, requests, packageFolders)) ?? (await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders))));
+  const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
   const inputs = bundles.map((bundle) => (bundle.ok ? bundle.inputs : undefined));
   const codes = bundles.map((bundle) => (bundle.ok ? bundle.code : undefined));
@@ -191,79 +189,9 @@ function runChild(
   });
 }
 
-/** What bundling one module gives: its code and the workspace files bundled with it, or why it failed. */
-export type Bundled = { ok: true; code: string; inputs: string[] } | { ok: false; message: string; at?: { line: number; column: number } };
+type Bundled = { ok: true; code: string; inputs: string[] } | { ok: false; message: string; at?: { line: number; column: number } };
 
-/** The namespace of the modules' entries in `bundleTogether`: their text comes from the requests. */
-const ENTRY_NAMESPACE = 'botc-module';
-
-/**
- * Every module bundled by one esbuild run (one entry point each, no code shared between the
- * outputs): what `bundleModule` gives each, without a run and its plugin round trips per module.
- * A module's inputs are the workspace files reachable from its entry in the run's import graph,
- * which is the set a run of its own lists. Undefined when a module has no text in hand or
- * anything fails: the caller then bundles each module alone.
- */
-export async function bundleTogether(root: string, requests: readonly ModuleRequest[], packageFolders: Set<string>): Promise<Bundled[] | undefined> {
-  if (requests.length < 2 || requests.some((r) => r.source === undefined)) return undefined;
-  try {
-    const { build: esbuild } = await import('esbuild');
-    const outdir = path.join(root, '.botc-bundle-out');
-    const result = await esbuild({
-      entryPoints: Object.fromEntries(requests.map((_, i) => [`m${i}`, `${ENTRY_NAMESPACE}:${i}`])),
-      absWorkingDir: root,
-      outdir,
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      logLevel: 'silent',
-      metafile: true,
-      preserveSymlinks: true,
-      plugins: [
-        {
-          name: 'botc-module-entries',
-          setup(build) {
-            build.onResolve({ filter: /^botc-module:\d+$/ }, (args) => (args.kind === 'entry-point' ? { path: args.path.slice(ENTRY_NAMESPACE.length + 1), namespace: ENTRY_NAMESPACE } : undefined));
-            build.onLoad({ filter: /.*/, namespace: ENTRY_NAMESPACE }, (args) => {
-              const request = requests[Number(args.path)]!;
-              return { contents: request.source!, resolveDir: path.dirname(request.file), loader: /\.m?ts$/.test(request.file) ? 'ts' : 'js' };
-            });
-          },
-        },
-        workspaceOnly(root, packageFolders),
-      ],
-    });
-    if (result.errors.length > 0) return undefined;
-    const graph = result.metafile.inputs;
-    return requests.map((request, i): Bundled => {
-      const output = result.outputFiles.find((o) => o.path === path.join(outdir, `m${i}.js`));
-      if (!output) throw new Error(`no output for module ${i}`);
-      // Every input the entry reaches through the run's import graph (external packages are not inputs).
-      const reached = new Set<string>();
-      const stack = [`${ENTRY_NAMESPACE}:${i}`];
-      while (stack.length > 0) {
-        for (const imported of graph[stack.pop()!]?.imports ?? []) {
-          if (imported.external || reached.has(imported.path)) continue;
-          reached.add(imported.path);
-          stack.push(imported.path);
-        }
-      }
-      const inputs = [...reached]
-        .filter((input) => !input.includes(':'))
-        .map((input) => path.resolve(root, input))
-        .filter((input) => input !== request.file)
-        .sort();
-      return { ok: true, code: output.text, inputs };
-    });
-  } catch {
-    return undefined;
-  }
-}
-
-/** One module bundled by an esbuild run of its own (exported for the tests that compare it with `bundleTogether`). */
-export async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
+async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
   try {
     // Loaded on first use: a build whose modules' declarations all come from the cache needs no bundler.
     const { build: esbuild } = await import('esbuild');
@@ -321,9 +249,7 @@ function workspaceOnly(root: string, packageFolders: Set<string>): Plugin {
         if (args.kind === 'entry-point') return undefined;
         if (args.path.startsWith('node:') || BUILTINS.has(args.path)) return { path: args.path, external: true };
         try {
-          // A module's entry (`bundleTogether`) is named by its index: resolve from its folder.
-          const from = args.namespace === ENTRY_NAMESPACE ? path.join(args.resolveDir, 'index.js') : args.importer || path.join(root, 'index.js');
-          const resolved = createRequire(from).resolve(args.path);
+          const resolved = createRequire(args.importer || path.join(root, 'index.js')).resolve(args.path);
           const marker = `${path.sep}node_modules${path.sep}`;
           const cut = resolved.lastIndexOf(marker);
           if (cut >= 0) packageFolders.add(resolved.slice(0, cut + marker.length - 1));
