@@ -83,17 +83,3 @@ it('mode-unsupported for polling_sync without streams; a payload schema that doe
   const bad = await build({ root: workspace((registry) => void ((entry(registry, 'statuspage')['webhook'] as Record<string, unknown>)['event_type'] = { pointer: 'type' })), write: false });
   expect(bad.diagnostics.map((d) => d.code)).toEqual(['integration-registry-invalid']);
 }, 20_000);
-
-it('inbound checks run while the modules load, yet report in the entry-by-entry order: mode-not-approved before mode-unsupported at one key', async () => {
-  const root = workspace((registry) => {
-    const hubspot = entry(registry, 'hubspot');
-    delete hubspot['streams'];
-    delete hubspot['architecture_approval'];
-    hubspot['modes'] = ['polling_sync', 'webhook', 'queue'];
-  });
-  const result = await build({ root, write: false });
-  const atModes = result.diagnostics.filter((d) => d.message.includes('hubspot') && (d.code === 'mode-not-approved' || d.code === 'mode-unsupported'));
-  // All at the `modes` key: the entry's own mode check, then its inbound declarations (webhook, polling_sync).
-  expect(atModes.map((d) => d.code)).toEqual(['mode-not-approved', 'mode-unsupported', 'mode-unsupported']);
-  expect(new Set(atModes.map((d) => `${d.line}:${d.column}`)).size).toBe(1);
-}, 20_000);

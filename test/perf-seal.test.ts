@@ -55,31 +55,3 @@ describe('bundles: method specs sorted and serialized once per build', () => {
     }
   });
 });
-
-describe('bundles: system prompts escaped once for the digest and the file', () => {
-  const withPrompts = (prompts: string[], description = 'd'): UnsealedBundle => ({
-    ...parts({ 'acme.a.list.v1': spec('acme.a.list.v1') }),
-    experts: prompts.map((prompt, i) => ({ name: `e${i}`, description, tools: ['t'], system_prompt: prompt, blocks: [] })),
-  });
-
-  it('gives the bytes and digest of stringifying the whole bundle, escapes and odd characters included', () => {
-    const odd = 'Line "one"\n\tTab \\ back\u0000nul \u2028 sep é 😀 \ud800 lone';
-    for (const unsealed of [withPrompts([odd, 'Short.', '']), withPrompts([]), withPrompts(['a'.repeat(20_000), odd])]) {
-      const expected = reference(unsealed);
-      const bundle = sealBundle(unsealed);
-      expect(bundle).toStrictEqual(expected.bundle);
-      expect(takeBundleText(bundle)).toBe(expected.text);
-    }
-  });
-
-  it('falls back to stringifying the prompts where another string spells a placeholder', () => {
-    // A placeholder is the string NUL, `@`, a number: a description spelling one (alone, or at a string's end after a quote) must not be replaced.
-    for (const description of ['\u0000@0', 'say "\u0000@1', '\u0000@7']) {
-      const unsealed = withPrompts(['First prompt.', 'Second "prompt".'], description);
-      const expected = reference(unsealed);
-      const bundle = sealBundle(unsealed);
-      expect(bundle).toStrictEqual(expected.bundle);
-      expect(takeBundleText(bundle)).toBe(expected.text);
-    }
-  });
-});

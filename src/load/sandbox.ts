@@ -72,9 +72,8 @@ const BOTC_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
  * Never throws for a module's fault: every failure is a report, in request order.
  * `timeoutMs` bounds the whole load (default `SANDBOX_TIMEOUT_MS`).
  */
-export async function inspectModules(root: string, requests: readonly ModuleRequest[], options: InspectOptions = {}): Promise<ModuleReport[]> {
+export async function inspectModules(root: string, requests: readonly ModuleRequest[], options: { timeoutMs?: number } = {}): Promise<ModuleReport[]> {
   const reports: (ModuleReport | undefined)[] = requests.map(() => undefined);
-  const specs: unknown[][] = [];
   const packageFolders = new Set<string>();
   const bundles = await Promise.all(requests.map((r) => bundleModule(root, r.file, r.source, packageFolders)));
   const jobs: { index: number; url: string; exportName: string; provider: string }[] = [];
@@ -84,37 +83,13 @@ export async function inspectModules(root: string, requests: readonly ModuleRequ
     if (!bundle.ok) reports[index] = { ok: false, failure: 'load', message: bundle.message, ...(bundle.at ? { at: bundle.at } : {}) };
     else jobs.push({ index, url: `data:text/javascript;base64,${Buffer.from(bundle.code).toString('base64')}`, exportName: requests[index]!.exportName, provider: requests[index]!.provider });
   });
-  if (jobs.length > 0) {
-    const loading = runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS, packageFolders, (index, report) => {
-      if (!report.ok) return;
-      specs[index] = decodeWire(report.specs) as unknown[];
-      options.onSpecs?.(index, specs[index]!);
-    });
-    options.whileLoading?.();
-    await loading;
-  } else {
-    options.whileLoading?.();
-  }
+  if (jobs.length > 0) await runChild(root, jobs, reports, options.timeoutMs ?? SANDBOX_TIMEOUT_MS, packageFolders);
   return reports.map((report, index): ModuleReport => {
     if (!report) return { ok: false, failure: 'skipped' };
-    if (report.ok) return { ...report, specs: specs[index] ?? (decodeWire(report.specs) as unknown[]), ...(inputs[index] ? { inputs: inputs[index] } : {}), ...(codes[index] !== undefined ? { code: codes[index] } : {}) };
+    if (report.ok) return { ...report, specs: decodeWire(report.specs) as unknown[], ...(inputs[index] ? { inputs: inputs[index] } : {}), ...(codes[index] !== undefined ? { code: codes[index] } : {}) };
     if ('message' in report) return { ...report, message: describeLoadError(new Error(report.message), root) };
     return report;
   });
-}
-
-/** How `inspectModules` runs: its bound, and work the caller does while the loader child runs. */
-export interface InspectOptions {
-  /** Bound of the whole load, in ms (default `SANDBOX_TIMEOUT_MS`). */
-  timeoutMs?: number;
-  /**
-   * Called once, synchronously, when the loader child has its jobs (or at once when no module
-   * needs loading): the caller's own work then runs while the child imports the modules
-   * instead of after it. The child's reports wait in the IPC channel meanwhile.
-   */
-  whileLoading?: () => void;
-  /** Called with each module's decoded specs as the child reports it (`index` in `requests`), before the load ends. */
-  onSpecs?: (index: number, specs: unknown[]) => void;
 }
 
 /** The flag that turns the permission model on: `--permission` from Node 22, experimental before. */
@@ -141,7 +116,6 @@ function runChild(
   reports: (ModuleReport | undefined)[],
   timeoutMs: number,
   packageFolders: ReadonlySet<string>,
-  onReport: (index: number, report: ModuleReport) => void,
 ): Promise<void> {
   const args = [
     permissionFlag(),
@@ -173,7 +147,6 @@ function runChild(
     child.on('message', (message: { index: number; report: ModuleReport }) => {
       if (reports[message.index] !== undefined || !jobs.some((j) => j.index === message.index)) return;
       reports[message.index] = message.report;
-      onReport(message.index, message.report);
       if (--pending === 0) finish(undefined);
     });
     child.on('error', (error) => finish(`the module loader could not start: ${error.message}`));

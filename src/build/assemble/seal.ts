@@ -66,56 +66,14 @@ export function sealBundle(parts: UnsealedBundle): Bundle {
   const ids = Object.keys(methods);
   const sorted = { bot: rest.bot, experts: rest.experts, format: rest.format, integrations: rest.integrations, methods, sources: rest.sources, tools: rest.tools };
   const compactMethods = `{${ids.map((id) => `${JSON.stringify(id)}:${methodJson.get(id)!.compact}`).join(',')}}`;
-  // The system prompts (most of a bundle's bytes) are escaped once for both texts.
-  const apart = promptsApart(sorted.experts);
-  const compactHead = (apart && spliced(JSON.stringify({ bot: sorted.bot, experts: apart.skeleton, format: sorted.format, integrations: sorted.integrations }), apart.literals)) ?? JSON.stringify({ bot: sorted.bot, experts: sorted.experts, format: sorted.format, integrations: sorted.integrations });
-  const compact = `${compactHead.slice(0, -1)},"methods":${compactMethods},${JSON.stringify({ sources: sorted.sources, tools: sorted.tools }).slice(1)}`;
+  const compact = `${JSON.stringify({ bot: sorted.bot, experts: sorted.experts, format: sorted.format, integrations: sorted.integrations }).slice(0, -1)},"methods":${compactMethods},${JSON.stringify({ sources: sorted.sources, tools: sorted.tools }).slice(1)}`;
   const digest = sha256(INDEX_KEY.test(compact) ? canonicalJson(sorted) : compact);
   const bundle = { bot: sorted.bot, digest, experts: sorted.experts, format: sorted.format, integrations: sorted.integrations, methods, sources: sorted.sources, tools: sorted.tools } as unknown as Bundle;
   const indentedMethods = ids.length === 0 ? '{}' : `{\n${ids.map((id) => `    ${JSON.stringify(id)}: ${methodJson.get(id)!.indented}`).join(',\n')}\n  }`;
-  const indentedHead = (apart && spliced(JSON.stringify({ bot: bundle.bot, digest, experts: apart.skeleton, format: bundle.format, integrations: bundle.integrations }, null, 2), apart.literals)) ?? JSON.stringify({ bot: bundle.bot, digest, experts: bundle.experts, format: bundle.format, integrations: bundle.integrations }, null, 2);
-  const head = indentedHead.slice(0, -2);
+  const head = JSON.stringify({ bot: bundle.bot, digest, experts: bundle.experts, format: bundle.format, integrations: bundle.integrations }, null, 2).slice(0, -2);
   const tail = JSON.stringify({ sources: bundle.sources, tools: bundle.tools }, null, 2).slice(2);
   texts.set(bundle, `${head},\n  "methods": ${indentedMethods},\n${tail}\n`);
   return bundle;
-}
-
-/** A placeholder as JSON.stringify writes it: the string `\u0000@<n>` (NUL, `@`, a number). */
-const PLACEHOLDER = /"\\u0000@(\d+)"/g;
-
-/**
- * The experts (sorted) with each `system_prompt` string swapped for a placeholder string
- * (`\u0000@<n>`), and each prompt's JSON string literal: JSON.stringify escapes a long string
- * at ~150–250 MB/s on Node 20, and the prompts are written twice (compact for the digest,
- * indented for the file), so each is escaped once and spliced into both texts. Undefined when
- * the experts are not a list.
- */
-function promptsApart(experts: unknown): { skeleton: unknown[]; literals: string[] } | undefined {
-  if (!Array.isArray(experts)) return undefined;
-  const literals: string[] = [];
-  const skeleton = experts.map((expert: unknown) => {
-    const prompt = expert !== null && typeof expert === 'object' ? (expert as { system_prompt?: unknown }).system_prompt : undefined;
-    if (typeof prompt !== 'string') return expert;
-    // Same key order (the expert's keys are sorted): only the prompt's value changes.
-    const placeholder = { ...(expert as object), system_prompt: `\u0000@${literals.length}` };
-    literals.push(JSON.stringify(prompt));
-    return placeholder;
-  });
-  return { skeleton, literals };
-}
-
-/**
- * `text` with each placeholder replaced by its literal; undefined unless there is exactly one
- * of each (another string of the bundle spelling a placeholder: the caller then stringifies
- * the real experts).
- */
-function spliced(text: string, literals: readonly string[]): string | undefined {
-  let seen = 0;
-  const out = text.replace(PLACEHOLDER, (match, n: string) => {
-    seen++;
-    return literals[Number(n)] ?? match;
-  });
-  return seen === literals.length && seen === new Set(text.match(PLACEHOLDER)).size ? out : undefined;
 }
 
 /**

@@ -38,30 +38,14 @@ export async function loadIntegrations(build: BuildContext): Promise<PendingInte
     checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
     const prepared = entries.map(({ entry, locate }) => {
       checkModes(ctx, entry, locate);
-      // Where this entry's inbound checks report (they run while the modules load, below).
-      const inboundAt = diagnostics.mark;
+      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate, cache);
       const permissions = checkPermissions(ctx, entry, locate);
-      return { entry, locate, permissions, read: readModule(ctx, entry, locate), inboundAt };
+      return { entry, locate, permissions, read: readModule(ctx, entry, locate) };
     });
-    // The inbound declarations (webhook payload schemas compiled with ajv) are checked while the
-    // loader child imports the modules, and their diagnostics put where the entry-by-entry
-    // order has them.
-    const checkInbound = (): void => {
-      const found = prepared.map(({ entry, locate }) => {
-        const mark = diagnostics.mark;
-        checkInboundDeclarations(diagnostics, REGISTRY_FILE, entry, locate, cache);
-        return diagnostics.items.splice(mark);
-      });
-      for (let i = prepared.length - 1; i >= 0; i--) diagnostics.items.splice(prepared[i]!.inboundAt, 0, ...found[i]!);
-    };
     // Every module's top-level code runs in one sandboxed child process (docs/security.md).
     const readable = prepared.filter((p) => p.read !== undefined);
     const requests = readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), source: read!.source, exportName: entry.export ?? 'default', provider: entry.provider }));
-    const reports = await inspectWithCache(files.root, requests, readable.map((p) => p.read!.sha256), cache, {
-      whileLoading: checkInbound,
-      // Each module's schemas go to the schema worker as soon as the child reports them.
-      onSpecs: (_, specs) => pending.schemas.submit(methodSchemas(specs)),
-    });
+    const reports = await inspectWithCache(files.root, requests, readable.map((p) => p.read!.sha256), cache);
     const byEntry = new Map(readable.map((p, i) => [p, reports[i]!]));
     for (const item of prepared) {
       const report = byEntry.get(item);
@@ -75,7 +59,7 @@ export async function loadIntegrations(build: BuildContext): Promise<PendingInte
         set.unknowable.providers.add(item.entry.provider).add(renamed);
         continue;
       }
-      pending.schemas.submit(methodSchemas(loaded.specs));
+      pending.schemas.submit(loaded.specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as Record<string, unknown>)['input_schema'], (raw as Record<string, unknown>)['output_schema']] : [])));
       pending.modules.push({ entry: item.entry, permissions: item.permissions, loaded, locate: item.locate });
     }
   } catch (error) {
@@ -83,9 +67,4 @@ export async function loadIntegrations(build: BuildContext): Promise<PendingInte
     throw error;
   }
   return pending;
-}
-
-/** The input and output schemas of raw MethodSpecs (anything not an object contributes none). */
-function methodSchemas(specs: readonly unknown[]): unknown[] {
-  return specs.flatMap((raw) => (raw !== null && typeof raw === 'object' ? [(raw as Record<string, unknown>)['input_schema'], (raw as Record<string, unknown>)['output_schema']] : []));
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { compiledEntry, compiledKey } from '../../load/compiled.ts';
 import { modulePin, pinnedFileDigest, type PinnedFile } from '../../load/modules.ts';
-import { inspectModules, type InspectOptions, type ModuleReport, type ModuleRequest } from '../../load/sandbox.ts';
+import { inspectModules, type ModuleReport, type ModuleRequest } from '../../load/sandbox.ts';
 import { botcVersionTag, cacheKey, type BuildCache } from '../cache/cache.ts';
 import { exactJson } from '../validate/integrations-schema.ts';
 
@@ -30,23 +30,14 @@ interface StoredDeclarations {
  * so the module is loaded again. Only successful loads whose specs are plain JSON are stored:
  * failures and odd values are always found afresh. Without a cache this is `inspectModules`.
  *
- * `sha256s` are the modules' digests, in request order. `options` as for `inspectModules`
- * (indices in `requests`); `whileLoading` runs at once when every module came from the cache.
+ * `sha256s` are the modules' digests, in request order.
  */
-export async function inspectWithCache(root: string, requests: readonly ModuleRequest[], sha256s: readonly string[], cache: BuildCache | undefined, options: Pick<InspectOptions, 'whileLoading' | 'onSpecs'> = {}): Promise<ModuleReport[]> {
-  if (!cache) return inspectModules(root, requests, options);
+export async function inspectWithCache(root: string, requests: readonly ModuleRequest[], sha256s: readonly string[], cache: BuildCache | undefined): Promise<ModuleReport[]> {
+  if (!cache) return inspectModules(root, requests);
   const reports: (ModuleReport | undefined)[] = requests.map((request, i) => lookup(cache, root, request, sha256s[i]!));
   const missing = reports.flatMap((report, i) => (report ? [] : [i]));
-  if (missing.length === 0) {
-    options.whileLoading?.();
-    return reports as ModuleReport[];
-  }
-  const onSpecs = options.onSpecs;
-  const fresh = await inspectModules(
-    root,
-    missing.map((i) => requests[i]!),
-    { ...(options.whileLoading ? { whileLoading: options.whileLoading } : {}), ...(onSpecs ? { onSpecs: (k: number, specs: unknown[]) => onSpecs(missing[k]!, specs) } : {}) },
-  );
+  if (missing.length === 0) return reports as ModuleReport[];
+  const fresh = await inspectModules(root, missing.map((i) => requests[i]!));
   missing.forEach((i, k) => {
     const report = fresh[k]!;
     reports[i] = report;
