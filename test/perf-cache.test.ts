@@ -373,7 +373,10 @@ describe('build cache', () => {
         symlinkSync(elsewhere, path.join(packDir, name!));
       }],
     ];
-    for (const [what, damage] of damaged) {
+    // Every kind of damage with BOTC_FULL=1; in the fast tier a torn, an edited and a linked pack
+    // (each case is two builds; the other kinds fail the same checks: format, version, entry hashes).
+    const fastTier = new Set(['truncated', 'edited in place', 'a link to a valid pack']);
+    for (const [what, damage] of damaged.filter(([what]) => tier(fastTier.has(what), true))) {
       damage();
       // Without the whole-build, per-bot and integration-stage entries, the build looks into the pack.
       for (const kind of ['build', 'bot', 'integrations']) rmSync(path.join(cacheDir, kind), { recursive: true, force: true });
