@@ -90,6 +90,19 @@ function expectSame({ cached, uncached }: { cached: BuildResult; uncached: Build
   if (uncached.ok) expect(bundlesOf(root, 'out-cached')).toEqual(bundlesOf(root, 'out-uncached'));
 }
 
+
+/** One bot with one tool over the `acme` integration, whose helper module exports `schema` as a method's input schema. */
+function acmeWorkspace(schema: unknown): Record<string, string> {
+  return {
+    'bots/demo/manifest.json': MANIFEST,
+    'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
+    'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
+    'integrations/manifest.json': REGISTRY,
+    'integrations/acme/index.mjs': MODULE,
+    'integrations/acme/schemas.mjs': helper(schema, 'Lists things.'),
+  };
+}
+
 describe('build cache', () => {
   it('cached and uncached builds give byte-identical bundles and identical diagnostics over a seeded series of edits', async () => {
     const random = rng(14);
@@ -264,14 +277,7 @@ describe('build cache', () => {
 
   it('an unchanged rebuild is answered whole from the cache only while its bundles are in place, byte for byte', async () => {
     const root = tempDir();
-    writeFiles(root, {
-      'bots/demo/manifest.json': MANIFEST,
-      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
-      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
-      'integrations/manifest.json': REGISTRY,
-      'integrations/acme/index.mjs': MODULE,
-      'integrations/acme/schemas.mjs': helper(SCHEMAS[0], 'Lists things.'),
-    });
+    writeFiles(root, acmeWorkspace(SCHEMAS[0]));
     const first = await build({ root, keepBundles: false, lock: 'ignore' });
     expect(first.ok).toBe(true);
     const file = path.join(root, 'dist', 'demo.bundle.json');
@@ -288,14 +294,7 @@ describe('build cache', () => {
 
   it('corrupt, foreign and tampered entries are ignored: the build equals an uncached one', async () => {
     const root = tempDir();
-    writeFiles(root, {
-      'bots/demo/manifest.json': MANIFEST,
-      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
-      'integrations/manifest.json': REGISTRY,
-      'integrations/acme/index.mjs': MODULE,
-      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
-      'integrations/acme/schemas.mjs': helper(SCHEMAS[5], 'Lists things.'),
-    });
+    writeFiles(root, acmeWorkspace(SCHEMAS[5]));
     await build({ root, write: false, lock: 'ignore', keepBundles: false });
     const cacheDir = path.join(root, CACHE_DIR);
     let n = 0;
@@ -327,14 +326,7 @@ describe('build cache', () => {
 
   it('keeps the bulk kinds in one pack file; a torn, edited, foreign, planted or linked pack is ignored and replaced: the build equals an uncached one', async () => {
     const root = tempDir();
-    writeFiles(root, {
-      'bots/demo/manifest.json': MANIFEST,
-      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
-      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
-      'integrations/manifest.json': REGISTRY,
-      'integrations/acme/index.mjs': MODULE,
-      'integrations/acme/schemas.mjs': helper(SCHEMAS[2], 'Lists things.'),
-    });
+    writeFiles(root, acmeWorkspace(SCHEMAS[2]));
     const cacheDir = path.join(root, CACHE_DIR);
     const packDir = path.join(cacheDir, PACK_DIR);
     const packs = () => readdirSync(packDir).sort();
@@ -431,14 +423,7 @@ describe('build cache', () => {
 
   it('stores each written bundle under the sha256 of the bytes the writer wrote, the digest of the file as it is', async () => {
     const root = tempDir();
-    writeFiles(root, {
-      'bots/demo/manifest.json': MANIFEST,
-      'bots/demo/prompts/expert_helper.md': EXPERTS[0]!,
-      'bots/demo/prompts/tool_things.md': '---\ndescription: How to use things.\n---\nList before you get.\n',
-      'integrations/manifest.json': REGISTRY,
-      'integrations/acme/index.mjs': MODULE,
-      'integrations/acme/schemas.mjs': helper(SCHEMAS[1], 'Lists things.'),
-    });
+    writeFiles(root, acmeWorkspace(SCHEMAS[1]));
     expect((await build({ root, out: 'out', lock: 'ignore', keepBundles: false })).ok).toBe(true);
     const [entry] = readdirSync(path.join(root, CACHE_DIR, 'build'));
     const stored = JSON.parse((JSON.parse(readFileSync(path.join(root, CACHE_DIR, 'build', entry!), 'utf8')) as { payload: string }).payload) as { outputs: Record<string, string> };

@@ -1,5 +1,5 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,23 +80,11 @@ export function readCacheEntry(dir: string, kind: string, key: string): { value:
     // No cache, or one that is a link or not a folder: nothing to read (the writer stays off too).
     if (stat === undefined || !stat.isDirectory()) return 'miss';
   }
-  let text: string;
+  const bytes = readRegularFile(path.join(dir, kind, `${key}.json`), MAX_ENTRY_BYTES);
+  if (bytes === 'missing') return 'miss';
+  if (bytes === 'refused') return 'reject';
   try {
-    const file = path.join(dir, kind, `${key}.json`);
-    const stat = lstatSync(file, { throwIfNoEntry: false });
-    if (!stat) return 'miss';
-    if (!stat.isFile() || stat.size > MAX_ENTRY_BYTES) return 'reject';
-    const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-    try {
-      text = readFileSync(fd, 'utf8');
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return 'reject';
-  }
-  try {
-    const entry = JSON.parse(text) as Partial<StoredEntry>;
+    const entry = JSON.parse(bytes.toString('utf8')) as Partial<StoredEntry>;
     if (entry.format !== CACHE_FORMAT || entry.version !== botcVersionTag() || entry.kind !== kind || entry.key !== key) return 'reject';
     if (typeof entry.payload !== 'string' || entry.sha256 !== sha256Hex(entry.payload)) return 'reject';
     return { value: JSON.parse(entry.payload) as unknown };
@@ -120,24 +108,67 @@ export function writeCacheEntry(dir: string, kind: string, key: string, value: u
     const payload = JSON.stringify(value);
     const entry: StoredEntry = { format: CACHE_FORMAT, version: botcVersionTag(), kind, key, sha256: sha256Hex(payload), payload };
     const target = path.join(folder, `${key}.json`);
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+    return replaceFile(target, `${target}.${randomBytes(6).toString('hex')}.tmp`, JSON.stringify(entry));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The bytes of `file` when it is a regular file of at most `cap` bytes, read without following
+ * a link (O_NOFOLLOW, and checked again on the open file); `missing` when there is none;
+ * `refused` for anything else (a link, not a regular file, too large, unreadable). Never throws.
+ */
+export function readRegularFile(file: string, cap: number): Buffer | 'missing' | 'refused' {
+  try {
+    const stat = lstatSync(file, { throwIfNoEntry: false });
+    if (!stat) return 'missing';
+    if (!stat.isFile() || stat.size > cap) return 'refused';
+    const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
     try {
-      // Not fsync'd (it cost ~1 s of a cold build, on its critical path): the rename keeps a
-      // concurrent reader from seeing half an entry, and an entry left empty or torn by a
-      // crash fails its payload hash when read, which is a miss.
-      writeSync(fd, JSON.stringify(entry));
+      const opened = fstatSync(fd);
+      if (!opened.isFile() || opened.size > cap) return 'refused';
+      return readFileSync(fd);
     } finally {
       closeSync(fd);
     }
-    try {
-      renameSync(temporary, target);
-    } catch {
-      rmSync(temporary, { force: true });
-      return false;
-    }
-    return true;
   } catch {
+    return 'refused';
+  }
+}
+
+/**
+ * Puts `data` at `target` through `temporary`, created 0600 with O_EXCL and O_NOFOLLOW (a
+ * planted file or link is never written through) and renamed over `target`, so a concurrent
+ * reader never sees half of it. Not fsync'd (it cost ~1 s of a cold build, on its critical
+ * path): what a crash tears fails the digest its reader checks (an entry's payload hash, a
+ * pack's name), which is a miss. False when the rename failed (the temporary file is removed);
+ * throws when the temporary file cannot be created or written (callers catch).
+ */
+export function replaceFile(target: string, temporary: string, data: string | Buffer): boolean {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(temporary, target);
+  } catch {
+    rmSync(temporary, { force: true });
     return false;
+  }
+  return true;
+}
+
+/** True when no process with this id is running: a temporary file it named is a crash's leftover. */
+export function processGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

@@ -1,7 +1,7 @@
-import { hash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { botcVersionTag, CACHE_KEY } from '../../load/cache-entry.ts';
+import { botcVersionTag, CACHE_KEY, processGone, readRegularFile, replaceFile, sha256Hex } from '../../load/cache-entry.ts';
 
 /**
  * Packs: the build cache's small entries of the kinds a build stores by the hundred (schema
@@ -88,22 +88,8 @@ export function readPacks(dir: string, kinds: ReadonlySet<string>): LoadedPacks 
 
 /** Adds the entries of one pack to `into` (an entry already there is kept); false when the pack is not valid. */
 function readPack(file: string, sha256: string, kinds: ReadonlySet<string>, into: Map<string, PackEntry>): boolean {
-  let bytes: Buffer;
-  try {
-    const stat = lstatSync(file, { throwIfNoEntry: false });
-    if (!stat?.isFile() || stat.size > MAX_PACK_BYTES) return false;
-    const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-    try {
-      const opened = fstatSync(fd);
-      if (!opened.isFile() || opened.size > MAX_PACK_BYTES) return false;
-      bytes = readFileSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return false;
-  }
-  if (hash('sha256', bytes, 'hex') !== sha256) return false;
+  const bytes = readRegularFile(file, MAX_PACK_BYTES);
+  if (typeof bytes === 'string' || sha256Hex(bytes) !== sha256) return false;
   let pack: { format?: unknown; version?: unknown; entries?: unknown };
   try {
     pack = JSON.parse(bytes.toString('utf8')) as typeof pack;
@@ -123,7 +109,7 @@ function readPack(file: string, sha256: string, kinds: ReadonlySet<string>, into
 
 /** The value of a pack entry when its payload hashes to its recorded sha256, else 'reject'. */
 export function packEntryValue(entry: PackEntry): { value: unknown } | 'reject' {
-  if (hash('sha256', entry.payload, 'hex') !== entry.sha256) return 'reject';
+  if (sha256Hex(entry.payload) !== entry.sha256) return 'reject';
   try {
     return { value: JSON.parse(entry.payload) as unknown };
   } catch {
@@ -149,41 +135,17 @@ export function writePack(dir: string, entries: readonly PackEntry[], superseded
       'utf8',
     );
     if (data.length > MAX_PACK_BYTES) return undefined;
-    const name = `${hash('sha256', data, 'hex')}.pack`;
-    const temporary = path.join(folder, `.pack.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-    try {
-      // Not fsync'd, as for single entries (src/load/cache-entry.ts): a pack torn by a crash
-      // no longer hashes to its name, which makes it a miss.
-      for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(temporary, path.join(folder, name));
-    } catch {
-      rmSync(temporary, { force: true });
-      return undefined;
-    }
+    const name = `${sha256Hex(data)}.pack`;
+    // A pack torn by a crash no longer hashes to its name, which makes it a miss.
+    if (!replaceFile(path.join(folder, name), path.join(folder, `.pack.${process.pid}.${randomBytes(6).toString('hex')}.tmp`), data)) return undefined;
     // unlink never follows a link: a planted link is removed, not its target.
     for (const old of superseded) if (old !== name && PACK_NAME.test(old)) rmSync(path.join(folder, old), { force: true });
     for (const leftover of readdirSync(folder)) {
       const match = PACK_TEMPORARY.exec(leftover);
-      if (match && gone(Number(match[1]))) rmSync(path.join(folder, leftover), { force: true });
+      if (match && processGone(Number(match[1]))) rmSync(path.join(folder, leftover), { force: true });
     }
     return name;
   } catch {
     return undefined;
-  }
-}
-
-/** True when no process with this id is running (its temporary files are a crash's leftovers). */
-function gone(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

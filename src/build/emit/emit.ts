@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, real
 import { hash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { serializeSortedBundle, type Bundle } from '../../bundle/format.ts';
+import { processGone } from '../../load/cache-entry.ts';
 import { takeBundleText } from '../assemble/seal.ts';
 
 // In its own file so that build.ts (a no-op rebuild) can check the output folder without
@@ -22,17 +23,6 @@ function insideWorkspace(root: string, outDir: string): boolean {
     return real === realRoot || real.startsWith(realRoot + path.sep);
   } catch {
     return false;
-  }
-}
-
-/** True when no process with this id is running (its temporary files are a crash's leftovers). */
-function gone(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
@@ -130,7 +120,7 @@ export class BundleWriter {
     for (const name of readdirSync(this.outDir)) {
       const match = TEMPORARY.exec(name);
       // unlink never follows a link: a planted link is removed, not its target.
-      if (match && gone(Number(match[1]))) rmSync(path.join(this.outDir, name), { force: true });
+      if (match && processGone(Number(match[1]))) rmSync(path.join(this.outDir, name), { force: true });
     }
   }
 }
