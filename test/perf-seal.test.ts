@@ -43,13 +43,30 @@ describe('bundles: method specs sorted and serialized once per build', () => {
       { 'acme.c.v1': spec('acme.c.v1', { input_schema: {} }) },
       { '0': spec('0'), '12': spec('12'), x: spec('x') },
     ];
+    // Array-index names only inside a method's schema, or nowhere at all: the canonical text then
+    // comes from the one walk, which must still order such names as JCS does.
+    const plain = (unsealed: UnsealedBundle): UnsealedBundle => ({ ...unsealed, tools: [{ name: 't', description: 'T.', methods: Object.keys(unsealed.methods), parameters: { type: 'object', oneOf: [] } }] });
+    const edges = { x: undefined, list: [1, undefined, null, -0, 1e21, 0.1, [], {}, [[]], { b: undefined }], nested: { z: { y: { x: [] } }, a: 'line\nbreak "q" \u0000 \u2028 😀' } };
+    const extra: UnsealedBundle[] = [
+      // Numeric order (9, 10) is not code-unit order ("10" < "9").
+      plain(parts({ 'acme.a.v1': spec('acme.a.v1', { input_schema: { type: 'object', properties: { '9': { type: 'string' }, '10': { type: 'string' } } } }) })),
+      { ...plain(parts({})), sources: { '9': 'a'.repeat(64), '10': 'b'.repeat(64), '!': 'c'.repeat(64) } },
+      plain(parts({ 'acme.b.v1': spec('acme.b.v1', { input_schema: { type: 'object', properties: { a: { type: 'string' } } } }) })),
+      { ...plain(parts({})), integrations: edges },
+    ];
+    for (const unsealed of extra) {
+      const expected = reference(unsealed);
+      const bundle = sealBundle(unsealed);
+      expect(bundle).toStrictEqual(expected.bundle);
+      expect(takeBundleText(bundle)?.join('')).toBe(expected.text);
+    }
     for (const methods of cases) {
       const unsealed = parts(methods);
       const expected = reference(unsealed);
       const bundle = sealBundle(unsealed);
       expect(bundle).toStrictEqual(expected.bundle);
       expect(Object.keys(bundle)).toEqual(Object.keys(expected.bundle));
-      expect(takeBundleText(bundle)).toBe(expected.text);
+      expect(takeBundleText(bundle)?.join('')).toBe(expected.text);
       // The text is handed out once.
       expect(takeBundleText(bundle)).toBeUndefined();
     }

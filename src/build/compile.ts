@@ -115,30 +115,42 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   const stageCache = whole && cache ? new IntegrationStageCache(cache, files.root, whole.walk) : undefined;
   const hit = stageCache?.lookup();
   let pending: PendingIntegrations | undefined;
+  let loading: IntegrationLoad | undefined;
   const stageDiagnostics: { load: Diagnostic[]; resolve: Diagnostic[] } = { load: [], resolve: [] };
-  if (hit) {
-    diagnostics.items.push(...hit.stored.diagnostics.load);
-  } else {
-    // The integrations' schema checks run on a worker thread while the bots load and are checked
-    // (stages 2 and 3, which do not need them); only the bots' method references wait for them.
-    const { loadIntegrations } = await import('./load/integrations.ts');
-    const mark = diagnostics.mark;
-    pending = await loadIntegrations(ctx);
-    stageDiagnostics.load = diagnostics.items.slice(mark);
-  }
+  if (hit) diagnostics.items.push(...hit.stored.diagnostics.load);
+  else loading = await startIntegrations(ctx);
   // Every way out, a throw included, stops the schema worker: a thread left running would
   // keep the process alive after the CLI has answered (a hung CI job).
   try {
-    const commons = loadCommonBlocks(ctx);
     const outDir = path.resolve(files.root, options.out ?? 'dist');
     // As `hasAutomations` (src/automations/check.ts), whose module (ajv behind it) loads only when there are automations to check.
     const keepForAutomations = existsSync(files.absolute('automations'));
-    const botShared = hit ? hit.stored.botShared : botSharedOf(pending!);
-    const reuse = whole ? botReuseFor(files, options, cache, botShared, outDir, keepForAutomations, whole.walk) : undefined;
+    // The integration stage's results, once it is done: its diagnostics go in where a build
+    // that waited for it puts them, ahead of the common blocks' and the bots'.
+    const finishIntegrations = async (): Promise<void> => {
+      if (!loading) return;
+      pending = await loading.done;
+      stageDiagnostics.load = loading.diagnostics.items;
+      diagnostics.items.splice(loading.at, 0, ...loading.diagnostics.items);
+      loading = undefined;
+    };
+    // The bots load while the integration stage runs (its sandbox and esbuild leave this thread
+    // idle), unless a bot might be reused: the reuse keys hold what the stage declares.
+    const overlap = loading !== undefined && !(whole && cache?.mayHold('bot'));
+    if (!overlap) await finishIntegrations();
+    const commons = loadCommonBlocks(ctx);
+    const botShared = () => (hit ? hit.stored.botShared : botSharedOf(pending!));
+    let reuse = whole && !overlap ? botReuseFor(files, options, cache, botShared(), outDir, keepForAutomations, whole.walk) : undefined;
     // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
     // diagnostics are replayed at each stage where a full build reports them.
     const bots: BotItem[] = [];
+    let slice = performance.now();
     for (const dir of selected) {
+      // Meanwhile the stage's callbacks (esbuild's, the loader's messages) run on this thread too.
+      if (loading && performance.now() - slice > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
       const name = path.posix.basename(dir.path);
       const stored = reuse?.lookup(name);
       if (stored) {
@@ -150,6 +162,9 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
       const bot = loadBot(ctx, dir);
       if (bot) bots.push({ id: name, source: bot, slices: { load: diagnostics.items.slice(mark), check: [], resolve: [], assemble: [] } });
     }
+    await finishIntegrations();
+    // With nothing stored for any bot, the reuse only remembers this build's bots.
+    if (whole && overlap) reuse = botReuseFor(files, options, cache, botShared(), outDir, keepForAutomations, whole.walk);
     // Every prompt and bot file has been read: what is left of the walk's bytes is dropped.
     files.lend(undefined);
     const stage = (item: BotItem, which: BotStage, run: (bot: BotSource) => void): void => {
@@ -165,71 +180,103 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     for (const item of bots) stage(item, 'check', (bot) => checkBot(ctx, bot));
     const everyBot = (options.bots === undefined || options.bots.length === 0) && bots.length === selected.length;
     if (everyBot) checkCommonBlockTools(ctx, commons, bots.map((b) => (b.stored ? b.stored.tools : b.source!.manifest?.tools.map((t) => t.name))));
-    let integrations: IntegrationSet;
-    if (hit) {
-      diagnostics.items.push(...hit.stored.diagnostics.resolve);
-      integrations = hit.set;
-    } else {
+
+    // Resolve, then check, assemble and stage every bot. The schema checks need not be in:
+    // a schema still being compiled is assumed to pass, and the guess is confirmed before
+    // anything is committed. A wrong guess costs a redo (a schema with lints: the resolve
+    // stage's warnings; with an error, which fails the build: everything from here).
+    const resolveMark = diagnostics.mark;
+    const resolve = async (assume: boolean): Promise<IntegrationSet> => {
+      if (hit) {
+        diagnostics.items.push(...hit.stored.diagnostics.resolve);
+        return hit.set;
+      }
       const { resolveIntegrations } = await import('./resolve/integrations.ts');
       const mark = diagnostics.mark;
-      integrations = await resolveIntegrations(pending!);
+      const set = await resolveIntegrations({ ...pending!, ctx: { files, diagnostics } }, { assume });
       stageDiagnostics.resolve = diagnostics.items.slice(mark);
-    }
-    for (const item of bots) stage(item, 'resolve', (bot) => checkBotMethods(ctx, bot, integrations));
-    if (!integrations.unknowable.all) {
-      checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
-    }
+      return set;
+    };
+    const assume = pending?.schemas.outstanding === true;
+    let integrations = await resolve(assume);
+    const resolveEnd = diagnostics.mark;
     const lockMode = options.lock ?? 'check';
-    const used = new Set(bots.flatMap((item) => (item.stored ? item.stored.refs : item.source!.methodRefs.map((ref) => ref.id))));
-    // Without a lock file a check has nothing to compare (lock-check.ts looks the same way):
-    // the versioning modules (ajv behind them) then load only for `botc lock`.
-    const lock =
-      lockMode !== 'ignore' && (lockMode === 'update' || existsSync(path.join(files.root, 'botc.lock.json')))
-        ? (await import('./resolve/lock-check.ts')).checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode)
-        : undefined;
-
-    const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
-    if (outProblem) {
-      diagnostics.add('unsafe-path', { file: displayPath(files.root, outDir) }, { variant: 'output', problem: outProblem.split(files.root + path.sep).join('') });
-    }
-    const writer = options.write === false ? undefined : new BundleWriter(outDir, files.root);
-    const summaries: BundleSummary[] = [];
-    const built: Bundle[] = [];
-    if (diagnostics.errorCount === 0) {
-      try {
-        // Kept only for the automation check, and only when the workspace has automations.
-        const assembled: Bundle[] = [];
-        for (const item of bots) {
-          const bundleFile = path.join(outDir, `${item.id}.bundle.json`);
-          if (item.stored) {
-            diagnostics.items.push(...item.stored.diagnostics.assemble);
-            writer?.keep(item.id);
-            // Reused only with its file in place (a build that writes), so the file is the bundle.
-            if (keepForAutomations) assembled.push(JSON.parse(readFileSync(bundleFile, 'utf8')) as Bundle);
-            summaries.push({ bot: item.id, path: displayPath(files.root, bundleFile), digest: item.stored.digest });
-            continue;
+    const emit = async () => {
+      for (const item of bots) stage(item, 'resolve', (bot) => checkBotMethods(ctx, bot, integrations));
+      if (!integrations.unknowable.all) {
+        checkConfigProviders(files, diagnostics, new Set([...integrations.providers.keys(), ...integrations.unknowable.providers]));
+      }
+      const used = new Set(bots.flatMap((item) => (item.stored ? item.stored.refs : item.source!.methodRefs.map((ref) => ref.id))));
+      // Without a lock file a check has nothing to compare (lock-check.ts looks the same way):
+      // the versioning modules (ajv behind them) then load only for `botc lock`.
+      const lock =
+        lockMode !== 'ignore' && (lockMode === 'update' || existsSync(path.join(files.root, 'botc.lock.json')))
+          ? (await import('./resolve/lock-check.ts')).checkLock(ctx, integrations, used, (id) => integrations.declared.get(id), lockMode)
+          : undefined;
+      const outProblem = options.write === false ? undefined : outputFolderProblem(files.root, outDir);
+      if (outProblem) {
+        diagnostics.add('unsafe-path', { file: displayPath(files.root, outDir) }, { variant: 'output', problem: outProblem.split(files.root + path.sep).join('') });
+      }
+      const writer = options.write === false ? undefined : new BundleWriter(outDir, files.root);
+      const summaries: BundleSummary[] = [];
+      const built: Bundle[] = [];
+      if (diagnostics.errorCount === 0) {
+        try {
+          // Kept only for the automation check, and only when the workspace has automations.
+          const assembled: Bundle[] = [];
+          for (const item of bots) {
+            const bundleFile = path.join(outDir, `${item.id}.bundle.json`);
+            if (item.stored) {
+              diagnostics.items.push(...item.stored.diagnostics.assemble);
+              writer?.keep(item.id);
+              // Reused only with its file in place (a build that writes), so the file is the bundle.
+              if (keepForAutomations) assembled.push(JSON.parse(readFileSync(bundleFile, 'utf8')) as Bundle);
+              summaries.push({ bot: item.id, path: displayPath(files.root, bundleFile), digest: item.stored.digest });
+              continue;
+            }
+            const bot = item.source!;
+            const mark = diagnostics.mark;
+            const bundle = assembleBundle(bot, commons, integrations, ctx);
+            item.slices.assemble = diagnostics.items.slice(mark);
+            if (!bundle) continue;
+            if (diagnostics.errorCount === 0) writer?.stage(bundle);
+            if (options.keepBundles !== false) built.push(bundle);
+            if (keepForAutomations) assembled.push(bundle);
+            summaries.push({ bot: bot.id, path: displayPath(files.root, bundleFile), digest: bundle.digest });
+            reuse?.remember(item.id, { digest: bundle.digest, tools: bot.manifest!.tools.map((t) => t.name), refs: bot.methodRefs.map((ref) => ref.id), diagnostics: item.slices });
           }
-          const bot = item.source!;
-          const mark = diagnostics.mark;
-          const bundle = assembleBundle(bot, commons, integrations, ctx);
-          item.slices.assemble = diagnostics.items.slice(mark);
-          if (!bundle) continue;
-          if (diagnostics.errorCount === 0) writer?.stage(bundle);
-          if (options.keepBundles !== false) built.push(bundle);
-          if (keepForAutomations) assembled.push(bundle);
-          summaries.push({ bot: bot.id, path: displayPath(files.root, bundleFile), digest: bundle.digest });
-          reuse?.remember(item.id, { digest: bundle.digest, tools: bot.manifest!.tools.map((t) => t.name), refs: bot.methodRefs.map((ref) => ref.id), diagnostics: item.slices });
+          // Automations name bots, experts, tools and methods as the bundles resolved them.
+          if (keepForAutomations) {
+            const { checkAutomations } = await import('../automations/check.ts');
+            checkAutomations(files, diagnostics, assembled, everyBot);
+          }
+        } catch (error) {
+          writer?.discard();
+          throw error;
         }
-        // Automations name bots, experts, tools and methods as the bundles resolved them.
-        if (keepForAutomations) {
-          const { checkAutomations } = await import('../automations/check.ts');
-          checkAutomations(files, diagnostics, assembled, everyBot);
-        }
-      } catch (error) {
-        writer?.discard();
-        throw error;
+      }
+      return { lock, writer, summaries, built };
+    };
+    let emitted = await emit();
+    if (assume) {
+      const verdict = await pending!.schemas.confirm();
+      if (verdict === 'held') {
+        pending!.schemas.store();
+      } else if (verdict === 'lints') {
+        // The same methods are kept: only the resolve stage's warnings are put right.
+        const own = new Diagnostics();
+        const { resolveIntegrations } = await import('./resolve/integrations.ts');
+        await resolveIntegrations({ ...pending!, ctx: { files, diagnostics: own } });
+        diagnostics.items.splice(resolveMark, resolveEnd - resolveMark, ...own.items);
+        stageDiagnostics.resolve = own.items;
+      } else {
+        emitted.writer?.discard();
+        diagnostics.items.length = resolveMark;
+        integrations = await resolve(false);
+        emitted = await emit();
       }
     }
+    const { lock, writer, summaries, built } = emitted;
     const ok = diagnostics.errorCount === 0;
     if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
     else writer?.discard();
@@ -244,7 +291,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const recheck = hit && reuse ? ['prompts', 'botc.config.json', 'botc.lock.json', 'automations', ...bots.filter((b) => !b.stored).map((b) => `bots/${b.id}`)] : undefined;
     const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats, externalInputs(integrations, whole.walk), recheck) : false;
     if (ok && unchanged) reuse?.store(records?.outputs, records?.stats);
-    if (ok && unchanged && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared);
+    if (ok && unchanged && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared());
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();
@@ -252,6 +299,8 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   } finally {
     files.lend(undefined);
     pending?.schemas.close();
+    // A stage still running when the build threw: its worker stops once it is done.
+    void loading?.done.then((stopped) => stopped.schemas.close(), () => undefined);
   }
 }
 
@@ -280,6 +329,30 @@ function externalInputs(integrations: IntegrationSet, walk: SourceWalk): [string
     for (const input of provider.inputs) if (!walk.digests.has(input.file)) external.set(input.file, input.sha256);
   }
   return [...external].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** How long the bots' loading runs before it gives way to the integration stage running beside it, in milliseconds. */
+const YIELD_EVERY_MS = 4;
+
+/** The integration stage under way: its result, the diagnostics it reports, and where they go in the build's list. */
+interface IntegrationLoad {
+  done: Promise<PendingIntegrations>;
+  diagnostics: Diagnostics;
+  at: number;
+}
+
+/**
+ * Starts the integration stage (src/build/load/integrations.ts) without waiting for it. Its
+ * diagnostics are kept apart until it is done, so the bots loading meanwhile do not
+ * interleave with them. A failure surfaces where `done` is awaited, not as an unhandled rejection.
+ */
+async function startIntegrations(ctx: BuildContext): Promise<IntegrationLoad> {
+  const { loadIntegrations } = await import('./load/integrations.ts');
+  const own = new Diagnostics();
+  const at = ctx.diagnostics.mark;
+  const done = loadIntegrations({ ...ctx, diagnostics: own });
+  done.catch(() => undefined);
+  return { done, diagnostics: own, at };
 }
 
 /** One bot of the build: loaded afresh (`source`) or reused from the cache (`stored`), with its diagnostics per stage. */

@@ -48,6 +48,22 @@ export interface WrittenBundle {
  * crashed builds (no longer running) left behind. Stale bundles are pruned only in a folder
  * inside the workspace (`root`), never elsewhere.
  */
+/** The buffer bundle texts are encoded into, reused from one bundle to the next (grown when a bundle needs more). */
+let scratch = Buffer.allocUnsafe(0);
+
+/**
+ * The UTF-8 bytes of the pieces of a text, one after the other, in a buffer that the next call
+ * overwrites: encoding each bundle into fresh memory costs page faults on every write.
+ */
+function encodePieces(pieces: readonly string[]): Buffer {
+  let size = 0;
+  for (const piece of pieces) size += Buffer.byteLength(piece);
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+  let at = 0;
+  for (const piece of pieces) at += scratch.write(piece, at);
+  return scratch.subarray(0, at);
+}
+
 export class BundleWriter {
   private readonly staged: { name: string; temporary: string; target: string; written: WrittenBundle | undefined }[] = [];
   /** Bundle files already in place with the right bytes (a bot the build reused): neither written nor pruned. */
@@ -71,7 +87,7 @@ export class BundleWriter {
     this.staged.push(staged);
     const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
-      const data = Buffer.from(takeBundleText(bundle) ?? serializeSortedBundle(bundle));
+      const data = encodePieces(takeBundleText(bundle) ?? [serializeSortedBundle(bundle)]);
       for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
       // The digest of the bytes just written, and the file they went to: the cache records
       // them (outputRecords) without reading the file back.

@@ -6,19 +6,37 @@ import { checkStreamMethods } from '../validate/inbound.ts';
 import type { Context, IntegrationSet, PendingIntegrations } from '../load/integration-set.ts';
 import { REGISTRY_FILE } from '../load/integration-set.ts';
 import { checkMethod, methodPosition } from '../validate/method.ts';
+import type { ReportedPlaces } from '../validate/schema-location.ts';
 import { checkHandlers } from '../validate/handlers.ts';
 
-/** The resolve stage of the integrations: every MethodSpec the modules declare, checked once the schema checks are in; duplicates, replacements and stream methods. */
-export async function resolveIntegrations({ ctx, set, modules, schemas }: PendingIntegrations): Promise<IntegrationSet> {
-  await schemas.settle();
+/**
+ * The resolve stage of the integrations: every MethodSpec the modules declare, checked once the
+ * schema checks are in; duplicates, replacements and stream methods. Returns a new set: the
+ * load stage's (`pending.set`) is left as it was, so the stage can run again.
+ *
+ * `assume`: do not wait for the schema worker; a schema it has not answered yet counts as
+ * passing (`SchemaChecker.assumeOutstanding`), and the caller confirms the guess with
+ * `schemas.confirm()` and stores the reports with `schemas.store()`.
+ */
+export async function resolveIntegrations({ ctx, set: loadSet, modules, schemas }: PendingIntegrations, options: { assume?: boolean } = {}): Promise<IntegrationSet> {
+  if (options.assume) schemas.assumeOutstanding();
+  else await schemas.settle();
+  const set: IntegrationSet = {
+    ...loadSet,
+    providers: new Map(loadSet.providers),
+    methods: new Map(loadSet.methods),
+    unknowable: { all: loadSet.unknowable.all, providers: new Set(loadSet.unknowable.providers), methods: new Set(loadSet.unknowable.methods) },
+    declared: new Map(loadSet.declared),
+  };
   const declared = new Map<string, { provider: string; file: string; at: Position }>();
+  const places: ReportedPlaces = new WeakMap();
   for (const { entry, permissions, loaded } of modules) {
     const occurrences = new Map<string, number>();
     const methods = loaded.specs.flatMap((raw, index) => {
       const rawId = (raw as { method_id?: unknown } | null)?.method_id;
       const occurrence = typeof rawId === 'string' ? (occurrences.get(rawId) ?? 0) : 0;
       if (typeof rawId === 'string') occurrences.set(rawId, occurrence + 1);
-      const spec = checkMethod(ctx, entry, loaded, raw, index, schemas, permissions);
+      const spec = checkMethod(ctx, entry, loaded, raw, index, schemas, permissions, places);
       if (!spec) {
         // Known to exist, but broken: tools naming it are not also `unknown-method`.
         if (typeof rawId === 'string') set.unknowable.methods.add(rawId);
@@ -46,7 +64,7 @@ export async function resolveIntegrations({ ctx, set, modules, schemas }: Pendin
   }
   checkReplacements(ctx, set, declared);
   checkStreamMethods(ctx.diagnostics, REGISTRY_FILE, set, modules.map((m) => m.entry), (provider) => modules.find((m) => m.entry.provider === provider)?.locate);
-  schemas.store();
+  if (!options.assume) schemas.store();
   return set;
 }
 

@@ -9,7 +9,7 @@ import { methodSpecSchema } from '../../schema/method-spec.ts';
 import { type RegistryEntry } from '../../schema/registry.ts';
 import { SchemaChecker } from '../validate/schema-checker.ts';
 import { SCHEMA_INVALID_HINT, SCHEMA_LINT_HINT, schemaKeywordOffset } from '../validate/integrations-schema.ts';
-import { placeSchemaProblem } from '../validate/schema-location.ts';
+import { placeSchemaProblem, type ReportedPlaces } from '../validate/schema-location.ts';
 import type { Context, ModuleLoad } from '../load/integration-set.ts';
 import { REGISTRY_FILE } from '../load/integration-set.ts';
 
@@ -30,7 +30,11 @@ export function methodPosition({ source, lines }: ModuleLoad, methodId: string, 
   return { line: 1, column: 1 };
 }
 
-
+/**
+ * Checks one MethodSpec a module declared (`raw`, the `index`-th of its list): its shape, id,
+ * strings, schemas (answered by `schemas`), classification and permissions. Reports each
+ * problem once and returns the parsed spec, or undefined when it has an error.
+ */
 export function checkMethod(
   ctx: Context,
   entry: RegistryEntry,
@@ -39,6 +43,7 @@ export function checkMethod(
   index: number,
   schemas: SchemaChecker,
   permissions: Set<PermissionType> | undefined,
+  places: ReportedPlaces,
 ): MethodSpec | undefined {
   const rawId = (raw as { method_id?: unknown } | null)?.method_id;
   const label = typeof rawId === 'string' ? `method \`${clip(rawId)}\`` : `method #${index + 1} of provider \`${entry.provider}\``;
@@ -95,7 +100,7 @@ export function checkMethod(
     const near = (pointer: string, message: string) => {
       const offset = schemaKeywordOffset(loaded.source, spec.method_id, which, pointer);
       if (offset !== undefined) return { at: loaded.lines.positionAt(offset), first: true };
-      return placeSchemaProblem(loaded, `${pointer}: ${message}`) ?? { at, first: true };
+      return placeSchemaProblem(loaded, `${pointer}: ${message}`, places) ?? { at, first: true };
     };
     if (error) {
       const place = near(error.pointer, error.message);

@@ -26,6 +26,8 @@ export class SchemaChecker {
   /** Exact JSON texts whose reports were computed in this build (not read from the cache). */
   private readonly fresh = new Set<string>();
   private closed = false;
+  /** While assuming (see `assumeOutstanding`): the schemas answered as passing before the worker had, by exact JSON text. */
+  private assumed: Map<string, unknown> | undefined;
 
   /**
    * With a `cache`, a schema whose report is stored (keyed by its exact JSON text and botc's
@@ -91,6 +93,40 @@ export class SchemaChecker {
     this.worker.postMessage(batch);
   }
 
+  /** Whether some submitted schema is still being checked on the worker. */
+  get outstanding(): boolean {
+    return this.worker !== undefined && this.batches.length > 0;
+  }
+
+  /**
+   * From now on, `report` answers a schema the worker is still checking as passing (no error,
+   * no lint) instead of waiting for it, and remembers the assumption; `confirm` then tells
+   * whether every assumption held. This lets a build go on with its bots while ajv compiles,
+   * and redo only what a wrong guess touched (src/build/compile.ts).
+   */
+  assumeOutstanding(): void {
+    this.assumed = new Map();
+  }
+
+  /**
+   * Waits for every answer (as `settle`) and stops assuming. `held`: each schema `report`
+   * assumed passing does pass; `lints`: some has lints but none an error (the methods kept are
+   * the same, only warnings differ); `errors`: some has an error (a method the guess kept is
+   * in fact dropped).
+   */
+  async confirm(): Promise<'held' | 'lints' | 'errors'> {
+    await this.settle();
+    const assumed = this.assumed ?? new Map<string, unknown>();
+    this.assumed = undefined;
+    let verdict: 'held' | 'lints' = 'held';
+    for (const schema of assumed.values()) {
+      const report = this.report(schema);
+      if (report.error) return 'errors';
+      if (report.lints.length > 0) verdict = 'lints';
+    }
+    return verdict;
+  }
+
   /** Waits for the answers to everything submitted, then stops the worker. */
   async settle(): Promise<void> {
     if (this.batches.length > 0) await new Promise<void>((resolve) => (this.idle = resolve));
@@ -133,6 +169,10 @@ export class SchemaChecker {
     const text = exactJson(schema);
     const known = text === undefined ? undefined : this.answers.get(text);
     if (known) return known;
+    if (this.assumed && text !== undefined && this.worker && this.submitted.has(text)) {
+      this.assumed.set(text, schema);
+      return PASSING;
+    }
     const report = (this.inspector ??= new SchemaInspector()).checkMethodSchema(schema);
     if (text !== undefined) {
       this.answers.set(text, report);
@@ -141,6 +181,9 @@ export class SchemaChecker {
     return report;
   }
 }
+
+/** What `report` answers for a schema it assumes passes (see `assumeOutstanding`). */
+const PASSING: SchemaReport = Object.freeze({ lints: Object.freeze([]) as unknown as SchemaReport['lints'] });
 
 /** The cache key of a schema's report: its exact JSON text and botc's version. */
 function schemaKey(text: string): string {

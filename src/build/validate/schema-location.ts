@@ -6,8 +6,12 @@ import type { LineIndex } from '../../load/text.ts';
  * A sub-schema shared by several methods (`const NAME = {type: 'string', maxLenght: 40}`) is
  * one mistake: reporting it at every method id that uses it, each with the same message, would
  * blame the methods and hide where the typo is written.
+ *
+ * What one run of the method checks reported so far, by module: a run that is repeated
+ * (src/build/compile.ts redoes the resolve stage when a guess about a schema was wrong) starts
+ * from a new one and reports the same places again.
  */
-const reported = new WeakMap<object, Set<string>>();
+export type ReportedPlaces = WeakMap<object, Set<string>>;
 
 export type SchemaProblemPlace = { at: Position; first: boolean } | undefined;
 
@@ -16,7 +20,7 @@ export type SchemaProblemPlace = { at: Position; first: boolean } | undefined;
  * once as a property key (so the place is certain), and whether this is the first report of
  * that problem there for this module. Undefined when the keyword is not named, or not unique.
  */
-export function placeSchemaProblem(module: { source: string; lines: LineIndex }, problem: string): SchemaProblemPlace {
+export function placeSchemaProblem(module: { source: string; lines: LineIndex }, problem: string, reported: ReportedPlaces): SchemaProblemPlace {
   const keyword = keywordOf(problem);
   if (keyword === undefined) return undefined;
   const escaped = keyword.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
