@@ -4,7 +4,7 @@
  * write, spawn processes or start workers, and it sees no environment. The CLI test runs the
  * compiled lib/ (`npm run build:lib`).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -90,6 +90,41 @@ describe('integration modules load in a sandbox at build time', () => {
     expect(reports[0]).toMatchObject({ ok: false, failure: 'load' });
     expect((reports[0] as { message: string }).message).toContain('did not finish within 1 s');
     expect(reports[1]).toEqual({ ok: false, failure: 'skipped' });
+  });
+
+  test('modules are loaded in request order, whatever order their bundling ends in', async () => {
+    const dir = tempDir();
+    // The first module is the slowest to bundle (a large file); the second reads what the first left behind.
+    const first = path.join(dir, 'first.ts');
+    const second = path.join(dir, 'second.mjs');
+    writeFileSync(first, `const pad: number[] = [${'1,'.repeat(200_000)}];\n(globalThis as any).loadedFirst = pad.length > 0;\nexport default class { describeMethods() { return []; } authStatus() {} call() {} }\n`);
+    writeFileSync(second, 'const seen = globalThis.loadedFirst === true;\nexport default class { describeMethods() { return [{ seen }]; } authStatus() {} call() {} }\n');
+    const reports = await inspectModules(dir, [
+      { file: first, exportName: 'default', provider: 'first' },
+      { file: second, exportName: 'default', provider: 'second' },
+    ]);
+    expect(reports[0]).toMatchObject({ ok: true });
+    expect(reports[1]).toMatchObject({ ok: true, specs: [{ seen: true }] });
+  });
+
+  test('a module importing a package from outside the workspace and botc loads, with read access to that package folder only', async () => {
+    // A workspace inside a monorepo: the package is in the repository's node_modules, above the root.
+    const repo = tempDir();
+    const root = path.join(repo, 'workspace');
+    mkdirSync(path.join(repo, 'node_modules', 'greeting'), { recursive: true });
+    mkdirSync(root);
+    writeFileSync(path.join(repo, 'node_modules', 'greeting', 'package.json'), JSON.stringify({ name: 'greeting', type: 'module', exports: './index.js' }));
+    writeFileSync(path.join(repo, 'node_modules', 'greeting', 'index.js'), "export const greeting = 'hello';\n");
+    const plain = path.join(root, 'plain.mjs');
+    const withPackage = path.join(root, 'with-package.mjs');
+    writeFileSync(plain, 'export default class { describeMethods() { return []; } authStatus() {} call() {} }\n');
+    writeFileSync(withPackage, "import { greeting } from 'greeting';\nexport default class { describeMethods() { return [{ greeting }]; } authStatus() {} call() {} }\n");
+    const reports = await inspectModules(root, [
+      { file: plain, exportName: 'default', provider: 'plain' },
+      { file: withPackage, exportName: 'default', provider: 'with_package' },
+    ]);
+    expect(reports[0]).toMatchObject({ ok: true, specs: [] });
+    expect(reports[1]).toMatchObject({ ok: true, specs: [{ greeting: 'hello' }] });
   });
 
   test('a module that imports a file outside the workspace is refused before it runs', async () => {
