@@ -9,7 +9,7 @@
  * sources, every schema is checked on the spot. Each fixture must build to the same result,
  * diagnostics and bytes both ways, cold and then again from the cache the cold build stored.
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -32,13 +32,14 @@ const FAST = ['valid-full', 'valid-method-schema-lint', 'valid-schema-patterns',
 const fixtures = tier(withIntegrations.filter((name) => FAST.includes(name)), withIntegrations);
 
 /** Builds a fresh copy of the fixture as `botc build` does (cache on, bundles not kept), twice: cold, then from its cache. */
-async function buildTwice(build: Build, fixture: string): Promise<{ results: BuildResult[]; files: Record<string, string>[] }> {
+async function buildTwice(build: Build, fixture: string, change?: (root: string) => void): Promise<{ results: BuildResult[]; files: Record<string, string>[] }> {
   const root = path.join(tempDir(), fixture);
   // Without the cache a fixture test may have left in the fixture: the first build is cold.
   cpSync(path.join(FIXTURES, fixture), root, { recursive: true, filter: (source) => path.basename(source) !== '.botc' });
   // Modules import `botc/integration`, as from an installed botc.
   mkdirSync(path.join(root, 'node_modules'));
   symlinkSync(REPO_ROOT, path.join(root, 'node_modules', 'botc'), 'dir');
+  change?.(root);
   const results: BuildResult[] = [];
   const files: Record<string, string>[] = [];
   for (let run = 0; run < 2; run++) {
@@ -64,6 +65,22 @@ describe('a cold build that goes on while the schemas compile gives what a build
   });
 });
 
+describe('webhook payload schemas are checked on the schema worker', () => {
+  it('a payload schema that does not compile is the same diagnostic from the worker as from the calling thread', { timeout: 60_000 }, async () => {
+    const breakPayload = (root: string) => {
+      const file = path.join(root, 'integrations/manifest.json');
+      const registry = JSON.parse(readFileSync(file, 'utf8')) as { integrations: { webhook?: { payload_schema: unknown } }[] };
+      const entry = registry.integrations.find((e) => e.webhook !== undefined)!;
+      entry.webhook!.payload_schema = { type: 'object', properties: { a: { type: 'strng' } } };
+      writeFileSync(file, JSON.stringify(registry, null, 2));
+    };
+    const [worker, here] = [await buildTwice(await libBuild(), 'valid-full', breakPayload), await buildTwice(sourceBuild, 'valid-full', breakPayload)];
+    expect(here.results[0]!.diagnostics.map((d) => d.code)).toContain('integration-registry-invalid');
+    expect(worker.results).toEqual(here.results);
+    expect(worker.files).toEqual(here.files);
+  });
+});
+
 describe('SchemaChecker guesses for schemas the worker has not answered', () => {
   const clean = { type: 'object', properties: { id: { type: 'string' } } };
   const linted = { type: 'object', properties: { name: { minLength: 1 } } };
@@ -85,6 +102,21 @@ describe('SchemaChecker guesses for schemas the worker has not answered', () => 
       expect(checker.report(clean)).toEqual({ lints: [] });
       if (schemas.includes(linted)) expect(checker.report(linted).lints).toHaveLength(1);
       if (schemas.includes(broken)) expect(checker.report(broken).error?.pointer).toBe('/properties/id/type');
+    } finally {
+      checker.close();
+    }
+  });
+
+  it('checkPayloads answers on the worker, and answers itself what a closed worker left unanswered', async () => {
+    const texts = [JSON.stringify({ type: 'object' }), JSON.stringify({ type: 'object', properties: { a: { type: 'strng' } } })];
+    const checker = new (await libChecker())();
+    try {
+      const verdicts = await checker.checkPayloads(texts);
+      expect(verdicts[0]).toEqual({});
+      expect(verdicts[1]!.problem).toMatch(/type/);
+      const pending = checker.checkPayloads(texts);
+      checker.close();
+      expect(await pending).toEqual(verdicts);
     } finally {
       checker.close();
     }

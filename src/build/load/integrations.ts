@@ -1,5 +1,5 @@
 import type { BuildContext } from '../context.ts';
-import { checkInboundDeclarations } from '../validate/inbound.ts';
+import { checkInboundDeclarations, PayloadChecks } from '../validate/inbound.ts';
 import { checkRenamedProvider } from '../validate/provider-rename.ts';
 import { checkModes, checkPermissions } from '../validate/registry-entry.ts';
 import { SchemaChecker } from '../validate/schema-checker.ts';
@@ -36,16 +36,20 @@ export async function loadIntegrations(build: BuildContext): Promise<PendingInte
     }
     if (entries.length > 0) pending.schemas.prestart();
     checkUnregisteredFolders(ctx, entries.map((e) => e.entry), children);
+    const payloads = new PayloadChecks(cache);
     const prepared = entries.map(({ entry, locate }) => {
       checkModes(ctx, entry, locate);
-      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate, cache);
+      checkInboundDeclarations(ctx.diagnostics, REGISTRY_FILE, entry, locate, payloads);
       const permissions = checkPermissions(ctx, entry, locate);
       return { entry, locate, permissions, read: readModule(ctx, entry, locate) };
     });
+    // Webhook payload schemas are checked on the schema worker while the modules load.
+    const payloadsChecked = payloads.settle(pending.schemas);
     // Every module's top-level code runs in one sandboxed child process (docs/security.md).
     const readable = prepared.filter((p) => p.read !== undefined);
     const requests = readable.map(({ entry, read }) => ({ file: files.absolute(read!.file), source: read!.source, exportName: entry.export ?? 'default', provider: entry.provider }));
     const reports = await inspectWithCache(files.root, requests, readable.map((p) => p.read!.sha256), cache);
+    await payloadsChecked;
     const byEntry = new Map(readable.map((p, i) => [p, reports[i]!]));
     for (const item of prepared) {
       const report = byEntry.get(item);

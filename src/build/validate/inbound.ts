@@ -1,9 +1,10 @@
 import type { Diagnostics, Position } from '../../diagnostics/diagnostic.ts';
 import { didYouMean } from '../../diagnostics/hints.ts';
-import { createAjv } from '../../schema/ajv.ts';
 import type { RegistryEntry } from '../../schema/registry.ts';
 import type { MethodSpec } from '../../integration/types.ts';
 import { botcVersionTag, cacheKey, type BuildCache } from '../cache/cache.ts';
+import { payloadSchemaVerdict, type PayloadVerdict } from './integrations-schema.ts';
+import type { SchemaChecker } from './schema-checker.ts';
 
 type Locate = (key?: string, ...path: (string | number)[]) => Position;
 
@@ -13,7 +14,7 @@ type Locate = (key?: string, ...path: (string | number)[]) => Position;
  * a payload schema that does not compile is `integration-registry-invalid` at its key, and
  * two streams of one name are `integration-registry-invalid` at the second.
  */
-export function checkInboundDeclarations(diagnostics: Diagnostics, file: string, entry: RegistryEntry, locate: Locate, cache?: BuildCache): void {
+export function checkInboundDeclarations(diagnostics: Diagnostics, file: string, entry: RegistryEntry, locate: Locate, payloads: PayloadChecks): void {
   if (entry.modes.includes('webhook') && entry.webhook === undefined) {
     diagnostics.add('mode-unsupported', { file, at: locate('modes') }, { variant: 'webhook', provider: entry.provider });
   }
@@ -21,10 +22,9 @@ export function checkInboundDeclarations(diagnostics: Diagnostics, file: string,
     diagnostics.add('mode-unsupported', { file, at: locate('modes') }, { variant: 'polling-sync', provider: entry.provider });
   }
   if (entry.webhook !== undefined) {
-    const problem = payloadSchemaProblem(entry.webhook.payload_schema, cache);
-    if (problem !== undefined) {
+    payloads.check(entry.webhook.payload_schema, (problem) => {
       diagnostics.add('integration-registry-invalid', { file, at: locate('payload_schema', 'webhook') }, { variant: 'payload-schema', provider: entry.provider, detail: problem });
-    }
+    });
   }
   const names = new Set<string>();
   for (const [index, stream] of (entry.streams ?? []).entries()) {
@@ -35,39 +35,65 @@ export function checkInboundDeclarations(diagnostics: Diagnostics, file: string,
   }
 }
 
-/** One ajv instance for every payload schema of a build: creating one costs tens of milliseconds. */
-let payloadAjv: ReturnType<typeof createAjv> | undefined;
-/** Verdicts by the schema's exact JSON text: many providers share one payload schema. */
-const payloadVerdicts = new Map<string, { problem?: string }>();
+/** Verdicts by the schema's exact JSON text, for the life of the process: many providers share one payload schema. */
+const payloadVerdicts = new Map<string, PayloadVerdict>();
 
 /**
- * Why a webhook payload schema does not compile (ajv's first line, clipped), or undefined when
- * it does. The verdict depends on the schema's text alone, so it is remembered per text and,
- * with a build cache, stored under that text and botc's version (written only when the build
- * is free of errors, like every cache entry). The instance is shared safely: it is created with
- * `addUsedSchema: false`, so a compiled schema's `$id` is not registered in it.
+ * The webhook payload schema checks of one build: whether each compiles (ajv's first line,
+ * clipped, when it does not). A verdict depends on the schema's text alone, so it is
+ * remembered per text and, with a build cache, stored under that text and botc's version
+ * (written only when the build is free of errors, like every cache entry). Schemas not known
+ * yet are checked together by `settle`, on the schema worker when one runs: the main thread
+ * then never loads ajv, nor compiles JSON Schema's meta-schema, for them.
  */
-function payloadSchemaProblem(schema: unknown, cache: BuildCache | undefined): string | undefined {
-  const text = JSON.stringify(schema) ?? 'undefined';
-  let verdict = payloadVerdicts.get(text);
-  const key = cacheKey('webhook-schema', botcVersionTag(), text);
-  if (verdict === undefined) {
-    const stored = cache?.get<{ problem?: unknown }>('schema', key);
-    if (stored !== undefined && stored !== null && typeof stored === 'object' && (stored.problem === undefined || typeof stored.problem === 'string')) {
-      verdict = stored.problem === undefined ? {} : { problem: stored.problem };
+export class PayloadChecks {
+  /** What to report for each schema not known yet, by its text. */
+  private readonly waiting = new Map<string, ((problem: string) => void)[]>();
+
+  constructor(private readonly cache: BuildCache | undefined) {}
+
+  /** Calls `onProblem` when the schema does not compile: at once when its verdict is known, else from `settle`. */
+  check(schema: unknown, onProblem: (problem: string) => void): void {
+    const text = JSON.stringify(schema);
+    const known = text === undefined ? payloadSchemaVerdict(schema) : this.known(text);
+    if (known) {
+      if (known.problem !== undefined) onProblem(known.problem);
+      return;
     }
+    const waiting = this.waiting.get(text!);
+    if (waiting) waiting.push(onProblem);
+    else this.waiting.set(text!, [onProblem]);
   }
-  if (verdict === undefined) {
-    try {
-      (payloadAjv ??= createAjv({ checkOnly: true })).compile(schema as object);
-      verdict = {};
-    } catch (error) {
-      verdict = { problem: (error as Error).message.split('\n')[0]!.slice(0, 200) };
+
+  /** Checks every schema `check` could not answer (with `checker`, on its worker when it has one), and reports. */
+  async settle(checker: SchemaChecker): Promise<void> {
+    const texts = [...this.waiting.keys()];
+        const verdicts = await checker.checkPayloads(texts);
+    texts.forEach((text, i) => {
+      const verdict = verdicts[i]!;
+      payloadVerdicts.set(text, verdict);
+      this.cache?.put('schema', payloadKey(text), verdict);
+      if (verdict.problem !== undefined) for (const report of this.waiting.get(text)!) report(verdict.problem);
+    });
+    this.waiting.clear();
+  }
+
+  private known(text: string): PayloadVerdict | undefined {
+    let verdict = payloadVerdicts.get(text);
+    if (verdict === undefined) {
+      const stored = this.cache?.get<{ problem?: unknown }>('schema', payloadKey(text));
+      if (stored !== undefined && stored !== null && typeof stored === 'object' && (stored.problem === undefined || typeof stored.problem === 'string')) {
+        verdict = stored.problem === undefined ? {} : { problem: stored.problem };
+        payloadVerdicts.set(text, verdict);
+      }
     }
-    cache?.put('schema', key, verdict);
+    return verdict;
   }
-  payloadVerdicts.set(text, verdict);
-  return verdict.problem;
+}
+
+/** The cache key of a payload schema's verdict: its exact JSON text and botc's version. */
+function payloadKey(text: string): string {
+  return cacheKey('webhook-schema', botcVersionTag(), text);
 }
 
 /**

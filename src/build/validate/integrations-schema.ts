@@ -570,3 +570,26 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
+
+/** What `payloadSchemaVerdict` finds: ajv's first line (clipped) when the schema does not compile. */
+export interface PayloadVerdict {
+  problem?: string;
+}
+
+/** One ajv instance for every webhook payload schema checked on a thread: creating one costs tens of milliseconds. */
+let payloadAjv: ReturnType<typeof createAjv> | undefined;
+
+/**
+ * Whether a webhook payload schema compiles (meta-schema check included): the rules a runtime
+ * applies to a webhook's payload before it reaches the review queue. The instance is shared
+ * safely: it is created with `addUsedSchema: false`, so a compiled schema's `$id` is not
+ * registered in it.
+ */
+export function payloadSchemaVerdict(schema: unknown): PayloadVerdict {
+  try {
+    (payloadAjv ??= createAjv({ checkOnly: true })).compile(schema as object);
+    return {};
+  } catch (error) {
+    return { problem: (error as Error).message.split('\n')[0]!.slice(0, 200) };
+  }
+}

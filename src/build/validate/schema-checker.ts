@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { exactJson, SchemaInspector, type SchemaReport } from './integrations-schema.ts';
+import { exactJson, payloadSchemaVerdict, SchemaInspector, type PayloadVerdict, type SchemaReport } from './integrations-schema.ts';
 import { cacheKey, botcVersionTag, type BuildCache } from '../cache/cache.ts';
 
 /**
@@ -18,8 +18,11 @@ export class SchemaChecker {
   /** Reports by exact JSON text. */
   private readonly answers = new Map<string, SchemaReport>();
   private readonly submitted = new Set<string>();
-  /** Batches posted to the worker and not answered yet, oldest first: it answers in order. */
-  private readonly batches: string[][] = [];
+  /**
+   * Batches posted to the worker and not answered yet, oldest first: it answers in order. A
+   * batch of webhook payload schemas has the caller's `answer` waiting for its verdicts.
+   */
+  private readonly batches: ({ kind: 'method'; texts: string[] } | { kind: 'payload'; texts: string[]; answer: (verdicts: PayloadVerdict[]) => void })[] = [];
   private worker: Worker | undefined;
   private idle: (() => void) | undefined;
   private inspector: SchemaInspector | undefined;
@@ -43,18 +46,20 @@ export class SchemaChecker {
     } catch {
       return; // no threads here: every check runs in `report`
     }
-    this.worker.on('message', (reports: SchemaReport[]) => {
-      const batch = this.batches.shift() ?? [];
-      batch.forEach((text, i) => {
-        this.answers.set(text, reports[i]!);
-        this.fresh.add(text);
-      });
+    this.worker.on('message', (reports: unknown[]) => {
+      const batch = this.batches.shift();
+      if (batch?.kind === 'method') {
+        batch.texts.forEach((text, i) => {
+          this.answers.set(text, reports[i] as SchemaReport);
+          this.fresh.add(text);
+        });
+      } else batch?.answer(reports as PayloadVerdict[]);
       if (this.batches.length === 0) this.idle?.();
     });
     // A failed worker answers nothing more; `report` checks the rest itself.
     const stop = () => {
       this.worker = undefined;
-      this.batches.length = 0;
+      this.dropBatches();
       this.idle?.();
     };
     this.worker.on('error', stop);
@@ -89,8 +94,30 @@ export class SchemaChecker {
     if (batch.length === 0) return;
     this.startWorker();
     if (!this.worker) return;
-    this.batches.push(batch);
-    this.worker.postMessage(batch);
+    this.batches.push({ kind: 'method', texts: batch });
+    this.worker.postMessage({ kind: 'method', texts: batch });
+  }
+
+  /**
+   * Whether each webhook payload schema (exact JSON texts) compiles, checked on the worker when
+   * one runs (ajv is then not loaded on the calling thread at all), else here; in order.
+   */
+  checkPayloads(texts: readonly string[]): Promise<PayloadVerdict[]> {
+    if (texts.length === 0) return Promise.resolve([]);
+    this.startWorker();
+    const worker = this.worker;
+    if (!worker) return Promise.resolve(texts.map((text) => payloadSchemaVerdict(JSON.parse(text))));
+    return new Promise((answer) => {
+      this.batches.push({ kind: 'payload', texts: [...texts], answer });
+      worker.postMessage({ kind: 'payload', texts });
+    });
+  }
+
+  /** Forgets every batch the worker will not answer now; payload checks waiting on one are answered here. */
+  private dropBatches(): void {
+    for (const batch of this.batches.splice(0)) {
+      if (batch.kind === 'payload') batch.answer(batch.texts.map((text) => payloadSchemaVerdict(JSON.parse(text))));
+    }
   }
 
   /** Whether some submitted schema is still being checked on the worker. */
@@ -152,7 +179,7 @@ export class SchemaChecker {
     this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    this.batches.length = 0;
+    this.dropBatches();
     this.idle?.();
     // Not awaited: the thread is told to stop and no longer holds the process open.
     if (worker) {
