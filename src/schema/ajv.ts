@@ -91,7 +91,7 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
       },
       error: () => undefined,
     },
-    code: { regExp: standalone ? standaloneRegExp : checkOnly ? memoizedRegExp() : linearRegExp, ...(standalone ? { source: true } : {}), ...(checkOnly ? { optimize: false } : {}) },
+    code: { regExp: standalone ? standaloneRegExp : checkOnly ? checkRegExp : linearRegExp, ...(standalone ? { source: true } : {}), ...(checkOnly ? { optimize: false } : {}) },
   });
   // `$anchor` is core JSON Schema 2020-12; ajv resolves it but does not list it as a keyword.
   if (!ajv.getKeyword('$anchor')) ajv.addKeyword({ keyword: '$anchor', schemaType: 'string' });
@@ -103,22 +103,14 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
 }
 
 /**
- * `linearRegExp` with one compiled pattern per text and flags, for an instance that compiles
- * many schemas only to check them (the build): ajv compiles every `pattern` it meets again for
- * each schema, and schemas of one workspace share most of their patterns. A compiled pattern
- * holds no state between `test` calls (no `g` or `y` flag), so sharing it is safe.
+ * The patterns of an instance that compiles schemas only to check them (the build): ajv builds
+ * each `pattern` while it generates code, and refuses the schema when building throws. A check
+ * never matches anything, so the pattern is built by ECMAScript's engine only: `linearRegExp`
+ * throws exactly when `new RegExp(pattern, flags)` does (it builds that too, whatever RE2 makes
+ * of the pattern), so the verdict is the same without compiling the pattern for RE2 as well.
+ * Whether a pattern may run in linear time is the build's own check (`patternProblem`).
  */
-function memoizedRegExp(): typeof linearRegExp {
-  const compiled = new Map<string, ReturnType<typeof linearRegExp>>();
-  const regExp = (pattern: string, flags: string) => {
-    const key = `${flags}/${pattern}`;
-    let re = compiled.get(key);
-    if (!re) compiled.set(key, (re = linearRegExp(pattern, flags)));
-    return re;
-  };
-  regExp.code = linearRegExp.code;
-  return regExp;
-}
+const checkRegExp = Object.assign((pattern: string, flags: string) => new RegExp(pattern, flags), { code: linearRegExp.code });
 
 /**
  * The base URI botc gives a schema that declares no `$id` of its own. JSON Schema leaves
