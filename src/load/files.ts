@@ -103,7 +103,7 @@ export class WorkspaceFiles {
     let known = this.realDirs.get(relDir);
     if (known === undefined) {
       try {
-        known = realpathSync(this.absolute(relDir)) === this.absolute(relDir);
+        known = realpathSync.native(this.absolute(relDir)) === this.absolute(relDir);
       } catch {
         known = true; // a missing folder: the open reports it as missing
       }

@@ -145,8 +145,8 @@ export function pinnedFileDigest(root: string, relativePath: string): string | u
   const file = path.join(root, ...relativePath.split('/'));
   try {
     if (!lstatSync(file).isFile()) return undefined;
-    const real = realpathSync(file);
-    const realRoot = realpathSync(root);
+    const real = realpathSync.native(file);
+    const realRoot = realpathSync.native(root);
     if (!real.startsWith(realRoot + path.sep)) return undefined;
     const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
     try {
