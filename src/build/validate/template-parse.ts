@@ -55,13 +55,16 @@ export function parseTemplate(source: string): hbs.AST.Program {
 
 /** The tree `Handlebars.parse` gives, when the source stays within the subset; else undefined. */
 export function parseSubset(source: string): hbs.AST.Program | undefined {
+  const parser = new FastParser(source);
   let raw: hbs.AST.Program | undefined;
   try {
-    raw = new FastParser(source).parse();
+    raw = parser.parse();
   } catch {
     return undefined; // a construct the builders refuse (`x.this`): Handlebars reports it
   }
-  return raw && new WhitespaceControl().accept(raw);
+  // Whitespace control changes nothing around plain mustaches (their strip flags are off, and
+  // they are never standalone): only a template with a block needs its pass.
+  return raw && (parser.hasBlocks ? new WhitespaceControl().accept(raw) : raw);
 }
 
 /** A path segment the subset accepts: a name, never one the lexer reads as a literal or keyword. */
@@ -91,6 +94,8 @@ type Token =
 class FastParser {
   private tokens: Token[] = [];
   private at = 0;
+  /** Whether the source has a block (`{{#name path}}`), once parsed. */
+  hasBlocks = false;
 
   constructor(private readonly source: string) {}
 
@@ -100,6 +105,7 @@ class FastParser {
     const tokens = lex(this.source);
     if (!tokens) return undefined;
     this.tokens = tokens;
+    this.hasBlocks = tokens.some((token) => token.kind === 'open');
     const body = this.statements();
     if (!body || this.at !== tokens.length) return undefined;
     return yy.prepareProgram(body);
