@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { decodeWire, inspectModules } from '../src/load/sandbox.ts';
+import { decodeWire, dropPrebundles, inspectModules, prebundle } from '../src/load/sandbox.ts';
 import { spawnCliSync } from './helpers/cli.ts';
 import { checkWorkspace, tempDir, writeWorkspace } from './helpers/workspace.ts';
 
@@ -105,6 +105,21 @@ describe('integration modules load in a sandbox at build time', () => {
     ]);
     expect(reports[0]).toMatchObject({ ok: true });
     expect(reports[1]).toMatchObject({ ok: true, specs: [{ seen: true }] });
+  });
+
+  test('a bundle started ahead of the stage (prebundle) is used only for the very text the stage read', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'module.mjs');
+    const version = (v: number) => `export default class { describeMethods() { return [{ v: ${v} }]; } authStatus() {} call() {} }\n`;
+    await prebundle(dir, [{ file, source: version(1) }]);
+    // The module changed before the stage read it: the early bundle (of version 1) is not used.
+    writeFileSync(file, version(2));
+    const changed = await inspectModules(dir, [{ file, source: version(2), exportName: 'default', provider: 'changed' }]);
+    expect(changed[0]).toMatchObject({ ok: true, specs: [{ v: 2 }] });
+    await prebundle(dir, [{ file, source: version(3) }]);
+    const same = await inspectModules(dir, [{ file, source: version(3), exportName: 'default', provider: 'same' }]);
+    expect(same[0]).toMatchObject({ ok: true, specs: [{ v: 3 }] });
+    dropPrebundles();
   });
 
   test('a module importing a package from outside the workspace and botc loads, with read access to that package folder only', async () => {

@@ -38,14 +38,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
   }
   const cache = BuildCache.open(files.root, options.cache !== false);
-  const whole = wholeBuildFor(cache, files.root, options);
+  // The previous build's index of the sources: files whose fingerprint is unchanged are not read.
+  const previous = cache && wholeBuildApplies(options) ? readSourceIndex(cache) : undefined;
+  // Without one, this is a first build (or one without the cache): it bundles its integration
+  // modules, and esbuild starts on them now, beside the walk of the sources.
+  if (!previous) await (await import('./load/prebundle.ts')).prebundleModules(files);
+  const whole = wholeBuildFor(cache, files.root, options, previous);
   if (whole?.stored) {
     const stored = whole.stored;
     if (stored.ok) storeSourceIndex(cache!, whole.walk, whole.previous);
     return stored.ok ? { ok: true, diagnostics: stored.diagnostics, bundles: stored.bundles, built: [] } : { ok: false, diagnostics: stored.diagnostics, bundles: [], built: [] };
   }
   const { compile } = await import('./compile.ts');
-  const result = await compile(files, options, cache, whole);
+  let result: BuildResult;
+  try {
+    result = await compile(files, options, cache, whole);
+  } finally {
+    if (!previous) (await import('../load/sandbox.ts')).dropPrebundles();
+  }
   // Like every entry, the index is written by builds free of errors only: a failed build writes nothing.
   if (whole && result.ok) storeSourceIndex(cache!, whole.walk, whole.previous);
   return result;
@@ -55,16 +65,19 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
  * The whole-build cache applies to builds that hand no bundles back and compute no lock
  * update (`botc build` and `botc check`), into a usable output folder.
  */
-function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions): { key: string; stored: StoredBuild | undefined; walk: SourceWalk; previous: SourceIndex | undefined } | undefined {
-  if (!cache || options.keepBundles !== false || options.lock === 'update') return undefined;
+function wholeBuildFor(cache: BuildCache | undefined, root: string, options: BuildOptions, previous: SourceIndex | undefined): { key: string; stored: StoredBuild | undefined; walk: SourceWalk; previous: SourceIndex | undefined } | undefined {
+  if (!cache || !wholeBuildApplies(options)) return undefined;
   const outDir = path.resolve(root, options.out ?? 'dist');
   const write = options.write !== false;
   if (write && outputFolderProblem(root, outDir)) return undefined;
-  // The previous build's index of the sources: files whose fingerprint is unchanged are not read.
-  const previous = readSourceIndex(cache);
   const walk = new SourceWalk();
   const key = wholeBuildKey(root, { out: outDir, bots: options.bots ?? [], write, lock: options.lock ?? 'check' }, walk, previous);
   return { key, stored: reusableBuild(cache, key, write ? outDir : undefined, root), walk, previous };
+}
+
+/** Whether the whole-build cache may answer or store this build (see `wholeBuildFor`). */
+function wholeBuildApplies(options: BuildOptions): boolean {
+  return options.keepBundles === false && options.lock !== 'update';
 }
 
 /** `check`: everything `build` does but write. */

@@ -164,7 +164,40 @@ function runChild(
 
 type Bundled = { ok: true; code: string; inputs: string[] } | { ok: false; message: string; at?: { line: number; column: number } };
 
+/** Bundles started ahead of the integration stage (`prebundle`), by module path, until `bundleModule` takes them or `dropPrebundles` forgets them. */
+const early = new Map<string, { root: string; source: string; packageFolders: Set<string>; bundled: Promise<Bundled> }>();
+
+/**
+ * Starts bundling modules (absolute path and text) before the build reaches its integration
+ * stage: a first build calls it before it walks the sources, so that esbuild, a process of its
+ * own, bundles on the other core while this thread reads and hashes files. Returns once the
+ * requests are sent. The stage takes a bundle only when it reads the very same text for that
+ * module; any other module is bundled then, as always.
+ */
+export async function prebundle(root: string, modules: readonly { file: string; source: string }[]): Promise<void> {
+  if (modules.length === 0) return;
+  await import('esbuild');
+  for (const { file, source } of modules) {
+    const packageFolders = new Set<string>();
+    early.set(file, { root, source, packageFolders, bundled: bundleModule(root, file, source, packageFolders) });
+  }
+  // One turn of the event loop: each build's request goes out to esbuild now, not after the walk.
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Forgets the bundles `prebundle` started that no stage took (the build ended without needing them). */
+export function dropPrebundles(): void {
+  early.clear();
+}
+
 async function bundleModule(root: string, file: string, source: string | undefined, packageFolders: Set<string>): Promise<Bundled> {
+  const ahead = early.get(file);
+  if (ahead && ahead.root === root && source !== undefined && ahead.source === source) {
+    early.delete(file);
+    const bundled = await ahead.bundled;
+    for (const folder of ahead.packageFolders) packageFolders.add(folder);
+    return bundled;
+  }
   try {
     // Loaded on first use: a build whose modules' declarations all come from the cache needs no bundler.
     const { build: esbuild } = await import('esbuild');
