@@ -122,6 +122,22 @@ describe('integration modules load in a sandbox at build time', () => {
     dropPrebundles();
   });
 
+  test('modules bundled ahead, one of them broken: each is reported as the stage reports it', async () => {
+    const dir = tempDir();
+    const good = path.join(dir, 'good.ts');
+    const broken = path.join(dir, 'broken.ts');
+    const sources = { [good]: 'export default class { describeMethods(): unknown[] { return []; } authStatus() {} call() {} }\n', [broken]: 'export default class {\n  describeMethods( { return []; }\n}\n' };
+    for (const [file, source] of Object.entries(sources)) writeFileSync(file, source);
+    const requests = Object.entries(sources).map(([file, source]) => ({ file, source, exportName: 'default', provider: path.basename(file, '.ts') }));
+    const alone = await inspectModules(dir, requests);
+    await prebundle(dir, requests);
+    const ahead = await inspectModules(dir, requests);
+    expect(ahead).toEqual(alone);
+    expect(ahead[0]).toMatchObject({ ok: true });
+    expect(ahead[1]).toMatchObject({ ok: false, failure: 'load', at: { line: 2 } });
+    dropPrebundles();
+  });
+
   test('a module importing a package from outside the workspace and botc loads, with read access to that package folder only', async () => {
     // A workspace inside a monorepo: the package is in the repository's node_modules, above the root.
     const repo = tempDir();
