@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
 import path from 'node:path';
@@ -97,15 +97,21 @@ export class WorkspaceFiles {
     }
   }
 
-  /** A folder is real when its resolved path is exactly where the workspace says it is. */
+  /**
+   * A folder is real when its resolved path is exactly where the workspace says it is: the root
+   * is a real path, so that holds when its parent is real and the folder itself is not a link
+   * (one `lstat` per folder, each remembered).
+   */
   private isRealDir(relDir: string): boolean {
     if (relDir === '.' || relDir === '') return true;
     let known = this.realDirs.get(relDir);
     if (known === undefined) {
-      try {
-        known = realpathSync.native(this.absolute(relDir)) === this.absolute(relDir);
-      } catch {
-        known = true; // a missing folder: the open reports it as missing
+      known = this.isRealDir(path.posix.dirname(relDir));
+      if (known) {
+        const stat = lstatSync(this.absolute(relDir), { throwIfNoEntry: false });
+        // A missing folder (or a file where a folder should be) is let through: the open
+        // reports the file as missing.
+        known = stat === undefined || !stat.isSymbolicLink();
       }
       this.realDirs.set(relDir, known);
     }

@@ -58,7 +58,8 @@ export function assembleBundle(
     for (const [kind, prompt] of blocks) if (kind === 'skill' || kind === 'tool') sources[prompt.file] = prompt.sha256;
     const assembled = assemblePrompt(expert, blocks, context, diagnostics);
     if (!assembled) return undefined;
-    experts.push({ name: expert.name, description: expert.description, tools: [...expert.allow], ...assembled });
+    // Keys in sorted order, as most of a bundle: sealing then keeps these objects instead of copying them (seal.ts).
+    experts.push({ blocks: assembled.blocks, description: expert.description, name: expert.name, system_prompt: assembled.system_prompt, tools: [...expert.allow] });
   }
 
   const methods: Record<string, MethodSpec> = {};
@@ -72,16 +73,16 @@ export function assembleBundle(
       sources[loaded.moduleFile] = loaded.moduleSha256;
       for (const input of loaded.inputs) sources[input.file] = input.sha256;
       bundleIntegrations[entry.provider] = {
-        module: entry.module,
-        export: entry.export ?? 'default',
         classification: entry.classification,
-        modes: [...entry.modes],
-        lifecycle: entry.lifecycle,
-        tier: entry.tier ?? null,
-        sha256: loaded.sha256,
+        export: entry.export ?? 'default',
         ...(loaded.inputs.length > 0 ? { inputs: loaded.inputs.map((input) => input.file) } : {}),
-        ...(entry.webhook !== undefined ? { webhook: entry.webhook as NonNullable<BundleIntegration['webhook']> } : {}),
+        lifecycle: entry.lifecycle,
+        modes: [...entry.modes],
+        module: entry.module,
+        sha256: loaded.sha256,
         ...(entry.streams !== undefined ? { streams: entry.streams.map((s) => ({ ...s }) as StreamDeclaration) } : {}),
+        tier: entry.tier ?? null,
+        ...(entry.webhook !== undefined ? { webhook: entry.webhook as NonNullable<BundleIntegration['webhook']> } : {}),
       };
     }
   }
@@ -89,7 +90,7 @@ export function assembleBundle(
     format: BUNDLE_FORMAT,
     bot: botInfo,
     experts,
-    tools: manifest.tools.map((t) => ({ name: t.name, description: t.description, methods: [...t.methods], parameters: envelopeSchema(t.name, t.methods) })),
+    tools: manifest.tools.map((t) => ({ description: t.description, methods: [...t.methods], name: t.name, parameters: envelopeSchema(t.name, t.methods) })),
     methods,
     integrations: bundleIntegrations,
     sources,
@@ -121,7 +122,7 @@ function assemblePrompt(
     if (text.length === 0) continue; // an empty block would leave a double blank line
     if (parts.length > 0) offset += 2;
     const length = codePointLength(text);
-    placed.push({ kind, source: prompt.file, start: offset, end: offset + length, sha256: sha256(text) });
+    placed.push({ end: offset + length, kind, sha256: sha256(text), source: prompt.file, start: offset });
     parts.push(text);
     offset += length;
   }

@@ -54,6 +54,25 @@ const INDEX_NAME = /^(?:0|[1-9][0-9]{0,9})$/;
 function sortKeysFindingIndexNames(value: unknown, found: { indexNames: boolean }): unknown {
   if (Array.isArray(value)) return value.map((item) => sortKeysFindingIndexNames(item, found));
   if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  let inOrder = true;
+  for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1]! < keys[i]!;
+  // Most of a bundle is built in key order already: such an object is kept as it is (when its
+  // members are too, and none is undefined), not copied.
+  if (inOrder) {
+    let copy: Record<string, unknown> | undefined;
+    keys.forEach((key, i) => {
+      const child = (value as Record<string, unknown>)[key];
+      if (!found.indexNames && INDEX_NAME.test(key)) found.indexNames = true;
+      const sorted = child === undefined ? undefined : sortKeysFindingIndexNames(child, found);
+      if (!copy && (child === undefined || sorted !== child)) {
+        copy = {};
+        for (const before of keys.slice(0, i)) copy[before] = (value as Record<string, unknown>)[before];
+      }
+      if (copy && sorted !== undefined) copy[key] = sorted;
+    });
+    return copy ?? value;
+  }
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value).sort()) {
     const child = (value as Record<string, unknown>)[key];
