@@ -46,11 +46,12 @@ interface Frame {
 type Node = hbs.AST.Node;
 
 export interface CheckedTemplate {
-  /** The parsed template; undefined when it does not parse. */
+  /** The parsed template, ready to render (source locations let go); undefined when it does not parse. */
   template: Template | undefined;
   problems: TemplateProblem[];
 }
 
+/** Parses a prompt body and checks every construct against what the renderer supports and the context provides; each problem is located (1-based line, column). */
 export function checkTemplate(source: string): CheckedTemplate {
   let program: hbs.AST.Program;
   try {
@@ -62,8 +63,34 @@ export function checkTemplate(source: string): CheckedTemplate {
   const problems: TemplateProblem[] = [];
   const walker = new Walker(problems);
   walker.program(program, [{ type: CONTEXT_TYPE, params: new Map() }], 0);
-  return { template: program, problems };
+  // Checked: from here on the tree is only rendered.
+  return { template: forRendering(program), problems };
 }
+
+/**
+ * Lets go of what only the checks needed: every node's source location (three objects per
+ * node) and whitespace-control flags, which the checker has used and `renderTemplate` never
+ * reads (src/build/assemble/render.ts). A build keeps every bot's templates until it assembles them; without this, most of
+ * that memory is locations, copied by each garbage collection of the young generation while the
+ * bots load. Returns the same tree.
+ */
+function forRendering(program: hbs.AST.Program): hbs.AST.Program {
+  const strip = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const item of node) strip(item);
+      return;
+    }
+    const record = node as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      if (key === 'loc' || key === 'strip' || key === 'openStrip' || key === 'inverseStrip' || key === 'closeStrip') record[key] = undefined;
+      else strip(record[key]);
+    }
+  };
+  strip(program);
+  return program;
+}
+
 
 class Walker {
   constructor(private readonly problems: TemplateProblem[]) {}
