@@ -53,6 +53,9 @@ describe('bundles: method specs sorted and serialized once per build', () => {
       { ...plain(parts({})), sources: { '9': 'a'.repeat(64), '10': 'b'.repeat(64), '!': 'c'.repeat(64) } },
       plain(parts({ 'acme.b.v1': spec('acme.b.v1', { input_schema: { type: 'object', properties: { a: { type: 'string' } } } }) })),
       { ...plain(parts({})), integrations: edges },
+      // Experts are written member by member (each string escaped once for both texts).
+      { ...plain(parts({})), experts: [] },
+      { ...plain(parts({})), experts: [{}, { system_prompt: 'Line "one"\n\tline \\two\u2028 😀 \u0007', blocks: [{ end: 1, kind: 'expert', nested: { deep: [1, { x: 'y' }], empty: {} } }], none: undefined, list: [] }] },
     ];
     for (const unsealed of extra) {
       const expected = reference(unsealed);

@@ -37,7 +37,8 @@ const DELIMITER = /^---[ \t]*\r?$/;
  */
 export function parseMarkdown(text: string): MarkdownParse {
   if (!text.startsWith('---')) return misplacedFrontMatter(text) ?? { ok: true, file: plainFile(text) };
-  const lines = splitLines(text);
+  // Only the lines up to the closing delimiter: the body is never split into lines here.
+  const lines = splitLines(text, (line, index) => index > 0 && line.text.startsWith('---'));
   const opening = lines[0]!;
   if (!DELIMITER.test(opening.text)) {
     return {
@@ -91,14 +92,16 @@ interface Line {
   end: number;
 }
 
-function splitLines(text: string): Line[] {
+/** The lines of `text`, up to and including the first one `last` accepts (all of them when none does). */
+function splitLines(text: string, last?: (line: Line, index: number) => boolean): Line[] {
   const lines: Line[] = [];
   let start = 0;
   while (start <= text.length) {
     const newline = text.indexOf('\n', start);
     const end = newline < 0 ? text.length : newline + 1;
-    lines.push({ text: text.slice(start, newline < 0 ? text.length : newline).replace(/\r$/, ''), start, end });
-    if (newline < 0) break;
+    const line = { text: text.slice(start, newline < 0 ? text.length : newline).replace(/\r$/, ''), start, end };
+    lines.push(line);
+    if (newline < 0 || last?.(line, lines.length - 1)) break;
     start = end;
   }
   return lines;
