@@ -107,7 +107,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
   options = { ...options, out: options.out ?? reportConfig(diagnostics, files.root).out ?? 'dist' };
   // One context through the stages: the files, the diagnostics, what discovery found, the cache.
   const ctx: BuildContext = { files, diagnostics, entries, cache };
-  // The prompt and bot files the key's walk read are not opened and hashed again.
+  // The prompt, bot and integration files the key's walk read are not opened and hashed again.
   if (whole) files.lend(whole.walk.contents, whole.walk.digests);
 
   // The integration stage is taken whole from the cache when nothing it reads changed
@@ -139,7 +139,9 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     const overlap = loading !== undefined && !(whole && cache?.mayHold('bot'));
     if (!overlap) await finishIntegrations();
     const commons = loadCommonBlocks(ctx);
-    const botShared = () => (hit ? hit.stored.botShared : botSharedOf(pending!));
+    // Computed once, when the stage is done (it hashes every declaration): the reuse keys and the stored stage share it.
+    let shared: string | undefined;
+    const botShared = () => (shared ??= hit ? hit.stored.botShared : botSharedOf(pending!));
     let reuse = whole && !overlap ? botReuseFor(files, options, cache, botShared(), outDir, keepForAutomations, whole.walk) : undefined;
     // Each bot is either loaded afresh or reused whole (incremental.ts); a reused bot's
     // diagnostics are replayed at each stage where a full build reports them.
@@ -165,7 +167,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     await finishIntegrations();
     // With nothing stored for any bot, the reuse only remembers this build's bots.
     if (whole && overlap) reuse = botReuseFor(files, options, cache, botShared(), outDir, keepForAutomations, whole.walk);
-    // Every prompt and bot file has been read: what is left of the walk's bytes is dropped.
+    // Every prompt, bot and module file has been read: what is left of the walk's bytes is dropped.
     files.lend(undefined);
     const stage = (item: BotItem, which: BotStage, run: (bot: BotSource) => void): void => {
       if (item.stored) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../bundle/canonical.ts';
+import { canonicalJson, sha256 } from '../../bundle/canonical.ts';
 import type { Bundle } from '../../bundle/format.ts';
 
 /**
@@ -74,7 +74,7 @@ function sortKeysFindingIndexNames(value: unknown, found: { indexNames: boolean 
     return copy ?? value;
   }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
+  for (const key of keys.sort()) {
     const child = (value as Record<string, unknown>)[key];
     if (child === undefined) continue;
     if (!found.indexNames && INDEX_NAME.test(key)) found.indexNames = true;
@@ -130,7 +130,7 @@ export function sealBundle(parts: UnsealedBundle): Bundle {
   const sorted = { bot, experts, format, integrations, methods, sources, tools };
   let digest: string;
   if (found.indexNames) {
-    digest = createHash('sha256').update(canonicalJson(sorted)).digest('hex');
+    digest = sha256(canonicalJson(sorted));
   } else {
     const hash = createHash('sha256');
     hash.update(`{${compactMembers({ bot })},${compactMembers({ experts })},${compactMembers({ format, integrations })},"methods":{`);

@@ -34,6 +34,9 @@ export interface StoredBuild {
   external?: [string, string][];
 }
 
+/** The sources whose bytes a walk lends to the build (`SourceWalk.contents`): prompts, bots, the integration registry and modules. */
+const LENT = /^(?:bots|prompts|integrations)\//;
+
 /**
  * What one walk of the sources saw, lent to the rest of the build so that no file is read
  * twice: each file's sha256 and its inode, size, mtime and ctime taken (with `fstat`, on the
@@ -52,9 +55,10 @@ export class SourceWalk implements SourceIndex {
   /** Files this walk opened and hashed (not answered by an earlier walk's fingerprint). */
   hashed = 0;
   /**
-   * The bytes of the prompt and bot files this walk read (under `bots/` and `prompts/`, up to
-   * `TEXT_FILE_CAP`), by workspace-relative path: lent to the build's `WorkspaceFiles`, which
-   * then neither opens nor hashes them again (src/load/files.ts, `lend`).
+   * The bytes of the files the build reads through `WorkspaceFiles` that this walk read (under
+   * `bots/`, `prompts/` and `integrations/`, up to `TEXT_FILE_CAP`), by workspace-relative path:
+   * lent to the build's `WorkspaceFiles`, which then neither opens nor hashes them again
+   * (src/load/files.ts, `lend`).
    */
   readonly contents = new Map<string, Buffer>();
   /**
@@ -267,7 +271,7 @@ function readDigest(relative: string, full: string, walk: SourceWalk | undefined
     if (walk) {
       walk.digests.set(relative, digest);
       walk.fingerprints.set(relative, sourceFingerprint(stat));
-      if (bytes.length <= TEXT_FILE_CAP && (relative.startsWith('bots/') || relative.startsWith('prompts/'))) walk.contents.set(relative, bytes);
+      if (bytes.length <= TEXT_FILE_CAP && LENT.test(relative)) walk.contents.set(relative, bytes);
     }
     return digest;
   } catch {

@@ -38,16 +38,6 @@ export interface WrittenBundle {
   mtimeNs: bigint;
 }
 
-/**
- * Stage 5: writes each bundle as soon as it is assembled, to a temporary file beside its
- * target, and puts the files in place only once the whole build has succeeded. A build then
- * holds no bundle longer than it needs to, and a failed one leaves the output folder as it was.
- *
- * Temporary files are created exclusively (`O_CREAT | O_EXCL | O_NOFOLLOW`, a random name), so
- * a planted file or link is never written through; a build removes the temporary files that
- * crashed builds (no longer running) left behind. Stale bundles are pruned only in a folder
- * inside the workspace (`root`), never elsewhere.
- */
 /** The buffer bundle texts are encoded into, reused from one bundle to the next (grown when a bundle needs more). */
 let scratch = Buffer.allocUnsafe(0);
 
@@ -64,6 +54,16 @@ function encodePieces(pieces: readonly string[]): Buffer {
   return scratch.subarray(0, at);
 }
 
+/**
+ * Stage 5: writes each bundle as soon as it is assembled, to a temporary file beside its
+ * target, and puts the files in place only once the whole build has succeeded. A build then
+ * holds no bundle longer than it needs to, and a failed one leaves the output folder as it was.
+ *
+ * Temporary files are created exclusively (`O_CREAT | O_EXCL | O_NOFOLLOW`, a random name), so
+ * a planted file or link is never written through; a build removes the temporary files that
+ * crashed builds (no longer running) left behind. Stale bundles are pruned only in a folder
+ * inside the workspace (`root`), never elsewhere.
+ */
 export class BundleWriter {
   private readonly staged: { name: string; temporary: string; target: string; written: WrittenBundle | undefined }[] = [];
   /** Bundle files already in place with the right bytes (a bot the build reused): neither written nor pruned. */

@@ -68,7 +68,7 @@ export class PayloadChecks {
   /** Checks every schema `check` could not answer (with `checker`, on its worker when it has one), and reports. */
   async settle(checker: SchemaChecker): Promise<void> {
     const texts = [...this.waiting.keys()];
-        const verdicts = await checker.checkPayloads(texts);
+    const verdicts = await checker.checkPayloads(texts);
     texts.forEach((text, i) => {
       const verdict = verdicts[i]!;
       payloadVerdicts.set(text, verdict);

@@ -69,10 +69,10 @@ export function checkTemplate(source: string): CheckedTemplate {
 
 /**
  * Lets go of what only the checks needed: every node's source location (three objects per
- * node) and whitespace-control flags, which the checker has used and `renderTemplate` never
- * reads (src/build/assemble/render.ts). A build keeps every bot's templates until it assembles them; without this, most of
- * that memory is locations, copied by each garbage collection of the young generation while the
- * bots load. Returns the same tree.
+ * node) and whitespace-control flags, which the checker has used and `renderTemplate`
+ * (src/build/assemble/render.ts) never reads. A build keeps every bot's templates until it
+ * assembles them; without this, most of that memory is locations, copied by each garbage
+ * collection of the young generation while the bots load. Returns the same tree.
  */
 function forRendering(program: hbs.AST.Program): hbs.AST.Program {
   const strip = (node: unknown): void => {
@@ -90,7 +90,6 @@ function forRendering(program: hbs.AST.Program): hbs.AST.Program {
   strip(program);
   return program;
 }
-
 
 class Walker {
   constructor(private readonly problems: TemplateProblem[]) {}
