@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson, sha256 } from '../../bundle/canonical.ts';
 import type { Bundle } from '../../bundle/format.ts';
 
@@ -10,11 +10,13 @@ import type { Bundle } from '../../bundle/format.ts';
  * bytes are exactly those of `sealSortedBundle(sortKeys(bundle))` and `serializeSortedBundle`
  * (src/bundle/format.ts); test/perf-seal.test.ts compares them.
  *
- * Both texts stay in pieces of a few tens of KiB (one per group of top-level members): the
- * digest is computed piece by piece and the writer encodes the pieces into one reused buffer.
- * Joined, a bundle's text is a string of hundreds of KiB, which V8 allocates outside its
- * young generation, in memory fresh from the system each time: on the machines we measured,
- * the page faults of that memory cost more than serializing the bundle.
+ * Neither text is ever one string. Each is a list of parts (`BundleText`) that `layOut` writes
+ * one after the other into a buffer reused from bundle to bundle: the compact text to be
+ * digested, the indented one to be written. Joined, a bundle's text is a string of hundreds of
+ * KiB, which V8 allocates outside its young generation, in memory fresh from the system each
+ * time; and every string built by concatenation or cut from another is copied again before it
+ * can be encoded or hashed. On the machines we measured, those copies cost more than
+ * serializing the bundle.
  */
 
 /** One shared value, sorted, as compact JSON and as two-space JSON at the depth of a `methods` entry. */
@@ -27,8 +29,8 @@ interface SharedJson {
 }
 
 const shared = new WeakMap<object, SharedJson>();
-/** The file text of each sealed bundle, in pieces, until the writer takes it. */
-const texts = new WeakMap<Bundle, string[]>();
+/** The file text of each sealed bundle, until the writer takes it. */
+const texts = new WeakMap<Bundle, BundleText>();
 
 function sharedJson(value: object): SharedJson {
   let known = shared.get(value);
@@ -94,14 +96,54 @@ export interface UnsealedBundle {
   sources: unknown;
 }
 
-/** `"a":1,"b":2`: the members of a non-empty object as compact JSON, without its braces. */
-function compactMembers(members: Record<string, unknown>): string {
-  return JSON.stringify(members).slice(1, -1);
+/**
+ * A text as parts written one after the other (`layOut`): a string as it is, or the members of
+ * an object without its braces: `JSON.stringify` of an object whose first character (`{`) is
+ * written as `separator` and whose last `drop` characters (`}`, or a line break and `}`) are
+ * left out. No part is ever cut or joined into a new string.
+ */
+export type BundleText = (string | Members)[];
+
+interface Members {
+  json: string;
+  separator: '{' | ',';
+  drop: number;
 }
 
-/** The members of a non-empty object as two-space JSON at the top level of a bundle, without its braces and their line breaks. */
-function indentedMembers(members: Record<string, unknown>): string {
-  return JSON.stringify(members, null, 2).slice(2, -2);
+/** The buffers texts are laid out in, reused from one bundle to the next (grown when a bundle needs more). */
+const buffers = { digest: Buffer.allocUnsafe(0), file: Buffer.allocUnsafe(0) };
+
+/**
+ * The UTF-8 bytes of a text, in a buffer that the next call for the same `use` overwrites:
+ * encoding each bundle into fresh memory costs page faults on every write.
+ */
+export function layOut(text: BundleText, use: keyof typeof buffers = 'file'): Buffer {
+  // UTF-8 takes at most three bytes per UTF-16 code unit: room for the longest encoding.
+  let room = 0;
+  for (const part of text) room += (typeof part === 'string' ? part.length : part.json.length) * 3;
+  if (buffers[use].length < room) buffers[use] = Buffer.allocUnsafe(Math.max(room, buffers[use].length * 2));
+  const buffer = buffers[use];
+  let at = 0;
+  for (const part of text) {
+    if (typeof part === 'string') {
+      at += buffer.write(part, at);
+    } else {
+      const written = buffer.write(part.json, at);
+      buffer[at] = part.separator === '{' ? 0x7b : 0x2c;
+      at += written - part.drop;
+    }
+  }
+  return buffer.subarray(0, at);
+}
+
+/** `"a":1,"b":2`: the members of a non-empty object as compact JSON, after `separator`. */
+function compactMembers(members: Record<string, unknown>, separator: Members['separator']): Members {
+  return { json: JSON.stringify(members), separator, drop: 1 };
+}
+
+/** The members of a non-empty object as two-space JSON at the top level of a bundle, after `separator` and its line break. */
+function indentedMembers(members: Record<string, unknown>, separator: Members['separator']): Members {
+  return { json: JSON.stringify(members, null, 2), separator, drop: 2 };
 }
 
 /**
@@ -132,29 +174,30 @@ export function sealBundle(parts: UnsealedBundle): Bundle {
   if (found.indexNames) {
     digest = sha256(canonicalJson(sorted));
   } else {
-    const hash = createHash('sha256');
-    hash.update(`{${compactMembers({ bot })},${compactMembers({ experts })},${compactMembers({ format, integrations })},"methods":{`);
-    ids.forEach((id, i) => hash.update(`${i === 0 ? '' : ','}${JSON.stringify(id)}:${methodJson.get(id)!.compact}`));
-    hash.update(`},${compactMembers({ sources, tools })}}`);
-    digest = hash.digest('hex');
+    const compact: BundleText = [compactMembers({ bot }, '{'), compactMembers({ experts }, ','), compactMembers({ format, integrations }, ','), ',"methods":{'];
+    ids.forEach((id, i) => compact.push(`${i === 0 ? '' : ','}${JSON.stringify(id)}:`, methodJson.get(id)!.compact));
+    compact.push('}', compactMembers({ sources, tools }, ','), '}');
+    digest = hash('sha256', layOut(compact, 'digest'), 'hex');
   }
   const bundle = { bot, digest, experts, format, integrations, methods, sources, tools } as unknown as Bundle;
-  const indentedMethods = ids.length === 0 ? '{}' : `{\n${ids.map((id) => `    ${JSON.stringify(id)}: ${methodJson.get(id)!.indented}`).join(',\n')}\n  }`;
-  texts.set(bundle, [
-    `{\n${indentedMembers({ bot, digest })},\n`,
-    indentedMembers({ experts }),
-    `,\n${indentedMembers({ format, integrations })},\n  "methods": ${indentedMethods},\n`,
-    `${indentedMembers({ sources, tools })}\n}\n`,
-  ]);
+  const text: BundleText = [indentedMembers({ bot, digest }, '{'), indentedMembers({ experts }, ','), indentedMembers({ format, integrations }, ',')];
+  if (ids.length === 0) text.push(',\n  "methods": {}');
+  else {
+    text.push(',\n  "methods": {');
+    // A `methods` entry sits two levels deep: its text was indented for that (`sharedJson`).
+    ids.forEach((id, i) => text.push(`${i === 0 ? '' : ','}\n    ${JSON.stringify(id)}: `, methodJson.get(id)!.indented));
+    text.push('\n  }');
+  }
+  text.push(indentedMembers({ sources, tools }, ','), '\n}\n');
+  texts.set(bundle, text);
   return bundle;
 }
 
 /**
- * The file text of a bundle sealed by `sealBundle` (what `serializeSortedBundle` gives), in
- * pieces to be written one after the other, once: the text is let go with it. Undefined for
- * any other bundle.
+ * The file text of a bundle sealed by `sealBundle` (what `serializeSortedBundle` gives, once
+ * laid out), to be written once: the text is let go with it. Undefined for any other bundle.
  */
-export function takeBundleText(bundle: Bundle): string[] | undefined {
+export function takeBundleText(bundle: Bundle): BundleText | undefined {
   const text = texts.get(bundle);
   texts.delete(bundle);
   return text;

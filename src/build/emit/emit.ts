@@ -3,7 +3,7 @@ import { hash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { serializeSortedBundle, type Bundle } from '../../bundle/format.ts';
 import { processGone } from '../../load/cache-entry.ts';
-import { takeBundleText } from '../assemble/seal.ts';
+import { layOut, takeBundleText } from '../assemble/seal.ts';
 
 // In its own file so that build.ts (a no-op rebuild) can check the output folder without
 // loading the bundle format and its schema library.
@@ -36,22 +36,6 @@ export interface WrittenBundle {
   size: bigint;
   /** Modification time after the write, in nanoseconds since the epoch. */
   mtimeNs: bigint;
-}
-
-/** The buffer bundle texts are encoded into, reused from one bundle to the next (grown when a bundle needs more). */
-let scratch = Buffer.allocUnsafe(0);
-
-/**
- * The UTF-8 bytes of the pieces of a text, one after the other, in a buffer that the next call
- * overwrites: encoding each bundle into fresh memory costs page faults on every write.
- */
-function encodePieces(pieces: readonly string[]): Buffer {
-  let size = 0;
-  for (const piece of pieces) size += Buffer.byteLength(piece);
-  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
-  let at = 0;
-  for (const piece of pieces) at += scratch.write(piece, at);
-  return scratch.subarray(0, at);
 }
 
 /**
@@ -87,7 +71,7 @@ export class BundleWriter {
     this.staged.push(staged);
     const fd = openSync(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
-      const data = encodePieces(takeBundleText(bundle) ?? [serializeSortedBundle(bundle)]);
+      const data = layOut(takeBundleText(bundle) ?? [serializeSortedBundle(bundle)]);
       for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset);
       // The digest of the bytes just written, and the file they went to: the cache records
       // them (outputRecords) without reading the file back.
