@@ -11,7 +11,7 @@ const SUBSET = [
   '{{#if tools}}', '{{#each tools}}', '{{#each methods}}', '{{#unless @last}}', '{{#if  bot.id}}', '{{#each skills}}',
   '{{/if}}', '{{/each}}', '{{/unless}}', '{{else}}',
 ];
-const TEXT = ['text', ' ', '\n', '  \n', '\n\n', 'a b\n  ', '}}', '{', '}', '@', 'é', '\t', '😀', '- ', '`', '\n\t\n', '  '];
+const TEXT = ['text', ' ', '\n', '  \n', '\n\n', 'a b\n  ', '}}', '{', '}', '@', 'é', '\t', '😀', '- ', '`', '\n\t\n', '  ', '\u00a0', '\u3000\n', '\v', '\f\n', '\ufeff'];
 const OTHER = [
   '{{ bot.id }}', '{{~else~}}', '{{!c}}', '{{!-- c --}}', '{{> p}}', '{{{raw}}}', '\\{{x}}', '\\\\{{x}}', '{{true}}', '{{x.this}}',
   '{{#each}}', '{{elsewhere}}', '{{a.[b]}}', '{{../x}}', '{{a/b}}', '{{#if true}}', '{{^}}', '{{else if tools}}', '{{1}}',

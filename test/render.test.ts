@@ -132,3 +132,26 @@ test('renderTemplate matches Handlebars on random templates', () => {
   // Names out of scope make many cases throw (in both); enough must render to prove much.
   expect(rendered).toBeGreaterThan(RANDOM_TEMPLATES * 0.6);
 });
+
+test('a checked template keeps no source locations or strip flags, and renders as the full tree does', () => {
+  const sources = [
+    '{{#if tools}}\nTools:\n{{#each tools}}\n- {{name}}: {{#each methods}}{{this}}{{#unless @last}}, {{/unless}}{{/each}}\n{{/each}}\n{{else}}\nnone\n{{/if}}\n',
+    // Outside the fast parser's subset: a comment and whitespace control with `~`.
+    '{{! a note }}{{#each skills as |s i|}}{{~s~}} {{i}}{{/each}}',
+  ];
+  const held: string[] = [];
+  const find = (node: unknown, path: string): void => {
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (['loc', 'strip', 'openStrip', 'inverseStrip', 'closeStrip'].includes(key) && value !== undefined) held.push(`${path}.${key}`);
+      find(value, `${path}.${key}`);
+    }
+  };
+  for (const source of sources) {
+    const checked = checkTemplate(source);
+    expect(checked.problems).toEqual([]);
+    find(checked.template, source.slice(0, 12));
+    expect(renderTemplate(checked.template!, context)).toBe(reference(source)(context));
+  }
+  expect(held).toEqual([]);
+});

@@ -43,7 +43,6 @@ interface JisonLoc {
 }
 
 const builders = require('handlebars/dist/cjs/handlebars/compiler/helpers.js') as Builders;
-const WhitespaceControl = require('handlebars/dist/cjs/handlebars/compiler/whitespace-control.js') as new (options?: object) => { accept(program: hbs.AST.Program): hbs.AST.Program };
 // As `Handlebars.parse` without options sets it: locations without a source name.
 const yy: Yy = { ...builders, locInfo: (loc: JisonLoc) => new builders.SourceLocation(undefined, loc) };
 
@@ -64,7 +63,110 @@ export function parseSubset(source: string): hbs.AST.Program | undefined {
   }
   // Whitespace control changes nothing around plain mustaches (their strip flags are off, and
   // they are never standalone): only a template with a block needs its pass.
-  return raw && (parser.hasBlocks ? new WhitespaceControl().accept(raw) : raw);
+  if (raw && parser.hasBlocks) controlWhitespace(raw, true);
+  return raw;
+}
+
+/**
+ * Handlebars' whitespace control (compiler/whitespace-control.js) as it acts on the subset: a
+ * block tag alone on its line (`{{#each tools}}`, `{{else}}`, `{{/each}}`) takes that line's
+ * indentation and line break with it. Nothing in the subset has a `~` or is a partial or a
+ * comment, so only the standalone rules apply. The same steps in the same order, on the same
+ * nodes (`value` trimmed, `leftStripped`/`rightStripped` set as Handlebars sets them), without
+ * its visitor walking every node of the tree. `isRoot`: the template's top-level program.
+ */
+function controlWhitespace(program: hbs.AST.Program, isRoot: boolean): void {
+  const body = program.body;
+  for (let i = 0; i < body.length; i++) {
+    if (body[i]!.type !== 'BlockStatement') continue;
+    const block = body[i] as hbs.AST.BlockStatement;
+    // The block's own pass: its programs first, then a standalone `{{else}}`.
+    controlWhitespace(block.program, false);
+    const inverse = block.inverse;
+    if (inverse) controlWhitespace(inverse, false);
+    const openStandalone = isNextWhitespace(block.program.body, -1, false);
+    const closeStandalone = isPrevWhitespace((inverse ?? block.program).body, (inverse ?? block.program).body.length, false);
+    if (inverse && isPrevWhitespace(block.program.body, block.program.body.length, false) && isNextWhitespace(inverse.body, -1, false)) {
+      omitLeft(block.program.body, block.program.body.length);
+      omitRight(inverse.body, -1);
+    }
+    // Then the enclosing program's: is the tag alone on its line?
+    const prev = isPrevWhitespace(body, i, isRoot);
+    const next = isNextWhitespace(body, i, isRoot);
+    if (openStandalone && prev) {
+      omitRight(block.program.body, -1);
+      omitLeft(body, i);
+    }
+    if (closeStandalone && next) {
+      omitRight(body, i);
+      omitLeft((inverse ?? block.program).body, (inverse ?? block.program).body.length);
+    }
+  }
+}
+
+/** A text node as the parser builds it (Handlebars' typings call `original` strip flags), with the marks whitespace control leaves. */
+type Content = Omit<hbs.AST.ContentStatement, 'original'> & { original: string; leftStripped?: boolean; rightStripped?: boolean };
+
+/** The node before `i` is text whose trailing whitespace holds a line break (at the top level's start: or nothing, or only whitespace). */
+function isPrevWhitespace(body: hbs.AST.Statement[], i: number, isRoot: boolean): boolean {
+  const prev = body[i - 1];
+  if (!prev) return isRoot;
+  if (prev.type !== 'ContentStatement') return false;
+  const text = (prev as unknown as Content).original;
+  let k = text.length - 1;
+  while (k >= 0 && isSpace(text.charCodeAt(k))) {
+    if (text.charCodeAt(k) === 0x0a) return true;
+    k--;
+  }
+  // The template's very first text counts when it is whitespace only.
+  return k < 0 && isRoot && i === 1;
+}
+
+/** The node after `i` is text whose leading whitespace holds a line break (at the top level's end: or nothing, or only whitespace). */
+function isNextWhitespace(body: hbs.AST.Statement[], i: number, isRoot: boolean): boolean {
+  const next = body[i + 1];
+  if (!next) return isRoot;
+  if (next.type !== 'ContentStatement') return false;
+  const text = (next as unknown as Content).original;
+  let k = 0;
+  while (k < text.length && isSpace(text.charCodeAt(k))) {
+    if (text.charCodeAt(k) === 0x0a) return true;
+    k++;
+  }
+  // The template's very last text counts when it is whitespace only.
+  return k === text.length && isRoot && i + 2 === body.length;
+}
+
+/** Takes the text after `i` (`-1`: the first node) up to and including its first line break, if it starts with only spaces and tabs before it. */
+function omitRight(body: hbs.AST.Statement[], i: number): void {
+  const current = body[i + 1] as unknown as Content | undefined;
+  if (!current || current.type !== 'ContentStatement' || current.rightStripped) return;
+  const text = current.value;
+  let k = 0;
+  while (k < text.length && (text.charCodeAt(k) === 0x20 || text.charCodeAt(k) === 0x09)) k++;
+  if (text.charCodeAt(k) === 0x0a) k++;
+  if (k > 0) current.value = text.slice(k);
+  current.rightStripped = k > 0;
+}
+
+/** Takes the spaces and tabs at the end of the text before `i` (the body's length: the last node); true when there were some. */
+function omitLeft(body: hbs.AST.Statement[], i: number): boolean {
+  const current = body[i - 1] as unknown as Content | undefined;
+  if (!current || current.type !== 'ContentStatement' || current.leftStripped) return false;
+  const text = current.value;
+  let k = text.length;
+  while (k > 0 && (text.charCodeAt(k - 1) === 0x20 || text.charCodeAt(k - 1) === 0x09)) k--;
+  if (k < text.length) current.value = text.slice(0, k);
+  current.leftStripped = k < text.length;
+  return current.leftStripped;
+}
+
+/** `\s` of ECMAScript regular expressions (the whitespace Handlebars' rules test for). */
+function isSpace(c: number): boolean {
+  return (
+    c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
 }
 
 /** A path segment the subset accepts: a name, never one the lexer reads as a literal or keyword. */
@@ -154,91 +256,125 @@ class FastParser {
  * undefined when some text leaves the subset.
  */
 function lex(source: string): Token[] | undefined {
-  const tokens: Token[] = [];
-  let offset = 0;
-  let line = 1;
-  let column = 0;
-  /** The location of the next `length` characters (none of them a line break unless `text` is given), and moves past them. */
-  const advance = (length: number, text?: string): JisonLoc => {
-    const first_line = line;
-    const first_column = column;
-    const breaks = text === undefined ? -1 : text.lastIndexOf('\n');
-    if (breaks < 0) column += length;
+  return new Lexer(source).tokens();
+}
+
+/**
+ * The lexer's position (offset, and line and column as Handlebars counts them) in fields, with
+ * a small method per step: kept small, each is optimized early in a build that parses
+ * thousands of templates once each (a single large function was still being compiled by V8
+ * after the first thousand).
+ */
+class Lexer {
+  private offset = 0;
+  private line = 1;
+  private column = 0;
+
+  constructor(private readonly source: string) {}
+
+  tokens(): Token[] | undefined {
+    const source = this.source;
+    const tokens: Token[] = [];
+    while (this.offset < source.length) {
+      const open = source.indexOf('{{', this.offset);
+      const end = open < 0 ? source.length : open;
+      if (end > this.offset) {
+        const text = source.slice(this.offset, end);
+        // `\{{` escapes the mustache: Handlebars handles escapes.
+        if (open >= 0 && text.endsWith('\\')) return undefined;
+        tokens.push(this.content(text));
+      }
+      if (open < 0) break;
+      const token = this.tag(open);
+      if (!token) return undefined;
+      tokens.push(token);
+    }
+    return tokens;
+  }
+
+  /** The location of the next `length` characters (none of them a line break), and moves past them. */
+  private advance(length: number): JisonLoc {
+    const first_line = this.line;
+    const first_column = this.column;
+    this.column += length;
+    this.offset += length;
+    return { first_line, first_column, last_line: first_line, last_column: this.column };
+  }
+
+  private content(text: string): Token {
+    const first_line = this.line;
+    const first_column = this.column;
+    const last = text.lastIndexOf('\n');
+    if (last < 0) this.column += text.length;
     else {
-      for (let i = text!.indexOf('\n'); i >= 0; i = text!.indexOf('\n', i + 1)) line++;
-      column = length - breaks - 1;
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.line++;
+      this.column = text.length - last - 1;
     }
-    offset += length;
-    return { first_line, first_column, last_line: line, last_column: column };
-  };
-  while (offset < source.length) {
-    const open = source.indexOf('{{', offset);
-    const end = open < 0 ? source.length : open;
-    if (end > offset) {
-      const text = source.slice(offset, end);
-      // `\{{` escapes the mustache: Handlebars handles escapes.
-      if (open >= 0 && text.endsWith('\\')) return undefined;
-      const loc = advance(text.length, text);
-      tokens.push({ kind: 'content', node: { type: 'ContentStatement', original: text, value: text, loc: yy.locInfo(loc) } as unknown as hbs.AST.ContentStatement });
-    }
-    if (open < 0) break;
+    this.offset += text.length;
+    const loc = { first_line, first_column, last_line: this.line, last_column: this.column };
+    return { kind: 'content', node: { type: 'ContentStatement', original: text, value: text, loc: yy.locInfo(loc) } as unknown as hbs.AST.ContentStatement };
+  }
+
+  /** The tag at `open` (`{{`), or undefined when it leaves the subset. */
+  private tag(open: number): Token | undefined {
     MUSTACHE.lastIndex = open;
-    const match = MUSTACHE.exec(source);
+    const match = MUSTACHE.exec(this.source);
     if (!match) return undefined;
     const [all, blockName, gap, param, closeName, isElse, path] = match;
-    const start = { line, column };
+    const start = { line: this.line, column: this.column };
     if (isElse !== undefined) {
-      advance(all.length);
-      tokens.push({ kind: 'else' });
-      continue;
+      this.advance(all.length);
+      return { kind: 'else' };
     }
     if (blockName !== undefined) {
       if (RESERVED.has(blockName)) return undefined;
-      advance(3); // {{#
-      const nameLoc = advance(blockName.length);
-      advance(gap!.length);
-      const paramPath = pathExpression(param!, advance);
+      this.advance(3); // {{#
+      const nameLoc = this.advance(blockName.length);
+      this.advance(gap!.length);
+      const paramPath = this.path(param!);
       if (!paramPath) return undefined;
-      advance(2); // }}
-      tokens.push({ kind: 'open', name: blockName, nameLoc, param: paramPath, loc: { first_line: start.line, first_column: start.column, last_line: line, last_column: column } });
-      continue;
+      this.advance(2); // }}
+      return { kind: 'open', name: blockName, nameLoc, param: paramPath, loc: this.since(start) };
     }
     if (closeName !== undefined) {
       if (RESERVED.has(closeName)) return undefined;
-      advance(3); // {{/
-      const nameLoc = advance(closeName.length);
-      advance(2); // }}
-      tokens.push({ kind: 'close', name: closeName, nameLoc, loc: { first_line: start.line, first_column: start.column, last_line: line, last_column: column } });
-      continue;
+      this.advance(3); // {{/
+      const nameLoc = this.advance(closeName.length);
+      this.advance(2); // }}
+      return { kind: 'close', name: closeName, nameLoc, loc: this.since(start) };
     }
     // `{{elsewhere}}` is read by the lexer as the start of an `{{else ...}}` chain.
     if (path!.startsWith('else')) return undefined;
-    advance(2); // {{
-    const expression = pathExpression(path!, advance);
+    this.advance(2); // {{
+    const expression = this.path(path!);
     if (!expression) return undefined;
-    advance(2); // }}
-    const loc = { first_line: start.line, first_column: start.column, last_line: line, last_column: column };
-    tokens.push({ kind: 'mustache', node: yy.prepareMustache(expression, [], undefined, '{{', yy.stripFlags('{{', '}}'), loc) });
+    this.advance(2); // }}
+    return { kind: 'mustache', node: yy.prepareMustache(expression, [], undefined, '{{', yy.stripFlags('{{', '}}'), this.since(start)) };
   }
-  return tokens;
-}
 
-/** A path (`@last`, `bot.id`) as the grammar builds it, advancing over its text; undefined for a reserved name. */
-function pathExpression(text: string, advance: (length: number) => JisonLoc): hbs.AST.PathExpression | undefined {
-  const data = text.startsWith('@');
-  const segments = (data ? text.slice(1) : text).split('.');
-  if (segments.some((segment) => RESERVED.has(segment))) return undefined;
-  const first = data ? advance(1) : undefined;
-  const parts: { part: string; original: string; separator?: string }[] = [];
-  let start: JisonLoc | undefined = first;
-  let end: JisonLoc | undefined;
-  segments.forEach((segment, i) => {
-    if (i > 0) advance(1); // the separator
-    end = advance(segment.length);
-    start ??= end;
-    parts.push(i === 0 ? { part: segment, original: segment } : { part: segment, original: segment, separator: '.' });
-  });
-  return yy.preparePath(data, parts, span(start!, end!));
+  /** From `start` to the current position. */
+  private since(start: { line: number; column: number }): JisonLoc {
+    return { first_line: start.line, first_column: start.column, last_line: this.line, last_column: this.column };
+  }
+
+  /** A path (`@last`, `bot.id`) as the grammar builds it, advancing over its text; undefined for a reserved name. */
+  private path(text: string): hbs.AST.PathExpression | undefined {
+    const data = text.startsWith('@');
+    const segments = (data ? text.slice(1) : text).split('.');
+    for (const segment of segments) if (RESERVED.has(segment)) return undefined;
+    const first = data ? this.advance(1) : undefined;
+    const parts: { part: string; original: string; separator?: string }[] = [];
+    let start: JisonLoc | undefined = first;
+    let end: JisonLoc | undefined;
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      if (i > 0) this.advance(1); // the separator
+      end = this.advance(segment.length);
+      start ??= end;
+      parts.push(i === 0 ? { part: segment, original: segment } : { part: segment, original: segment, separator: '.' });
+    }
+    return yy.preparePath(data, parts, span(start!, end!));
+  }
 }
 
 /** The location from the start of `a` to the end of `b`, as the grammar merges its symbols'. */

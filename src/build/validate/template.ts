@@ -75,20 +75,63 @@ export function checkTemplate(source: string): CheckedTemplate {
  * collection of the young generation while the bots load. Returns the same tree.
  */
 function forRendering(program: hbs.AST.Program): hbs.AST.Program {
-  const strip = (node: unknown): void => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) {
-      for (const item of node) strip(item);
+  dropProgram(program);
+  return program;
+}
+
+/** What `forRendering` lets go of in a program, by the shapes the parser builds (any other node: every such key it holds). */
+function dropProgram(program: hbs.AST.Program): void {
+  const unset = program as unknown as Record<string, undefined>;
+  unset['loc'] = unset['strip'] = undefined;
+  for (const node of program.body) dropStatement(node);
+}
+
+function dropStatement(node: hbs.AST.Node): void {
+  const unset = node as unknown as Record<string, undefined>;
+  switch (node.type) {
+    case 'ContentStatement':
+      unset['loc'] = undefined;
+      return;
+    case 'MustacheStatement': {
+      const mustache = node as hbs.AST.MustacheStatement;
+      unset['loc'] = unset['strip'] = undefined;
+      dropExpression(mustache.path);
+      mustache.params.forEach(dropExpression);
+      if (mustache.hash) dropAny(mustache.hash);
       return;
     }
-    const record = node as Record<string, unknown>;
-    for (const key of Object.keys(record)) {
-      if (key === 'loc' || key === 'strip' || key === 'openStrip' || key === 'inverseStrip' || key === 'closeStrip') record[key] = undefined;
-      else strip(record[key]);
+    case 'BlockStatement': {
+      const block = node as hbs.AST.BlockStatement;
+      unset['loc'] = unset['openStrip'] = unset['inverseStrip'] = unset['closeStrip'] = undefined;
+      dropExpression(block.path);
+      block.params.forEach(dropExpression);
+      if (block.hash) dropAny(block.hash);
+      dropProgram(block.program);
+      if (block.inverse) dropProgram(block.inverse);
+      return;
     }
-  };
-  strip(program);
-  return program;
+    default:
+      dropAny(node);
+  }
+}
+
+function dropExpression(node: hbs.AST.Node): void {
+  if (node.type === 'PathExpression') (node as unknown as Record<string, undefined>)['loc'] = undefined;
+  else dropAny(node);
+}
+
+/** Any other node (literals, hashes, partials, comments and decorators, which fail the checks anyway): every location and strip key, wherever it is. */
+function dropAny(node: unknown): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const item of node) dropAny(item);
+    return;
+  }
+  const record = node as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (key === 'loc' || key === 'strip' || key === 'openStrip' || key === 'inverseStrip' || key === 'closeStrip') record[key] = undefined;
+    else dropAny(record[key]);
+  }
 }
 
 class Walker {
