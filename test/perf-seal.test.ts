@@ -80,3 +80,20 @@ describe('bundles: method specs sorted and serialized once per build', () => {
     }
   });
 });
+
+describe('block offsets in code points', () => {
+  it('count a character above U+FFFF once, in a block with one and in the blocks after it', async () => {
+    const { build } = await import('../src/build/build.ts');
+    const { writeWorkspace } = await import('./helpers/workspace.ts');
+    const root = writeWorkspace({
+      'bots/demo/prompts/personality.md': 'Cheerful 😀 and brief (𝔘𝔫𝔦𝔠𝔬𝔡𝔢).\n',
+      'prompts/style.md': 'Plain words only.\n',
+    });
+    const result = await build({ root, write: false });
+    expect(result.ok).toBe(true);
+    const expert = result.built[0]!.experts[0]!;
+    const codePoints = Array.from(expert.system_prompt);
+    expect(expert.blocks.map((b) => codePoints.slice(b.start, b.end).join(''))).toEqual(['Cheerful 😀 and brief (𝔘𝔫𝔦𝔠𝔬𝔡𝔢).', 'You help with A demo bot..', 'Plain words only.']);
+    expect(expert.blocks[1]!.start).toBe(Array.from('Cheerful 😀 and brief (𝔘𝔫𝔦𝔠𝔬𝔡𝔢).').length + 2);
+  });
+});

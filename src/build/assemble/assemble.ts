@@ -129,8 +129,14 @@ function assemblePrompt(
   return { system_prompt: `${parts.join('\n\n')}\n`, blocks: placed };
 }
 
+/** A high (leading) surrogate: the first half of a code point above U+FFFF. */
+const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
+
 /** Length in Unicode code points, so that offsets mean the same in every language. */
 function codePointLength(text: string): number {
+  // Most prompts have no character above U+FFFF: one scan by the regular expression engine
+  // answers them, instead of a loop over every character.
+  if (!HIGH_SURROGATE.test(text)) return text.length;
   let surrogatePairs = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
