@@ -14,32 +14,45 @@ export const CALL_OPTIONS = {
   },
 } as const;
 
+/** `CALL_OPTIONS` with each property's members in key order, as the envelope lists them. */
+const CALL_OPTIONS_SORTED = {
+  cursor: { description: CALL_OPTIONS.cursor.description, type: CALL_OPTIONS.cursor.type },
+  dry_run: { description: CALL_OPTIONS.dry_run.description, type: CALL_OPTIONS.dry_run.type },
+  idempotency_key: {
+    description: CALL_OPTIONS.idempotency_key.description,
+    maxLength: CALL_OPTIONS.idempotency_key.maxLength,
+    minLength: CALL_OPTIONS.idempotency_key.minLength,
+    type: CALL_OPTIONS.idempotency_key.type,
+  },
+};
+
 /**
  * The JSON Schema of a tool's `{op, args}` envelope, usable as-is as the input schema of
- * an LLM function or an MCP tool. Per-method parameters are described by `help`.
+ * an LLM function or an MCP tool. Per-method parameters are described by `help`. Every object
+ * lists its members in key order, as a bundle stores them: the build then keeps it as it is.
  */
 export function envelopeSchema(toolName: string, methods: readonly string[]): Record<string, unknown> {
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    type: 'object',
     additionalProperties: false,
-    required: ['op'],
     properties: {
-      op: {
-        type: 'string',
-        enum: [...TOOL_OPS],
-        description: `What to do with the \`${toolName}\` tool: \`help\` describes its methods and their parameters, \`status\` reports provider authentication, \`list_methods\` and \`list_providers\` enumerate, \`call\` runs one method.`,
-      },
       args: {
-        type: 'object',
         additionalProperties: false,
         description: 'Arguments of `call`; the other operations take none.',
         properties: {
-          method_id: { type: 'string', enum: [...methods], description: 'The method to run.' },
-          params: { type: 'object', description: "The method's parameters; `help` shows each method's input schema." },
-          ...CALL_OPTIONS,
+          ...CALL_OPTIONS_SORTED,
+          method_id: { description: 'The method to run.', enum: [...methods], type: 'string' },
+          params: { description: "The method's parameters; `help` shows each method's input schema.", type: 'object' },
         },
+        type: 'object',
+      },
+      op: {
+        description: `What to do with the \`${toolName}\` tool: \`help\` describes its methods and their parameters, \`status\` reports provider authentication, \`list_methods\` and \`list_providers\` enumerate, \`call\` runs one method.`,
+        enum: [...TOOL_OPS],
+        type: 'string',
       },
     },
+    required: ['op'],
+    type: 'object',
   };
 }

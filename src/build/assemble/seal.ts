@@ -54,35 +54,52 @@ const INDEX_NAME = /^(?:0|[1-9][0-9]{0,9})$/;
  * with the others by code units ("10" before "9").
  */
 function sortKeysFindingIndexNames(value: unknown, found: { indexNames: boolean }): unknown {
-  if (Array.isArray(value)) return value.map((item) => sortKeysFindingIndexNames(item, found));
+  if (Array.isArray(value)) {
+    // Arrays of sorted values are kept too: copied only from the first element that changed.
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const sorted = sortKeysFindingIndexNames(item, found);
+      if (!copy && sorted !== item) copy = value.slice(0, i);
+      if (copy) copy.push(sorted);
+    }
+    return copy ?? value;
+  }
   if (value === null || typeof value !== 'object') return value;
-  const keys = Object.keys(value);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
   let inOrder = true;
   for (let i = 1; i < keys.length && inOrder; i++) inOrder = keys[i - 1]! < keys[i]!;
+  for (const key of keys) if (!found.indexNames && isIndexName(key)) found.indexNames = true;
   // Most of a bundle is built in key order already: such an object is kept as it is (when its
   // members are too, and none is undefined), not copied.
   if (inOrder) {
     let copy: Record<string, unknown> | undefined;
-    keys.forEach((key, i) => {
-      const child = (value as Record<string, unknown>)[key];
-      if (!found.indexNames && INDEX_NAME.test(key)) found.indexNames = true;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const child = record[key];
       const sorted = child === undefined ? undefined : sortKeysFindingIndexNames(child, found);
       if (!copy && (child === undefined || sorted !== child)) {
         copy = {};
-        for (const before of keys.slice(0, i)) copy[before] = (value as Record<string, unknown>)[before];
+        for (let k = 0; k < i; k++) copy[keys[k]!] = record[keys[k]!];
       }
       if (copy && sorted !== undefined) copy[key] = sorted;
-    });
+    }
     return copy ?? value;
   }
   const out: Record<string, unknown> = {};
   for (const key of keys.sort()) {
-    const child = (value as Record<string, unknown>)[key];
+    const child = record[key];
     if (child === undefined) continue;
-    if (!found.indexNames && INDEX_NAME.test(key)) found.indexNames = true;
     out[key] = sortKeysFindingIndexNames(child, found);
   }
   return out;
+}
+
+/** `INDEX_NAME`, tested only for a name that starts with a digit. */
+function isIndexName(key: string): boolean {
+  const first = key.charCodeAt(0);
+  return first >= 0x30 && first <= 0x39 && INDEX_NAME.test(key);
 }
 
 /** The parts of a bundle before its digest, as `assembleBundle` builds them (keys in any order). */
