@@ -97,3 +97,16 @@ describe('block offsets in code points', () => {
     expect(expert.blocks[1]!.start).toBe(Array.from('Cheerful 😀 and brief (𝔘𝔫𝔦𝔠𝔬𝔡𝔢).').length + 2);
   });
 });
+
+describe('tool envelopes', () => {
+  it('are built in key order (sealing keeps them) and share no object between calls', async () => {
+    const { envelopeSchema } = await import('../src/tools/envelope.ts');
+    const { canonicalJson } = await import('../src/bundle/canonical.ts');
+    const a = envelopeSchema('orders', ['acme.orders.list.v1', 'acme.orders.get.v1']);
+    expect(JSON.stringify(a)).toBe(canonicalJson(a));
+    const b = envelopeSchema('orders', ['acme.orders.list.v1']);
+    const cursor = (e: Record<string, unknown>) => (e as { properties: { args: { properties: { cursor: object } } } }).properties.args.properties.cursor;
+    expect(cursor(a)).toEqual(cursor(b));
+    expect(cursor(a)).not.toBe(cursor(b));
+  });
+});

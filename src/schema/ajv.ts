@@ -111,8 +111,9 @@ export function createAjv({ checkOnly = false, onLint, allErrors = false, valida
  * meta-schemas (`https://json-schema.org/...`) keep their code: `validateSchema` runs them.
  */
 function checkOnlyCode(code: string, env?: { baseId?: string; root?: { baseId?: string } }): string {
-  const base = env?.root?.baseId ?? env?.baseId ?? '';
-  return base.startsWith('https://json-schema.org/') ? code : 'return function validate() { throw new Error("a schema compiled only to be checked cannot validate"); }';
+  // Either base counts (a root without `$id` has an empty one): in doubt, the real code.
+  const meta = [env?.baseId, env?.root?.baseId].some((base) => typeof base === 'string' && base.startsWith('https://json-schema.org/'));
+  return meta ? code : 'return function validate() { throw new Error("a schema compiled only to be checked cannot validate"); }';
 }
 
 /**

@@ -14,22 +14,25 @@ export const CALL_OPTIONS = {
   },
 } as const;
 
-/** `CALL_OPTIONS` with each property's members in key order, as the envelope lists them. */
-const CALL_OPTIONS_SORTED = {
-  cursor: { description: CALL_OPTIONS.cursor.description, type: CALL_OPTIONS.cursor.type },
-  dry_run: { description: CALL_OPTIONS.dry_run.description, type: CALL_OPTIONS.dry_run.type },
-  idempotency_key: {
-    description: CALL_OPTIONS.idempotency_key.description,
-    maxLength: CALL_OPTIONS.idempotency_key.maxLength,
-    minLength: CALL_OPTIONS.idempotency_key.minLength,
-    type: CALL_OPTIONS.idempotency_key.type,
-  },
-};
+/** `CALL_OPTIONS` with each property's members in key order, as the envelope lists them; new objects each time (no bundle shares them). */
+function callOptionsSorted() {
+  return {
+    cursor: { description: CALL_OPTIONS.cursor.description, type: CALL_OPTIONS.cursor.type },
+    dry_run: { description: CALL_OPTIONS.dry_run.description, type: CALL_OPTIONS.dry_run.type },
+    idempotency_key: {
+      description: CALL_OPTIONS.idempotency_key.description,
+      maxLength: CALL_OPTIONS.idempotency_key.maxLength,
+      minLength: CALL_OPTIONS.idempotency_key.minLength,
+      type: CALL_OPTIONS.idempotency_key.type,
+    },
+  };
+}
 
 /**
  * The JSON Schema of a tool's `{op, args}` envelope, usable as-is as the input schema of
  * an LLM function or an MCP tool. Per-method parameters are described by `help`. Every object
- * lists its members in key order, as a bundle stores them: the build then keeps it as it is.
+ * lists its members in key order, as a bundle stores them: the build then keeps it as it is,
+ * and a runtime validating against it reports problems in the order a bundle's copy gives.
  */
 export function envelopeSchema(toolName: string, methods: readonly string[]): Record<string, unknown> {
   return {
@@ -40,7 +43,7 @@ export function envelopeSchema(toolName: string, methods: readonly string[]): Re
         additionalProperties: false,
         description: 'Arguments of `call`; the other operations take none.',
         properties: {
-          ...CALL_OPTIONS_SORTED,
+          ...callOptionsSorted(),
           method_id: { description: 'The method to run.', enum: [...methods], type: 'string' },
           params: { description: "The method's parameters; `help` shows each method's input schema.", type: 'object' },
         },
