@@ -3,7 +3,7 @@
  * calls). One smoke test spawns `node bin/botc.js`, which runs the compiled lib/ that `npm test`
  * builds first (pretest).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { main } from '../src/cli/main.ts';
@@ -68,6 +68,22 @@ describe('botc CLI', { timeout: 60_000 }, () => {
       expect(text).not.toContain(REPO_ROOT);
       expect(text).not.toContain(first);
     }
+  });
+
+  test('a rebuild says which bundle files it left as they were (`unchanged`), in text only', async () => {
+    const root = writeWorkspace({
+      'bots/other/manifest.json': `${JSON.stringify({ bot: 'other', version: '1.0.0', description: 'Another bot.', tools: [] }, null, 2)}\n`,
+      'bots/other/prompts/expert_helper.md': '---\nfexp_description: Helps too.\n---\nYou also help with {{bot.description}}.\n',
+    });
+    const lines = async () => (await runCli(['build', '--root', root])).stdout.split('\n').filter((line) => line.includes('.bundle.json')).map((line) => line.split(' ').slice(0, 2).join(' '));
+    expect(await lines()).toEqual(['wrote dist/demo.bundle.json', 'wrote dist/other.bundle.json']);
+    // Answered whole by the cache: every file already in place.
+    expect(await lines()).toEqual(['unchanged dist/demo.bundle.json', 'unchanged dist/other.bundle.json']);
+    // One bot edited: the other one is reused, its file left as it is.
+    writeFileSync(path.join(root, 'bots/demo/prompts/expert_helper.md'), '---\nfexp_description: Helps with demos.\n---\nYou help with {{bot.description}}, briefly.\n');
+    expect(await lines()).toEqual(['wrote dist/demo.bundle.json', 'unchanged dist/other.bundle.json']);
+    const json = JSON.parse((await runCli(['build', '--root', root, '--format', 'json'])).stdout) as { bundles: object[] };
+    for (const bundle of json.bundles) expect(Object.keys(bundle).sort()).toEqual(['bot', 'digest', 'path']);
   });
 
   test('--out resolves against the working directory and keeps spaces and `#` in the path', async () => {

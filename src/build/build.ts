@@ -47,7 +47,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   if (whole?.stored) {
     const stored = whole.stored;
     if (stored.ok) storeSourceIndex(cache!, whole.walk, whole.previous);
-    return stored.ok ? { ok: true, diagnostics: stored.diagnostics, bundles: stored.bundles, built: [] } : { ok: false, diagnostics: stored.diagnostics, bundles: [], built: [] };
+    // A build that writes is answered only when every bundle file is in place, byte for byte.
+    const unchanged = options.write === false ? [] : stored.bundles.map((b) => b.bot);
+    return stored.ok ? { ok: true, diagnostics: stored.diagnostics, bundles: stored.bundles, built: [], unchanged } : { ok: false, diagnostics: stored.diagnostics, bundles: [], built: [] };
   }
   const { compile } = await import('./compile.ts');
   let result: BuildResult;

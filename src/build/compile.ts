@@ -74,6 +74,13 @@ export interface BuildSuccess {
   built: Bundle[];
   /** With `lock: 'update'`: the lock to write and what changed. */
   lock?: LockUpdate;
+  /**
+   * Bots (in bot order) whose bundle file was already in the output folder with the very bytes
+   * this build would write, and was left as it is: a build answered whole by the cache, or a
+   * bot it reused. Empty for `check`. Not part of `botc build --format json`, whose fields are
+   * fixed; the text output says `unchanged` for these instead of `wrote`.
+   */
+  unchanged?: string[];
 }
 
 /** A build with at least one error diagnostic: nothing was written, and no bundle is returned. */
@@ -222,6 +229,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
       const writer = options.write === false ? undefined : new BundleWriter(outDir, files.root);
       const summaries: BundleSummary[] = [];
       const built: Bundle[] = [];
+      const unchanged: string[] = [];
       if (diagnostics.errorCount === 0) {
         try {
           // Kept only for the automation check, and only when the workspace has automations.
@@ -230,7 +238,10 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
             const bundleFile = path.join(outDir, `${item.id}.bundle.json`);
             if (item.stored) {
               diagnostics.items.push(...item.stored.diagnostics.assemble);
-              writer?.keep(item.id);
+              if (writer) {
+                writer.keep(item.id);
+                unchanged.push(item.id);
+              }
               // Reused only with its file in place (a build that writes), so the file is the bundle.
               if (keepForAutomations) assembled.push(JSON.parse(readFileSync(bundleFile, 'utf8')) as Bundle);
               summaries.push({ bot: item.id, path: displayPath(files.root, bundleFile), digest: item.stored.digest });
@@ -257,7 +268,7 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
           throw error;
         }
       }
-      return { lock, writer, summaries, built };
+      return { lock, writer, summaries, built, unchanged };
     };
     let emitted = await emit();
     if (assume) {
@@ -278,12 +289,12 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
         emitted = await emit();
       }
     }
-    const { lock, writer, summaries, built } = emitted;
+    const { lock, writer, summaries, built, unchanged } = emitted;
     const ok = diagnostics.errorCount === 0;
     if (ok) writer?.commit(options.bots === undefined || options.bots.length === 0);
     else writer?.discard();
     const sorted = sortDiagnostics(diagnostics.items);
-    const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built } : { ok, diagnostics: sorted, bundles: [], built: [] };
+    const result: BuildResult = ok ? { ok, diagnostics: sorted, bundles: summaries, built, unchanged } : { ok, diagnostics: sorted, bundles: [], built: [] };
     if (lockMode === 'update' && lock) result.lock = lock;
     // A reused bot's bundle whose fingerprint matched is not read again.
     const records = ok && writer && whole ? outputRecords(outDir, reuse?.reusedOutputs, writer.written) : undefined;
@@ -291,9 +302,9 @@ export async function compile(files: WorkspaceFiles, options: BuildOptions, cach
     // What this build read afresh, to check again before storing: with the integration stage
     // and some bots taken from the cache (keyed by the walk itself), only the other sources.
     const recheck = hit && reuse ? ['prompts', 'botc.config.json', 'botc.lock.json', 'automations', ...bots.filter((b) => !b.stored).map((b) => `bots/${b.id}`)] : undefined;
-    const unchanged = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats, externalInputs(integrations, whole.walk), recheck) : false;
-    if (ok && unchanged) reuse?.store(records?.outputs, records?.stats);
-    if (ok && unchanged && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared());
+    const sourcesSteady = whole ? storeWholeBuild(cache!, whole, files.root, options, result, records?.outputs, records?.stats, externalInputs(integrations, whole.walk), recheck) : false;
+    if (ok && sourcesSteady) reuse?.store(records?.outputs, records?.stats);
+    if (ok && sourcesSteady && pending) stageCache?.store(pending, integrations, stageDiagnostics, botShared());
     // Nothing is written unless the build is free of errors: the cache neither.
     if (ok) cache?.flush();
     else cache?.discard();

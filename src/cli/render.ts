@@ -60,7 +60,12 @@ export function renderPretty(result: BuildResult, options: PrettyOptions, verb: 
     out.push('');
   }
   if (result.ok) {
-    for (const b of result.bundles) out.push(`${paint.green(verb === 'build' ? 'wrote' : 'checked')} ${safe(b.path)} ${paint.dim(b.digest.slice(0, 12))}`);
+    // A bundle file already in place with these bytes was left as it is: `unchanged`, not `wrote`.
+    const unchanged = new Set(result.unchanged ?? []);
+    for (const b of result.bundles) {
+      const action = verb !== 'build' ? 'checked' : unchanged.has(b.bot) ? 'unchanged' : 'wrote';
+      out.push(`${paint.green(action)} ${safe(b.path)} ${paint.dim(b.digest.slice(0, 12))}`);
+    }
   }
   out.push(summary(result, paint));
   return `${out.join('\n')}\n`;
