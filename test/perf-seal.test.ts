@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { sortKeys } from '../src/bundle/canonical.ts';
+import { canonicalJson, sortKeys } from '../src/bundle/canonical.ts';
 import { sealSortedBundle, serializeSortedBundle, type Bundle } from '../src/bundle/format.ts';
 import { layOut, sealBundle, takeBundleText, type UnsealedBundle } from '../src/build/assemble/seal.ts';
+import { build } from '../src/build/build.ts';
+import { envelopeSchema } from '../src/tools/envelope.ts';
+import { writeWorkspace } from './helpers/workspace.ts';
 
 const textOf = (bundle: Bundle) => {
   const text = takeBundleText(bundle);
@@ -83,8 +86,6 @@ describe('bundles: method specs sorted and serialized once per build', () => {
 
 describe('block offsets in code points', () => {
   it('count a character above U+FFFF once, in a block with one and in the blocks after it', async () => {
-    const { build } = await import('../src/build/build.ts');
-    const { writeWorkspace } = await import('./helpers/workspace.ts');
     const root = writeWorkspace({
       'bots/demo/prompts/personality.md': 'Cheerful 😀 and brief (𝔘𝔫𝔦𝔠𝔬𝔡𝔢).\n',
       'prompts/style.md': 'Plain words only.\n',
@@ -99,9 +100,7 @@ describe('block offsets in code points', () => {
 });
 
 describe('tool envelopes', () => {
-  it('are built in key order (sealing keeps them) and share no object between calls', async () => {
-    const { envelopeSchema } = await import('../src/tools/envelope.ts');
-    const { canonicalJson } = await import('../src/bundle/canonical.ts');
+  it('are built in key order (sealing keeps them) and share no object between calls', () => {
     const a = envelopeSchema('orders', ['acme.orders.list.v1', 'acme.orders.get.v1']);
     expect(JSON.stringify(a)).toBe(canonicalJson(a));
     const b = envelopeSchema('orders', ['acme.orders.list.v1']);

@@ -184,13 +184,15 @@ export async function prebundle(root: string, modules: readonly { file: string; 
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+const requireHere = createRequire(import.meta.url);
+
 /**
  * esbuild's `build`, loaded on first use: a build whose modules' declarations all come from
  * the cache needs no bundler. esbuild is CommonJS: `require` loads it in a third of the time an
  * ESM `import` takes, which first scans the whole file for its exports.
  */
 function loadEsbuild(): typeof import('esbuild').build {
-  return (createRequire(import.meta.url)('esbuild') as typeof import('esbuild')).build;
+  return (requireHere('esbuild') as typeof import('esbuild')).build;
 }
 
 /** Forgets the bundles `prebundle` started that no stage took (the build ended without needing them). */

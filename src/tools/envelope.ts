@@ -1,3 +1,5 @@
+import { sortKeys } from '../bundle/canonical.ts';
+
 /** The operations every tool answers (README, Running bundles, docs/governance.md, modes and tool composition). */
 export const TOOL_OPS = ['help', 'status', 'list_methods', 'list_providers', 'call'] as const;
 export type ToolOp = (typeof TOOL_OPS)[number];
@@ -14,20 +16,6 @@ export const CALL_OPTIONS = {
   },
 } as const;
 
-/** `CALL_OPTIONS` with each property's members in key order, as the envelope lists them; new objects each time (no bundle shares them). */
-function callOptionsSorted() {
-  return {
-    cursor: { description: CALL_OPTIONS.cursor.description, type: CALL_OPTIONS.cursor.type },
-    dry_run: { description: CALL_OPTIONS.dry_run.description, type: CALL_OPTIONS.dry_run.type },
-    idempotency_key: {
-      description: CALL_OPTIONS.idempotency_key.description,
-      maxLength: CALL_OPTIONS.idempotency_key.maxLength,
-      minLength: CALL_OPTIONS.idempotency_key.minLength,
-      type: CALL_OPTIONS.idempotency_key.type,
-    },
-  };
-}
-
 /**
  * The JSON Schema of a tool's `{op, args}` envelope, usable as-is as the input schema of
  * an LLM function or an MCP tool. Per-method parameters are described by `help`. Every object
@@ -43,7 +31,8 @@ export function envelopeSchema(toolName: string, methods: readonly string[]): Re
         additionalProperties: false,
         description: 'Arguments of `call`; the other operations take none.',
         properties: {
-          ...callOptionsSorted(),
+          // In key order, and new objects each time: no two bundles share them.
+          ...(sortKeys(CALL_OPTIONS) as typeof CALL_OPTIONS),
           method_id: { description: 'The method to run.', enum: [...methods], type: 'string' },
           params: { description: "The method's parameters; `help` shows each method's input schema.", type: 'object' },
         },

@@ -84,8 +84,10 @@ function controlWhitespace(program: hbs.AST.Program, isRoot: boolean): void {
     controlWhitespace(block.program, false);
     const inverse = block.inverse;
     if (inverse) controlWhitespace(inverse, false);
+    // The program the closing tag ends.
+    const last = (inverse ?? block.program).body;
     const openStandalone = isNextWhitespace(block.program.body, -1, false);
-    const closeStandalone = isPrevWhitespace((inverse ?? block.program).body, (inverse ?? block.program).body.length, false);
+    const closeStandalone = isPrevWhitespace(last, last.length, false);
     if (inverse && isPrevWhitespace(block.program.body, block.program.body.length, false) && isNextWhitespace(inverse.body, -1, false)) {
       omitLeft(block.program.body, block.program.body.length);
       omitRight(inverse.body, -1);
@@ -99,7 +101,7 @@ function controlWhitespace(program: hbs.AST.Program, isRoot: boolean): void {
     }
     if (closeStandalone && next) {
       omitRight(body, i);
-      omitLeft((inverse ?? block.program).body, (inverse ?? block.program).body.length);
+      omitLeft(last, last.length);
     }
   }
 }
